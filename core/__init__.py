@@ -1,0 +1,1 @@
+"""Écrêteur core engine: acquisition, alarms, notification, storage. Never imports Qt."""

@@ -1,0 +1,161 @@
+"""Read the site YAML, validate it, and report every problem with its file, line and field.
+
+ruamel.yaml keeps the line of each key and item, so a pydantic error location such as
+``("tags", 3, "unit")`` is turned into ``demo.yaml:42: tags[3].unit``: an operator fixing the
+file never has to count list items by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
+from ruamel.yaml.error import MarkedYAMLError
+
+from core.config.schema import SecretRef, SiteConfig
+
+Loc = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One located problem in a config file."""
+
+    file: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+
+class ConfigError(Exception):
+    """The config cannot be used; ``issues`` says where and why, one per problem."""
+
+    def __init__(self, issues: list[Issue]) -> None:
+        self.issues = issues
+        super().__init__("\n".join(str(issue) for issue in issues))
+
+
+def load_config(path: str | Path) -> SiteConfig:
+    """Load and validate ``path``; raise :class:`ConfigError` listing every problem found."""
+    path = Path(path)
+    tree = _parse(path)
+    try:
+        config = SiteConfig.model_validate(_plain(tree))
+    except ValidationError as err:
+        raise ConfigError([_issue(path, tree, e["loc"], _explain(e)) for e in err.errors()]) from None
+    issues = [_issue(path, tree, loc, message) for loc, message in _consistency(config)]
+    if issues:
+        raise ConfigError(issues)
+    return config
+
+
+def _parse(path: Path) -> Any:
+    yaml = YAML(typ="rt")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError([Issue(str(path), 0, "", f"cannot read the file: {err.strerror}")]) from None
+    try:
+        tree = yaml.load(text)
+    except MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        line = mark.line + 1 if mark else 0
+        problem = err.problem or err.context or "invalid YAML"
+        raise ConfigError([Issue(str(path), line, "", f"YAML syntax: {problem}")]) from None
+    if not isinstance(tree, CommentedMap):
+        raise ConfigError([Issue(str(path), 1, "", "expected a mapping with site, stations, tags…")])
+    return tree
+
+
+def _plain(node: Any) -> Any:
+    """ruamel's round-trip tree as plain Python, with ``!secret`` turned into SecretRef."""
+    if isinstance(node, TaggedScalar):
+        if node.tag.value == "!secret":
+            return SecretRef(str(node.value))
+        return node.value
+    if isinstance(node, dict):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    return node
+
+
+def _line_of(tree: Any, loc: Loc) -> int:
+    """The 1-based line of the deepest part of ``loc`` found in the tree."""
+    node, line = tree, 1
+    for key in loc:
+        if isinstance(node, CommentedMap) and key in node:
+            line = node.lc.key(key)[0] + 1
+            node = node[key]
+        elif isinstance(node, CommentedSeq) and isinstance(key, int) and 0 <= key < len(node):
+            line = node.lc.item(key)[0] + 1
+            node = node[key]
+        else:
+            break
+    return line
+
+
+def _field(loc: Loc) -> str:
+    text = ""
+    for key in loc:
+        text += f"[{key}]" if isinstance(key, int) else (f".{key}" if text else str(key))
+    return text
+
+
+def _issue(path: Path, tree: Any, loc: Loc, message: str) -> Issue:
+    return Issue(str(path), _line_of(tree, loc), _field(loc), message)
+
+
+def _explain(error: Any) -> str:
+    """Pydantic's message, worded for someone editing YAML."""
+    kind, message = error["type"], error["msg"]
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "extra_forbidden":
+        return "unknown field (check the spelling; `ecreteur schema` lists the allowed fields)"
+    if kind == "string_pattern_mismatch":
+        return f"{message}; use lower-case letters, digits and underscores"
+    return message.removeprefix("Value error, ")
+
+
+def _consistency(config: SiteConfig) -> Iterator[tuple[Loc, str]]:
+    """Checks across fields that the per-field models cannot see."""
+    stations = {station.id for station in config.stations}
+    yield from _duplicates("stations", [station.id for station in config.stations])
+    yield from _duplicates("tags", [tag.id for tag in config.tags])
+    for i, tag in enumerate(config.tags):
+        if tag.station not in stations:
+            known = ", ".join(sorted(stations))
+            yield ("tags", i, "station"), f"unknown station {tag.station!r} (known: {known})"
+        elif not tag.id.startswith(tag.station + "."):
+            yield ("tags", i, "id"), f"a tag id starts with its station: {tag.station}.…"
+        if (tag.node is None) == (tag.browse_path is None):
+            yield ("tags", i), "give exactly one of `node` (node id) or `browse_path`"
+        if tag.range is not None and tag.range[0] >= tag.range[1]:
+            yield ("tags", i, "range"), f"range minimum {tag.range[0]} is not below maximum {tag.range[1]}"
+    for i, station in enumerate(config.stations):
+        security = station.security
+        if security.mode.value != "None" and not (security.certificate and security.private_key):
+            yield (
+                ("stations", i, "security"),
+                f"mode {security.mode.value} needs `certificate` and `private_key`",
+            )
+        if station.password is not None and station.user is None:
+            yield ("stations", i, "password"), "a password needs a `user`"
+
+
+def _duplicates(section: str, ids: list[str]) -> Iterator[tuple[Loc, str]]:
+    seen: set[str] = set()
+    for i, ident in enumerate(ids):
+        if ident in seen:
+            yield (section, i, "id"), f"duplicate id {ident!r}"
+        seen.add(ident)

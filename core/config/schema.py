@@ -1,0 +1,146 @@
+"""Typed models of the site config: one YAML file, Home Assistant style.
+
+The models forbid unknown keys so that a typo is an error, not a silently ignored setting.
+The JSON Schema that editors use for completion is generated from these classes
+(``ecreteur schema``), so they are the single source of truth for the file format.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema, field_validator
+
+IDENT = r"^[a-z][a-z0-9_]*$"
+TAG_ID = r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_.]*$"
+
+
+@dataclass(frozen=True, slots=True)
+class SecretRef:
+    """A ``!secret NAME`` reference, resolved from the OS keyring when it is needed."""
+
+    name: str
+
+    def __str__(self) -> str:
+        return f"!secret {self.name}"
+
+
+def _secret(value: Any) -> SecretRef:
+    if isinstance(value, SecretRef):
+        return value
+    raise ValueError(
+        "plain-text secrets are refused: write `!secret NAME` and store the value with "
+        "`ecreteur secrets set NAME`"
+    )
+
+
+Secret = Annotated[
+    SecretRef,
+    PlainValidator(_secret),
+    WithJsonSchema({"type": "string", "description": "a `!secret NAME` reference to the OS keyring"}),
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Labels(_Model):
+    """Operator-facing text in French (first) and English."""
+
+    fr: str
+    en: str = ""
+
+    def get(self, language: str) -> str:
+        return self.en if language == "en" and self.en else self.fr
+
+
+class Site(_Model):
+    name: str
+    timezone: str = "Europe/Paris"
+    language: Literal["fr", "en"] = "fr"
+
+
+class SecurityMode(str, Enum):
+    NONE = "None"
+    SIGN = "Sign"
+    SIGN_AND_ENCRYPT = "SignAndEncrypt"
+
+
+class Security(_Model):
+    """OPC-UA message security of one station."""
+
+    mode: SecurityMode = SecurityMode.NONE
+    policy: Literal["Basic256Sha256", "Aes128_Sha256_RsaOaep", "Aes256_Sha256_RsaPss"] = "Basic256Sha256"
+    certificate: str | None = Field(None, description="client certificate (DER or PEM)")
+    private_key: str | None = Field(None, description="client private key (PEM)")
+    server_certificate: str | None = Field(None, description="pinned server certificate")
+
+
+class Station(_Model):
+    """A dam's PLC/RTU reached over OPC-UA."""
+
+    id: str = Field(pattern=IDENT)
+    name: str
+    endpoint: str = Field(description="opc.tcp://host:port/path")
+    security: Security = Security()
+    user: str | None = None
+    password: Secret | None = None
+    publishing_interval_ms: int = Field(500, ge=10, le=60_000)
+    reconnect_max_delay_s: float = Field(30.0, gt=0, le=3600)
+    timeout_s: float = Field(4.0, gt=0, le=120)
+    backfill: bool = Field(True, description="fill gaps after a reconnection with HistoryRead")
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, value: str) -> str:
+        if not re.match(r"^opc\.tcp://[^/:]+(:\d+)?(/.*)?$", value):
+            raise ValueError("expected an OPC-UA URL such as opc.tcp://10.0.0.5:4840/")
+        return value
+
+
+class TagKind(str, Enum):
+    ANALOG = "analog"
+    DISCRETE = "discrete"
+
+
+class Tag(_Model):
+    """One variable of a station: how to find it and how to show it."""
+
+    id: str = Field(pattern=TAG_ID, description="station.name, e.g. lauragais.level")
+    station: str
+    node: str | None = Field(None, description="OPC-UA node id, e.g. ns=2;s=Level")
+    browse_path: str | None = Field(None, description="e.g. 0:Objects/2:Lauragais/2:Level")
+    kind: TagKind = TagKind.ANALOG
+    unit: str = ""
+    range: tuple[float, float] | None = Field(None, description="engineering range [min, max]")
+    decimals: int = Field(2, ge=0, le=6)
+    label: Labels
+    sampling_ms: int = Field(1000, ge=0, le=3_600_000)
+
+
+class Storage(_Model):
+    backend: Literal["sqlite"] = "sqlite"
+    path: str = "var/ecreteur.db"
+    retention_days: int = Field(3650, ge=1)
+
+
+class SiteConfig(_Model):
+    """The whole site: what ``ecreteur check-config`` validates."""
+
+    site: Site
+    stations: list[Station] = Field(min_length=1)
+    tags: list[Tag] = Field(min_length=1)
+    storage: Storage = Storage()
+
+    def station(self, station_id: str) -> Station:
+        for station in self.stations:
+            if station.id == station_id:
+                return station
+        raise KeyError(station_id)
+
+    def tags_of(self, station_id: str) -> list[Tag]:
+        return [tag for tag in self.tags if tag.station == station_id]

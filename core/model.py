@@ -1,0 +1,95 @@
+"""The public domain model shared by every part of Écrêteur.
+
+A *station* is a dam's PLC/RTU reached over OPC-UA; a *tag* is one measured or commanded
+variable of a station; a *sample* is one timestamped value of a tag with its quality. These
+objects cross every boundary (bus, historian, HMI), so they are small, frozen and Qt-free.
+All timestamps are timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+
+class Quality(enum.IntEnum):
+    """OPC-UA severity of a value, reduced to what an operator needs to see.
+
+    Values are the two severity bits of an OPC-UA StatusCode (Part 4 §7.34), so the mapping is
+    lossless for the severity and cheap to compute.
+    """
+
+    GOOD = 0
+    UNCERTAIN = 1
+    BAD = 2
+
+    @classmethod
+    def from_status_code(cls, code: int) -> Quality:
+        severity = (code >> 30) & 0b11
+        if severity == 0:
+            return cls.GOOD
+        if severity == 1:
+            return cls.UNCERTAIN
+        return cls.BAD
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One value of one tag at one instant.
+
+    ``ts`` is the source timestamp (when the station measured it); ``server_ts`` when the OPC-UA
+    server or the REST API received it. ``status`` keeps the raw OPC-UA StatusCode so that
+    diagnostics can show the exact reason behind a bad quality.
+    """
+
+    tag: str
+    ts: datetime
+    value: float
+    quality: Quality = Quality.GOOD
+    server_ts: datetime | None = None
+    status: int = 0
+
+
+class ConnectionState(enum.Enum):
+    """Life cycle of the link to a station, as shown on the diagnostics view."""
+
+    DISCONNECTED = "disconnected"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    BACKFILLING = "backfilling"
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True, slots=True)
+class StationStatus:
+    """A change of a station's connection state, published on the bus."""
+
+    station: str
+    state: ConnectionState
+    ts: datetime
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """One time bucket of a downsampled history query."""
+
+    start: datetime
+    min: float
+    max: float
+    avg: float
+    last: float
+    count: int
+
+
+def utcnow() -> datetime:
+    """The current instant, timezone-aware UTC (never a naive datetime inside Écrêteur)."""
+    return datetime.now(UTC)
+
+
+def as_utc(ts: datetime) -> datetime:
+    """Treat a naive datetime as UTC (as OPC-UA does) and convert an aware one to UTC."""
+    if ts.tzinfo is None:
+        return ts.replace(tzinfo=UTC)
+    return ts.astimezone(UTC)

@@ -1,0 +1,76 @@
+"""The historian contract that every storage backend fulfils.
+
+Every backend passes the same parametrized suite (``tests/integration/test_historian_contract``),
+so the runtime, the API and the HMI never know which one they talk to.
+
+Contract, in words:
+- ``submit`` never blocks the event loop; the returned future resolves once the samples are
+  durable (committed), so an API can acknowledge a client only then.
+- Writing the same (tag, ts) twice keeps one sample: backfill after a reconnection and client
+  retries can never create duplicates.
+- Downsampled queries aggregate only good and uncertain values; bad-quality markers (value NaN,
+  stored as missing) stay visible in raw queries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Protocol, runtime_checkable
+
+from core.model import Bucket, Sample
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def to_us(ts: datetime) -> int:
+    """Exact integer microseconds since the Unix epoch (no float rounding)."""
+    return (ts - EPOCH) // _MICROSECOND
+
+
+def from_us(us: int) -> datetime:
+    return EPOCH + timedelta(microseconds=us)
+
+
+class StorageError(Exception):
+    """The historian could not do what was asked; the message says what and where."""
+
+
+@runtime_checkable
+class Historian(Protocol):
+    """Time-series storage of samples, whatever the backend."""
+
+    async def start(self) -> None:
+        """Open the store, creating or migrating its schema."""
+
+    async def stop(self) -> None:
+        """Flush everything submitted, then close."""
+
+    def submit(self, samples: Sequence[Sample]) -> asyncio.Future[None]:
+        """Queue ``samples`` for writing; the future resolves when they are durable."""
+        ...
+
+    async def write(self, samples: Sequence[Sample]) -> None:
+        """Write ``samples`` and return once they are durable."""
+
+    async def raw(self, tag: str, start: datetime, end: datetime, limit: int | None = None) -> list[Sample]:
+        """Samples of ``tag`` with ``start <= ts < end``, oldest first."""
+        ...
+
+    async def downsampled(self, tag: str, start: datetime, end: datetime, max_points: int) -> list[Bucket]:
+        """At most ``max_points`` buckets of min/max/avg/last over ``[start, end)``."""
+        ...
+
+    async def latest(self, tag: str) -> Sample | None:
+        """The most recent sample of ``tag``, whatever its quality."""
+        ...
+
+    async def last_good_timestamp(self, tag: str) -> datetime | None:
+        """Source time of the newest good or uncertain sample (where a backfill starts)."""
+        ...
+
+    async def purge(self, before: datetime) -> int:
+        """Delete samples older than ``before`` in small steps; return how many went."""
+        ...
