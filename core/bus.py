@@ -32,6 +32,9 @@ class Topic(Generic[T]):
 
 
 SAMPLES: Topic[Sequence[Sample]] = Topic("samples")
+"""Live samples, in arrival order: views, alarm rules and the historian."""
+BACKFILL: Topic[Sequence[Sample]] = Topic("backfill")
+"""Old samples recovered after a gap (station history): for the historian only."""
 STATION_STATUS: Topic[StationStatus] = Topic("station_status")
 
 Listener = Callable[[T], Any]

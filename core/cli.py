@@ -1,0 +1,190 @@
+"""The ``ecreteur`` command: check-config, schema, simulate, monitor, demo, secrets."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import getpass
+import json
+import logging
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from core.config.loader import ConfigError, load_config
+from core.config.schema import SiteConfig
+from core.sim.scenario import RESOURCES
+
+DEMO_SITE = RESOURCES / "sites" / "demo.yaml"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=getattr(logging, args.log_level.upper()),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # asyncua warns about routine events (revised session timeouts, policy lists) at WARNING
+    if args.log_level != "debug":
+        logging.getLogger("asyncua").setLevel(logging.ERROR)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    result: int = args.handler(args)
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ecreteur", description="Supervision of flood-attenuation dams")
+    parser.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+    commands = parser.add_subparsers(dest="command")
+
+    check = commands.add_parser("check-config", help="validate a site config without starting anything")
+    check.add_argument("config", type=Path)
+    check.set_defaults(handler=_check_config)
+
+    schema = commands.add_parser("schema", help="print the JSON Schema of the site config")
+    schema.set_defaults(handler=_schema)
+
+    sim = commands.add_parser("simulate", help="serve simulated dam stations over OPC-UA")
+    _simulation_options(sim)
+    sim.add_argument("--station", action="append", help="serve only this station (repeatable)")
+    sim.add_argument("--port", type=int, help="override the port (with a single --station)")
+    sim.add_argument("--history-dir", type=Path, help="persist each station's data logger here")
+    sim.add_argument("--certificate", type=Path, help="server certificate: enables SignAndEncrypt")
+    sim.add_argument("--private-key", type=Path)
+    sim.set_defaults(handler=_simulate)
+
+    monitor = commands.add_parser("monitor", help="acquire and store a site, showing a live table")
+    monitor.add_argument("--config", type=Path, required=True)
+    monitor.add_argument("--data-dir", type=Path, default=Path.cwd())
+    monitor.add_argument("--duration", type=float, help="stop after this many seconds")
+    monitor.set_defaults(handler=_monitor)
+
+    demo = commands.add_parser("demo", help="simulate the three demo dams and supervise them")
+    _simulation_options(demo)
+    demo.add_argument("--data-dir", type=Path, default=Path("var"))
+    demo.add_argument("--duration", type=float, help="stop after this many seconds")
+    demo.set_defaults(handler=_demo)
+
+    secrets = commands.add_parser("secrets", help="store a secret in the OS keyring")
+    secrets.add_argument("action", choices=["set"])
+    secrets.add_argument("name")
+    secrets.set_defaults(handler=_secrets)
+    return parser
+
+
+def _simulation_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dams", type=Path, help="dams file (default: the three demo dams)")
+    parser.add_argument("--scenario", default="flood-100y", help="scenario name or file")
+    parser.add_argument("--speed", type=float, default=60.0, help="simulated seconds per real second")
+    parser.add_argument("--tick", type=float, default=1.0, help="seconds between station updates")
+
+
+def _load(path: Path) -> SiteConfig | None:
+    try:
+        return load_config(path)
+    except ConfigError as err:
+        for issue in err.issues:
+            print(issue, file=sys.stderr)
+        print(f"{path}: {len(err.issues)} problem(s) found", file=sys.stderr)
+        return None
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    config = _load(args.config)
+    if config is None:
+        return 1
+    print(f"{args.config}: OK ({len(config.stations)} stations, {len(config.tags)} tags)")
+    return 0
+
+
+def _schema(_args: argparse.Namespace) -> int:
+    print(json.dumps(SiteConfig.model_json_schema(), indent=2, ensure_ascii=False))
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from core.sim.server import serve
+
+    try:
+        asyncio.run(serve(args))
+    except ValueError as err:
+        print(f"ecreteur simulate: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _monitor(args: argparse.Namespace) -> int:
+    config = _load(args.config)
+    if config is None:
+        return 1
+    from core.console import monitor
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(monitor(config, args.config, args.data_dir, args.duration))
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    """Start the simulator as its own process (as a real station is), then supervise it."""
+    config = _load(DEMO_SITE)
+    if config is None:
+        return 1
+    command = [sys.executable, "-m", "core.cli", "simulate", "--scenario", args.scenario]
+    command += ["--speed", str(args.speed), "--tick", str(args.tick)]
+    command += ["--history-dir", str(args.data_dir / "stations")]
+    if args.dams:
+        command += ["--dams", str(args.dams)]
+    simulator = subprocess.Popen(command)
+    from core.console import monitor
+    from core.sim.scenario import load_dams
+
+    _wait_for_ports([dam.port for dam in load_dams(args.dams).dams], simulator)
+
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(monitor(config, DEMO_SITE, args.data_dir, args.duration))
+    finally:
+        simulator.send_signal(signal.SIGINT)
+        try:
+            simulator.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            simulator.kill()
+    return 0
+
+
+def _wait_for_ports(ports: list[int], process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """Give the simulator time to open its stations, so the demo starts on live values."""
+    deadline = time.monotonic() + timeout
+    pending = set(ports)
+    while pending and time.monotonic() < deadline and process.poll() is None:
+        for port in list(pending):
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                pending.discard(port)
+        time.sleep(0.1)
+
+
+def _secrets(args: argparse.Namespace) -> int:
+    from core.config.secrets import store
+
+    value = getpass.getpass(f"value of secret {args.name!r}: ")
+    if not value:
+        print("empty value: nothing stored", file=sys.stderr)
+        return 1
+    store(args.name, value)
+    print(f"secret {args.name!r} stored in the keyring (service 'ecreteur')")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""A live terminal table of the site: the headless face of ``ecreteur demo`` and ``monitor``.
+
+On a terminal it redraws in place; when the output is a file or a pipe (CI, journald) it
+prints one plain line per station every few seconds instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import signal
+import sys
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from core.config.schema import SiteConfig
+from core.model import ConnectionState, Quality
+from core.runtime import Runtime
+
+_COLUMNS = (("level", "Niveau"), ("inflow", "Entrant"), ("outflow", "Sortant"), ("rain", "Pluie"))
+_LINK = {
+    ConnectionState.CONNECTED: "en ligne",
+    ConnectionState.BACKFILLING: "rattrapage",
+    ConnectionState.CONNECTING: "connexion…",
+    ConnectionState.DISCONNECTED: "HORS LIGNE",
+    ConnectionState.STOPPED: "arrêtée",
+}
+
+
+def _value(runtime: Runtime, tag_id: str) -> str:
+    sample = runtime.latest.get(tag_id)
+    if sample is None:
+        return "—"
+    tag = next(t for t in runtime.config.tags if t.id == tag_id)
+    if sample.quality is Quality.BAD or math.isnan(sample.value):
+        return "invalide"
+    text = f"{sample.value:.{tag.decimals}f} {tag.unit}".strip()
+    return text if sample.quality is Quality.GOOD else f"{text} (?)"
+
+
+def _rows(runtime: Runtime) -> list[list[str]]:
+    rows = []
+    tz = ZoneInfo(runtime.config.site.timezone)
+    for station in runtime.config.stations:
+        status = runtime.stations.get(station.id)
+        state = _LINK[status.state] if status else "—"
+        level = runtime.latest.get(f"{station.id}.level")
+        when = level.ts.astimezone(tz).strftime("%H:%M:%S") if level else "—"
+        rows.append(
+            [station.name, *(_value(runtime, f"{station.id}.{key}") for key, _ in _COLUMNS), state, when]
+        )
+    return rows
+
+
+def _table(runtime: Runtime) -> Table:
+    table = Table(title=runtime.config.site.name)
+    for header in ("Barrage", *(label for _, label in _COLUMNS), "Liaison", "Heure"):
+        table.add_column(header)
+    for row in _rows(runtime):
+        table.add_row(*row)
+    return table
+
+
+async def monitor(config: SiteConfig, config_path: Path, data_dir: Path, duration: float | None) -> None:
+    """Run the pipeline and show it until Ctrl-C, SIGTERM or ``duration`` seconds."""
+    runtime = Runtime(config, config_path=config_path, data_dir=data_dir)
+    await runtime.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    if duration is not None:
+        loop.call_later(duration, stop.set)
+    try:
+        if sys.stdout.isatty():
+            with Live(_table(runtime), console=Console(), refresh_per_second=2) as live:
+                while not stop.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), 0.5)
+                    live.update(_table(runtime))
+        else:
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 2.0)
+                for row in _rows(runtime):
+                    print(" | ".join(row), flush=True)
+    finally:
+        await runtime.stop()

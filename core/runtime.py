@@ -1,0 +1,116 @@
+"""Builds the pipeline from a site config and runs it: the same for desktop and server.
+
+station links ──► bus ──► historian (and, later, alarms and views)
+
+The runtime keeps the latest sample of every tag and the state of every station so that a view
+opening late (or a terminal table) shows the current picture at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+
+from core.acquisition.opcua import StationLink
+from core.bus import BACKFILL, SAMPLES, STATION_STATUS, Bus
+from core.config.schema import SiteConfig
+from core.model import Sample, StationStatus, utcnow
+from core.storage.base import Historian
+from core.storage.sqlite import SQLiteHistorian
+
+_LOGGER = logging.getLogger(__name__)
+_RETENTION_PERIOD_S = 3600.0
+
+
+class Runtime:
+    """The running site: bus, historian, station links, and the live picture."""
+
+    def __init__(
+        self,
+        config: SiteConfig,
+        *,
+        config_path: Path | None = None,
+        data_dir: Path | None = None,
+        historian: Historian | None = None,
+    ) -> None:
+        self.config = config
+        self.bus = Bus()
+        base = config_path.parent if config_path else Path.cwd()
+        self.data_dir = data_dir or Path.cwd()
+        self.historian = historian or self._historian()
+        self.latest: dict[str, Sample] = {}
+        self.stations: dict[str, StationStatus] = {}
+        self.write_errors = 0
+        self.links = [
+            StationLink(
+                station,
+                config.tags_of(station.id),
+                self.bus,
+                last_timestamp=self.historian.last_good_timestamp,
+                base_dir=base,
+            )
+            for station in config.stations
+        ]
+        self._unsubscribe = [
+            self.bus.subscribe(SAMPLES, self._store),
+            self.bus.subscribe(BACKFILL, self._store),
+            self.bus.subscribe(SAMPLES, self._remember),
+            self.bus.subscribe(STATION_STATUS, self._station_changed),
+        ]
+        self._retention: asyncio.Task[None] | None = None
+
+    def _historian(self) -> Historian:
+        path = Path(self.config.storage.path)
+        return SQLiteHistorian(path if path.is_absolute() else self.data_dir / path)
+
+    async def start(self) -> None:
+        """Open the historian, then connect every station (each on its own)."""
+        await self.historian.start()
+        for link in self.links:
+            link.start()
+        self._retention = asyncio.create_task(self._retain(), name="retention")
+
+    async def stop(self) -> None:
+        """Stop acquisition first, then flush the historian: nothing received is dropped."""
+        if self._retention is not None:
+            self._retention.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._retention
+        await asyncio.gather(*(link.stop() for link in self.links))
+        await self.historian.stop()
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+
+    def _store(self, samples: Sequence[Sample]) -> None:
+        future = self.historian.submit(samples)
+        future.add_done_callback(self._written)
+
+    def _written(self, future: asyncio.Future[None]) -> None:
+        if not future.cancelled() and future.exception() is not None:
+            self.write_errors += 1
+            _LOGGER.error("historian write failed: %s", future.exception())
+
+    def _remember(self, samples: Sequence[Sample]) -> None:
+        latest = self.latest
+        for sample in samples:
+            previous = latest.get(sample.tag)
+            if previous is None or sample.ts >= previous.ts:
+                latest[sample.tag] = sample
+
+    def _station_changed(self, status: StationStatus) -> None:
+        self.stations[status.station] = status
+
+    async def _retain(self) -> None:
+        keep = timedelta(days=self.config.storage.retention_days)
+        while True:
+            try:
+                deleted = await self.historian.purge(utcnow() - keep)
+                if deleted:
+                    _LOGGER.info("retention: %d samples older than %s deleted", deleted, keep)
+            except Exception:
+                _LOGGER.exception("retention failed; will retry")
+            await asyncio.sleep(_RETENTION_PERIOD_S)

@@ -1,0 +1,50 @@
+"""``ecreteur simulate``: serve one OPC-UA station per simulated dam until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+
+from core.sim.scenario import load_dams, load_scenario
+from core.sim.station import DamStation
+
+
+async def serve(args: argparse.Namespace) -> None:
+    scenario = load_scenario(args.scenario)
+    dams = load_dams(args.dams).dams
+    if args.station:
+        unknown = set(args.station) - {dam.station for dam in dams}
+        if unknown:
+            raise ValueError(f"unknown station(s) {', '.join(sorted(unknown))}")
+        dams = [dam for dam in dams if dam.station in args.station]
+    if args.port and len(dams) != 1:
+        raise ValueError("--port needs exactly one --station")
+    stations = [
+        DamStation(
+            dam.station,
+            dam.parameters(),
+            scenario,
+            port=args.port or dam.port,
+            speed=args.speed,
+            tick_s=args.tick,
+            rain_factor=dam.rain_factor,
+            history_db=args.history_dir / f"{dam.station}.db" if args.history_dir else None,
+            certificate=args.certificate,
+            private_key=args.private_key,
+            name=dam.name,
+        )
+        for dam in dams
+    ]
+    for station in stations:
+        await station.start()
+        print(f"{station.station}: {station.endpoint}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    for station in stations:
+        with contextlib.suppress(Exception):
+            await station.stop()

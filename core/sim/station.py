@@ -1,0 +1,218 @@
+"""A simulated dam station: an asyncua OPC-UA server fed by the flood model.
+
+The station behaves like a real RTU with a data logger: it timestamps its values at the
+source (wall-clock time, while the physics can run faster), historizes every change and
+answers HistoryRead, so a client that lost the link can backfill. With a history file the log
+survives a restart of the station, as a real logger's flash memory does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import sqlite3
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from asyncua import Server, ua
+from asyncua.common.utils import Buffer
+from asyncua.ua.ua_binary import variant_from_binary, variant_to_binary
+from asyncua.server.history import HistoryDict
+
+from core.model import utcnow
+from core.sim.flood import DamParameters, FloodModel
+from core.sim.scenario import Scenario
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Variable:
+    name: str
+    variant: ua.VariantType
+    unit: str
+
+
+VARIABLES = (
+    Variable("Level", ua.VariantType.Double, "m"),
+    Variable("Volume", ua.VariantType.Double, "m3"),
+    Variable("Inflow", ua.VariantType.Double, "m3/s"),
+    Variable("Outflow", ua.VariantType.Double, "m3/s"),
+    Variable("OutletFlow", ua.VariantType.Double, "m3/s"),
+    Variable("SpillwayFlow", ua.VariantType.Double, "m3/s"),
+    Variable("GateOpening", ua.VariantType.Double, "%"),
+    Variable("Rain", ua.VariantType.Double, "mm/h"),
+    Variable("RainTotal", ua.VariantType.Double, "mm"),
+    Variable("Battery", ua.VariantType.Double, "V"),
+    Variable("DoorOpen", ua.VariantType.Boolean, ""),
+    Variable("Watchdog", ua.VariantType.UInt32, ""),
+    Variable("Mode", ua.VariantType.String, ""),
+)
+
+
+class DataLogger(HistoryDict):  # type: ignore[misc]
+    """The station's data logger: asyncua's in-memory history, persisted to a SQLite file.
+
+    Values are read back from memory (fast HistoryRead); the file only reloads them after a
+    restart. Commits are grouped (at most one per second) as a real logger's flash writes are.
+    """
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self._db = sqlite3.connect(path)
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS log (node TEXT, ts TEXT, variant BLOB, PRIMARY KEY (node, ts))"
+        )
+        self._last_commit = 0.0
+
+    async def new_historized_node(self, node_id: ua.NodeId, period: Any, count: int = 0) -> None:
+        await super().new_historized_node(node_id, period, count)
+        rows = self._db.execute("SELECT ts, variant FROM log WHERE node = ? ORDER BY ts", (node_id.to_string(),))
+        for ts, blob in rows:
+            when = datetime.fromisoformat(ts)
+            variant = variant_from_binary(Buffer(blob))
+            self._datachanges[node_id].append(ua.DataValue(variant, SourceTimestamp=when, ServerTimestamp=when))
+
+    async def save_node_value(self, node_id: ua.NodeId, datavalue: ua.DataValue) -> None:
+        await super().save_node_value(node_id, datavalue)
+        self._db.execute(
+            "INSERT OR REPLACE INTO log VALUES (?, ?, ?)",
+            (node_id.to_string(), datavalue.SourceTimestamp.isoformat(), variant_to_binary(datavalue.Value)),
+        )
+        now = time.monotonic()
+        if now - self._last_commit >= 1.0:
+            self._db.commit()
+            self._last_commit = now
+
+    async def stop(self) -> None:
+        self._db.commit()
+        self._db.close()
+
+
+class DamStation:
+    """One OPC-UA server playing one dam. ``tick_s`` is the wall-clock update period."""
+
+    def __init__(
+        self,
+        station: str,
+        params: DamParameters,
+        scenario: Scenario,
+        *,
+        port: int,
+        host: str = "127.0.0.1",
+        speed: float = 60.0,
+        tick_s: float = 1.0,
+        rain_factor: float = 1.0,
+        history_db: Path | None = None,
+        certificate: Path | None = None,
+        private_key: Path | None = None,
+        name: str | None = None,
+    ) -> None:
+        self.station = station
+        self.endpoint = f"opc.tcp://{host}:{port}/ecreteur/{station}"
+        self.model = FloodModel(params, scenario.initial_level_m)
+        self.model.gate = scenario.gate_opening
+        self.scenario = scenario
+        self.speed = speed
+        self.tick_s = tick_s
+        self.rain_factor = rain_factor
+        self._history_db = history_db
+        self._certificate = certificate
+        self._private_key = private_key
+        self._name = name or station
+        self._server = Server()
+        self._nodes: dict[str, ua.NodeId] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._sim_hours = 0.0
+        self._ticks = 0
+        self.namespace = f"urn:ecreteur:sim:{station}"
+
+    async def start(self) -> None:
+        server = self._server
+        if self._history_db is not None:
+            self._history_db.parent.mkdir(parents=True, exist_ok=True)
+            server.iserver.history_manager.set_storage(DataLogger(self._history_db))
+        await server.init()
+        server.set_endpoint(self.endpoint)
+        server.set_server_name(f"Écrêteur simulator — {self._name}")
+        policies = [ua.SecurityPolicyType.NoSecurity]
+        if self._certificate and self._private_key:
+            await server.load_certificate(str(self._certificate))
+            await server.load_private_key(str(self._private_key))
+            policies.append(ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt)
+        server.set_security_policy(policies)
+        ns = await server.register_namespace(self.namespace)
+        folder = await server.nodes.objects.add_object(ua.NodeId(self.station, ns), f"{ns}:{self.station}")
+        for var in VARIABLES:
+            node = await folder.add_variable(
+                ua.NodeId(var.name, ns), f"{ns}:{var.name}", ua.Variant(self._initial(var), var.variant)
+            )
+            self._nodes[var.name] = node.nodeid
+        await server.start()
+        for nodeid in self._nodes.values():
+            await server.historize_node_data_change(server.get_node(nodeid), period=timedelta(days=2))
+        await self.publish()
+        self._task = asyncio.create_task(self._run(), name=f"sim-{self.station}")
+        _LOGGER.info("station %s serving %s", self.station, self.endpoint)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self._server.stop()
+
+    @staticmethod
+    def _initial(var: Variable) -> Any:
+        if var.variant is ua.VariantType.Boolean:
+            return False
+        if var.variant is ua.VariantType.UInt32:
+            return 0
+        if var.variant is ua.VariantType.String:
+            return "AUTO"
+        return 0.0
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_tick = loop.time()
+        while True:
+            next_tick += self.tick_s
+            await asyncio.sleep(max(0.0, next_tick - loop.time()))
+            self.step(self.tick_s * self.speed)
+            await self.publish()
+
+    def step(self, sim_seconds: float) -> None:
+        """Advance the physics by ``sim_seconds`` of simulated time."""
+        rain = self.scenario.rain_at(self._sim_hours) * self.rain_factor
+        self.model.advance(sim_seconds, rain)
+        self._sim_hours += sim_seconds / 3600.0
+        self._ticks += 1
+
+    def values(self) -> dict[str, Any]:
+        s, m = self.model.state, self.model
+        return {
+            "Level": m.level,
+            "Volume": s.volume,
+            "Inflow": s.inflow,
+            "Outflow": m.outflow,
+            "OutletFlow": s.outlet,
+            "SpillwayFlow": s.spillway,
+            "GateOpening": m.gate * 100.0,
+            "Rain": s.rain_mm_h,
+            "RainTotal": s.rain_total_mm,
+            "Battery": 12.6 + 0.3 * math.sin(self._sim_hours * math.pi / 12),
+            "DoorOpen": False,
+            "Watchdog": self._ticks % 2**32,
+            "Mode": "AUTO",
+        }
+
+    async def publish(self) -> None:
+        now = utcnow()
+        values = self.values()
+        for var in VARIABLES:
+            value = values[var.name]
+            dv = ua.DataValue(ua.Variant(value, var.variant), SourceTimestamp=now, ServerTimestamp=now)
+            await self._server.write_attribute_value(self._nodes[var.name], dv)
