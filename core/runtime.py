@@ -43,7 +43,6 @@ class Runtime:
         self.data_dir = data_dir or Path.cwd()
         self.historian = historian or self._historian()
         self.latest: dict[str, Sample] = {}
-        self.stations: dict[str, StationStatus] = {}
         self.write_errors = 0
         self.links = [
             StationLink(
@@ -55,6 +54,10 @@ class Runtime:
             )
             for station in config.stations
         ]
+        now = utcnow()
+        self.stations = {
+            link.station.id: StationStatus(link.station.id, link.state, now, "not started") for link in self.links
+        }
         self._unsubscribe = [
             self.bus.subscribe(SAMPLES, self._store),
             self.bus.subscribe(BACKFILL, self._store),

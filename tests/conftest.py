@@ -1,10 +1,21 @@
-"""Shared fixtures: free loopback ports and tiny site configs."""
+"""Shared helpers: free loopback ports, site configs built in code, polling without sleeps-as-asserts."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
+
+from core.config.schema import SiteConfig
+
+REPO = Path(__file__).resolve().parents[1]
+NPM_CACHE = Path(os.environ.get("ECRETEUR_NPM_CACHE", Path.home() / ".cache" / "ecreteur" / "npm"))
 
 
 def free_port() -> int:
@@ -16,3 +27,30 @@ def free_port() -> int:
 @pytest.fixture
 def port() -> int:
     return free_port()
+
+
+async def eventually(condition: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
+    """Wait until ``condition()`` is truthy; fail with ``what`` after ``timeout`` seconds.
+
+    A wait for a real peer (a server starting, a reconnection), never a timing assertion.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+def site(stations: list[dict[str, Any]], tags: list[dict[str, Any]], **extra: Any) -> SiteConfig:
+    """A site config from plain dicts, with sensible defaults for the fields tests don't care about."""
+    return SiteConfig.model_validate(
+        {
+            "site": {"name": "test"},
+            "stations": [{"name": s["id"], "reconnect_max_delay_s": 1.0, **s} for s in stations],
+            "tags": [{"label": {"fr": t["id"]}, **t} for t in tags],
+            **extra,
+        }
+    )

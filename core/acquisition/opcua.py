@@ -45,6 +45,7 @@ BAD_NODE_ID_UNKNOWN = 0x80340000
 _INITIAL_BACKOFF_S = 0.5
 _EVENT_QUEUE = 200_000
 _HANDLE_BASE = 1_000_000  # above asyncua's own client handles
+CLIENT_URI = "urn:ecreteur:client"  # must match the client certificate
 
 LastTimestamp = Callable[[str], Awaitable[datetime | None]]
 
@@ -164,7 +165,7 @@ class StationLink:
         station = self.station
         client = Client(station.endpoint, timeout=station.timeout_s)
         client.name = client.description = f"Ecreteur ({station.id})"
-        client.application_uri = "urn:ecreteur:client"
+        client.application_uri = CLIENT_URI
         if station.user:
             client.set_user(station.user)
         if station.password is not None:
@@ -343,3 +344,20 @@ class StationLink:
             return
         self.state, self.detail = state, detail
         self.bus.publish(STATION_STATUS, StationStatus(self.station.id, state, utcnow(), detail))
+
+
+async def create_certificate(key_file: Path, cert_file: Path, application_uri: str, host: str) -> None:
+    """Create a self-signed OPC-UA application certificate and key unless they already exist."""
+    from asyncua.crypto.cert_gen import setup_self_signed_certificate
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    cert_file.parent.mkdir(parents=True, exist_ok=True)
+    await setup_self_signed_certificate(
+        key_file,
+        cert_file,
+        application_uri,
+        host,
+        [ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.SERVER_AUTH],
+        {"countryName": "FR", "organizationName": "Ecreteur", "commonName": application_uri},
+    )

@@ -58,7 +58,7 @@ class DataLogger(HistoryDict):  # type: ignore[misc]
     """The station's data logger: asyncua's in-memory history, persisted to a SQLite file.
 
     Values are read back from memory (fast HistoryRead); the file only reloads them after a
-    restart. Commits are grouped (at most one per second) as a real logger's flash writes are.
+    restart. Commits are grouped (at most five a second) as a real logger's flash writes are.
     """
 
     def __init__(self, path: Path) -> None:
@@ -84,7 +84,7 @@ class DataLogger(HistoryDict):  # type: ignore[misc]
             (node_id.to_string(), datavalue.SourceTimestamp.isoformat(), variant_to_binary(datavalue.Value)),
         )
         now = time.monotonic()
-        if now - self._last_commit >= 1.0:
+        if now - self._last_commit >= 0.2:
             self._db.commit()
             self._last_commit = now
 
@@ -153,9 +153,9 @@ class DamStation:
             )
             self._nodes[var.name] = node.nodeid
         await server.start()
+        await self.publish()  # physical values first, so the logger never records placeholders
         for nodeid in self._nodes.values():
             await server.historize_node_data_change(server.get_node(nodeid), period=timedelta(days=2))
-        await self.publish()
         self._task = asyncio.create_task(self._run(), name=f"sim-{self.station}")
         _LOGGER.info("station %s serving %s", self.station, self.endpoint)
 

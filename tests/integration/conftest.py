@@ -1,0 +1,110 @@
+"""Real OPC-UA peers for the acquisition tests: our simulator and node-opcua."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from core.sim.scenario import load_dams, load_scenario
+from core.sim.station import DamStation
+from tests.conftest import NPM_CACHE, REPO, free_port
+
+
+@pytest.fixture
+async def station(tmp_path: Path) -> AsyncIterator[DamStation]:
+    """A simulated dam updating ten times a second, with the flood running fast."""
+    dam = load_dams().dams[0]
+    sim = DamStation(
+        "lauragais", dam.parameters(), load_scenario("flood-100y"),
+        port=free_port(), speed=600, tick_s=0.1, history_db=tmp_path / "station.db",
+    )  # fmt: skip
+    await sim.start()
+    yield sim
+    await sim.stop()
+
+
+@dataclass
+class Process:
+    """A peer running in its own process, that a test can kill and restart."""
+
+    args: list[str]
+    env: dict[str, str]
+    ready: str
+    popen: subprocess.Popen[str] | None = None
+    drain: threading.Thread | None = None
+
+    async def start(self) -> None:
+        self.popen = subprocess.Popen(
+            self.args, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO
+        )
+        assert self.popen.stdout is not None
+        lines: list[str] = []
+        while True:
+            line = await asyncio.to_thread(self.popen.stdout.readline)
+            if not line:
+                raise RuntimeError(f"{self.args[0]} exited before being ready:\n{''.join(lines)}")
+            lines.append(line)
+            if self.ready in line:
+                break
+        # keep draining the pipe so the peer never blocks on a full buffer
+        self.drain = threading.Thread(target=self.popen.stdout.read, daemon=True)
+        self.drain.start()
+
+    def kill(self) -> None:
+        if self.popen and self.popen.poll() is None:
+            self.popen.kill()
+            self.popen.wait()
+        self._close()
+
+    def _close(self) -> None:
+        if self.drain is not None:
+            self.drain.join(timeout=5)
+        if self.popen and self.popen.stdout:
+            self.popen.stdout.close()
+
+    def stop(self) -> None:
+        if self.popen and self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._close()
+
+
+@pytest.fixture
+def process_peers() -> Iterator[list[Process]]:
+    peers: list[Process] = []
+    yield peers
+    for peer in peers:
+        peer.stop()
+
+
+def simulator_process(port: int, history_dir: Path) -> Process:
+    """`ecreteur simulate` for one station, as the demo runs it."""
+    args = [sys.executable, "-m", "core.cli", "simulate", "--station", "lauragais", "--port", str(port)]
+    args += ["--speed", "600", "--tick", "0.1", "--history-dir", str(history_dir)]
+    return Process(args, dict(os.environ), ready="lauragais: opc.tcp://")
+
+
+def node_station_process(port: int, pki: Path) -> Process:
+    """The independent node-opcua station of tests/peers/station.js."""
+    node = shutil.which("node")
+    modules = NPM_CACHE / "node_modules" / "node-opcua"
+    if node is None or not modules.exists():
+        pytest.fail(
+            f"node-opcua is not installed in {NPM_CACHE}: run `installers/dev.sh test` (it installs it)",
+            pytrace=False,
+        )
+    env = {**os.environ, "NODE_PATH": str(NPM_CACHE / "node_modules")}
+    args = [node, str(REPO / "tests" / "peers" / "station.js"), str(port), str(pki)]
+    return Process(args, env, ready="ready ")

@@ -1,0 +1,120 @@
+"""The site config: valid files load, broken ones say file, line and field, and how to fix them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.config import ConfigError, SecretRef, load_config
+from core.config.schema import SiteConfig
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO = REPO / "resources" / "sites" / "demo.yaml"
+
+GOOD = """\
+site:
+  name: Test
+stations:
+  - id: alpha
+    name: Alpha
+    endpoint: opc.tcp://127.0.0.1:4840/
+    user: operator
+    password: !secret alpha_opcua
+tags:
+  - id: alpha.level
+    station: alpha
+    node: "ns=2;s=Level"
+    unit: m
+    range: [0, 20]
+    label: {fr: Niveau, en: Level}
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "site.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def issues(tmp_path: Path, text: str) -> list[str]:
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, text))
+    return [str(issue) for issue in err.value.issues]
+
+
+def test_demo_site_describes_three_dams() -> None:
+    config = load_config(DEMO)
+    assert [s.id for s in config.stations] == ["lauragais", "cevennes", "corbieres"]
+    assert all(config.tags_of(s.id) for s in config.stations)
+
+
+def test_secret_references_are_kept_as_references(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, GOOD))
+    assert config.stations[0].password == SecretRef("alpha_opcua")
+
+
+def test_plain_password_is_refused_with_the_fix(tmp_path: Path) -> None:
+    found = issues(tmp_path, GOOD.replace("!secret alpha_opcua", "hunter2"))
+    assert found == [
+        f"{tmp_path / 'site.yaml'}:8: stations[0].password: plain-text secrets are refused: write "
+        "`!secret NAME` and store the value with `ecreteur secrets set NAME`"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (("unit: m", "unit: m\n    colour: red"), ":14: tags[0].colour: unknown field"),
+        (("    station: alpha\n", "    station: beta\n"), ":11: tags[0].station: unknown station 'beta' (known: alpha)"),
+        (("opc.tcp://127.0.0.1:4840/", "http://example"), ":6: stations[0].endpoint: expected an OPC-UA URL"),
+        (("range: [0, 20]", "range: [20, 0]"), ":14: tags[0].range: range minimum 20.0 is not below maximum 0.0"),
+        (("    label: {fr: Niveau, en: Level}\n", ""), ":10: tags[0].label: required field is missing"),
+        (("id: alpha.level", "id: Alpha Level"), ":10: tags[0].id: String should match pattern"),
+        (("    node: \"ns=2;s=Level\"\n", ""), ":10: tags[0]: give exactly one of `node`"),
+    ],
+)
+def test_each_mistake_is_located(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
+    found = issues(tmp_path, GOOD.replace(*change))
+    assert any(expected in text for text in found), found
+    assert all(text.startswith(str(tmp_path / "site.yaml")) for text in found)
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
+    found = issues(tmp_path, GOOD.replace("  name: Test", "  name: [Test"))
+    assert found == [f"{tmp_path / 'site.yaml'}:3: YAML syntax: expected ',' or ']', but got ':'"]
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    text = GOOD.replace("unit: m", "unit: m\n    colour: red").replace("name: Alpha", "nom: Alpha")
+    assert len(issues(tmp_path, text)) == 3  # unknown `colour`, unknown `nom`, missing `name`
+
+
+def test_check_config_cli_exits_non_zero_without_traceback(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD.replace("    station: alpha\n", "    station: beta\n"))
+    result = subprocess.run(
+        [sys.executable, "-m", "core.cli", "check-config", str(path)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 1
+    assert f"{path}:11: tags[0].station: unknown station 'beta'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_check_config_cli_accepts_the_demo() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "core.cli", "check-config", str(DEMO)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "OK (3 stations, 33 tags)" in result.stdout
+
+
+def test_json_schema_lists_the_sections_for_editors() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "core.cli", "schema"], capture_output=True, text=True, check=True
+    )
+    schema = json.loads(result.stdout)
+    assert set(schema["properties"]) >= {"site", "stations", "tags", "storage"}
+    assert schema == json.loads(json.dumps(SiteConfig.model_json_schema()))
