@@ -56,7 +56,8 @@ class Runtime:
         ]
         now = utcnow()
         self.stations = {
-            link.station.id: StationStatus(link.station.id, link.state, now, "not started") for link in self.links
+            link.station.id: StationStatus(link.station.id, link.state, now, "not started")
+            for link in self.links
         }
         self._unsubscribe = [
             self.bus.subscribe(SAMPLES, self._store),

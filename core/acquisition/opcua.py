@@ -117,7 +117,11 @@ class StationLink:
                 self._mark_lost()
             self._set_state(ConnectionState.DISCONNECTED, detail)
             _LOGGER.warning(
-                "station %s (%s): %s; retrying in %.1f s", self.station.id, self.station.endpoint, detail, backoff
+                "station %s (%s): %s; retrying in %.1f s",
+                self.station.id,
+                self.station.endpoint,
+                detail,
+                backoff,
             )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), backoff * random.uniform(0.8, 1.2))
@@ -208,19 +212,28 @@ class StationLink:
             values = await client.read_attributes([m.node for m in candidates], ua.AttributeIds.Value)
             for item, result in zip(candidates, values, strict=True):
                 status = result.StatusCode
-                if status is not None and not status.is_good() and status.value in (
-                    ua.StatusCodes.BadNodeIdUnknown,
-                    ua.StatusCodes.BadNodeIdInvalid,
-                    ua.StatusCodes.BadAttributeIdInvalid,
+                if (
+                    status is not None
+                    and not status.is_good()
+                    and status.value
+                    in (
+                        ua.StatusCodes.BadNodeIdUnknown,
+                        ua.StatusCodes.BadNodeIdInvalid,
+                        ua.StatusCodes.BadAttributeIdInvalid,
+                    )
                 ):
-                    self._report(item.tag, f"node {item.node.nodeid.to_string()} does not exist on the station")
+                    self._report(
+                        item.tag, f"node {item.node.nodeid.to_string()} does not exist on the station"
+                    )
                     continue
                 found.append(item)
         return found
 
     def _report(self, tag: Tag, message: str) -> None:
         _LOGGER.error("station %s, tag %s: %s", self.station.id, tag.id, message)
-        self.bus.publish(SAMPLES, (Sample(tag.id, utcnow(), math.nan, Quality.BAD, status=BAD_NODE_ID_UNKNOWN),))
+        self.bus.publish(
+            SAMPLES, (Sample(tag.id, utcnow(), math.nan, Quality.BAD, status=BAD_NODE_ID_UNKNOWN),)
+        )
 
     async def _subscribe(self, subscription: Any, monitored: list[_Monitored]) -> dict[int, Tag]:
         """Monitor every node with our own client handles and a no-loss queue size."""

@@ -124,7 +124,7 @@ def _explain(error: Any) -> str:
         return "unknown field (check the spelling; `ecreteur schema` lists the allowed fields)"
     if kind == "string_pattern_mismatch":
         return f"{message}; use lower-case letters, digits and underscores"
-    return message.removeprefix("Value error, ")
+    return str(message).removeprefix("Value error, ")
 
 
 def _consistency(config: SiteConfig) -> Iterator[tuple[Loc, str]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema, field_validator
@@ -64,7 +64,7 @@ class Site(_Model):
     language: Literal["fr", "en"] = "fr"
 
 
-class SecurityMode(str, Enum):
+class SecurityMode(StrEnum):
     NONE = "None"
     SIGN = "Sign"
     SIGN_AND_ENCRYPT = "SignAndEncrypt"
@@ -102,7 +102,7 @@ class Station(_Model):
         return value
 
 
-class TagKind(str, Enum):
+class TagKind(StrEnum):
     ANALOG = "analog"
     DISCRETE = "discrete"
 

@@ -35,10 +35,10 @@ class DamParameters:
     dam_crest_m: float = 17.0
 
     def volume(self, level: float) -> float:
-        return self.storage_a * max(level, 0.0) ** self.storage_b
+        return self.storage_a * math.pow(max(level, 0.0), self.storage_b)
 
     def level(self, volume: float) -> float:
-        return (max(volume, 0.0) / self.storage_a) ** (1.0 / self.storage_b)
+        return math.pow(max(volume, 0.0) / self.storage_a, 1.0 / self.storage_b)
 
     def outlet_flow(self, level: float, gate: float) -> float:
         head = max(level - self.outlet_invert_m, 0.0)
@@ -46,7 +46,7 @@ class DamParameters:
 
     def spillway_flow(self, level: float) -> float:
         head = level - self.spillway_crest_m
-        return self.spillway_c * self.spillway_length_m * head**1.5 if head > 0 else 0.0
+        return self.spillway_c * self.spillway_length_m * math.pow(head, 1.5) if head > 0 else 0.0
 
 
 @dataclass(slots=True)

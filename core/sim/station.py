@@ -16,12 +16,12 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from asyncua import Server, ua
 from asyncua.common.utils import Buffer
-from asyncua.ua.ua_binary import variant_from_binary, variant_to_binary
 from asyncua.server.history import HistoryDict
+from asyncua.ua.ua_binary import variant_from_binary, variant_to_binary
 
 from core.model import utcnow
 from core.sim.flood import DamParameters, FloodModel
@@ -54,7 +54,16 @@ VARIABLES = (
 )
 
 
-class DataLogger(HistoryDict):  # type: ignore[misc]
+def _node_id(name: str, namespace: int) -> ua.NodeId:
+    return ua.NodeId.from_string(f"ns={namespace};s={name}")
+
+
+def _stamp(when: datetime) -> ua.DateTime:
+    """asyncua types timestamps as its own datetime subclass; any aware datetime encodes the same."""
+    return cast(ua.DateTime, when)
+
+
+class DataLogger(HistoryDict):
     """The station's data logger: asyncua's in-memory history, persisted to a SQLite file.
 
     Values are read back from memory (fast HistoryRead); the file only reloads them after a
@@ -71,14 +80,20 @@ class DataLogger(HistoryDict):  # type: ignore[misc]
 
     async def new_historized_node(self, node_id: ua.NodeId, period: Any, count: int = 0) -> None:
         await super().new_historized_node(node_id, period, count)
-        rows = self._db.execute("SELECT ts, variant FROM log WHERE node = ? ORDER BY ts", (node_id.to_string(),))
+        rows = self._db.execute(
+            "SELECT ts, variant FROM log WHERE node = ? ORDER BY ts", (node_id.to_string(),)
+        )
         for ts, blob in rows:
             when = datetime.fromisoformat(ts)
             variant = variant_from_binary(Buffer(blob))
-            self._datachanges[node_id].append(ua.DataValue(variant, SourceTimestamp=when, ServerTimestamp=when))
+            self._datachanges[node_id].append(
+                ua.DataValue(variant, SourceTimestamp=_stamp(when), ServerTimestamp=_stamp(when))
+            )
 
     async def save_node_value(self, node_id: ua.NodeId, datavalue: ua.DataValue) -> None:
         await super().save_node_value(node_id, datavalue)
+        if datavalue.SourceTimestamp is None or datavalue.Value is None:
+            return
         self._db.execute(
             "INSERT OR REPLACE INTO log VALUES (?, ?, ?)",
             (node_id.to_string(), datavalue.SourceTimestamp.isoformat(), variant_to_binary(datavalue.Value)),
@@ -146,10 +161,10 @@ class DamStation:
             policies.append(ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt)
         server.set_security_policy(policies)
         ns = await server.register_namespace(self.namespace)
-        folder = await server.nodes.objects.add_object(ua.NodeId(self.station, ns), f"{ns}:{self.station}")
+        folder = await server.nodes.objects.add_object(_node_id(self.station, ns), f"{ns}:{self.station}")
         for var in VARIABLES:
             node = await folder.add_variable(
-                ua.NodeId(var.name, ns), f"{ns}:{var.name}", ua.Variant(self._initial(var), var.variant)
+                _node_id(var.name, ns), f"{ns}:{var.name}", ua.Variant(self._initial(var), var.variant)
             )
             self._nodes[var.name] = node.nodeid
         await server.start()
@@ -214,5 +229,7 @@ class DamStation:
         values = self.values()
         for var in VARIABLES:
             value = values[var.name]
-            dv = ua.DataValue(ua.Variant(value, var.variant), SourceTimestamp=now, ServerTimestamp=now)
+            dv = ua.DataValue(
+                ua.Variant(value, var.variant), SourceTimestamp=_stamp(now), ServerTimestamp=_stamp(now)
+            )
             await self._server.write_attribute_value(self._nodes[var.name], dv)

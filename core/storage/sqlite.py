@@ -215,7 +215,10 @@ class SQLiteHistorian:
             else:
                 future.set_exception(error)
 
-        return lambda error: loop.call_soon_threadsafe(settle, error)
+        def resolve(error: BaseException | None) -> None:
+            loop.call_soon_threadsafe(settle, error)
+
+        return resolve
 
     def _run_writer(self, ready: Callable[[BaseException | None], None]) -> None:
         try:
@@ -482,4 +485,3 @@ def _plan(lo: int, hi: int, max_points: int) -> tuple[str, int, int]:
 
 def _sample(tag: str, ts: int, value: float | None, quality: int, status: int) -> Sample:
     return Sample(tag, from_us(ts), math.nan if value is None else value, Quality(quality), None, status)
-

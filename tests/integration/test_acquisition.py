@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from core.bus import SAMPLES, STATION_STATUS
+from core.bus import STATION_STATUS
 from core.config.schema import SiteConfig
-from core.model import ConnectionState, Quality, Sample, StationStatus, utcnow
+from core.model import ConnectionState, Quality, StationStatus, utcnow
 from core.runtime import Runtime
 from core.sim.station import DamStation
 from tests.conftest import eventually, free_port, site
@@ -21,7 +21,10 @@ from tests.conftest import eventually, free_port, site
 def one_station(endpoint: str, tags: dict[str, str], **station: object) -> SiteConfig:
     return site(
         [{"id": "lauragais", "endpoint": endpoint, "publishing_interval_ms": 200, **station}],
-        [{"id": f"lauragais.{key}", "station": "lauragais", "node": node, "sampling_ms": 0} for key, node in tags.items()],
+        [
+            {"id": f"lauragais.{key}", "station": "lauragais", "node": node, "sampling_ms": 0}
+            for key, node in tags.items()
+        ],
     )
 
 
@@ -56,7 +59,9 @@ async def test_every_change_of_a_fast_station_reaches_the_historian(
     """At 10 changes/s and 200 ms publishing, nothing is coalesced: the historian equals the station log."""
     t0 = utcnow()
     runtime = await start(runtime_for, one_station(station.endpoint, {"level": "ns=2;s=Level"}), tmp_path)
-    await eventually(lambda: runtime.stations["lauragais"].state is ConnectionState.CONNECTED, what="connection")
+    await eventually(
+        lambda: runtime.stations["lauragais"].state is ConnectionState.CONNECTED, what="connection"
+    )
     await eventually(lambda: runtime.links[0].received >= 40, what="40 samples")
     await runtime.stop()
     runtime_for.clear()
@@ -134,7 +139,9 @@ async def test_unreachable_station_is_reported_and_retried_without_stopping_the_
     )
     ghost = runtime.stations["ghost"]
     assert ghost.state in (ConnectionState.DISCONNECTED, ConnectionState.CONNECTING)
-    failures = [s.detail for s in statuses if s.station == "ghost" and s.state is ConnectionState.DISCONNECTED]
+    failures = [
+        s.detail for s in statuses if s.station == "ghost" and s.state is ConnectionState.DISCONNECTED
+    ]
     assert "Connect call failed" in failures[0] or "refused" in failures[0].lower()
     assert runtime.stations["lauragais"].state is ConnectionState.CONNECTED
     assert "ghost.level" not in runtime.latest  # never seen, so never shown as a value

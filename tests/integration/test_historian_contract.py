@@ -99,7 +99,10 @@ async def test_late_samples_correct_the_rollups(historian: Historian) -> None:
     await historian.write([s for i, s in enumerate(samples) if i in gap])
     await historian.write(samples[1500:1600])  # a duplicate replay as well
     buckets = await historian.downsampled("a.level", T0, T0 + timedelta(hours=2), 2)
-    assert [(b.count, b.min, b.max, b.last) for b in buckets] == [(3600, 0, 3599, 3599), (3600, 3600, 7199, 7199)]
+    assert [(b.count, b.min, b.max, b.last) for b in buckets] == [
+        (3600, 0, 3599, 3599),
+        (3600, 3600, 7199, 7199),
+    ]
 
 
 async def test_purge_removes_only_old_samples(historian: Historian) -> None:

@@ -40,7 +40,14 @@ async def test_killed_station_reconnects_and_history_has_no_duplicate_and_no_hol
     port = free_port()
     endpoint = f"opc.tcp://127.0.0.1:{port}/ecreteur/lauragais"
     config = site(
-        [{"id": "lauragais", "endpoint": endpoint, "publishing_interval_ms": 200, "reconnect_max_delay_s": 1}],
+        [
+            {
+                "id": "lauragais",
+                "endpoint": endpoint,
+                "publishing_interval_ms": 200,
+                "reconnect_max_delay_s": 1,
+            }
+        ],
         [{"id": "lauragais.level", "station": "lauragais", "node": "ns=2;s=Level", "sampling_ms": 0}],
     )
     t0 = utcnow()

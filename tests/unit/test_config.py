@@ -69,12 +69,18 @@ def test_plain_password_is_refused_with_the_fix(tmp_path: Path) -> None:
     ("change", "expected"),
     [
         (("unit: m", "unit: m\n    colour: red"), ":14: tags[0].colour: unknown field"),
-        (("    station: alpha\n", "    station: beta\n"), ":11: tags[0].station: unknown station 'beta' (known: alpha)"),
+        (
+            ("    station: alpha\n", "    station: beta\n"),
+            ":11: tags[0].station: unknown station 'beta' (known: alpha)",
+        ),
         (("opc.tcp://127.0.0.1:4840/", "http://example"), ":6: stations[0].endpoint: expected an OPC-UA URL"),
-        (("range: [0, 20]", "range: [20, 0]"), ":14: tags[0].range: range minimum 20.0 is not below maximum 0.0"),
+        (
+            ("range: [0, 20]", "range: [20, 0]"),
+            ":14: tags[0].range: range minimum 20.0 is not below maximum 0.0",
+        ),
         (("    label: {fr: Niveau, en: Level}\n", ""), ":10: tags[0].label: required field is missing"),
         (("id: alpha.level", "id: Alpha Level"), ":10: tags[0].id: String should match pattern"),
-        (("    node: \"ns=2;s=Level\"\n", ""), ":10: tags[0]: give exactly one of `node`"),
+        (('    node: "ns=2;s=Level"\n', ""), ":10: tags[0]: give exactly one of `node`"),
     ],
 )
 def test_each_mistake_is_located(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
@@ -96,7 +102,10 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
 def test_check_config_cli_exits_non_zero_without_traceback(tmp_path: Path) -> None:
     path = write(tmp_path, GOOD.replace("    station: alpha\n", "    station: beta\n"))
     result = subprocess.run(
-        [sys.executable, "-m", "core.cli", "check-config", str(path)], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "core.cli", "check-config", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 1
     assert f"{path}:11: tags[0].station: unknown station 'beta'" in result.stderr
@@ -105,7 +114,10 @@ def test_check_config_cli_exits_non_zero_without_traceback(tmp_path: Path) -> No
 
 def test_check_config_cli_accepts_the_demo() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "core.cli", "check-config", str(DEMO)], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "core.cli", "check-config", str(DEMO)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert "OK (3 stations, 33 tags)" in result.stdout

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from core.sim.flood import G, DamParameters, FloodModel
+from core.sim.flood import DamParameters, FloodModel, G
 from core.sim.scenario import load_dams, load_scenario
 
 
@@ -25,7 +25,9 @@ def test_volume_is_conserved_through_a_flood() -> None:
 def test_outflow_follows_the_orifice_and_weir_laws() -> None:
     p = DamParameters(outlet_invert_m=2.0, spillway_crest_m=10.0)
     assert p.outlet_flow(2.0, 1.0) == 0.0
-    assert p.outlet_flow(6.0, 0.5) == pytest.approx(p.outlet_cd * p.outlet_area_m2 * 0.5 * math.sqrt(2 * G * 4.0))
+    assert p.outlet_flow(6.0, 0.5) == pytest.approx(
+        p.outlet_cd * p.outlet_area_m2 * 0.5 * math.sqrt(2 * G * 4.0)
+    )
     assert p.spillway_flow(9.99) == 0.0
     assert p.spillway_flow(11.0) == pytest.approx(p.spillway_c * p.spillway_length_m * 1.0)
 

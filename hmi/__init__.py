@@ -1,0 +1,1 @@
+"""Écrêteur desktop HMI (PySide6 + pyqtgraph + qasync). Talks to core through runtime, bus and model."""

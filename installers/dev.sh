@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Sets up a fresh Linux machine for Écrêteur, then runs the demo or the test suite.
+#   installers/dev.sh demo [ecreteur demo options]   simulated dams + supervision (SQLite)
+#   installers/dev.sh test [pytest options]          the whole test suite, with its real peers
+# Idempotent: it installs only what is missing (Debian packages, the virtual environment in
+# .venv, node-opcua in a cache folder outside git) and reuses everything else.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CACHE="${ECRETEUR_CACHE:-$HOME/.cache/ecreteur}"
+export ECRETEUR_NPM_CACHE="${ECRETEUR_NPM_CACHE:-$CACHE/npm}"
+NODE_OPCUA_VERSION="2.182.2" # the last release that declares Node 20 support
+APT_PACKAGES="libegl1 libgl1 libfontconfig1 libxkbcommon0 libdbus-1-3 fonts-dejavu-core"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+ensure_apt() {
+  local missing=""
+  for package in $APT_PACKAGES; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing="$missing $package"
+  done
+  [ -z "$missing" ] && return 0
+  say "installing Debian packages:$missing"
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing >/dev/null
+}
+
+ensure_venv() {
+  local python="${PYTHON:-python3}"
+  "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+    || { echo "Python 3.11 or newer is needed (found $("$python" --version))" >&2; exit 1; }
+  [ -x .venv/bin/python ] || { say "creating .venv"; "$python" -m venv .venv; }
+  local stamp=".venv/.ecreteur-installed"
+  local wanted
+  wanted="$(cat pyproject.toml installers/constraints.txt | sha256sum | cut -d' ' -f1)"
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
+    say "installing Python packages into .venv"
+    .venv/bin/python -m pip install -q --upgrade pip
+    .venv/bin/python -m pip install -q -c installers/constraints.txt -e ".[dev]"
+    echo "$wanted" >"$stamp"
+  fi
+}
+
+ensure_node_opcua() {
+  if [ ! -f "$ECRETEUR_NPM_CACHE/node_modules/node-opcua/package.json" ]; then
+    command -v npm >/dev/null || { echo "Node.js and npm are needed for the interop tests" >&2; exit 1; }
+    say "installing node-opcua $NODE_OPCUA_VERSION into $ECRETEUR_NPM_CACHE"
+    mkdir -p "$ECRETEUR_NPM_CACHE"
+    npm install --prefix "$ECRETEUR_NPM_CACHE" --no-audit --no-fund --loglevel=error \
+      "node-opcua@$NODE_OPCUA_VERSION" >/dev/null
+  fi
+}
+
+command="${1:-}"
+shift || true
+case "$command" in
+  demo)
+    ensure_apt
+    ensure_venv
+    exec .venv/bin/ecreteur demo "$@"
+    ;;
+  test)
+    ensure_apt
+    ensure_venv
+    ensure_node_opcua
+    export QT_QPA_PLATFORM=offscreen
+    exec .venv/bin/python -m pytest "$@"
+    ;;
+  *)
+    echo "usage: installers/dev.sh demo|test [options]" >&2
+    exit 2
+    ;;
+esac
