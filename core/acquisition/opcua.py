@@ -79,6 +79,8 @@ class StationLink:
         self._last_timestamp = last_timestamp
         self._base_dir = base_dir or Path.cwd()
         self._last_seen: dict[str, datetime] = {}
+        self._complete: dict[str, datetime] = {}  # per tag: the historian holds everything up to here
+        self._synced: set[str] = set()  # tags whose gap was backfilled in this session
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._warned: set[str] = set()
@@ -148,6 +150,7 @@ class StationLink:
                 queue_maxsize=_EVENT_QUEUE,
                 overflow=OverflowPolicy.DISCONNECT,
             )
+            self._synced = set() if self.station.backfill else {item.tag.id for item in monitored}
             handles = await self._subscribe(subscription, monitored)
             self.connections += 1
             consumer = asyncio.create_task(self._consume(subscription, handles))
@@ -279,6 +282,8 @@ class StationLink:
             sample = self._sample(tag, item.Value)
             self._pending.append(sample)
             self._last_seen[tag.id] = sample.ts
+            if tag.id in self._synced:
+                self._complete[tag.id] = sample.ts
             if not self._flush_scheduled:
                 self._flush_scheduled = True
                 loop.call_soon(self._flush)
@@ -318,31 +323,36 @@ class StationLink:
     # -- gaps -----------------------------------------------------------------------------
 
     async def _backfill(self, monitored: list[_Monitored]) -> None:
-        """Read from the station's history what arrived while the link was down."""
+        """Read from the station's history what arrived while the link was down.
+
+        A tag counts as complete only once its backfill succeeded: if the link drops again
+        mid-way, the next session restarts from the same point instead of skipping the gap.
+        """
         self._set_state(ConnectionState.BACKFILLING, "reading the station's history")
         end = utcnow()
         for item in monitored:
-            start = await self._gap_start(item.tag)
-            if start is None:
-                continue
-            try:
-                values = await item.node.read_raw_history(start + timedelta(microseconds=1), end)
-            except UaError as err:
-                _LOGGER.info("station %s: no history for %s (%s)", self.station.id, item.tag.id, err)
-                continue
-            batch = [self._sample(item.tag, dv) for dv in values]
-            batch = [s for s in batch if s.ts > start]
-            if batch:
-                self.backfilled += len(batch)
-                self.bus.publish(BACKFILL, batch)
+            tag = item.tag.id
+            start = self._complete.get(tag) or (
+                await self._last_timestamp(tag) if self._last_timestamp else None
+            )
+            if start is not None:
+                try:
+                    values = await item.node.read_raw_history(start + timedelta(microseconds=1), end)
+                except UaError as err:
+                    _LOGGER.info("station %s: no history for %s (%s)", self.station.id, tag, err)
+                    values = []
+                batch = [s for s in (self._sample(item.tag, dv) for dv in values) if s.ts > start]
+                if batch:
+                    self.backfilled += len(batch)
+                    self.bus.publish(BACKFILL, batch)
+                    start = batch[-1].ts
+            seen = self._last_seen.get(tag)
+            marks = [t for t in (start, seen) if t is not None]
+            if marks:
+                self._complete[tag] = max(marks)
+            self._synced.add(tag)
         if self.state is ConnectionState.BACKFILLING:
             self._set_state(ConnectionState.CONNECTED, self.station.endpoint)
-
-    async def _gap_start(self, tag: Tag) -> datetime | None:
-        seen = self._last_seen.get(tag.id)
-        stored = await self._last_timestamp(tag.id) if self._last_timestamp else None
-        candidates = [t for t in (seen, stored) if t is not None]
-        return max(candidates) if candidates else None
 
     def _mark_lost(self) -> None:
         """The station is gone: its tags' last values are no longer trustworthy."""
