@@ -81,9 +81,7 @@ def bench_write() -> None:
             ours = asyncio.run(historian_rate(Path(tmp) / "hist.db", data))
         results.append((raw, ours))
         ratio = ours / raw
-        print(
-            f"round {round_ + 1}: raw {raw:,.0f} samples/s, historian {ours:,.0f} samples/s, ratio {ratio:.2f}"
-        )
+        print(f"round {round_ + 1}: raw {raw:,.0f}/s, historian {ours:,.0f}/s, ratio {ratio:.2f}")
     raw = statistics.median(r for r, _ in results)
     ours = statistics.median(o for _, o in results)
     print(f"median: raw {raw:,.0f}/s, historian {ours:,.0f}/s, historian/raw = {ours / raw:.2f}")
