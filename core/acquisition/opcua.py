@@ -151,12 +151,13 @@ class StationLink:
                 overflow=OverflowPolicy.DISCONNECT,
             )
             self._synced = set() if self.station.backfill else {item.tag.id for item in monitored}
+            gaps = await self._gap_starts(monitored) if self.station.backfill else {}
             handles = await self._subscribe(subscription, monitored)
             self.connections += 1
             consumer = asyncio.create_task(self._consume(subscription, handles))
             self._set_state(ConnectionState.CONNECTED, self.station.endpoint)
             if self.station.backfill:
-                await self._backfill(monitored)
+                await self._backfill(monitored, gaps)
             stop = asyncio.create_task(self._stop.wait())
             gone = asyncio.create_task(lost.wait())
             await asyncio.wait({consumer, stop, gone}, return_when=asyncio.FIRST_COMPLETED)
@@ -322,7 +323,17 @@ class StationLink:
 
     # -- gaps -----------------------------------------------------------------------------
 
-    async def _backfill(self, monitored: list[_Monitored]) -> None:
+    async def _gap_starts(self, monitored: list[_Monitored]) -> dict[str, datetime | None]:
+        """Where each tag's gap begins, read before live samples start to fill the historian."""
+        starts: dict[str, datetime | None] = {}
+        for item in monitored:
+            tag = item.tag.id
+            starts[tag] = self._complete.get(tag) or (
+                await self._last_timestamp(tag) if self._last_timestamp else None
+            )
+        return starts
+
+    async def _backfill(self, monitored: list[_Monitored], gaps: dict[str, datetime | None]) -> None:
         """Read from the station's history what arrived while the link was down.
 
         A tag counts as complete only once its backfill succeeded: if the link drops again

@@ -81,6 +81,7 @@ async def pipeline(endpoint: str, variables: int, seconds: float) -> dict[str, f
         figures = _figures(marks)
         figures["stored"] = stored_before_stop
         figures["write_errors"] = runtime.write_errors
+        figures["connections"] = link.connections
     return figures
 
 
