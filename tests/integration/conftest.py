@@ -10,10 +10,14 @@ import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from core.config.schema import SiteConfig
+from core.model import Quality, utcnow
+from core.runtime import Runtime
 from core.sim.scenario import load_dams, load_scenario
 from core.sim.station import DamStation
 from tests.conftest import NPM_CACHE, REPO, free_port
@@ -30,6 +34,53 @@ async def station(tmp_path: Path) -> AsyncIterator[DamStation]:
     await sim.start()
     yield sim
     await sim.stop()
+
+
+@pytest.fixture
+async def runtimes() -> AsyncIterator[list[Runtime]]:
+    """Runtimes started by a test, stopped at its end even when it fails."""
+    running: list[Runtime] = []
+    yield running
+    for runtime in running:
+        await runtime.stop()
+
+
+async def start_runtime(running: list[Runtime], config: SiteConfig, data_dir: Path) -> Runtime:
+    runtime = Runtime(config, data_dir=data_dir)
+    running.append(runtime)
+    await runtime.start()
+    return runtime
+
+
+async def stop_runtimes(running: list[Runtime]) -> None:
+    for runtime in running:
+        await runtime.stop()
+    running.clear()
+
+
+async def stored_series(data_dir: Path, tag: str, since: datetime) -> list[tuple[datetime, float]]:
+    """Good samples of ``tag`` in the runtime's historian under ``data_dir``."""
+    from core.storage.sqlite import SQLiteHistorian
+
+    historian = SQLiteHistorian(data_dir / "var" / "ecreteur.db")
+    await historian.start()
+    try:
+        samples = await historian.raw(tag, since - timedelta(minutes=5), utcnow() + timedelta(minutes=1))
+    finally:
+        await historian.stop()
+    return [(s.ts, s.value) for s in samples if s.quality is Quality.GOOD]
+
+
+async def station_log(
+    endpoint: str, namespace: str, name: str, since: datetime
+) -> list[tuple[datetime, float]]:
+    """What a station itself logged for one variable, read over OPC-UA HistoryRead."""
+    from asyncua import Client
+
+    async with Client(endpoint) as client:
+        ns = await client.get_namespace_index(namespace)
+        values = await client.get_node(f"ns={ns};s={name}").read_raw_history(since, utcnow())
+    return [(dv.SourceTimestamp, float(dv.Value.Value)) for dv in values]
 
 
 @dataclass

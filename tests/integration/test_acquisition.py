@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from core.model import ConnectionState, Quality, StationStatus, utcnow
 from core.runtime import Runtime
 from core.sim.station import DamStation
 from tests.conftest import eventually, free_port, site
+from tests.integration.conftest import start_runtime, station_log, stop_runtimes, stored_series
 
 
 def one_station(endpoint: str, tags: dict[str, str], **station: object) -> SiteConfig:
@@ -28,66 +28,34 @@ def one_station(endpoint: str, tags: dict[str, str], **station: object) -> SiteC
     )
 
 
-@pytest.fixture
-async def runtime_for(tmp_path: Path) -> AsyncIterator[list[Runtime]]:
-    runtimes: list[Runtime] = []
-    yield runtimes
-    for runtime in runtimes:
-        await runtime.stop()
-
-
-async def start(runtimes: list[Runtime], config: SiteConfig, data_dir: Path) -> Runtime:
-    runtime = Runtime(config, data_dir=data_dir)
-    runtimes.append(runtime)
-    await runtime.start()
-    return runtime
-
-
-async def station_history(station: DamStation, name: str, start: object) -> list[tuple[object, float]]:
-    """What the station itself logged for one variable, read over OPC-UA HistoryRead."""
-    from asyncua import Client
-
-    async with Client(station.endpoint) as client:
-        ns = await client.get_namespace_index(station.namespace)
-        values = await client.get_node(f"ns={ns};s={name}").read_raw_history(start, utcnow())
-    return [(dv.SourceTimestamp, float(dv.Value.Value)) for dv in values]
+async def station_history(station: DamStation, name: str, since: datetime) -> list[tuple[datetime, float]]:
+    return await station_log(station.endpoint, station.namespace, name, since)
 
 
 async def test_every_change_of_a_fast_station_reaches_the_historian(
-    station: DamStation, runtime_for: list[Runtime], tmp_path: Path
+    station: DamStation, runtimes: list[Runtime], tmp_path: Path
 ) -> None:
     """At 10 changes/s and 200 ms publishing, nothing is coalesced: the historian equals the station log."""
     t0 = utcnow()
-    runtime = await start(runtime_for, one_station(station.endpoint, {"level": "ns=2;s=Level"}), tmp_path)
+    runtime = await start_runtime(
+        runtimes, one_station(station.endpoint, {"level": "ns=2;s=Level"}), tmp_path
+    )
     await eventually(
         lambda: runtime.stations["lauragais"].state is ConnectionState.CONNECTED, what="connection"
     )
     await eventually(lambda: runtime.links[0].received >= 40, what="40 samples")
-    await runtime.stop()
-    runtime_for.clear()
+    await stop_runtimes(runtimes)
     stored = await stored_series(tmp_path, "lauragais.level", t0)
     logged = [(ts, v) for ts, v in await station_history(station, "Level", t0) if ts <= stored[-1][0]]
     assert stored[0][0] >= t0 - timedelta(seconds=1)
     assert [v for ts, v in stored if ts >= logged[0][0]] == [v for _, v in logged]
 
 
-async def stored_series(data_dir: Path, tag: str, since: object) -> list[tuple[object, float]]:
-    from core.storage.sqlite import SQLiteHistorian
-
-    historian = SQLiteHistorian(data_dir / "var" / "ecreteur.db")
-    await historian.start()
-    try:
-        samples = await historian.raw(tag, since - timedelta(minutes=5), utcnow() + timedelta(minutes=1))  # type: ignore[operator]
-    finally:
-        await historian.stop()
-    return [(s.ts, s.value) for s in samples if s.quality is Quality.GOOD]
-
-
 async def test_samples_carry_source_time_quality_and_engineering_value(
-    station: DamStation, runtime_for: list[Runtime], tmp_path: Path
+    station: DamStation, runtimes: list[Runtime], tmp_path: Path
 ) -> None:
     config = one_station(station.endpoint, {"level": "ns=2;s=Level", "door": "ns=2;s=DoorOpen"})
-    runtime = await start(runtime_for, config, tmp_path)
+    runtime = await start_runtime(runtimes, config, tmp_path)
     await eventually(lambda: {"lauragais.level", "lauragais.door"} <= set(runtime.latest), what="both tags")
     level, door = runtime.latest["lauragais.level"], runtime.latest["lauragais.door"]
     assert level.quality is Quality.GOOD and 2.5 < level.value < 20
@@ -97,14 +65,14 @@ async def test_samples_carry_source_time_quality_and_engineering_value(
 
 
 async def test_unknown_node_and_wrong_type_are_contained(
-    station: DamStation, runtime_for: list[Runtime], tmp_path: Path, caplog: pytest.LogCaptureFixture
+    station: DamStation, runtimes: list[Runtime], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A missing node and a string where a number is expected turn bad; the other tags flow."""
     config = one_station(
         station.endpoint, {"level": "ns=2;s=Level", "ghost": "ns=2;s=DoesNotExist", "mode": "ns=2;s=Mode"}
     )
     with caplog.at_level(logging.ERROR):
-        runtime = await start(runtime_for, config, tmp_path)
+        runtime = await start_runtime(runtimes, config, tmp_path)
         await eventually(lambda: runtime.links[0].received > 20, what="live samples")
     ghost, mode = runtime.latest["lauragais.ghost"], runtime.latest["lauragais.mode"]
     assert ghost.quality is Quality.BAD and math.isnan(ghost.value)
@@ -115,7 +83,7 @@ async def test_unknown_node_and_wrong_type_are_contained(
 
 
 async def test_unreachable_station_is_reported_and_retried_without_stopping_the_site(
-    station: DamStation, runtime_for: list[Runtime], tmp_path: Path
+    station: DamStation, runtimes: list[Runtime], tmp_path: Path
 ) -> None:
     dead = f"opc.tcp://127.0.0.1:{free_port()}/nobody"
     config = site(
@@ -131,7 +99,7 @@ async def test_unreachable_station_is_reported_and_retried_without_stopping_the_
     statuses: list[StationStatus] = []
     runtime = Runtime(config, data_dir=tmp_path)
     runtime.bus.subscribe(STATION_STATUS, statuses.append)
-    runtime_for.append(runtime)
+    runtimes.append(runtime)
     await runtime.start()
     await eventually(
         lambda: sum(s.station == "ghost" and s.state is ConnectionState.CONNECTING for s in statuses) >= 3,
@@ -148,7 +116,7 @@ async def test_unreachable_station_is_reported_and_retried_without_stopping_the_
 
 
 async def test_a_gap_while_supervision_was_down_is_backfilled(
-    station: DamStation, runtime_for: list[Runtime], tmp_path: Path
+    station: DamStation, runtimes: list[Runtime], tmp_path: Path
 ) -> None:
     """Stop the pipeline, let the station run on, restart: the historian catches up from HistoryRead.
 
@@ -156,17 +124,15 @@ async def test_a_gap_while_supervision_was_down_is_backfilled(
     """
     t0 = utcnow()
     config = one_station(station.endpoint, {"watchdog": "ns=2;s=Watchdog"})
-    runtime = await start(runtime_for, config, tmp_path)
+    runtime = await start_runtime(runtimes, config, tmp_path)
     await eventually(lambda: runtime.links[0].received > 10, what="first samples")
-    await runtime.stop()
-    runtime_for.clear()
+    await stop_runtimes(runtimes)
     down = utcnow()
     await eventually(lambda: (utcnow() - down).total_seconds() > 2, what="two seconds of gap")
-    runtime = await start(runtime_for, config, tmp_path)
+    runtime = await start_runtime(runtimes, config, tmp_path)
     await eventually(lambda: runtime.links[0].backfilled > 10, what="backfill")
     await eventually(lambda: runtime.links[0].received > 10, what="live again")
-    await runtime.stop()
-    runtime_for.clear()
+    await stop_runtimes(runtimes)
     stored = await stored_series(tmp_path, "lauragais.watchdog", t0)
     counts = [int(v) for _, v in stored]
     assert len({ts for ts, _ in stored}) == len(stored)  # no duplicate

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from core.runtime import Runtime
 from core.sim.scenario import load_dams, load_scenario
 from core.sim.station import DamStation
 from tests.conftest import eventually, free_port, site
-from tests.integration.conftest import Process, node_station_process
+from tests.integration.conftest import Process, node_station_process, start_runtime, stop_runtimes
 
 pytestmark = pytest.mark.nodeopcua
 
@@ -30,21 +29,6 @@ async def client_certificate(tmp_path: Path) -> tuple[Path, Path]:
     key, cert = tmp_path / "client-key.pem", tmp_path / "client-cert.der"
     await create_certificate(key, cert, CLIENT_URI, "127.0.0.1")
     return cert, key
-
-
-@pytest.fixture
-async def runtimes() -> AsyncIterator[list[Runtime]]:
-    running: list[Runtime] = []
-    yield running
-    for runtime in running:
-        await runtime.stop()
-
-
-async def run(running: list[Runtime], config: SiteConfig, data_dir: Path) -> Runtime:
-    runtime = Runtime(config, data_dir=data_dir)
-    running.append(runtime)
-    await runtime.start()
-    return runtime
 
 
 def node_site(port: int, **station: object) -> SiteConfig:
@@ -81,7 +65,7 @@ async def test_node_opcua_station_by_browse_path_and_node_id(
     peer = node_station_process(port, pki)
     process_peers.append(peer)
     await peer.start()
-    runtime = await run(runtimes, node_site(port), tmp_path)
+    runtime = await start_runtime(runtimes, node_site(port), tmp_path)
     await eventually(lambda: runtime.links[0].received > 20, what="samples from node-opcua")
     level, door = runtime.latest["nodestation.level"], runtime.latest["nodestation.door"]
     assert level.quality is Quality.GOOD and level.value > 3.0
@@ -95,7 +79,7 @@ async def test_node_opcua_station_killed_and_restarted(
     first = node_station_process(port, pki)
     process_peers.append(first)
     await first.start()
-    runtime = await run(runtimes, node_site(port, reconnect_max_delay_s=1), tmp_path)
+    runtime = await start_runtime(runtimes, node_site(port, reconnect_max_delay_s=1), tmp_path)
     link = runtime.links[0]
     await eventually(lambda: link.received > 10, what="first samples")
     first.kill()
@@ -125,7 +109,7 @@ async def test_sign_and_encrypt_with_node_opcua(
         "certificate": str(cert),
         "private_key": str(key),
     }
-    runtime = await run(runtimes, node_site(port, security=security), tmp_path)
+    runtime = await start_runtime(runtimes, node_site(port, security=security), tmp_path)
     await eventually(lambda: runtime.links[0].received > 10, what="encrypted samples")
     assert runtime.latest["nodestation.level"].quality is Quality.GOOD
 
@@ -155,11 +139,9 @@ async def test_sign_and_encrypt_with_our_simulator(
             ],
             [{"id": "lauragais.level", "station": "lauragais", "node": "ns=2;s=Level"}],
         )
-        runtime = await run(runtimes, config, tmp_path)
+        runtime = await start_runtime(runtimes, config, tmp_path)
         await eventually(lambda: runtime.links[0].received > 5, what="encrypted samples")
         assert runtime.latest["lauragais.level"].quality is Quality.GOOD
     finally:
-        for runtime in runtimes:
-            await runtime.stop()
-        runtimes.clear()
+        await stop_runtimes(runtimes)
         await station.stop()
