@@ -93,3 +93,48 @@ def as_utc(ts: datetime) -> datetime:
     if ts.tzinfo is None:
         return ts.replace(tzinfo=UTC)
     return ts.astimezone(UTC)
+
+
+class Priority(enum.IntEnum):
+    """Alarm priority (ISA-18.2); a lower number is more urgent, so sorting puts it first."""
+
+    CRITICAL = 1
+    HIGH = 2
+    MEDIUM = 3
+    LOW = 4
+
+
+class AlarmStatus(enum.Enum):
+    """Where an alarm stands in the ISA-18.2 state diagram."""
+
+    NORMAL = "normal"
+    UNACK = "unacknowledged"
+    ACKED = "acknowledged"
+    RTN_UNACK = "returned_unacknowledged"
+    SHELVED = "shelved"
+    SUPPRESSED = "suppressed"
+    OUT_OF_SERVICE = "out_of_service"
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmEvent:
+    """One accepted transition of one alarm, as journaled and published on the bus.
+
+    ``action`` says what happened (``raised``, ``returned``, ``acknowledged``, ``shelved``…);
+    ``status`` and ``active`` are the alarm's state after it; ``user`` and ``comment`` record
+    who did it and why for operator actions.
+    """
+
+    alarm: str
+    tag: str
+    ts: datetime
+    action: str
+    status: AlarmStatus
+    active: bool
+    priority: Priority
+    value: float | None = None
+    limit: float | None = None
+    message_fr: str = ""
+    message_en: str = ""
+    user: str = ""
+    comment: str = ""
