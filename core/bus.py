@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
-from core.model import Sample, StationStatus
+from core.model import AlarmEvent, Sample, StationStatus
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -36,6 +36,10 @@ SAMPLES: Topic[Sequence[Sample]] = Topic("samples")
 BACKFILL: Topic[Sequence[Sample]] = Topic("backfill")
 """Old samples recovered after a gap (station history): for the historian only."""
 STATION_STATUS: Topic[StationStatus] = Topic("station_status")
+ALARMS: Topic[AlarmEvent] = Topic("alarms")
+"""Every accepted alarm transition (raised, returned, acknowledged, shelved…)."""
+FORECASTS: Topic[object] = Topic("forecasts")
+"""Predicted time to a threshold (core.alarms.engine.ForecastValue), for the HMI."""
 
 Listener = Callable[[T], Any]
 

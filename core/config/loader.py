@@ -7,6 +7,8 @@ file never has to count list items by hand.
 
 from __future__ import annotations
 
+import fnmatch
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +19,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import MarkedYAMLError
 
-from core.config.schema import SecretRef, SiteConfig
+from core.config.schema import LimitsRule, SecretRef, SiteConfig
 
 Loc = tuple[str | int, ...]
 
@@ -89,6 +91,25 @@ def _plain(node: Any) -> Any:
     return node
 
 
+def _without_tags(tree: Any, loc: Loc) -> Loc:
+    """Drop the discriminator pydantic inserts in a union's location (``alarms.0.limits.…``)."""
+    node, kept = tree, []
+    for key in loc:
+        if isinstance(node, CommentedMap) and key not in node and node.get("kind") == key:
+            continue
+        kept.append(key)
+        node = _child(node, key)
+    return tuple(kept)
+
+
+def _child(node: Any, key: str | int) -> Any:
+    if isinstance(node, CommentedMap) and key in node:
+        return node[key]
+    if isinstance(node, CommentedSeq) and isinstance(key, int) and 0 <= key < len(node):
+        return node[key]
+    return None
+
+
 def _line_of(tree: Any, loc: Loc) -> int:
     """The 1-based line of the deepest part of ``loc`` found in the tree."""
     node, line = tree, 1
@@ -112,6 +133,7 @@ def _field(loc: Loc) -> str:
 
 
 def _issue(path: Path, tree: Any, loc: Loc, message: str) -> Issue:
+    loc = _without_tags(tree, loc)
     return Issue(str(path), _line_of(tree, loc), _field(loc), message)
 
 
@@ -142,6 +164,7 @@ def _consistency(config: SiteConfig) -> Iterator[tuple[Loc, str]]:
             yield ("tags", i), "give exactly one of `node` (node id) or `browse_path`"
         if tag.range is not None and tag.range[0] >= tag.range[1]:
             yield ("tags", i, "range"), f"range minimum {tag.range[0]} is not below maximum {tag.range[1]}"
+    yield from _alarm_consistency(config)
     for i, station in enumerate(config.stations):
         security = station.security
         if security.mode.value != "None" and not (security.certificate and security.private_key):
@@ -151,6 +174,28 @@ def _consistency(config: SiteConfig) -> Iterator[tuple[Loc, str]]:
             )
         if station.password is not None and station.user is None:
             yield ("stations", i, "password"), "a password needs a `user`"
+
+
+_LIMIT_ORDER = ("LL", "L", "H", "HH")
+
+
+def _alarm_consistency(config: SiteConfig) -> Iterator[tuple[Loc, str]]:
+    yield from _duplicates("alarms", [rule.id for rule in config.alarms])
+    tag_ids = [tag.id for tag in config.tags]
+    station_ids = [station.id for station in config.stations]
+    for i, rule in enumerate(config.alarms):
+        targets = station_ids if rule.kind == "communication" else tag_ids
+        if not fnmatch.filter(targets, rule.tags):
+            what = "station" if rule.kind == "communication" else "tag"
+            yield ("alarms", i, "tags"), f"{rule.tags!r} matches no {what} of the site"
+        if isinstance(rule, LimitsRule):
+            present = [(kind, rule.limits[kind].value) for kind in _LIMIT_ORDER if kind in rule.limits]
+            for (low_kind, low), (high_kind, high) in itertools.pairwise(present):
+                if low >= high:
+                    yield (
+                        ("alarms", i, "limits", high_kind),
+                        f"{high_kind} ({high}) must be above {low_kind} ({low})",
+                    )
 
 
 def _duplicates(section: str, ids: list[str]) -> Iterator[tuple[Loc, str]]:

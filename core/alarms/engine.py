@@ -1,0 +1,490 @@
+"""The alarm engine: rules applied to every sample, the state machine driven, timers on a clock.
+
+Configured rules expand into *alarms*, one per (rule, tag) and per limit for limit rules
+(``level_limits:lauragais.level:HH``). For each sample the engine asks the evaluators whether
+the condition holds, applies on- and off-delays with timers on the injected clock, feeds the
+resulting events to the pure state machine, and carries out its actions: publish an
+``AlarmEvent`` on the bus and record it in the journal. Operator commands (acknowledge,
+shelve, modes that suppress by design) go through the same path, so every change is journaled
+with who did it and why.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from core.alarms.journal import AlarmJournal, StoredAlarm
+from core.alarms.rules import (
+    BadQuality,
+    Communication,
+    Discrete,
+    Evaluator,
+    Forecast,
+    HighLimit,
+    LowLimit,
+    RateOfChange,
+    Stale,
+)
+from core.alarms.states import Action, AlarmState, Event, transition
+from core.bus import ALARMS, FORECASTS, SAMPLES, STATION_STATUS, Bus
+from core.clock import Clock, Timer
+from core.config.schema import (
+    AlarmRule,
+    CommunicationRule,
+    DiscreteRule,
+    ForecastRule,
+    LimitsRule,
+    QualityRule,
+    RateRule,
+    SiteConfig,
+    StaleRule,
+    Tag,
+)
+from core.model import AlarmEvent, AlarmStatus, ConnectionState, Priority, Sample, StationStatus
+
+_LOGGER = logging.getLogger(__name__)
+
+_LIMIT_PRIORITY = {"HH": "critical", "H": "high", "L": "medium", "LL": "high"}
+_MESSAGES: dict[str, tuple[str, str]] = {
+    "HH": (
+        "{label} très haut : {value} {unit} (seuil {limit})",
+        "{label} very high: {value} {unit} (limit {limit})",
+    ),
+    "H": ("{label} haut : {value} {unit} (seuil {limit})", "{label} high: {value} {unit} (limit {limit})"),
+    "L": ("{label} bas : {value} {unit} (seuil {limit})", "{label} low: {value} {unit} (limit {limit})"),
+    "LL": (
+        "{label} très bas : {value} {unit} (seuil {limit})",
+        "{label} very low: {value} {unit} (limit {limit})",
+    ),
+    "rate": (
+        "{label} varie vite : {rate} {unit}/h (seuil {limit})",
+        "{label} changing fast: {rate} {unit}/h (limit {limit})",
+    ),
+    "forecast": (
+        "{label} : {limit} {unit} atteint dans {eta} min",
+        "{label}: {limit} {unit} reached in {eta} min",
+    ),
+    "stale": ("{label} : pas de mise à jour depuis {limit} s", "{label}: no update for {limit} s"),
+    "quality": ("{label} : valeur invalide", "{label}: invalid value"),
+    "discrete": ("{label} : état anormal", "{label}: abnormal state"),
+    "communication": ("{station} : liaison perdue", "{station}: communication lost"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ForecastValue:
+    """The predicted time to a threshold, for the HMI to show beside a level."""
+
+    alarm: str
+    tag: str
+    threshold: float
+    rate_per_h: float | None
+    eta_min: float | None
+    ts: datetime
+
+
+@dataclass
+class Alarm:
+    """One alarm: its definition, evaluator, ISA-18.2 state and pending timers."""
+
+    id: str
+    rule: AlarmRule
+    tag: str
+    label_fr: str
+    label_en: str
+    unit: str
+    decimals: int
+    station: str
+    priority: Priority
+    limit: float | None
+    evaluator: Evaluator
+    messages: tuple[str, str]
+    state: AlarmState = field(default_factory=AlarmState)
+    value: float | None = None
+    since: datetime | None = None
+    shelved_until: datetime | None = None
+    ack_user: str = ""
+    ack_ts: datetime | None = None
+    last_seen: datetime | None = None
+    modes: set[str] = field(default_factory=set)
+    delay: Timer | None = None
+    delay_target: bool | None = None
+    timer: Timer | None = None  # shelving expiry or staleness check
+
+    def stored(self) -> StoredAlarm:
+        return StoredAlarm(
+            self.id,
+            self.state.status,
+            self.state.active,
+            self.since,
+            self.shelved_until,
+            self.ack_user,
+            self.ack_ts,
+        )
+
+    def message(self, language: str, **extra: object) -> str:
+        template = self.messages[0] if language == "fr" else self.messages[1]
+        value = "—" if self.value is None or math.isnan(self.value) else f"{self.value:.{self.decimals}f}"
+        label = self.label_fr if language == "fr" else (self.label_en or self.label_fr)
+        fields = {
+            "label": label,
+            "value": value,
+            "unit": self.unit,
+            "limit": self.limit,
+            "station": self.station,
+        }
+        try:
+            return template.format(**{**fields, "rate": "—", "eta": "—", **extra})
+        except (KeyError, IndexError, ValueError):
+            return template
+
+
+class AlarmEngine:
+    """Evaluates the site's alarm rules. Call from the event loop (``async_`` style)."""
+
+    def __init__(self, config: SiteConfig, bus: Bus, journal: AlarmJournal, clock: Clock) -> None:
+        self.config = config
+        self.bus = bus
+        self.journal = journal
+        self.clock = clock
+        self.alarms: dict[str, Alarm] = {}
+        self._by_tag: dict[str, list[Alarm]] = {}
+        self._by_station: dict[str, list[Alarm]] = {}
+        self.forecasts: dict[str, ForecastValue] = {}
+        self.rejected_samples = 0
+        self._warned: set[str] = set()
+        self._unsubscribe: list[object] = []
+        self._build()
+
+    # -- configuration --------------------------------------------------------------------
+
+    def _build(self) -> None:
+        tags = {tag.id: tag for tag in self.config.tags}
+        for rule in self.config.alarms:
+            if isinstance(rule, CommunicationRule):
+                for station in self.config.stations:
+                    if fnmatch.fnmatchcase(station.id, rule.tags):
+                        self._add(rule, None, station.id, Communication(), None, "communication")
+                continue
+            for tag_id in fnmatch.filter(list(tags), rule.tags):
+                self._expand(rule, tags[tag_id])
+
+    def _expand(self, rule: AlarmRule, tag: Tag) -> None:
+        if isinstance(rule, LimitsRule):
+            for kind, limit in rule.limits.items():
+                deadband = rule.deadband if limit.deadband is None else limit.deadband
+                evaluator: Evaluator = (
+                    HighLimit(limit.value, deadband)
+                    if kind.startswith("H")
+                    else LowLimit(limit.value, deadband)
+                )
+                priority = limit.priority or _LIMIT_PRIORITY[kind]
+                self._add(rule, tag, tag.station, evaluator, limit.value, kind, priority, suffix=kind)
+        elif isinstance(rule, RateRule):
+            self._add(
+                rule,
+                tag,
+                tag.station,
+                RateOfChange(rule.rise_per_hour, rule.window_s),
+                rule.rise_per_hour,
+                "rate",
+            )
+        elif isinstance(rule, ForecastRule):
+            evaluator = Forecast(rule.threshold, rule.horizon_min, rule.window_s)
+            self._add(rule, tag, tag.station, evaluator, rule.threshold, "forecast")
+        elif isinstance(rule, StaleRule):
+            self._add(rule, tag, tag.station, Stale(rule.max_age_s), rule.max_age_s, "stale")
+        elif isinstance(rule, QualityRule):
+            self._add(rule, tag, tag.station, BadQuality(), None, "quality")
+        elif isinstance(rule, DiscreteRule):
+            self._add(rule, tag, tag.station, Discrete(rule.state), rule.state, "discrete")
+
+    def _add(
+        self,
+        rule: AlarmRule,
+        tag: Tag | None,
+        station: str,
+        evaluator: Evaluator,
+        limit: float | None,
+        kind: str,
+        priority: str | None = None,
+        suffix: str = "",
+    ) -> None:
+        target = tag.id if tag else station
+        alarm_id = f"{rule.id}:{target}" + (f":{suffix}" if suffix else "")
+        messages = (rule.message.fr, rule.message.en or rule.message.fr) if rule.message else _MESSAGES[kind]
+        alarm = Alarm(
+            id=alarm_id,
+            rule=rule,
+            tag=target,
+            label_fr=tag.label.fr if tag else self.config.station(station).name,
+            label_en=tag.label.en if tag else self.config.station(station).name,
+            unit=tag.unit if tag else "",
+            decimals=tag.decimals if tag else 0,
+            station=self.config.station(station).name,
+            priority=Priority[(priority or rule.priority).upper()],
+            limit=limit,
+            evaluator=evaluator,
+            messages=messages,
+            state=AlarmState(latching=rule.latching),
+        )
+        self.alarms[alarm_id] = alarm
+        index = self._by_station if tag is None else self._by_tag
+        index.setdefault(target, []).append(alarm)
+
+    # -- life cycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Restore every alarm from the journal, then listen to the bus."""
+        stored = await self.journal.load()
+        now = self.clock.now()
+        for alarm in self.alarms.values():
+            saved = stored.get(alarm.id)
+            if saved is not None:
+                alarm.state = AlarmState(saved.status, saved.active, alarm.rule.latching)
+                alarm.since, alarm.shelved_until = saved.since, saved.shelved_until
+                alarm.ack_user, alarm.ack_ts = saved.ack_user, saved.ack_ts
+                alarm.evaluator.prime(saved.active)
+                if saved.status is AlarmStatus.SHELVED and saved.shelved_until is not None:
+                    self._arm_shelving(alarm, (saved.shelved_until - now).total_seconds())
+            if isinstance(alarm.evaluator, Stale):
+                alarm.last_seen = now
+                self._arm_stale(alarm, alarm.evaluator.max_age_s)
+        self._unsubscribe = [
+            self.bus.subscribe(SAMPLES, self.on_samples),
+            self.bus.subscribe(STATION_STATUS, self.on_station),
+        ]
+
+    async def stop(self) -> None:
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()  # type: ignore[operator]
+        for alarm in self.alarms.values():
+            for timer in (alarm.delay, alarm.timer):
+                if timer is not None:
+                    timer.cancel()
+        await self.journal.flush()
+
+    # -- process side ---------------------------------------------------------------------
+
+    def on_samples(self, samples: Sequence[Sample]) -> None:
+        by_tag = self._by_tag
+        for sample in samples:
+            alarms = by_tag.get(sample.tag)
+            if alarms is None:
+                continue
+            value = sample.value
+            if not isinstance(value, float | int) or isinstance(value, bool):
+                self._reject(sample)
+                continue
+            if math.isnan(value):
+                self.rejected_samples += 1
+            for alarm in alarms:
+                want = alarm.evaluator.update(sample)
+                if isinstance(alarm.evaluator, Forecast):
+                    self._publish_forecast(alarm, alarm.evaluator, sample)
+                if want is None:
+                    continue
+                alarm.value = sample.value
+                if isinstance(alarm.evaluator, Stale):
+                    alarm.last_seen = self.clock.now()
+                self._condition(alarm, want)
+
+    def _reject(self, sample: Sample) -> None:
+        """A sample of the wrong type is counted and logged, never evaluated."""
+        self.rejected_samples += 1
+        if sample.tag not in self._warned:
+            self._warned.add(sample.tag)
+            _LOGGER.error("alarm engine: tag %s sent %r (%s), not a number; ignored", sample.tag,
+                          sample.value, type(sample.value).__name__)  # fmt: skip
+
+    def on_station(self, status: StationStatus) -> None:
+        for alarm in self._by_station.get(status.station, ()):
+            lost = status.state is ConnectionState.DISCONNECTED
+            if status.state in (ConnectionState.CONNECTED, ConnectionState.BACKFILLING) or lost:
+                self._condition(alarm, lost)
+
+    def _publish_forecast(self, alarm: Alarm, forecast: Forecast, sample: Sample) -> None:
+        prediction = forecast.prediction
+        value = ForecastValue(
+            alarm.id, alarm.tag, forecast.threshold, prediction.rate_per_h, prediction.eta_min, sample.ts
+        )
+        self.forecasts[alarm.id] = value
+        self.bus.publish(FORECASTS, value)
+
+    def _condition(self, alarm: Alarm, want: bool) -> None:
+        """Apply on/off delays: the state machine only hears of a condition that lasted."""
+        if want == alarm.state.active:
+            if alarm.delay is not None:
+                alarm.delay.cancel()
+                alarm.delay = alarm.delay_target = None
+            return
+        delay = alarm.rule.on_delay_s if want else alarm.rule.off_delay_s
+        if delay <= 0:
+            self._apply(alarm, Event.ACTIVATE if want else Event.CLEAR)
+        elif alarm.delay_target is not want:
+            if alarm.delay is not None:
+                alarm.delay.cancel()
+            alarm.delay_target = want
+            alarm.delay = self.clock.call_later(delay, lambda: self._delayed(alarm, want))
+
+    def _delayed(self, alarm: Alarm, want: bool) -> None:
+        alarm.delay = alarm.delay_target = None
+        self._apply(alarm, Event.ACTIVATE if want else Event.CLEAR)
+
+    def _arm_stale(self, alarm: Alarm, delay: float) -> None:
+        alarm.timer = self.clock.call_later(delay, lambda: self._check_stale(alarm))
+
+    def _check_stale(self, alarm: Alarm) -> None:
+        assert isinstance(alarm.evaluator, Stale)
+        max_age = alarm.evaluator.max_age_s
+        age = (self.clock.now() - alarm.last_seen).total_seconds() if alarm.last_seen else max_age
+        if age >= max_age - 1e-6:
+            alarm.evaluator.active = True
+            self._condition(alarm, True)
+            self._arm_stale(alarm, max_age)
+        else:
+            self._arm_stale(alarm, max_age - age)
+
+    # -- operator side --------------------------------------------------------------------
+
+    def acknowledge(self, alarm_id: str, user: str, comment: str = "") -> bool:
+        """Acknowledge one alarm; False if there was nothing to acknowledge."""
+        return self._apply(self._get(alarm_id), Event.ACK, user, comment)
+
+    def reset(self, alarm_id: str, user: str, comment: str = "") -> bool:
+        return self._apply(self._get(alarm_id), Event.RESET, user, comment)
+
+    def shelve(self, alarm_id: str, user: str, reason: str, duration: timedelta) -> bool:
+        """Shelve for ``duration`` (at most the site's ``max_shelve_h``); a reason is required."""
+        limit = timedelta(hours=self.config.alarm_settings.max_shelve_h)
+        if duration <= timedelta(0) or duration > limit:
+            raise ValueError(f"shelving lasts more than 0 and at most {limit}")
+        if not reason.strip() or not user.strip():
+            raise ValueError("shelving needs the operator's name and a reason")
+        alarm = self._get(alarm_id)
+        previous = (alarm.shelved_until, alarm.timer)
+        alarm.shelved_until = self.clock.now() + duration
+        if not self._apply(alarm, Event.SHELVE, user, reason):
+            alarm.shelved_until, alarm.timer = previous
+            return False
+        if previous[1] is not None:
+            previous[1].cancel()
+        self._arm_shelving(alarm, duration.total_seconds())
+        return True
+
+    def unshelve(self, alarm_id: str, user: str, comment: str = "") -> bool:
+        alarm = self._get(alarm_id)
+        if alarm.timer is not None:
+            alarm.timer.cancel()
+        return self._unshelve(alarm, user, comment)
+
+    def _arm_shelving(self, alarm: Alarm, delay: float) -> None:
+        def expire() -> None:
+            self._unshelve(alarm, "system", "shelving expired")
+
+        alarm.timer = self.clock.call_later(delay, expire)
+
+    def _unshelve(self, alarm: Alarm, user: str, comment: str) -> bool:
+        alarm.timer = None
+        if alarm.state.status is not AlarmStatus.SHELVED:
+            return False
+        alarm.shelved_until = None
+        return self._apply(alarm, Event.UNSHELVE, user, comment)
+
+    def set_mode(self, mode: str, station: str | None, on: bool, user: str, reason: str) -> int:
+        """Enter or leave a mode (e.g. ``maintenance`` of one station, site-wide ``flood``).
+
+        Alarms whose rule lists the mode in ``suppressed_in`` are suppressed by design while it
+        lasts; every change is journaled with the user and the reason. Returns how many changed.
+        """
+        if not reason.strip() or not user.strip():
+            raise ValueError("a mode change needs the operator's name and a reason")
+        changed = 0
+        for alarm in self.alarms.values():
+            if mode not in alarm.rule.suppressed_in:
+                continue
+            if station is not None and alarm.station != self.config.station(station).name:
+                continue
+            was = bool(alarm.modes)
+            (alarm.modes.add if on else alarm.modes.discard)(mode)
+            if bool(alarm.modes) != was:
+                event = Event.SUPPRESS if on else Event.UNSUPPRESS
+                changed += self._apply(alarm, event, user, f"{mode}: {reason}")
+        return changed
+
+    def remove_from_service(self, alarm_id: str, user: str, reason: str) -> bool:
+        return self._apply(self._get(alarm_id), Event.REMOVE, user, reason)
+
+    def return_to_service(self, alarm_id: str, user: str, reason: str = "") -> bool:
+        return self._apply(self._get(alarm_id), Event.RESTORE, user, reason)
+
+    def annunciated(self) -> list[Alarm]:
+        """Alarms an operator must see, most urgent and unacknowledged first, then newest."""
+        shown = [a for a in self.alarms.values() if a.state.status is not AlarmStatus.NORMAL]
+        unacked = (AlarmStatus.UNACK, AlarmStatus.RTN_UNACK)
+        return sorted(
+            shown,
+            key=lambda a: (
+                a.state.status not in unacked,
+                a.priority,
+                -(a.since.timestamp() if a.since else 0.0),
+            ),
+        )
+
+    def _get(self, alarm_id: str) -> Alarm:
+        try:
+            return self.alarms[alarm_id]
+        except KeyError:
+            raise KeyError(f"unknown alarm {alarm_id!r}") from None
+
+    # -- carrying out the state machine's actions -----------------------------------------
+
+    def _apply(self, alarm: Alarm, event: Event, user: str = "", comment: str = "") -> bool:
+        new_state, actions = transition(alarm.state, event)
+        if Action.REJECTED in actions:
+            return False
+        now = self.clock.now()
+        alarm.state = new_state
+        for action in actions:
+            if action is Action.RAISED:
+                alarm.since, alarm.ack_user, alarm.ack_ts = now, "", None
+            elif action is Action.ACKNOWLEDGED:
+                alarm.ack_user, alarm.ack_ts = user, now
+            elif action in (Action.UNSHELVED, Action.SUPPRESSED, Action.REMOVED):
+                alarm.shelved_until = None
+            self._emit(alarm, action, now, user, comment)
+        return True
+
+    def _emit(self, alarm: Alarm, action: Action, now: datetime, user: str, comment: str) -> None:
+        extra = self._details(alarm)
+        event = AlarmEvent(
+            alarm=alarm.id,
+            tag=alarm.tag,
+            ts=now,
+            action=action.value,
+            status=alarm.state.status,
+            active=alarm.state.active,
+            priority=alarm.priority,
+            value=alarm.value,
+            limit=alarm.limit,
+            message_fr=alarm.message("fr", **extra),
+            message_en=alarm.message("en", **extra),
+            user=user,
+            comment=comment,
+        )
+        self.journal.record(event, alarm.stored())
+        self.bus.publish(ALARMS, event)
+
+    @staticmethod
+    def _details(alarm: Alarm) -> dict[str, object]:
+        evaluator = alarm.evaluator
+        if isinstance(evaluator, RateOfChange) and evaluator.rate is not None:
+            return {"rate": f"{evaluator.rate:.2f}"}
+        if isinstance(evaluator, Forecast) and evaluator.prediction.eta_min is not None:
+            return {"eta": f"{evaluator.prediction.eta_min:.0f}"}
+        return {}
