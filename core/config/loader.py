@@ -53,7 +53,8 @@ def load_config(path: str | Path) -> SiteConfig:
     try:
         config = SiteConfig.model_validate(_plain(tree))
     except ValidationError as err:
-        raise ConfigError([_issue(path, tree, e["loc"], _explain(e)) for e in err.errors()]) from None
+        issues = [_issue(path, tree, _without_tags(tree, e["loc"]), _explain(e)) for e in err.errors()]
+        raise ConfigError(issues) from None
     issues = [_issue(path, tree, loc, message) for loc, message in _consistency(config)]
     if issues:
         raise ConfigError(issues)
@@ -94,8 +95,10 @@ def _plain(node: Any) -> Any:
 def _without_tags(tree: Any, loc: Loc) -> Loc:
     """Drop the discriminator pydantic inserts in a union's location (``alarms.0.limits.…``)."""
     node, kept = tree, []
+    stripped: Any = None
     for key in loc:
-        if isinstance(node, CommentedMap) and key not in node and node.get("kind") == key:
+        if isinstance(node, CommentedMap) and node.get("kind") == key and stripped is not node:
+            stripped = node  # the tag comes right after the union's position, once
             continue
         kept.append(key)
         node = _child(node, key)
@@ -133,7 +136,6 @@ def _field(loc: Loc) -> str:
 
 
 def _issue(path: Path, tree: Any, loc: Loc, message: str) -> Issue:
-    loc = _without_tags(tree, loc)
     return Issue(str(path), _line_of(tree, loc), _field(loc), message)
 
 
@@ -144,6 +146,8 @@ def _explain(error: Any) -> str:
         return "required field is missing"
     if kind == "extra_forbidden":
         return "unknown field (check the spelling; `ecreteur schema` lists the allowed fields)"
+    if kind == "union_tag_invalid":
+        return f"unknown kind {error['ctx']['tag']!r}; expected one of {error['ctx']['expected_tags']}"
     if kind == "string_pattern_mismatch":
         return f"{message}; use lower-case letters, digits and underscores"
     return str(message).removeprefix("Value error, ")

@@ -130,3 +130,50 @@ def test_json_schema_lists_the_sections_for_editors() -> None:
     schema = json.loads(result.stdout)
     assert set(schema["properties"]) >= {"site", "stations", "tags", "storage"}
     assert schema == json.loads(json.dumps(SiteConfig.model_json_schema()))
+
+
+ALARMS = (
+    GOOD
+    + """\
+alarms:
+  - id: level_limits
+    tags: "*.level"
+    kind: limits
+    limits:
+      H: {value: 12.0}
+      HH: {value: 14.0}
+    on_delay_s: 10
+"""
+)
+
+
+def test_alarm_rules_load(tmp_path: Path) -> None:
+    rule = load_config(write(tmp_path, ALARMS)).alarms[0]
+    assert rule.kind == "limits" and rule.limits["HH"].value == 14.0 and rule.on_delay_s == 10
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            ("H: {value: 12.0}", "H: {value: 15.0}"),
+            ":22: alarms[0].limits.HH: HH (14.0) must be above H (15.0)",
+        ),
+        (('tags: "*.level"', 'tags: "*.debit"'), ":18: alarms[0].tags: '*.debit' matches no tag of the site"),
+        (
+            ("on_delay_s: 10", "on_delay_s: -5"),
+            ":23: alarms[0].on_delay_s: Input should be greater than or equal to 0",
+        ),
+        (
+            ("kind: limits", "kind: colour"),
+            ":17: alarms[0]: unknown kind 'colour'; expected one of 'limits', 'rate'",
+        ),
+        (
+            ("HH: {value: 14.0}", "HH: {value: high}"),
+            ":22: alarms[0].limits.HH.value: Input should be a valid number",
+        ),
+    ],
+)
+def test_alarm_mistakes_are_located(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
+    found = issues(tmp_path, ALARMS.replace(*change))
+    assert any(expected in text for text in found), found
