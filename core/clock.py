@@ -31,13 +31,20 @@ class Clock(Protocol):
 class LoopClock:
     """Wall-clock time anchored once, then advanced by the running loop's clock."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
-        self._loop = loop or asyncio.get_running_loop()
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._origin_wall = utcnow()
-        self._origin_loop = self._loop.time()
+        self._origin_loop = 0.0
+
+    def _running(self) -> asyncio.AbstractEventLoop:
+        """The loop, bound on first use (the clock may be built before the loop runs)."""
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+            self._origin_wall, self._origin_loop = utcnow(), self._loop.time()
+        return self._loop
 
     def now(self) -> datetime:
-        return self._origin_wall + timedelta(seconds=self._loop.time() - self._origin_loop)
+        return self._origin_wall + timedelta(seconds=self._running().time() - self._origin_loop)
 
     def call_later(self, delay: float, callback: Callable[[], None]) -> Timer:
-        return self._loop.call_later(max(0.0, delay), callback)
+        return self._running().call_later(max(0.0, delay), callback)

@@ -1,6 +1,6 @@
 """Builds the pipeline from a site config and runs it: the same for desktop and server.
 
-station links ──► bus ──► historian (and, later, alarms and views)
+station links ──► bus ──► historian, alarm engine (──► journal), views
 
 The runtime keeps the latest sample of every tag and the state of every station so that a view
 opening late (or a terminal table) shows the current picture at once.
@@ -16,11 +16,15 @@ from datetime import timedelta
 from pathlib import Path
 
 from core.acquisition.opcua import StationLink
+from core.alarms.engine import AlarmEngine
+from core.alarms.journal import AlarmJournal
 from core.bus import BACKFILL, SAMPLES, STATION_STATUS, Bus
+from core.clock import Clock, LoopClock
 from core.config.schema import SiteConfig
 from core.model import Sample, StationStatus, utcnow
 from core.storage.base import Historian
 from core.storage.sqlite import SQLiteHistorian
+from core.storage.sqlite_journal import SQLiteAlarmJournal
 
 _LOGGER = logging.getLogger(__name__)
 _RETENTION_PERIOD_S = 3600.0
@@ -36,12 +40,16 @@ class Runtime:
         config_path: Path | None = None,
         data_dir: Path | None = None,
         historian: Historian | None = None,
+        journal: AlarmJournal | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.config = config
         self.bus = Bus()
         base = config_path.parent if config_path else Path.cwd()
         self.data_dir = data_dir or Path.cwd()
-        self.historian = historian or self._historian()
+        self.historian = historian or SQLiteHistorian(self._store_path())
+        self.journal = journal or SQLiteAlarmJournal(self._store_path().with_suffix(".alarms.db"))
+        self.alarms = AlarmEngine(config, self.bus, self.journal, clock or LoopClock())
         self.latest: dict[str, Sample] = {}
         self.write_errors = 0
         self.links = [
@@ -67,13 +75,15 @@ class Runtime:
         ]
         self._retention: asyncio.Task[None] | None = None
 
-    def _historian(self) -> Historian:
+    def _store_path(self) -> Path:
         path = Path(self.config.storage.path)
-        return SQLiteHistorian(path if path.is_absolute() else self.data_dir / path)
+        return path if path.is_absolute() else self.data_dir / path
 
     async def start(self) -> None:
-        """Open the historian, then connect every station (each on its own)."""
+        """Open the stores, restore the alarms, then connect every station (each on its own)."""
         await self.historian.start()
+        await self.journal.start()
+        await self.alarms.start()
         for link in self.links:
             link.start()
         self._retention = asyncio.create_task(self._retain(), name="retention")
@@ -85,6 +95,8 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._retention
         await asyncio.gather(*(link.stop() for link in self.links))
+        await self.alarms.stop()
+        await self.journal.stop()
         await self.historian.stop()
         for unsubscribe in self._unsubscribe:
             unsubscribe()

@@ -95,7 +95,12 @@ class Process:
 
     async def start(self) -> None:
         self.popen = subprocess.Popen(
-            self.args, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO
+            self.args,
+            env=self.env or None,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=REPO,
         )
         assert self.popen.stdout is not None
         lines: list[str] = []
