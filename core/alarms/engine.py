@@ -11,7 +11,6 @@ with who did it and why.
 
 from __future__ import annotations
 
-import fnmatch
 import logging
 import math
 from collections.abc import Sequence
@@ -44,6 +43,7 @@ from core.config.schema import (
     SiteConfig,
     StaleRule,
     Tag,
+    matching,
 )
 from core.model import AlarmEvent, AlarmStatus, ConnectionState, Priority, Sample, StationStatus
 
@@ -165,13 +165,14 @@ class AlarmEngine:
 
     def _build(self) -> None:
         tags = {tag.id: tag for tag in self.config.tags}
+        tag_ids, known = list(tags), set(tags)
+        station_ids = [station.id for station in self.config.stations]
         for rule in self.config.alarms:
             if isinstance(rule, CommunicationRule):
-                for station in self.config.stations:
-                    if fnmatch.fnmatchcase(station.id, rule.tags):
-                        self._add(rule, None, station.id, Communication(), None, "communication")
+                for station_id in matching(rule.tags, station_ids):
+                    self._add(rule, None, station_id, Communication(), None, "communication")
                 continue
-            for tag_id in fnmatch.filter(list(tags), rule.tags):
+            for tag_id in matching(rule.tags, tag_ids, known):
                 self._expand(rule, tags[tag_id])
 
     def _expand(self, rule: AlarmRule, tag: Tag) -> None:

@@ -7,7 +7,6 @@ file never has to count list items by hand.
 
 from __future__ import annotations
 
-import fnmatch
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import MarkedYAMLError
 
-from core.config.schema import LimitsRule, SecretRef, SiteConfig
+from core.config.schema import LimitsRule, SecretRef, SiteConfig, matching
 
 Loc = tuple[str | int, ...]
 
@@ -187,9 +186,11 @@ def _alarm_consistency(config: SiteConfig) -> Iterator[tuple[Loc, str]]:
     yield from _duplicates("alarms", [rule.id for rule in config.alarms])
     tag_ids = [tag.id for tag in config.tags]
     station_ids = [station.id for station in config.stations]
+    known_tags, known_stations = set(tag_ids), set(station_ids)
     for i, rule in enumerate(config.alarms):
-        targets = station_ids if rule.kind == "communication" else tag_ids
-        if not fnmatch.filter(targets, rule.tags):
+        communication = rule.kind == "communication"
+        targets = station_ids if communication else tag_ids
+        if not matching(rule.tags, targets, known_stations if communication else known_tags):
             what = "station" if rule.kind == "communication" else "tag"
             yield ("alarms", i, "tags"), f"{rule.tags!r} matches no {what} of the site"
         if isinstance(rule, LimitsRule):

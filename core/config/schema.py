@@ -7,6 +7,7 @@ The JSON Schema that editors use for completion is generated from these classes
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -42,6 +43,13 @@ Secret = Annotated[
     PlainValidator(_secret),
     WithJsonSchema({"type": "string", "description": "a `!secret NAME` reference to the OS keyring"}),
 ]
+
+
+def matching(pattern: str, ids: list[str], known: set[str] | None = None) -> list[str]:
+    """The ids a rule's pattern selects; a plain id is a set lookup, not a scan of every tag."""
+    if not any(char in pattern for char in "*?["):
+        return [pattern] if pattern in (known if known is not None else set(ids)) else []
+    return fnmatch.filter(ids, pattern)
 
 
 class _Model(BaseModel):

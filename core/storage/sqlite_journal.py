@@ -1,14 +1,16 @@
 """The alarm journal in SQLite: an append-only event table and a current-state table.
 
-Writes go through one worker thread in call order, each transition in its own short
-transaction, so a kill -9 loses at most the transitions of the last few milliseconds and the
-journal is never half-written.
+Writes go through one worker thread in call order. Transitions recorded while it is busy are
+written together in one transaction (an alarm flood must not queue a commit per alarm), so a
+kill -9 loses at most the last few milliseconds and the journal is never half-written.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +19,8 @@ from typing import Any
 from core.alarms.journal import StoredAlarm
 from core.model import AlarmEvent, AlarmStatus, Priority
 from core.storage.base import StorageError, from_us, to_us
+
+_LOGGER = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS alarm_events (
@@ -43,7 +47,9 @@ class SQLiteAlarmJournal:
         self.path = Path(path)
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="alarm-journal")
         self._db: sqlite3.Connection | None = None
-        self._last: asyncio.Future[None] | None = None
+        self._pending: list[tuple[AlarmEvent, StoredAlarm]] = []
+        self._lock = threading.Lock()
+        self._draining = False
         self.failures = 0
 
     async def start(self) -> None:
@@ -72,18 +78,39 @@ class SQLiteAlarmJournal:
             raise StorageError(f"alarm journal {self.path}: {err}") from err
 
     def record(self, event: AlarmEvent, state: StoredAlarm) -> None:
-        loop = asyncio.get_running_loop()
-        self._last = asyncio.wrap_future(self._worker.submit(self._write, event, state), loop=loop)
-        self._last.add_done_callback(self._check)
+        with self._lock:
+            self._pending.append((event, state))
+            if self._draining:
+                return
+            self._draining = True
+        self._worker.submit(self._drain)
 
-    def _check(self, future: asyncio.Future[None]) -> None:
-        if not future.cancelled() and future.exception() is not None:
-            self.failures += 1
+    def _drain(self) -> None:
+        """Worker thread: write everything pending, one transaction per batch, until empty."""
+        while True:
+            with self._lock:
+                batch, self._pending = self._pending, []
+                if not batch:
+                    self._draining = False
+                    return
+            try:
+                self._write(batch)
+            except sqlite3.Error as err:
+                if self._db is not None and self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                self.failures += 1
+                _LOGGER.error("alarm journal %s: %d transitions not written: %s", self.path, len(batch), err)
 
-    def _write(self, e: AlarmEvent, s: StoredAlarm) -> None:
+    def _write(self, batch: list[tuple[AlarmEvent, StoredAlarm]]) -> None:
         assert self._db is not None
         db = self._db
         db.execute("BEGIN")
+        for e, s in batch:
+            self._write_one(db, e, s)
+        db.execute("COMMIT")
+
+    @staticmethod
+    def _write_one(db: sqlite3.Connection, e: AlarmEvent, s: StoredAlarm) -> None:
         db.execute(
             "INSERT INTO alarm_events (ts, alarm, tag, action, status, active, priority, value, threshold,"
             " message_fr, message_en, user, comment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -102,7 +129,6 @@ class SQLiteAlarmJournal:
                 _us(s.ack_ts),
             ),
         )
-        db.execute("COMMIT")
 
     async def flush(self) -> None:
         if self._db is not None:
