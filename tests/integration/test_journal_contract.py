@@ -25,8 +25,22 @@ async def journal(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
 
 
 def event(i: int, alarm: str = "a", action: str = "raised") -> AlarmEvent:
-    return AlarmEvent(alarm, "dam.level", T0 + timedelta(seconds=i), action, AlarmStatus.UNACK, True,
-                      Priority.HIGH, 12.0 + i, 12.0, f"fr {i}", f"en {i}", "Marie" if i % 2 else "", "")  # fmt: skip
+    user = "Marie" if i % 2 else ""
+    ts = T0 + timedelta(seconds=i)
+    return AlarmEvent(
+        alarm,
+        "dam.level",
+        ts,
+        action,
+        AlarmStatus.UNACK,
+        True,
+        Priority.HIGH,
+        12.0 + i,
+        12.0,
+        f"fr {i}",
+        f"en {i}",
+        user,
+    )
 
 
 async def test_a_burst_of_transitions_is_journaled_completely_and_in_order(journal: AlarmJournal) -> None:
