@@ -74,6 +74,13 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--duration", type=float, help="stop after this many seconds")
     demo.set_defaults(handler=_demo)
 
+    kpis = commands.add_parser("kpis", help="alarm-system figures (EEMUA 191) from the journal")
+    kpis.add_argument("--config", type=Path, required=True)
+    kpis.add_argument("--data-dir", type=Path, default=Path.cwd())
+    kpis.add_argument("--hours", type=float, default=24.0, help="the period, ending now")
+    kpis.add_argument("--operators", type=int, default=1)
+    kpis.set_defaults(handler=_kpis)
+
     secrets = commands.add_parser("secrets", help="store a secret in the OS keyring")
     secrets.add_argument("action", choices=["set"])
     secrets.add_argument("name")
@@ -172,6 +179,16 @@ def _wait_for_ports(ports: list[int], process: subprocess.Popen[bytes], timeout:
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 pending.discard(port)
         time.sleep(0.1)
+
+
+def _kpis(args: argparse.Namespace) -> int:
+    config = _load(args.config)
+    if config is None:
+        return 1
+    from core.alarms.report import print_kpis
+
+    asyncio.run(print_kpis(config, args.data_dir, args.hours, args.operators))
+    return 0
 
 
 def _secrets(args: argparse.Namespace) -> int:

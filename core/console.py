@@ -14,12 +14,13 @@ import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from rich.console import Console
+from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 from core.config.schema import SiteConfig
-from core.model import ConnectionState, Quality
+from core.model import AlarmStatus, ConnectionState, Quality
 from core.runtime import Runtime
 
 _COLUMNS = (("level", "Niveau"), ("inflow", "Entrant"), ("outflow", "Sortant"), ("rain", "Pluie"))
@@ -57,13 +58,36 @@ def _rows(runtime: Runtime) -> list[list[str]]:
     return rows
 
 
-def _table(runtime: Runtime) -> Table:
+_PRIORITY = {1: "CRITIQUE", 2: "HAUTE", 3: "MOYENNE", 4: "BASSE"}
+_STATUS = {
+    AlarmStatus.UNACK: "NON ACQUITTÉE",
+    AlarmStatus.RTN_UNACK: "revenue, non acquittée",
+    AlarmStatus.ACKED: "acquittée",
+    AlarmStatus.SHELVED: "mise en attente",
+    AlarmStatus.SUPPRESSED: "masquée (exploitation)",
+    AlarmStatus.OUT_OF_SERVICE: "hors service",
+}
+
+
+def _alarm_lines(runtime: Runtime, limit: int = 8) -> list[str]:
+    """The alarms an operator must see, most urgent unacknowledged first."""
+    tz = ZoneInfo(runtime.config.site.timezone)
+    lines = []
+    for alarm in runtime.alarms.annunciated()[:limit]:
+        since = alarm.since.astimezone(tz).strftime("%H:%M:%S") if alarm.since else "—"
+        text = alarm.message("fr")
+        lines.append(f"{_PRIORITY[alarm.priority]:8} {_STATUS[alarm.state.status]:24} {since}  {text}")
+    return lines
+
+
+def _table(runtime: Runtime) -> Group:
     table = Table(title=runtime.config.site.name)
     for header in ("Barrage", *(label for _, label in _COLUMNS), "Liaison", "Heure"):
         table.add_column(header)
     for row in _rows(runtime):
         table.add_row(*row)
-    return table
+    alarms = _alarm_lines(runtime) or ["Aucune alarme."]
+    return Group(table, Text("Alarmes :", style="bold"), *(Text(line) for line in alarms))
 
 
 async def monitor(config: SiteConfig, config_path: Path, data_dir: Path, duration: float | None) -> None:
@@ -89,5 +113,7 @@ async def monitor(config: SiteConfig, config_path: Path, data_dir: Path, duratio
                     await asyncio.wait_for(stop.wait(), 2.0)
                 for row in _rows(runtime):
                     print(" | ".join(row), flush=True)
+                for line in _alarm_lines(runtime):
+                    print("  alarme:", line, flush=True)
     finally:
         await runtime.stop()

@@ -52,26 +52,35 @@ _LOGGER = logging.getLogger(__name__)
 _LIMIT_PRIORITY = {"HH": "critical", "H": "high", "L": "medium", "LL": "high"}
 _MESSAGES: dict[str, tuple[str, str]] = {
     "HH": (
-        "{label} très haut : {value} {unit} (seuil {limit})",
-        "{label} very high: {value} {unit} (limit {limit})",
+        "{station} — {label} très haut : {value} {unit} (seuil {limit})",
+        "{station} — {label} very high: {value} {unit} (limit {limit})",
     ),
-    "H": ("{label} haut : {value} {unit} (seuil {limit})", "{label} high: {value} {unit} (limit {limit})"),
-    "L": ("{label} bas : {value} {unit} (seuil {limit})", "{label} low: {value} {unit} (limit {limit})"),
+    "H": (
+        "{station} — {label} haut : {value} {unit} (seuil {limit})",
+        "{station} — {label} high: {value} {unit} (limit {limit})",
+    ),
+    "L": (
+        "{station} — {label} bas : {value} {unit} (seuil {limit})",
+        "{station} — {label} low: {value} {unit} (limit {limit})",
+    ),
     "LL": (
-        "{label} très bas : {value} {unit} (seuil {limit})",
-        "{label} very low: {value} {unit} (limit {limit})",
+        "{station} — {label} très bas : {value} {unit} (seuil {limit})",
+        "{station} — {label} very low: {value} {unit} (limit {limit})",
     ),
     "rate": (
-        "{label} varie vite : {rate} {unit}/h (seuil {limit})",
-        "{label} changing fast: {rate} {unit}/h (limit {limit})",
+        "{station} — {label} varie vite : {rate} {unit}/h (seuil {limit})",
+        "{station} — {label} changing fast: {rate} {unit}/h (limit {limit})",
     ),
     "forecast": (
-        "{label} : {limit} {unit} atteint dans {eta} min",
-        "{label}: {limit} {unit} reached in {eta} min",
+        "{station} — {label} : {limit} {unit} atteint dans {eta} min",
+        "{station} — {label}: {limit} {unit} reached in {eta} min",
     ),
-    "stale": ("{label} : pas de mise à jour depuis {limit} s", "{label}: no update for {limit} s"),
-    "quality": ("{label} : valeur invalide", "{label}: invalid value"),
-    "discrete": ("{label} : état anormal", "{label}: abnormal state"),
+    "stale": (
+        "{station} — {label} : pas de mise à jour depuis {limit} s",
+        "{station} — {label}: no update for {limit} s",
+    ),
+    "quality": ("{station} — {label} : valeur invalide", "{station} — {label}: invalid value"),
+    "discrete": ("{station} — {label} : état anormal", "{station} — {label}: abnormal state"),
     "communication": ("{station} : liaison perdue", "{station}: communication lost"),
 }
 
@@ -127,8 +136,15 @@ class Alarm:
             self.ack_ts,
         )
 
-    def message(self, language: str, **extra: object) -> str:
+    def message(self, language: str) -> str:
+        """The operator's text in ``language``, with the live rate or time to threshold."""
         template = self.messages[0] if language == "fr" else self.messages[1]
+        extra: dict[str, object] = {}
+        evaluator = self.evaluator
+        if isinstance(evaluator, RateOfChange) and evaluator.rate is not None:
+            extra["rate"] = f"{evaluator.rate:.2f}"
+        if isinstance(evaluator, Forecast) and evaluator.prediction.eta_min is not None:
+            extra["eta"] = f"{evaluator.prediction.eta_min:.0f}"
         value = "—" if self.value is None or math.isnan(self.value) else f"{self.value:.{self.decimals}f}"
         label = self.label_fr if language == "fr" else (self.label_en or self.label_fr)
         fields = {
@@ -462,7 +478,6 @@ class AlarmEngine:
         return True
 
     def _emit(self, alarm: Alarm, action: Action, now: datetime, user: str, comment: str) -> None:
-        extra = self._details(alarm)
         event = AlarmEvent(
             alarm=alarm.id,
             tag=alarm.tag,
@@ -473,19 +488,10 @@ class AlarmEngine:
             priority=alarm.priority,
             value=alarm.value,
             limit=alarm.limit,
-            message_fr=alarm.message("fr", **extra),
-            message_en=alarm.message("en", **extra),
+            message_fr=alarm.message("fr"),
+            message_en=alarm.message("en"),
             user=user,
             comment=comment,
         )
         self.journal.record(event, alarm.stored())
         self.bus.publish(ALARMS, event)
-
-    @staticmethod
-    def _details(alarm: Alarm) -> dict[str, object]:
-        evaluator = alarm.evaluator
-        if isinstance(evaluator, RateOfChange) and evaluator.rate is not None:
-            return {"rate": f"{evaluator.rate:.2f}"}
-        if isinstance(evaluator, Forecast) and evaluator.prediction.eta_min is not None:
-            return {"eta": f"{evaluator.prediction.eta_min:.0f}"}
-        return {}

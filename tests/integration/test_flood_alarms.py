@@ -49,7 +49,7 @@ async def test_flood_alarms_rise_in_order_and_clear_after_the_flood(tmp_path: Pa
     assert all(not engine.alarms[a].state.active for a in raised)
     assert {engine.alarms[a].state.status for a in raised} == {AlarmStatus.RTN_UNACK}
     crest = next(e for e in level_events if e.alarm.startswith("crest") and e.action == "raised")
-    assert crest.message_fr.startswith("Niveau de la retenue : 14.0 m atteint dans")
+    assert crest.message_fr == "Barrage de la Ganguise — Niveau de la retenue : 14.0 m atteint dans 60 min"
     await engine.stop()
     await journal.stop()
     assert sorted(level_events, key=lambda e: e.ts) == level_events  # published in time order

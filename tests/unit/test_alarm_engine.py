@@ -92,8 +92,8 @@ async def test_limits_with_deadband_do_not_chatter(h: Harness) -> None:
     assert h.actions("level:dam.level:HH") == ["raised"]
     raised = h.events[-1]
     assert raised.priority.name == "CRITICAL"
-    assert raised.message_fr == "Niveau très haut : 12.50 m (seuil 12.0)"
-    assert raised.message_en == "Level very high: 12.50 m (limit 12.0)"
+    assert raised.message_fr == "dam — Niveau très haut : 12.50 m (seuil 12.0)"
+    assert raised.message_en == "dam — Level very high: 12.50 m (limit 12.0)"
 
 
 async def test_on_delay_ignores_short_excursions(make: Callable[..., Any]) -> None:
