@@ -74,6 +74,23 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--duration", type=float, help="stop after this many seconds")
     demo.set_defaults(handler=_demo)
 
+    server = commands.add_parser("server", help="run headless: acquisition, alarms, historian, REST API")
+    server.add_argument("--config", type=Path, required=True)
+    server.add_argument(
+        "--data-dir", type=Path, default=Path.cwd(), help="state directory (historian, tokens)"
+    )
+    server.set_defaults(handler=_server)
+
+    token = commands.add_parser("token", help="manage the REST API's bearer tokens")
+    token.add_argument("action", choices=["create", "list", "revoke"])
+    token.add_argument("name", nargs="?")
+    token.add_argument("--config", type=Path, required=True)
+    token.add_argument("--data-dir", type=Path, default=Path.cwd())
+    token.add_argument(
+        "--scope", action="append", default=[], help="read, ingest, operate, admin (repeatable)"
+    )
+    token.set_defaults(handler=_token)
+
     kpis = commands.add_parser("kpis", help="alarm-system figures (EEMUA 191) from the journal")
     kpis.add_argument("--config", type=Path, required=True)
     kpis.add_argument("--data-dir", type=Path, default=Path.cwd())
@@ -179,6 +196,55 @@ def _wait_for_ports(ports: list[int], process: subprocess.Popen[bytes], timeout:
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 pending.discard(port)
         time.sleep(0.1)
+
+
+def _server(args: argparse.Namespace) -> int:
+    config = _load(args.config)
+    if config is None:
+        return 1
+    from core.api.server import serve
+
+    # journald-friendly: one line per event on stdout, no timestamp (journald adds it)
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("level=%(levelname)s logger=%(name)s msg=%(message)r"))
+    logging.getLogger().handlers[:] = [handler]
+    if args.log_level == "warning":
+        logging.getLogger("core").setLevel(logging.INFO)
+    asyncio.run(serve(config, args.config, args.data_dir))
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    config = _load(args.config)
+    if config is None:
+        return 1
+    from core.api.server import token_store
+
+    store = token_store(config, args.data_dir)
+    if args.action == "list":
+        for token in store.list():
+            print(f"{token.name}\t{','.join(sorted(token.scopes))}\t{token.created:%Y-%m-%d %H:%M} UTC")
+        return 0
+    if not args.name:
+        print(f"ecreteur token {args.action}: a token name is needed", file=sys.stderr)
+        return 2
+    if args.action == "revoke":
+        if not store.revoke(args.name):
+            print(f"no token named {args.name!r}", file=sys.stderr)
+            return 1
+        print(f"token {args.name!r} revoked")
+        return 0
+    try:
+        secret = store.create(args.name, args.scope)
+    except ValueError as err:
+        print(f"ecreteur token create: {err}", file=sys.stderr)
+        return 2
+    print(secret)
+    print(
+        f"token {args.name!r} ({', '.join(sorted(set(args.scope)))}): shown once, store it now",
+        file=sys.stderr,
+    )
+    return 0
 
 
 def _kpis(args: argparse.Namespace) -> int:

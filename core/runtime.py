@@ -30,6 +30,10 @@ _LOGGER = logging.getLogger(__name__)
 _RETENTION_PERIOD_S = 3600.0
 
 
+class Durable(tuple[Sample, ...]):
+    """A batch already in the historian (REST ingestion): the bus's storage listener skips it."""
+
+
 class Runtime:
     """The running site: bus, historian, station links, and the live picture."""
 
@@ -101,7 +105,20 @@ class Runtime:
         for unsubscribe in self._unsubscribe:
             unsubscribe()
 
+    async def ingest(self, samples: Sequence[Sample]) -> None:
+        """Store ``samples`` durably, then publish them live (alarms, views) on the bus.
+
+        For the REST API: a client is acknowledged only once this returns.
+        """
+        await self.historian.write(samples)
+        self.bus.publish(SAMPLES, Durable(samples))
+
+    def historian_writable(self) -> bool:
+        return self.historian.writable
+
     def _store(self, samples: Sequence[Sample]) -> None:
+        if isinstance(samples, Durable):
+            return
         future = self.historian.submit(samples)
         future.add_done_callback(self._written)
 

@@ -213,6 +213,22 @@ class Storage(_Model):
     retention_days: int = Field(3650, ge=1)
 
 
+class Tls(_Model):
+    certificate: str = Field(description="PEM certificate chain")
+    private_key: str = Field(description="PEM private key")
+
+
+class Api(_Model):
+    """The REST API of ``ecreteur server``."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    tls: Tls | None = None
+    max_batch: int = Field(10_000, ge=1, le=1_000_000, description="samples per POST /samples")
+    max_body_bytes: int = Field(4_000_000, ge=1_000)
+    max_future_s: float = Field(300.0, ge=0, description="refuse samples stamped further in the future")
+
+
 class SiteConfig(_Model):
     """The whole site: what ``ecreteur check-config`` validates."""
 
@@ -222,6 +238,7 @@ class SiteConfig(_Model):
     storage: Storage = Storage()
     alarms: list[AlarmRule] = Field(default_factory=list)
     alarm_settings: AlarmSettings = AlarmSettings()
+    api: Api = Api()
 
     def station(self, station_id: str) -> Station:
         for station in self.stations:

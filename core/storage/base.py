@@ -48,6 +48,11 @@ class Historian(Protocol):
     async def stop(self) -> None:
         """Flush everything submitted, then close."""
 
+    @property
+    def writable(self) -> bool:
+        """Whether a write submitted now can succeed (for readiness probes)."""
+        ...
+
     def submit(self, samples: Sequence[Sample]) -> asyncio.Future[None]:
         """Queue ``samples`` for writing; the future resolves when they are durable."""
         ...

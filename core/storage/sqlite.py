@@ -184,6 +184,11 @@ class SQLiteHistorian:
         self._writer = None
         self._readers.shutdown(wait=True)
 
+    @property
+    def writable(self) -> bool:
+        """The writer thread runs (it stops only on close or an unrecoverable open error)."""
+        return self._writer is not None and self._writer.is_alive()
+
     # -- writing --------------------------------------------------------------------------
 
     def submit(self, samples: Sequence[Sample]) -> asyncio.Future[None]:

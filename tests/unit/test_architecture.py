@@ -11,7 +11,14 @@ REPO = Path(__file__).resolve().parents[2]
 ADAPTERS = {
     "asyncua": {"core/acquisition/opcua.py", "core/sim/station.py"},
     "keyring": {"core/config/secrets.py"},
-    "sqlite3": {"core/storage/sqlite.py", "core/storage/sqlite_journal.py", "core/sim/station.py"},
+    "sqlite3": {
+        "core/storage/sqlite.py",
+        "core/storage/sqlite_journal.py",
+        "core/storage/tokens.py",
+        "core/sim/station.py",
+    },
+    "fastapi": {"core/api/app.py"},
+    "uvicorn": {"core/api/server.py"},
 }
 QT = ("PySide6", "pyqtgraph", "qasync", "hmi")
 

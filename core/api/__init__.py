@@ -1,0 +1,1 @@
+"""The REST API of the headless server (the only web-framework importer)."""

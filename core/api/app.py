@@ -1,0 +1,515 @@
+"""The REST API (FastAPI): ingestion, consultation, alarm operations, health and metrics.
+
+No ``from __future__ import annotations`` here: FastAPI reads the dependencies from the
+annotations at run time, and they refer to closures.
+
+The only module that imports the web framework. Handlers are thin: they validate, call the
+runtime (historian, alarm engine) and shape the answer. Every endpoint but ``/health`` needs a
+bearer token with the right scope: 401 when the token is missing or unknown, 403 when it lacks
+the scope.
+"""
+
+
+import csv
+import io
+import math
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from core.alarms.engine import Alarm
+from core.alarms.kpi import compute_kpis
+from core.api import schemas as s
+from core.model import AlarmEvent, ConnectionState, Quality, Sample, utcnow
+from core.runtime import Runtime
+from core.storage.tokens import Token, TokenStore
+
+API = "/api/v1"
+_QUALITY = {"good": Quality.GOOD, "uncertain": Quality.UNCERTAIN, "bad": Quality.BAD}
+_TOKEN_CACHE_S = 5.0
+
+Scope = Literal["read", "ingest", "operate", "admin"]
+
+
+class SampleIn(BaseModel):
+    """One posted sample; validated on its own so one bad item never rejects the batch."""
+
+    model_config = ConfigDict(extra="forbid")
+    tag: str
+    ts: AwareDatetime
+    value: float
+    quality: Literal["good", "uncertain", "bad"] = "good"
+
+
+class IngestBody(BaseModel):
+    samples: list[dict[str, Any]] = Field(
+        description="each item: {tag, ts (ISO 8601 with zone), value, quality?}"
+    )
+
+
+_SAMPLE = TypeAdapter(SampleIn)
+ASGIApp = Callable[[MutableMapping[str, Any], Any, Any], Awaitable[None]]
+
+
+class BodyLimit:
+    """Refuse bodies above ``limit`` bytes with 413, before anything reads them whole."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.limit:
+            await self._refuse(send)
+            return
+        received = 0
+
+        async def counting() -> Any:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, counting, send)
+        except _TooLarge:
+            await self._refuse(send)
+
+    async def _refuse(self, send: Any) -> None:
+        body = b'{"detail":"request body too large (limit %d bytes)"}' % self.limit
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class Metrics:
+    """Request counts and latencies per route, for ``/metrics``."""
+
+    def __init__(self) -> None:
+        self.requests: dict[tuple[str, str, int], int] = {}
+        self.latency: dict[str, tuple[float, int]] = {}
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        key = (method, route, status)
+        self.requests[key] = self.requests.get(key, 0) + 1
+        total, count = self.latency.get(route, (0.0, 0))
+        self.latency[route] = (total + seconds, count + 1)
+
+
+def create_app(runtime: Runtime, tokens: TokenStore) -> FastAPI:
+    config = runtime.config
+    app = FastAPI(
+        title="Écrêteur API",
+        version="1",
+        description="Supervision of flood-attenuation dams: samples, history, alarms.",
+        openapi_url=f"{API}/openapi.json",
+        docs_url=f"{API}/docs",
+        redoc_url=None,
+    )
+    metrics = Metrics()
+    bearer = HTTPBearer(auto_error=False, description="a token from `ecreteur token create`")
+    cache: dict[str, tuple[float, Token | None]] = {}
+    tags = {tag.id: tag for tag in config.tags}
+
+    def need(scope: Scope) -> Callable[..., Awaitable[Token]]:
+        async def check(
+            credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+        ) -> Token:
+            if credentials is None:
+                raise HTTPException(401, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
+            now = time.monotonic()
+            hit = cache.get(credentials.credentials)
+            if hit is None or now - hit[0] > _TOKEN_CACHE_S:
+                hit = (now, tokens.verify(credentials.credentials))
+                cache[credentials.credentials] = hit
+            token = hit[1]
+            if token is None:
+                raise HTTPException(401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"})
+            if not token.allows(scope):
+                raise HTTPException(403, f"this token lacks the {scope!r} scope")
+            return token
+
+        return check
+
+    @app.middleware("http")
+    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        start = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        metrics.observe(request.method, path, response.status_code, time.perf_counter() - start)
+        return response
+
+    errors: dict[int | str, dict[str, Any]] = {
+        401: {"model": s.Problem, "description": "missing or unknown token"},
+        403: {"model": s.Problem, "description": "the token lacks the scope"},
+    }
+
+    # -- ingestion ------------------------------------------------------------------------
+
+    @app.post(
+        f"{API}/samples",
+        response_model=s.IngestResult,
+        responses={**errors, 413: {"model": s.Problem}, 422: {"model": s.IngestResult}},
+        summary="Store a batch of samples; answered once the accepted ones are durable",
+    )
+    async def post_samples(body: IngestBody, _: Annotated[Token, Depends(need("ingest"))]) -> Any:
+        if len(body.samples) > config.api.max_batch:
+            raise HTTPException(
+                413, f"{len(body.samples)} samples in one batch; the limit is {config.api.max_batch}"
+            )
+        horizon = utcnow() + timedelta(seconds=config.api.max_future_s)
+        accepted: list[Sample] = []
+        rejected: list[s.Rejected] = []
+        for index, item in enumerate(body.samples):
+            try:
+                sample = _SAMPLE.validate_python(item)
+            except ValidationError as err:
+                rejected.append(s.Rejected(index=index, error=_explain(err)))
+                continue
+            problem = _check(sample, tags, horizon)
+            if problem:
+                rejected.append(s.Rejected(index=index, error=problem))
+                continue
+            accepted.append(Sample(sample.tag, sample.ts, float(sample.value), _QUALITY[sample.quality]))
+        if accepted:
+            await runtime.ingest(accepted)
+        result = s.IngestResult(accepted=len(accepted), rejected=rejected)
+        if rejected and not accepted:
+            return JSONResponse(result.model_dump(), status_code=422)
+        return result
+
+    # -- consultation ---------------------------------------------------------------------
+
+    @app.get(f"{API}/stations", response_model=list[s.StationOut], responses=errors)
+    async def stations(_: Annotated[Token, Depends(need("read"))]) -> Any:
+        return [
+            s.StationOut(
+                id=st.id,
+                name=st.name,
+                endpoint=st.endpoint,
+                state=runtime.stations[st.id].state.value,
+                detail=runtime.stations[st.id].detail,
+                since=runtime.stations[st.id].ts,
+            )
+            for st in config.stations
+        ]
+
+    @app.get(f"{API}/tags", response_model=list[s.TagOut], responses=errors)
+    async def list_tags(_: Annotated[Token, Depends(need("read"))]) -> Any:
+        return [
+            s.TagOut(
+                id=t.id,
+                station=t.station,
+                kind=t.kind.value,
+                unit=t.unit,
+                range=t.range,
+                decimals=t.decimals,
+                label_fr=t.label.fr,
+                label_en=t.label.en,
+            )
+            for t in config.tags
+        ]
+
+    def known(tag: str) -> str:
+        if tag not in tags:
+            raise HTTPException(404, f"unknown tag {tag!r}; GET {API}/tags lists them")
+        return tag
+
+    @app.get(
+        f"{API}/tags/{{tag}}/latest",
+        response_model=s.SampleOut,
+        responses={**errors, 404: {"model": s.Problem}},
+    )
+    async def latest(tag: str, _: Annotated[Token, Depends(need("read"))]) -> Any:
+        sample = runtime.latest.get(known(tag)) or await runtime.historian.latest(tag)
+        if sample is None:
+            raise HTTPException(404, f"no sample of {tag!r} yet")
+        return _sample_out(sample)
+
+    @app.get(
+        f"{API}/tags/{{tag}}/history",
+        response_model=s.History,
+        responses={**errors, 404: {"model": s.Problem}, 200: {"content": {"text/csv": {}}}},
+        summary="Raw or downsampled history; CSV when the client accepts text/csv",
+    )
+    async def history(
+        tag: str,
+        request: Request,
+        _: Annotated[Token, Depends(need("read"))],
+        start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
+        end: Annotated[AwareDatetime | None, Query(alias="to")] = None,
+        max_points: Annotated[int, Query(ge=1, le=100_000)] = 1000,
+        agg: Literal["raw", "downsampled"] = "downsampled",
+    ) -> Any:
+        known(tag)
+        end = end or utcnow()
+        start = start or end - timedelta(hours=24)
+        if start >= end:
+            raise HTTPException(422, "`from` must be before `to`")
+        csv_wanted = "text/csv" in request.headers.get("accept", "")
+        if agg == "raw":
+            samples = await runtime.historian.raw(tag, start, end, limit=max_points)
+            if csv_wanted:
+                rows = ([x.ts.isoformat(), _num(x.value), x.quality.name.lower()] for x in samples)
+                return _csv(["ts", "value", "quality"], rows)
+            return s.History(tag=tag, agg="raw", samples=[_sample_out(x) for x in samples])
+        buckets = await runtime.historian.downsampled(tag, start, end, max_points)
+        if csv_wanted:
+            table = ([b.start.isoformat(), b.min, b.max, b.avg, b.last, b.count] for b in buckets)
+            return _csv(["start", "min", "max", "avg", "last", "count"], table)
+        return s.History(
+            tag=tag,
+            agg="downsampled",
+            buckets=[s.BucketOut(start=b.start, min=b.min, max=b.max, avg=b.avg, last=b.last, count=b.count)
+                     for b in buckets],
+        )  # fmt: skip
+
+    # -- alarms ---------------------------------------------------------------------------
+
+    @app.get(f"{API}/alarms", response_model=list[s.AlarmOut], responses=errors, summary="Annunciated alarms")
+    async def alarms(_: Annotated[Token, Depends(need("read"))]) -> Any:
+        return [_alarm_out(a) for a in runtime.alarms.annunciated()]
+
+    @app.get(
+        f"{API}/alarms/journal",
+        response_model=s.Journal,
+        responses={**errors, 200: {"content": {"text/csv": {}}}},
+    )
+    async def journal(
+        request: Request,
+        _: Annotated[Token, Depends(need("read"))],
+        start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
+        end: Annotated[AwareDatetime | None, Query(alias="to")] = None,
+        alarm: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
+        offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    ) -> Any:
+        end = end or utcnow() + timedelta(seconds=1)
+        start = start or end - timedelta(days=7)
+        events = await runtime.journal.events(start, end, alarm, limit=offset + limit + 1)
+        page = events[offset : offset + limit]
+        if "text/csv" in request.headers.get("accept", ""):
+            header = [
+                "ts",
+                "alarm",
+                "tag",
+                "action",
+                "status",
+                "priority",
+                "value",
+                "user",
+                "comment",
+                "message_fr",
+            ]
+            rows = ([e.ts.isoformat(), e.alarm, e.tag, e.action, e.status.value, e.priority.name.lower(),
+                     _num(e.value), e.user, e.comment, e.message_fr] for e in page)  # fmt: skip
+            return _csv(header, rows)
+        return s.Journal(entries=[_entry(e) for e in page], offset=offset, more=len(events) > offset + limit)
+
+    def alarm_of(alarm_id: str) -> Alarm:
+        alarm = runtime.alarms.alarms.get(alarm_id)
+        if alarm is None:
+            raise HTTPException(404, f"unknown alarm {alarm_id!r}; GET {API}/alarms lists the active ones")
+        return alarm
+
+    operated = {**errors, 404: {"model": s.Problem}, 409: {"model": s.Problem}}
+
+    def done(alarm: Alarm, ok: bool, what: str) -> s.OperationResult:
+        if not ok:
+            raise HTTPException(409, f"cannot {what} {alarm.id!r} in state {alarm.state.status.value}")
+        return s.OperationResult(alarm=alarm.id, done=True, status=alarm.state.status.value)
+
+    @app.post(f"{API}/alarms/{{alarm_id}}/ack", response_model=s.OperationResult, responses=operated)
+    async def ack(alarm_id: str, body: s.Ack, token: Annotated[Token, Depends(need("operate"))]) -> Any:
+        alarm = alarm_of(alarm_id)
+        return done(
+            alarm, runtime.alarms.acknowledge(alarm.id, body.user, _via(body.comment, token)), "acknowledge"
+        )
+
+    @app.post(f"{API}/alarms/{{alarm_id}}/shelve", response_model=s.OperationResult, responses=operated)
+    async def shelve(alarm_id: str, body: s.Shelve, token: Annotated[Token, Depends(need("operate"))]) -> Any:
+        alarm = alarm_of(alarm_id)
+        try:
+            ok = runtime.alarms.shelve(
+                alarm.id, body.user, _via(body.reason, token), timedelta(minutes=body.duration_min)
+            )
+        except ValueError as err:
+            raise HTTPException(422, str(err)) from None
+        return done(alarm, ok, "shelve")
+
+    @app.post(f"{API}/alarms/{{alarm_id}}/unshelve", response_model=s.OperationResult, responses=operated)
+    async def unshelve(
+        alarm_id: str, body: s.Unshelve, token: Annotated[Token, Depends(need("operate"))]
+    ) -> Any:
+        alarm = alarm_of(alarm_id)
+        return done(
+            alarm, runtime.alarms.unshelve(alarm.id, body.user, _via(body.comment, token)), "unshelve"
+        )
+
+    @app.get(f"{API}/alarms/kpis", response_model=s.Kpis, responses=errors)
+    async def kpis(
+        _: Annotated[Token, Depends(need("read"))],
+        hours: Annotated[float, Query(gt=0, le=24 * 366)] = 24.0,
+        operators: Annotated[int, Query(ge=1, le=100)] = 1,
+    ) -> Any:
+        end = utcnow()
+        start = end - timedelta(hours=hours)
+        events = await runtime.journal.events(start, end, limit=10_000_000)
+        k = compute_kpis(events, (await runtime.journal.load()).values(), start, end, operators)
+        return s.Kpis(
+            start=k.start, end=k.end, raised=k.raised, per_operator_per_10min=k.per_operator_per_10min,
+            max_per_10min=k.max_per_10min, flood_share=k.flood_share,
+            floods=[s.FloodOut(start=f.start, end=f.end, alarms=f.alarms) for f in k.floods],
+            chattering=k.chattering, stale=k.stale, top10=k.top10, priorities=k.priorities,
+        )  # fmt: skip
+
+    # -- operations -----------------------------------------------------------------------
+
+    @app.get(f"{API}/health", response_model=s.Health)
+    async def health() -> Any:
+        return s.Health(status="alive")
+
+    @app.get(f"{API}/ready", response_model=s.Ready, responses={**errors, 503: {"model": s.Ready}})
+    async def ready(_: Annotated[Token, Depends(need("read"))]) -> Any:
+        states = {sid: status.state.value for sid, status in runtime.stations.items()}
+        writable = runtime.historian_writable()
+        ok = writable and all(st == ConnectionState.CONNECTED.value for st in states.values())
+        body = s.Ready(ready=ok, stations=states, historian_writable=writable)
+        return body if ok else JSONResponse(body.model_dump(), status_code=503)
+
+    @app.get(
+        f"{API}/metrics",
+        response_class=PlainTextResponse,
+        responses={**errors, 200: {"content": {"text/plain": {}}}},
+        summary="Prometheus text format",
+    )
+    async def prometheus(_: Annotated[Token, Depends(need("read"))]) -> Any:
+        return PlainTextResponse(_prometheus(runtime, metrics), media_type="text/plain; version=0.0.4")
+
+    return app
+
+
+def _explain(err: ValidationError) -> str:
+    parts = []
+    for e in err.errors():
+        where = ".".join(str(p) for p in e["loc"]) or "sample"
+        message = e["msg"]
+        if e["type"] == "timezone_aware":
+            message = "needs a time zone, e.g. 2026-11-27T03:00:00Z"
+        parts.append(f"{where}: {message}")
+    return "; ".join(parts)
+
+
+def _check(sample: SampleIn, tags: dict[str, Any], horizon: datetime) -> str:
+    if sample.tag not in tags:
+        return f"unknown tag {sample.tag!r}"
+    if not math.isfinite(sample.value):
+        return "value: must be a finite number"
+    if sample.ts > horizon:
+        return f"ts: {sample.ts.isoformat()} is in the future (clock wrong?)"
+    return ""
+
+
+def _via(comment: str, token: Token) -> str:
+    """Record which API client carried out an operator action, beside the operator's words."""
+    return f"{comment} (API: {token.name})" if comment else f"(API: {token.name})"
+
+
+def _num(value: float | None) -> str:
+    return "" if value is None or math.isnan(value) else repr(value)
+
+
+def _csv(header: list[str], rows: Any) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
+
+
+def _sample_out(sample: Sample) -> s.SampleOut:
+    value = None if math.isnan(sample.value) else sample.value
+    quality: Literal["good", "uncertain", "bad"] = sample.quality.name.lower()  # type: ignore[assignment]
+    return s.SampleOut(tag=sample.tag, ts=sample.ts, value=value, quality=quality)
+
+
+def _priority(p: Any) -> Literal["critical", "high", "medium", "low"]:
+    name: Literal["critical", "high", "medium", "low"] = p.name.lower()
+    return name
+
+
+def _finite(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else value
+
+
+def _alarm_out(a: Alarm) -> s.AlarmOut:
+    return s.AlarmOut(
+        id=a.id, tag=a.tag, station=a.station, priority=_priority(a.priority), status=a.state.status.value,
+        active=a.state.active, value=_finite(a.value), limit=a.limit, since=a.since,
+        acknowledged_by=a.ack_user, shelved_until=a.shelved_until, message_fr=a.message("fr"),
+        message_en=a.message("en"),
+    )  # fmt: skip
+
+
+def _entry(e: AlarmEvent) -> s.JournalEntry:
+    return s.JournalEntry(
+        ts=e.ts, alarm=e.alarm, tag=e.tag, action=e.action, status=e.status.value, active=e.active,
+        priority=_priority(e.priority), value=_finite(e.value), limit=e.limit, message_fr=e.message_fr,
+        message_en=e.message_en, user=e.user, comment=e.comment,
+    )  # fmt: skip
+
+
+def _prometheus(runtime: Runtime, metrics: Metrics) -> str:
+    lines = [
+        "# HELP ecreteur_samples_received_total Samples received from each station.",
+        "# TYPE ecreteur_samples_received_total counter",
+        *(f'ecreteur_samples_received_total{{station="{link.station.id}"}} {link.received}'
+          for link in runtime.links),
+        "# TYPE ecreteur_samples_backfilled_total counter",
+        *(f'ecreteur_samples_backfilled_total{{station="{link.station.id}"}} {link.backfilled}'
+          for link in runtime.links),
+        "# TYPE ecreteur_station_up gauge",
+        *(f'ecreteur_station_up{{station="{sid}"}} {int(st.state is ConnectionState.CONNECTED)}'
+          for sid, st in runtime.stations.items()),
+        "# TYPE ecreteur_samples_stored_total counter",
+        f"ecreteur_samples_stored_total {getattr(runtime.historian, 'written_rows', 0)}",
+        "# TYPE ecreteur_historian_queue_rows gauge",
+        f"ecreteur_historian_queue_rows {getattr(runtime.historian, 'pending_rows', 0)}",
+        "# TYPE ecreteur_historian_write_errors_total counter",
+        f"ecreteur_historian_write_errors_total {runtime.write_errors}",
+        "# TYPE ecreteur_alarm_rejected_samples_total counter",
+        f"ecreteur_alarm_rejected_samples_total {runtime.alarms.rejected_samples}",
+        "# TYPE ecreteur_alarms gauge",
+    ]  # fmt: skip
+    counts: dict[tuple[str, str], int] = {}
+    for alarm in runtime.alarms.alarms.values():
+        key = (alarm.priority.name.lower(), alarm.state.status.value)
+        counts[key] = counts.get(key, 0) + 1
+    lines += [f'ecreteur_alarms{{priority="{p}",status="{st}"}} {n}' for (p, st), n in sorted(counts.items())]
+    lines += ["# TYPE ecreteur_http_requests_total counter"]
+    lines += [
+        f'ecreteur_http_requests_total{{method="{m}",route="{r}",status="{code}"}} {n}'
+        for (m, r, code), n in sorted(metrics.requests.items())
+    ]
+    lines += ["# TYPE ecreteur_http_request_duration_seconds summary"]
+    for route, (total, count) in sorted(metrics.latency.items()):
+        lines.append(f'ecreteur_http_request_duration_seconds_sum{{route="{route}"}} {total:.6f}')
+        lines.append(f'ecreteur_http_request_duration_seconds_count{{route="{route}"}} {count}')
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,159 @@
+"""Request and response bodies of the REST API: the OpenAPI document is generated from these."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Rejected(BaseModel):
+    index: int = Field(description="position of the sample in the posted batch")
+    error: str = Field(description="what is wrong and how to fix it")
+
+
+class IngestResult(BaseModel):
+    accepted: int
+    rejected: list[Rejected]
+
+
+class Problem(BaseModel):
+    detail: str
+
+
+class StationOut(BaseModel):
+    id: str
+    name: str
+    endpoint: str
+    state: str
+    detail: str
+    since: datetime
+
+
+class TagOut(BaseModel):
+    id: str
+    station: str
+    kind: str
+    unit: str
+    range: tuple[float, float] | None
+    decimals: int
+    label_fr: str
+    label_en: str
+
+
+class SampleOut(BaseModel):
+    tag: str
+    ts: datetime
+    value: float | None = Field(description="null when the value is not valid (bad quality)")
+    quality: Literal["good", "uncertain", "bad"]
+
+
+class BucketOut(BaseModel):
+    start: datetime
+    min: float
+    max: float
+    avg: float
+    last: float
+    count: int
+
+
+class History(BaseModel):
+    tag: str
+    agg: Literal["raw", "downsampled"]
+    samples: list[SampleOut] = Field(default_factory=list)
+    buckets: list[BucketOut] = Field(default_factory=list)
+
+
+class AlarmOut(BaseModel):
+    id: str
+    tag: str
+    station: str
+    priority: Literal["critical", "high", "medium", "low"]
+    status: str
+    active: bool
+    value: float | None
+    limit: float | None
+    since: datetime | None
+    acknowledged_by: str
+    shelved_until: datetime | None
+    message_fr: str
+    message_en: str
+
+
+class JournalEntry(BaseModel):
+    ts: datetime
+    alarm: str
+    tag: str
+    action: str
+    status: str
+    active: bool
+    priority: Literal["critical", "high", "medium", "low"]
+    value: float | None
+    limit: float | None
+    message_fr: str
+    message_en: str
+    user: str
+    comment: str
+
+
+class Journal(BaseModel):
+    entries: list[JournalEntry]
+    offset: int
+    more: bool
+
+
+class Ack(_Body):
+    user: str = Field(min_length=1, max_length=100)
+    comment: str = Field("", max_length=1000)
+
+
+class Shelve(_Body):
+    user: str = Field(min_length=1, max_length=100)
+    reason: str = Field(min_length=1, max_length=1000)
+    duration_min: float = Field(gt=0, le=60 * 24 * 30)
+
+
+class Unshelve(_Body):
+    user: str = Field(min_length=1, max_length=100)
+    comment: str = Field("", max_length=1000)
+
+
+class OperationResult(BaseModel):
+    alarm: str
+    done: bool
+    status: str
+
+
+class FloodOut(BaseModel):
+    start: datetime
+    end: datetime
+    alarms: int
+
+
+class Kpis(BaseModel):
+    start: datetime
+    end: datetime
+    raised: int
+    per_operator_per_10min: float
+    max_per_10min: int
+    flood_share: float
+    floods: list[FloodOut]
+    chattering: list[str]
+    stale: list[str]
+    top10: list[tuple[str, int]]
+    priorities: dict[str, float]
+
+
+class Health(BaseModel):
+    status: Literal["alive"]
+
+
+class Ready(BaseModel):
+    ready: bool
+    stations: dict[str, str]
+    historian_writable: bool

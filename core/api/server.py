@@ -1,0 +1,79 @@
+"""``ecreteur server``: acquisition, alarms, historian and the REST API in one asyncio process.
+
+Stops gracefully on SIGTERM or SIGINT: the API stops accepting and finishes the requests in
+flight (every acknowledged sample is already durable), then acquisition stops and the historian
+and the alarm journal are flushed before the process exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import uvicorn
+
+from core.api.app import create_app
+from core.config.schema import SiteConfig
+from core.runtime import Runtime
+from core.storage.tokens import TokenStore
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn re-raises the signal after its own shutdown, which would kill the process
+    before the historian is flushed: signals are handled by ``serve`` instead."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def token_store(config: SiteConfig, data_dir: Path) -> TokenStore:
+    """Tokens live beside the historian, in the server's state directory."""
+    path = Path(config.storage.path)
+    path = path if path.is_absolute() else data_dir / path
+    return TokenStore(path.with_name("tokens.db"))
+
+
+async def serve(config: SiteConfig, config_path: Path, data_dir: Path) -> None:
+    runtime = Runtime(config, config_path=config_path, data_dir=data_dir)
+    await runtime.start()
+    api = config.api
+    base = config_path.parent
+
+    def resolve(value: str) -> str:
+        return str(Path(value) if Path(value).is_absolute() else base / value)
+
+    server = _Server(
+        uvicorn.Config(
+            create_app(runtime, token_store(config, data_dir)),
+            host=api.host,
+            port=api.port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            ssl_certfile=resolve(api.tls.certificate) if api.tls else None,
+            ssl_keyfile=resolve(api.tls.private_key) if api.tls else None,
+            timeout_graceful_shutdown=10,
+        )
+    )
+    loop = asyncio.get_running_loop()
+
+    def stop(name: str) -> None:
+        _LOGGER.info("%s received: stopping", name)
+        server.should_exit = True
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop, sig.name)
+    scheme = "https" if api.tls else "http"
+    _LOGGER.info("serving %s on %s://%s:%d/api/v1", config.site.name, scheme, api.host, api.port)
+    try:
+        await server.serve()
+    finally:
+        await runtime.stop()
+        _LOGGER.info("stopped: historian and alarm journal flushed")

@@ -1,0 +1,81 @@
+"""API bearer tokens, stored hashed in SQLite beside the historian.
+
+A token is shown once, when created (``ecreteur token create``); only its SHA-256 is kept, so
+a stolen database does not give access. Tokens are 32 random bytes, so a plain hash is enough
+(no password-style stretching), and lookup by hash keeps comparison constant-time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from core.model import utcnow
+from core.storage.base import from_us, to_us
+
+SCOPES = ("read", "ingest", "operate", "admin")
+_PREFIX = "ecr_"
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    name: str
+    scopes: frozenset[str]
+    created: datetime
+
+    def allows(self, scope: str) -> bool:
+        return scope in self.scopes or "admin" in self.scopes
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class TokenStore:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._db() as db:
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS tokens (name TEXT PRIMARY KEY, digest TEXT NOT NULL UNIQUE,"
+                " scopes TEXT NOT NULL, created INTEGER NOT NULL)"
+            )
+
+    def _db(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.path)
+
+    def create(self, name: str, scopes: list[str]) -> str:
+        """Create a token and return its secret value (shown once, never stored)."""
+        unknown = set(scopes) - set(SCOPES)
+        if unknown or not scopes:
+            raise ValueError(f"scopes must be among {', '.join(SCOPES)}")
+        secret = _PREFIX + secrets.token_urlsafe(32)
+        try:
+            with self._db() as db:
+                db.execute(
+                    "INSERT INTO tokens VALUES (?, ?, ?, ?)",
+                    (name, _digest(secret), " ".join(sorted(set(scopes))), to_us(utcnow())),
+                )
+        except sqlite3.IntegrityError:
+            raise ValueError(f"a token named {name!r} exists already; revoke it first") from None
+        return secret
+
+    def verify(self, secret: str) -> Token | None:
+        with self._db() as db:
+            row = db.execute(
+                "SELECT name, scopes, created FROM tokens WHERE digest = ?", (_digest(secret),)
+            ).fetchone()
+        return None if row is None else Token(row[0], frozenset(row[1].split()), from_us(row[2]))
+
+    def list(self) -> list[Token]:
+        with self._db() as db:
+            rows = db.execute("SELECT name, scopes, created FROM tokens ORDER BY name").fetchall()
+        return [Token(name, frozenset(scopes.split()), from_us(created)) for name, scopes, created in rows]
+
+    def revoke(self, name: str) -> bool:
+        with self._db() as db:
+            return db.execute("DELETE FROM tokens WHERE name = ?", (name,)).rowcount > 0
