@@ -9,7 +9,6 @@ bearer token with the right scope: 401 when the token is missing or unknown, 403
 the scope.
 """
 
-
 import csv
 import io
 import math
@@ -123,6 +122,7 @@ def create_app(runtime: Runtime, tokens: TokenStore) -> FastAPI:
         redoc_url=None,
     )
     metrics = Metrics()
+    app.add_middleware(BodyLimit, limit=config.api.max_body_bytes)
     bearer = HTTPBearer(auto_error=False, description="a token from `ecreteur token create`")
     cache: dict[str, tuple[float, Token | None]] = {}
     tags = {tag.id: tag for tag in config.tags}

@@ -1,0 +1,101 @@
+"""A real `ecreteur server` process on a loopback port, with a simulated station and tokens."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import REPO, free_port
+
+SITE = """\
+site: {{name: API test}}
+stations:
+  - {{id: lauragais, name: Ganguise, endpoint: "opc.tcp://127.0.0.1:{station_port}/ecreteur/lauragais",
+      publishing_interval_ms: 200, reconnect_max_delay_s: 1}}
+tags:
+  - {{id: lauragais.level, station: lauragais, node: "ns=2;s=Level", unit: m, decimals: 2,
+      label: {{fr: Niveau, en: Level}}}}
+  - {{id: lauragais.probe, station: lauragais, node: "ns=2;s=Inflow", unit: m, label: {{fr: Sonde IoT}}}}
+alarms:
+  - {{id: probe, tags: lauragais.probe, kind: limits, limits: {{H: {{value: 50.0}}}}}}
+api: {{port: {api_port}, max_batch: 1000, max_body_bytes: 200000}}
+"""
+SCOPES = ("admin", "read", "ingest", "operate")
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "core.cli", *args], capture_output=True, text=True, check=False, cwd=REPO
+    )
+
+
+@dataclass
+class ApiServer:
+    root: Path
+    station_port: int = field(default_factory=free_port)
+    api_port: int = field(default_factory=free_port)
+    tokens: dict[str, str] = field(default_factory=dict)
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}/api/v1"
+
+    @property
+    def config(self) -> Path:
+        return self.root / "site.yaml"
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    def headers(self, scope: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[scope]}"}
+
+    def start(self, with_station: bool = True) -> None:
+        self.config.write_text(SITE.format(station_port=self.station_port, api_port=self.api_port))
+        for scope in SCOPES:
+            if scope not in self.tokens:
+                made = cli("token", "create", scope, "--scope", scope, "--config", str(self.config),
+                           "--data-dir", str(self.data))  # fmt: skip
+                assert made.returncode == 0, made.stderr
+                self.tokens[scope] = made.stdout.strip()
+        if with_station:
+            station = [sys.executable, "-m", "core.cli", "simulate", "--station", "lauragais", "--port",
+                       str(self.station_port), "--speed", "60", "--tick", "0.2"]  # fmt: skip
+            self.processes.append(subprocess.Popen(station, cwd=REPO, stdout=subprocess.DEVNULL))
+        server = [sys.executable, "-m", "core.cli", "server", "--config", str(self.config), "--data-dir",
+                  str(self.data)]  # fmt: skip
+        with (self.root / "server.log").open("ab") as log:
+            self.server = subprocess.Popen(
+                server, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ)
+            )
+        self.processes.append(self.server)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise RuntimeError(f"server did not start:\n{(self.root / 'server.log').read_text()}")
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+        self.processes.clear()
+
+    def log(self) -> str:
+        return (self.root / "server.log").read_text()

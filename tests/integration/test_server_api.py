@@ -1,0 +1,202 @@
+"""The REST API of a real `ecreteur server` process, driven over HTTP like a client would."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from core.model import utcnow
+from tests.integration.api_server import ApiServer, cli
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+    server = ApiServer(tmp_path_factory.mktemp("api"))
+    server.start()
+    yield server
+    server.stop()
+
+
+def now_iso(offset_s: float = 0.0) -> str:
+    return (utcnow() + timedelta(seconds=offset_s)).isoformat()
+
+
+def test_a_batch_stores_the_valid_samples_and_says_what_was_wrong_with_the_others(api: ApiServer) -> None:
+    ts = now_iso(-60)
+    batch = {
+        "samples": [
+            {"tag": "lauragais.probe", "ts": ts, "value": 12.5},
+            {"tag": "lauragais.nope", "ts": ts, "value": 1},
+            {"tag": "lauragais.probe", "ts": "2026-11-27T03:00:00", "value": 1},
+            {"tag": "lauragais.probe", "ts": ts, "value": "high"},
+            {"tag": "lauragais.probe", "ts": now_iso(3600), "value": 1},
+            {"tag": "lauragais.probe", "ts": ts, "value": 2, "colour": "red"},
+        ]
+    }
+    response = httpx.post(f"{api.url}/samples", json=batch, headers=api.headers("ingest"))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["accepted"] == 1
+    errors = {r["index"]: r["error"] for r in body["rejected"]}
+    assert errors[1] == "unknown tag 'lauragais.nope'"
+    assert errors[2] == "ts: needs a time zone, e.g. 2026-11-27T03:00:00Z"
+    assert errors[3].startswith("value: Input should be a valid number")
+    assert "is in the future" in errors[4]
+    assert errors[5].startswith("colour: Extra inputs are not permitted")
+    latest = httpx.get(f"{api.url}/tags/lauragais.probe/latest", headers=api.headers("read")).json()
+    assert latest["value"] == 12.5 and latest["quality"] == "good"
+
+
+def test_nan_and_malformed_json_get_a_4xx_that_says_why(api: ApiServer) -> None:
+    raw = '{"samples": [{"tag": "lauragais.probe", "ts": "%s", "value": NaN}]}' % now_iso(-5)
+    nan = httpx.post(
+        f"{api.url}/samples",
+        content=raw,
+        headers={**api.headers("ingest"), "content-type": "application/json"},
+    )
+    assert nan.status_code == 422 and nan.json()["rejected"][0]["error"] == "value: must be a finite number"
+    broken = httpx.post(
+        f"{api.url}/samples",
+        content="{not json",
+        headers={**api.headers("ingest"), "content-type": "application/json"},
+    )
+    assert broken.status_code == 422 and "JSON" in broken.text
+
+
+def test_oversize_requests_are_refused_with_413(api: ApiServer) -> None:
+    many = {"samples": [{"tag": "lauragais.probe", "ts": now_iso(-i), "value": 1} for i in range(1001)]}
+    assert httpx.post(f"{api.url}/samples", json=many, headers=api.headers("ingest")).status_code == 413
+    huge = b'{"samples": [' + b" " * 300_000 + b"]}"
+    response = httpx.post(f"{api.url}/samples", content=huge, headers=api.headers("ingest"))
+    assert response.status_code == 413 and "too large" in response.text
+
+
+def test_history_raw_downsampled_and_csv(api: ApiServer) -> None:
+    base = utcnow() - timedelta(hours=2)
+    samples = [{"tag": "lauragais.probe", "ts": (base + timedelta(seconds=i)).isoformat(), "value": i % 10}
+               for i in range(600)]  # fmt: skip
+    assert (
+        httpx.post(f"{api.url}/samples", json={"samples": samples}, headers=api.headers("ingest")).status_code
+        == 200
+    )
+    params = {"from": base.isoformat(), "to": (base + timedelta(minutes=10)).isoformat(), "max_points": 10}
+    history = httpx.get(
+        f"{api.url}/tags/lauragais.probe/history", params=params, headers=api.headers("read")
+    ).json()
+    assert len(history["buckets"]) <= 10 and sum(b["count"] for b in history["buckets"]) == 600
+    assert history["buckets"][0]["max"] == 9
+    csv = httpx.get(f"{api.url}/tags/lauragais.probe/history", params={**params, "agg": "raw"},
+                    headers={**api.headers("read"), "Accept": "text/csv"})  # fmt: skip
+    lines = csv.text.splitlines()
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert lines[0] == "ts,value,quality" and len(lines) == 11  # max_points caps raw rows too
+
+
+def test_tokens_and_scopes(api: ApiServer) -> None:
+    assert httpx.get(f"{api.url}/health").json() == {"status": "alive"}
+    missing = httpx.get(f"{api.url}/tags")
+    assert missing.status_code == 401 and missing.headers["www-authenticate"] == "Bearer"
+    assert httpx.get(f"{api.url}/tags", headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert (
+        httpx.post(f"{api.url}/samples", json={"samples": []}, headers=api.headers("read")).status_code == 403
+    )
+    assert httpx.get(f"{api.url}/tags", headers=api.headers("admin")).status_code == 200
+    made = cli(
+        "token",
+        "create",
+        "temporary",
+        "--scope",
+        "read",
+        "--config",
+        str(api.config),
+        "--data-dir",
+        str(api.data),
+    )
+    revoked = cli("token", "revoke", "temporary", "--config", str(api.config), "--data-dir", str(api.data))
+    assert revoked.returncode == 0
+    assert (
+        httpx.get(f"{api.url}/tags", headers={"Authorization": f"Bearer {made.stdout.strip()}"}).status_code
+        == 401
+    )
+    listed = cli("token", "list", "--config", str(api.config), "--data-dir", str(api.data)).stdout
+    assert "read\tread" in listed and "temporary" not in listed and "ecr_" not in listed
+
+
+def test_alarm_operations_over_the_api(api: ApiServer) -> None:
+    posted = httpx.post(f"{api.url}/samples", json={"samples": [{"tag": "lauragais.probe", "ts": now_iso(-1), "value": 70}]},
+                        headers=api.headers("ingest"))  # fmt: skip
+    assert posted.status_code == 200
+    alarm = "probe:lauragais.probe:H"
+    active = httpx.get(f"{api.url}/alarms", headers=api.headers("read")).json()
+    assert [a["id"] for a in active] == [alarm] and active[0]["status"] == "unacknowledged"
+    ack = httpx.post(
+        f"{api.url}/alarms/{alarm}/ack",
+        json={"user": "Marie", "comment": "vu"},
+        headers=api.headers("operate"),
+    )
+    assert ack.json() == {"alarm": alarm, "done": True, "status": "acknowledged"}
+    again = httpx.post(
+        f"{api.url}/alarms/{alarm}/ack", json={"user": "Marie"}, headers=api.headers("operate")
+    )
+    assert again.status_code == 409 and "cannot acknowledge" in again.json()["detail"]
+    too_long = httpx.post(f"{api.url}/alarms/{alarm}/shelve", json={"user": "Marie", "reason": "essai", "duration_min": 600},
+                          headers=api.headers("operate"))  # fmt: skip
+    assert too_long.status_code == 422 and "at most 8:00:00" in too_long.text
+    shelve = httpx.post(f"{api.url}/alarms/{alarm}/shelve", json={"user": "Marie", "reason": "sonde en test", "duration_min": 30},
+                        headers=api.headers("operate"))  # fmt: skip
+    assert shelve.json()["status"] == "shelved"
+    unshelve = httpx.post(
+        f"{api.url}/alarms/{alarm}/unshelve", json={"user": "Marie"}, headers=api.headers("operate")
+    )
+    assert unshelve.json()["status"] == "unacknowledged"
+    assert (
+        httpx.post(
+            f"{api.url}/alarms/nope/ack", json={"user": "M"}, headers=api.headers("operate")
+        ).status_code
+        == 404
+    )
+    journal = httpx.get(
+        f"{api.url}/alarms/journal", params={"alarm": alarm}, headers=api.headers("read")
+    ).json()
+    actions = [(e["action"], e["user"], e["comment"]) for e in journal["entries"]]
+    assert actions[:2] == [("raised", "", ""), ("acknowledged", "Marie", "vu (API: operate)")]
+    assert [a for a, _, _ in actions][2:] == ["shelved", "unshelved", "raised"]
+    csv = httpx.get(f"{api.url}/alarms/journal", headers={**api.headers("read"), "Accept": "text/csv"})
+    assert csv.text.startswith("ts,alarm,tag,action") and "acknowledged" in csv.text
+    kpis = httpx.get(f"{api.url}/alarms/kpis", headers=api.headers("read")).json()
+    assert kpis["raised"] == 2 and kpis["top10"][0] == [alarm, 2]
+
+
+def test_stations_ready_and_metrics(api: ApiServer) -> None:
+    deadline = time.monotonic() + 30
+    while httpx.get(f"{api.url}/ready", headers=api.headers("read")).status_code != 200:
+        assert time.monotonic() < deadline, "never ready"
+        time.sleep(0.2)
+    stations = httpx.get(f"{api.url}/stations", headers=api.headers("read")).json()
+    assert stations[0]["state"] == "connected"
+    metrics = httpx.get(f"{api.url}/metrics", headers=api.headers("read")).text
+    assert 'ecreteur_station_up{station="lauragais"} 1' in metrics
+    assert "ecreteur_samples_stored_total" in metrics
+    assert 'ecreteur_http_requests_total{method="POST",route="/api/v1/samples",status="200"}' in metrics
+    assert "secret" not in metrics and "ecr_" not in metrics
+
+
+def test_no_secret_in_the_logs(api: ApiServer) -> None:
+    log = api.log()
+    assert "serving API test on http://127.0.0.1" in log
+    assert not any(token in log for token in api.tokens.values())
+
+
+def test_server_without_station_still_serves_and_reports_not_ready(tmp_path: Path) -> None:
+    server = ApiServer(tmp_path)
+    server.start(with_station=False)
+    try:
+        ready = httpx.get(f"{server.url}/ready", headers=server.headers("read"))
+        assert ready.status_code == 503 and ready.json()["stations"] != {"lauragais": "connected"}
+    finally:
+        server.stop()
