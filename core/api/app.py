@@ -12,15 +12,25 @@ the scope.
 import csv
 import io
 import math
+import re
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+)
 
 from core.alarms.engine import Alarm
 from core.alarms.kpi import compute_kpis
@@ -36,6 +46,16 @@ _TOKEN_CACHE_S = 5.0
 Scope = Literal["read", "ingest", "operate", "admin"]
 
 
+def _iso_only(value: Any) -> Any:
+    """Query times are ISO 8601 strings: a bare number is not silently taken as a Unix time."""
+    if isinstance(value, str) and not re.match(r"^\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("expected an ISO 8601 time with its zone, e.g. 2026-11-27T03:00:00Z")
+    return value
+
+
+When = Annotated[AwareDatetime, BeforeValidator(_iso_only)]
+
+
 class SampleIn(BaseModel):
     """One posted sample; validated on its own so one bad item never rejects the batch."""
 
@@ -47,12 +67,20 @@ class SampleIn(BaseModel):
 
 
 class IngestBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     samples: list[dict[str, Any]] = Field(
         description="each item: {tag, ts (ISO 8601 with zone), value, quality?}"
     )
 
 
 _SAMPLE = TypeAdapter(SampleIn)
+# The documented body: what a sample must look like, although items are checked one by one
+_INGEST_SCHEMA = {
+    "type": "object",
+    "required": ["samples"],
+    "additionalProperties": False,
+    "properties": {"samples": {"type": "array", "items": SampleIn.model_json_schema()}},
+}
 ASGIApp = Callable[[MutableMapping[str, Any], Any, Any], Awaitable[None]]
 
 
@@ -159,15 +187,36 @@ def create_app(runtime: Runtime, tokens: TokenStore) -> FastAPI:
     errors: dict[int | str, dict[str, Any]] = {
         401: {"model": s.Problem, "description": "missing or unknown token"},
         403: {"model": s.Problem, "description": "the token lacks the scope"},
+        422: {"model": s.Problem, "description": "a parameter or the body is not valid; `detail` says which"},
     }
+    with_body = {**errors, 400: {"model": s.Problem, "description": "the body is not JSON"}}
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, err: RequestValidationError) -> JSONResponse:
+        """One error shape for the whole API: ``{"detail": "where: what"}``."""
+        parts = []
+        for e in err.errors():
+            where = ".".join(str(p) for p in e["loc"] if p not in ("body", "query", "path"))
+            parts.append(f"{where}: {e['msg']}" if where else str(e["msg"]))
+        return JSONResponse({"detail": "; ".join(parts)}, status_code=422)
 
     # -- ingestion ------------------------------------------------------------------------
 
     @app.post(
         f"{API}/samples",
         response_model=s.IngestResult,
-        responses={**errors, 413: {"model": s.Problem}, 422: {"model": s.IngestResult}},
+        responses={
+            **with_body,
+            413: {"model": s.Problem},
+            422: {
+                "model": s.IngestResult | s.Problem,
+                "description": "no sample accepted, or a malformed body",
+            },
+        },
         summary="Store a batch of samples; answered once the accepted ones are durable",
+        openapi_extra={
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _INGEST_SCHEMA}}}
+        },
     )
     async def post_samples(body: IngestBody, _: Annotated[Token, Depends(need("ingest"))]) -> Any:
         if len(body.samples) > config.api.max_batch:
@@ -253,16 +302,14 @@ def create_app(runtime: Runtime, tokens: TokenStore) -> FastAPI:
         tag: str,
         request: Request,
         _: Annotated[Token, Depends(need("read"))],
-        start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
-        end: Annotated[AwareDatetime | None, Query(alias="to")] = None,
+        start: Annotated[When | None, Query(alias="from")] = None,
+        end: Annotated[When | None, Query(alias="to")] = None,
         max_points: Annotated[int, Query(ge=1, le=100_000)] = 1000,
         agg: Literal["raw", "downsampled"] = "downsampled",
     ) -> Any:
         known(tag)
         end = end or utcnow()
         start = start or end - timedelta(hours=24)
-        if start >= end:
-            raise HTTPException(422, "`from` must be before `to`")
         csv_wanted = "text/csv" in request.headers.get("accept", "")
         if agg == "raw":
             samples = await runtime.historian.raw(tag, start, end, limit=max_points)
@@ -295,8 +342,8 @@ def create_app(runtime: Runtime, tokens: TokenStore) -> FastAPI:
     async def journal(
         request: Request,
         _: Annotated[Token, Depends(need("read"))],
-        start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
-        end: Annotated[AwareDatetime | None, Query(alias="to")] = None,
+        start: Annotated[When | None, Query(alias="from")] = None,
+        end: Annotated[When | None, Query(alias="to")] = None,
         alarm: str | None = None,
         limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
         offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
@@ -329,7 +376,7 @@ def create_app(runtime: Runtime, tokens: TokenStore) -> FastAPI:
             raise HTTPException(404, f"unknown alarm {alarm_id!r}; GET {API}/alarms lists the active ones")
         return alarm
 
-    operated = {**errors, 404: {"model": s.Problem}, 409: {"model": s.Problem}}
+    operated = {**with_body, 404: {"model": s.Problem}, 409: {"model": s.Problem}}
 
     def done(alarm: Alarm, ok: bool, what: str) -> s.OperationResult:
         if not ok:
@@ -396,8 +443,7 @@ def create_app(runtime: Runtime, tokens: TokenStore) -> FastAPI:
 
     @app.get(
         f"{API}/metrics",
-        response_class=PlainTextResponse,
-        responses={**errors, 200: {"content": {"text/plain": {}}}},
+        responses={**errors, 200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
         summary="Prometheus text format",
     )
     async def prometheus(_: Annotated[Token, Depends(need("read"))]) -> Any:

@@ -53,7 +53,7 @@ def test_a_batch_stores_the_valid_samples_and_says_what_was_wrong_with_the_other
 
 
 def test_nan_and_malformed_json_get_a_4xx_that_says_why(api: ApiServer) -> None:
-    raw = '{"samples": [{"tag": "lauragais.probe", "ts": "%s", "value": NaN}]}' % now_iso(-5)
+    raw = '{"samples": [{"tag": "lauragais.probe", "ts": "' + now_iso(-5) + '", "value": NaN}]}'
     nan = httpx.post(
         f"{api.url}/samples",
         content=raw,
@@ -128,8 +128,8 @@ def test_tokens_and_scopes(api: ApiServer) -> None:
 
 
 def test_alarm_operations_over_the_api(api: ApiServer) -> None:
-    posted = httpx.post(f"{api.url}/samples", json={"samples": [{"tag": "lauragais.probe", "ts": now_iso(-1), "value": 70}]},
-                        headers=api.headers("ingest"))  # fmt: skip
+    high = {"samples": [{"tag": "lauragais.probe", "ts": now_iso(-1), "value": 70}]}
+    posted = httpx.post(f"{api.url}/samples", json=high, headers=api.headers("ingest"))
     assert posted.status_code == 200
     alarm = "probe:lauragais.probe:H"
     active = httpx.get(f"{api.url}/alarms", headers=api.headers("read")).json()
@@ -144,10 +144,11 @@ def test_alarm_operations_over_the_api(api: ApiServer) -> None:
         f"{api.url}/alarms/{alarm}/ack", json={"user": "Marie"}, headers=api.headers("operate")
     )
     assert again.status_code == 409 and "cannot acknowledge" in again.json()["detail"]
-    too_long = httpx.post(f"{api.url}/alarms/{alarm}/shelve", json={"user": "Marie", "reason": "essai", "duration_min": 600},
+    shelving = f"{api.url}/alarms/{alarm}/shelve"
+    too_long = httpx.post(shelving, json={"user": "Marie", "reason": "essai", "duration_min": 600},
                           headers=api.headers("operate"))  # fmt: skip
     assert too_long.status_code == 422 and "at most 8:00:00" in too_long.text
-    shelve = httpx.post(f"{api.url}/alarms/{alarm}/shelve", json={"user": "Marie", "reason": "sonde en test", "duration_min": 30},
+    shelve = httpx.post(shelving, json={"user": "Marie", "reason": "sonde en test", "duration_min": 30},
                         headers=api.headers("operate"))  # fmt: skip
     assert shelve.json()["status"] == "shelved"
     unshelve = httpx.post(

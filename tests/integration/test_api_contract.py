@@ -1,0 +1,58 @@
+"""schemathesis against the served OpenAPI document: every operation, with and without a valid token.
+
+Checks: no server error, status codes, content types, headers and bodies as documented, and
+malformed input refused. ``positive_data_acceptance`` is left out on purpose: the schema cannot
+say that a tag must exist or that a timestamp must not lie in the future, and those samples are
+rightly refused (per item, with the reason).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.conftest import REPO
+from tests.integration.api_server import ApiServer
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+    server = ApiServer(tmp_path_factory.mktemp("contract"))
+    server.start()
+    deadline = time.monotonic() + 30
+    while httpx.get(f"{server.url}/ready", headers=server.headers("read")).status_code != 200:
+        assert time.monotonic() < deadline, "the server never got ready"
+        time.sleep(0.2)
+    yield server
+    server.stop()
+
+
+def schemathesis(api: ApiServer, *extra: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "schemathesis.cli", "run", f"{api.url}/openapi.json", "--checks", "all",
+               "--exclude-checks", "positive_data_acceptance", "--max-examples", "25",
+               "--generation-deterministic", "--no-color", *extra]  # fmt: skip
+    return subprocess.run(command, capture_output=True, text=True, timeout=600, check=False, cwd=REPO)
+
+
+@pytest.mark.slow
+def test_every_operation_conforms_with_a_valid_token(api: ApiServer) -> None:
+    result = schemathesis(api, "-H", f"Authorization: Bearer {api.tokens['admin']}")
+    assert result.returncode == 0, result.stdout[-8000:]
+    assert "Tested: 14" in result.stdout
+
+
+@pytest.mark.slow
+def test_every_operation_conforms_without_a_token(api: ApiServer) -> None:
+    result = schemathesis(api, "--generation-with-security-parameters", "false")
+    assert result.returncode == 0, result.stdout[-8000:]
+
+
+@pytest.mark.slow
+def test_every_operation_conforms_with_a_wrong_token(api: ApiServer) -> None:
+    result = schemathesis(api, "-H", "Authorization: Bearer ecr_not-a-token")
+    assert result.returncode == 0, result.stdout[-8000:]
