@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 CACHE="${ECRETEUR_CACHE:-$HOME/.cache/ecreteur}"
 export ECRETEUR_NPM_CACHE="${ECRETEUR_NPM_CACHE:-$CACHE/npm}"
 NODE_OPCUA_VERSION="2.182.2" # the last release that declares Node 20 support
-APT_PACKAGES="libegl1 libgl1 libfontconfig1 libxkbcommon0 libdbus-1-3 fonts-dejavu-core"
+APT_PACKAGES="libegl1 libgl1 libfontconfig1 libxkbcommon0 libdbus-1-3 fonts-dejavu-core systemd"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
