@@ -14,17 +14,17 @@ import httpx
 from tests.conftest import REPO, free_port
 
 SITE = """\
-site: {{name: API test}}
+site: {name: API test}
 stations:
-  - {{id: lauragais, name: Ganguise, endpoint: "opc.tcp://127.0.0.1:{station_port}/ecreteur/lauragais",
-      publishing_interval_ms: 200, reconnect_max_delay_s: 1}}
+  - {id: lauragais, name: Ganguise, endpoint: "opc.tcp://127.0.0.1:@STATION_PORT@/ecreteur/lauragais",
+      publishing_interval_ms: 200, reconnect_max_delay_s: 1}
 tags:
-  - {{id: lauragais.level, station: lauragais, node: "ns=2;s=Level", unit: m, decimals: 2,
-      label: {{fr: Niveau, en: Level}}}}
-  - {{id: lauragais.probe, station: lauragais, node: "ns=2;s=Inflow", unit: m, label: {{fr: Sonde IoT}}}}
+  - {id: lauragais.level, station: lauragais, node: "ns=2;s=Level", unit: m, decimals: 2,
+      label: {fr: Niveau, en: Level}}
+  - {id: lauragais.probe, station: lauragais, node: "ns=2;s=Inflow", unit: m, label: {fr: Sonde IoT}}
 alarms:
-  - {{id: probe, tags: lauragais.probe, kind: limits, limits: {{H: {{value: 50.0}}}}}}
-api: {{port: {api_port}, max_batch: 1000, max_body_bytes: 200000}}
+  - {id: probe, tags: lauragais.probe, kind: limits, limits: {H: {value: 50.0}}}
+api: {port: @API_PORT@, max_batch: 1000, max_body_bytes: 200000}
 """
 SCOPES = ("admin", "read", "ingest", "operate")
 
@@ -38,6 +38,7 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
 @dataclass
 class ApiServer:
     root: Path
+    site: str = SITE  # a site config with @STATION_PORT@ and @API_PORT@ to fill in
     station_port: int = field(default_factory=free_port)
     api_port: int = field(default_factory=free_port)
     tokens: dict[str, str] = field(default_factory=dict)
@@ -59,7 +60,8 @@ class ApiServer:
         return {"Authorization": f"Bearer {self.tokens[scope]}"}
 
     def start(self, with_station: bool = True) -> None:
-        self.config.write_text(SITE.format(station_port=self.station_port, api_port=self.api_port))
+        site = self.site.replace("@STATION_PORT@", str(self.station_port))
+        self.config.write_text(site.replace("@API_PORT@", str(self.api_port)), encoding="utf-8")
         for scope in SCOPES:
             if scope not in self.tokens:
                 made = cli("token", "create", scope, "--scope", scope, "--config", str(self.config),
