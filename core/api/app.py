@@ -11,6 +11,7 @@ the scope.
 
 import csv
 import io
+import json
 import math
 import re
 import time
@@ -27,7 +28,6 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
-    Field,
     TypeAdapter,
     ValidationError,
 )
@@ -66,14 +66,8 @@ class SampleIn(BaseModel):
     quality: Literal["good", "uncertain", "bad"] = "good"
 
 
-class IngestBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    samples: list[dict[str, Any]] = Field(
-        description="each item: {tag, ts (ISO 8601 with zone), value, quality?}"
-    )
-
-
 _SAMPLE = TypeAdapter(SampleIn)
+_BATCH = TypeAdapter(list[SampleIn])
 # The documented body: what a sample must look like, although items are checked one by one
 _INGEST_SCHEMA = {
     "type": "object",
@@ -85,7 +79,7 @@ ASGIApp = Callable[[MutableMapping[str, Any], Any, Any], Awaitable[None]]
 
 
 class BodyLimit:
-    """Refuse bodies above ``limit`` bytes with 413, before anything reads them whole."""
+    """Refuse bodies above ``limit`` bytes with 413 and a JSON reason, before anything reads them."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app, self.limit = app, limit
@@ -94,8 +88,7 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
-        length = headers.get(b"content-length")
+        length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.limit:
             await self._refuse(send)
             return
@@ -110,7 +103,7 @@ class BodyLimit:
             return message
 
         try:
-            await self.app(scope, counting, send)
+            await self.app(scope, counting if length is None else receive, send)
         except _TooLarge:
             await self._refuse(send)
 
@@ -123,6 +116,32 @@ class BodyLimit:
 
 class _TooLarge(Exception):
     pass
+
+
+class Measure:
+    """Counts requests and their latency per route (pure ASGI: no per-request task)."""
+
+    def __init__(self, app: ASGIApp, metrics: "Metrics") -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def capture(message: MutableMapping[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.observe(scope["method"], route, status, time.perf_counter() - start)
 
 
 class Metrics:
@@ -151,6 +170,7 @@ def create_app(runtime: Runtime, tokens: TokenStore) -> FastAPI:
     )
     metrics = Metrics()
     app.add_middleware(BodyLimit, limit=config.api.max_body_bytes)
+    app.add_middleware(Measure, metrics=metrics)
     bearer = HTTPBearer(auto_error=False, description="a token from `ecreteur token create`")
     cache: dict[str, tuple[float, Token | None]] = {}
     tags = {tag.id: tag for tag in config.tags}
@@ -175,15 +195,6 @@ def create_app(runtime: Runtime, tokens: TokenStore) -> FastAPI:
 
         return check
 
-    @app.middleware("http")
-    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        start = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        metrics.observe(request.method, path, response.status_code, time.perf_counter() - start)
-        return response
-
     errors: dict[int | str, dict[str, Any]] = {
         401: {"model": s.Problem, "description": "missing or unknown token"},
         403: {"model": s.Problem, "description": "the token lacks the scope"},
@@ -206,7 +217,7 @@ def create_app(runtime: Runtime, tokens: TokenStore) -> FastAPI:
         f"{API}/samples",
         response_model=s.IngestResult,
         responses={
-            **with_body,
+            **errors,
             413: {"model": s.Problem},
             422: {
                 "model": s.IngestResult | s.Problem,
@@ -218,20 +229,20 @@ def create_app(runtime: Runtime, tokens: TokenStore) -> FastAPI:
             "requestBody": {"required": True, "content": {"application/json": {"schema": _INGEST_SCHEMA}}}
         },
     )
-    async def post_samples(body: IngestBody, _: Annotated[Token, Depends(need("ingest"))]) -> Any:
-        if len(body.samples) > config.api.max_batch:
+    async def post_samples(request: Request, _: Annotated[Token, Depends(need("ingest"))]) -> Any:
+        items = _items(await request.body())
+        if len(items) > config.api.max_batch:
             raise HTTPException(
-                413, f"{len(body.samples)} samples in one batch; the limit is {config.api.max_batch}"
+                413, f"{len(items)} samples in one batch; the limit is {config.api.max_batch}"
             )
         horizon = utcnow() + timedelta(seconds=config.api.max_future_s)
         accepted: list[Sample] = []
         rejected: list[s.Rejected] = []
-        for index, item in enumerate(body.samples):
-            try:
-                sample = _SAMPLE.validate_python(item)
-            except ValidationError as err:
-                rejected.append(s.Rejected(index=index, error=_explain(err)))
+        for index, item in enumerate(_validate(items)):
+            if isinstance(item, ValidationError):
+                rejected.append(s.Rejected(index=index, error=_explain(item)))
                 continue
+            sample = item
             problem = _check(sample, tags, horizon)
             if problem:
                 rejected.append(s.Rejected(index=index, error=problem))
@@ -450,6 +461,32 @@ def create_app(runtime: Runtime, tokens: TokenStore) -> FastAPI:
         return PlainTextResponse(_prometheus(runtime, metrics), media_type="text/plain; version=0.0.4")
 
     return app
+
+
+def _items(body: bytes) -> list[Any]:
+    """The ``samples`` list of a posted body; the items themselves are checked one by one."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise HTTPException(422, f"the body is not valid JSON: {err}") from None
+    if not isinstance(data, dict) or set(data) != {"samples"} or not isinstance(data["samples"], list):
+        raise HTTPException(422, 'expected {"samples": [{"tag": …, "ts": …, "value": …}, …]}')
+    items: list[Any] = data["samples"]
+    return items
+
+
+def _validate(items: list[Any]) -> list[SampleIn | ValidationError]:
+    """The whole batch in one call when it is valid (the usual case), else item by item."""
+    try:
+        return list(_BATCH.validate_python(items))
+    except ValidationError:
+        results: list[SampleIn | ValidationError] = []
+        for item in items:
+            try:
+                results.append(_SAMPLE.validate_python(item))
+            except ValidationError as err:
+                results.append(err)
+        return results
 
 
 def _explain(err: ValidationError) -> str:

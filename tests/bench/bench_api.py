@@ -1,0 +1,159 @@
+"""REST API benchmark (run by hand; figures go to docs/PERFORMANCE.md).
+
+    .venv/bin/python tests/bench/bench_api.py [SECONDS] [CONCURRENCY]
+
+Starts a real `ecreteur server` (no station), then from a second process posts 100-sample
+batches with CONCURRENCY connections for SECONDS, each answered once durable in SQLite:
+samples/s and request latency percentiles. Baseline in the same run: the historian's own write
+rate for 100-sample batches, in process. Then one day of one tag at 1 Hz is ingested and the
+day is queried downsampled to 1,000 points 200 times: p50 and p99.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+sys.path.insert(0, str(REPO))
+
+from core.model import Sample, utcnow  # noqa: E402
+from core.storage.sqlite import SQLiteHistorian  # noqa: E402
+from tests.integration.api_server import ApiServer  # noqa: E402
+
+
+async def client(url: str, token: str, seconds: float, concurrency: int) -> dict[str, float]:
+    base = utcnow() - timedelta(days=365)
+    latencies: list[float] = []
+    sent = 0
+    stop_at = float("inf")
+
+    def payloads(worker_id: int, count: int) -> list[bytes]:
+        """Request bodies built before the clock starts, so the client measures the server."""
+        out = []
+        for n in range(0, count * 100, 100):
+            batch = [{"tag": "lauragais.level", "ts": (base + timedelta(seconds=worker_id * 10**6 + n + i)).isoformat(),
+                      "value": float(i)} for i in range(100)]  # fmt: skip
+            out.append(json.dumps({"samples": batch}).encode())
+        return out
+
+    bodies = [payloads(w, int(seconds * 120_000 / 100 / concurrency) + 10) for w in range(concurrency)]
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    host, port = url.split("//")[1].split("/")[0].split(":")
+    head = (f"POST /api/v1/samples HTTP/1.1\r\nHost: {host}\r\nAuthorization: {headers['Authorization']}\r\n"
+            "Content-Type: application/json\r\nContent-Length: ").encode()  # fmt: skip
+
+    async def worker(worker_id: int) -> None:
+        """A minimal keep-alive HTTP/1.1 client: httpx itself cost more CPU than the server."""
+        nonlocal sent
+        reader, writer = await asyncio.open_connection(host, int(port))
+        for body in bodies[worker_id]:
+            if time.perf_counter() >= stop_at:
+                break
+            start = time.perf_counter()
+            writer.write(head + str(len(body)).encode() + b"\r\n\r\n" + body)
+            status = await reader.readuntil(b"\r\n\r\n")
+            length = int(status.split(b"content-length: ")[1].split(b"\r\n")[0])
+            answer = await reader.readexactly(length)
+            latencies.append(time.perf_counter() - start)
+            assert status.startswith(b"HTTP/1.1 200") and b'"accepted":100' in answer, answer
+            sent += 100
+        writer.close()
+
+    start = time.perf_counter()
+    stop_at = start + seconds
+    await asyncio.gather(*(worker(i) for i in range(concurrency)))
+    elapsed = time.perf_counter() - start
+    latencies.sort()
+    return {
+        "rate": sent / elapsed,
+        "p50_ms": statistics.median(latencies) * 1e3,
+        "p99_ms": latencies[int(len(latencies) * 0.99)] * 1e3,
+        "requests": len(latencies),
+    }
+
+
+async def historian_baseline(seconds: float) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        historian = SQLiteHistorian(Path(tmp) / "h.db")
+        await historian.start()
+        base = utcnow() - timedelta(days=30)
+        written, n = 0, 0
+        stop_at = time.perf_counter() + seconds
+        start = time.perf_counter()
+        pending = []
+        while time.perf_counter() < stop_at:
+            batch = [Sample("t", base + timedelta(seconds=n + i), float(i)) for i in range(100)]
+            pending.append(historian.submit(batch))
+            n += 100
+            written += 100
+            if len(pending) >= 8:  # the same number of batches in flight as the API clients
+                await asyncio.gather(*pending)
+                pending = []
+        await asyncio.gather(*pending)
+        elapsed = time.perf_counter() - start
+        await historian.stop()
+    return written / elapsed
+
+
+def history_query(api: ApiServer) -> tuple[float, float]:
+    import httpx
+
+    day = utcnow().replace(microsecond=0) - timedelta(days=2)
+    with httpx.Client(headers=api.headers("admin"), timeout=30) as http:
+        for chunk in range(0, 86400, 1000):
+            batch = [{"tag": "lauragais.probe", "ts": (day + timedelta(seconds=chunk + i)).isoformat(), "value": float(i % 97)}
+                     for i in range(1000)]  # fmt: skip
+            assert http.post(f"{api.url}/samples", json={"samples": batch}).status_code == 200
+        params = {"from": day.isoformat(), "to": (day + timedelta(days=1)).isoformat(), "max_points": 1000}
+        for _ in range(20):  # warm-up: reader connections, page cache
+            http.get(f"{api.url}/tags/lauragais.probe/history", params=params)
+        times = []
+        for _ in range(500):
+            start = time.perf_counter()
+            response = http.get(f"{api.url}/tags/lauragais.probe/history", params=params)
+            times.append(time.perf_counter() - start)
+            assert response.status_code == 200 and len(response.json()["buckets"]) <= 1000
+    times.sort()
+    return statistics.median(times) * 1e3, times[int(len(times) * 0.99)] * 1e3
+
+
+def main(seconds: float, concurrency: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        api = ApiServer(Path(tmp))
+        api.start(with_station=False)
+        try:
+            out = subprocess.run(
+                [sys.executable, __file__, "client", api.url, api.tokens["ingest"], str(seconds), str(concurrency)],
+                capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            assert out.returncode == 0, out.stderr[-3000:]
+            figures = json.loads(out.stdout.strip().splitlines()[-1])
+            p50, p99 = history_query(api)
+        finally:
+            api.stop()
+    baseline = asyncio.run(historian_baseline(seconds))
+    print(
+        f"REST ingestion, {concurrency} connections, 100-sample batches: {figures['rate']:,.0f} samples/s, "
+        f"latency p50 {figures['p50_ms']:.1f} ms, p99 {figures['p99_ms']:.1f} ms ({figures['requests']} requests)"
+    )
+    print(
+        f"historian alone, 100-sample batches: {baseline:,.0f} samples/s -> API/historian = {figures['rate'] / baseline:.2f}"
+    )
+    print(f"one day at 1 Hz downsampled to 1,000 points over HTTP: p50 {p50:.1f} ms, p99 {p99:.1f} ms")  # fmt: skip
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["client"]:
+        print(json.dumps(asyncio.run(client(sys.argv[2], sys.argv[3], float(sys.argv[4]), int(sys.argv[5])))))
+    else:
+        main(float(sys.argv[1]) if len(sys.argv) > 1 else 10.0, int(sys.argv[2]) if len(sys.argv) > 2 else 8)
