@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import ssl
 import subprocess
 import sys
 import time
@@ -43,10 +44,11 @@ class ApiServer:
     api_port: int = field(default_factory=free_port)
     tokens: dict[str, str] = field(default_factory=dict)
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    scheme: str = "http"
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.api_port}/api/v1"
+        return f"{self.scheme}://127.0.0.1:{self.api_port}/api/v1"
 
     @property
     def config(self) -> Path:
@@ -59,7 +61,7 @@ class ApiServer:
     def headers(self, scope: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[scope]}"}
 
-    def start(self, with_station: bool = True) -> None:
+    def start(self, with_station: bool = True, verify: ssl.SSLContext | bool = True) -> None:
         site = self.site.replace("@STATION_PORT@", str(self.station_port))
         self.config.write_text(site.replace("@API_PORT@", str(self.api_port)), encoding="utf-8")
         for scope in SCOPES:
@@ -82,7 +84,7 @@ class ApiServer:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                if httpx.get(f"{self.url}/health", timeout=1, verify=verify).status_code == 200:
                     return
             except httpx.TransportError:
                 time.sleep(0.1)
