@@ -8,12 +8,14 @@ import contextlib
 import getpass
 import json
 import logging
+import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from core.config.loader import ConfigError, load_config
@@ -68,10 +70,17 @@ def _parser() -> argparse.ArgumentParser:
     monitor.add_argument("--duration", type=float, help="stop after this many seconds")
     monitor.set_defaults(handler=_monitor)
 
+    hmi = commands.add_parser("hmi", help="open the desktop on a site")
+    hmi.add_argument("--config", type=Path, required=True)
+    hmi.add_argument("--data-dir", type=Path, default=Path.cwd())
+    _desktop_options(hmi)
+    hmi.set_defaults(handler=_hmi)
+
     demo = commands.add_parser("demo", help="simulate the three demo dams and supervise them")
     _simulation_options(demo)
     demo.add_argument("--data-dir", type=Path, default=Path("var"))
-    demo.add_argument("--duration", type=float, help="stop after this many seconds")
+    demo.add_argument("--headless", action="store_true", help="a terminal table instead of the desktop")
+    _desktop_options(demo)
     demo.set_defaults(handler=_demo)
 
     server = commands.add_parser("server", help="run headless: acquisition, alarms, historian, REST API")
@@ -103,6 +112,31 @@ def _parser() -> argparse.ArgumentParser:
     secrets.add_argument("name")
     secrets.set_defaults(handler=_secrets)
     return parser
+
+
+def _desktop_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--language", choices=["fr", "en"], help="default: the site's, then the system's")
+    parser.add_argument("--theme", choices=["day", "night"], default="day")
+    parser.add_argument("--duration", type=float, help="stop after this many seconds")
+    parser.add_argument("--screenshot", type=Path, help="save the window as PNG when stopping")
+
+
+def _desktop() -> Callable[..., int] | None:
+    """The desktop's entry point, registered by the ``hmi`` package (core never imports Qt)."""
+    for entry in entry_points(group="ecreteur.desktop"):
+        if entry.name == "run":
+            try:
+                run: Callable[..., int] = entry.load()
+            except ImportError:
+                return None
+            return run
+    return None
+
+
+def _has_display() -> bool:
+    return bool(
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")
+    )
 
 
 def _simulation_options(parser: argparse.ArgumentParser) -> None:
@@ -159,6 +193,19 @@ def _monitor(args: argparse.Namespace) -> int:
     return 0
 
 
+def _hmi(args: argparse.Namespace) -> int:
+    config = _load(args.config)
+    if config is None:
+        return 1
+    run = _desktop()
+    if run is None:
+        print("ecreteur hmi: the desktop is not installed (pip install 'ecreteur[hmi]')", file=sys.stderr)
+        return 1
+    result: int = run(config, args.config, args.data_dir, language=args.language, theme=args.theme,
+                      duration=args.duration, screenshot=args.screenshot)  # fmt: skip
+    return result
+
+
 def _demo(args: argparse.Namespace) -> int:
     """Start the simulator as its own process (as a real station is), then supervise it."""
     config = _load(DEMO_SITE)
@@ -177,7 +224,12 @@ def _demo(args: argparse.Namespace) -> int:
 
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(monitor(config, DEMO_SITE, args.data_dir, args.duration))
+            run = None if args.headless or not _has_display() else _desktop()
+            if run is None:
+                asyncio.run(monitor(config, DEMO_SITE, args.data_dir, args.duration))
+            else:
+                run(config, DEMO_SITE, args.data_dir, language=args.language, theme=args.theme,
+                    duration=args.duration, screenshot=args.screenshot)  # fmt: skip
     finally:
         simulator.send_signal(signal.SIGINT)
         try:
@@ -207,9 +259,9 @@ def _server(args: argparse.Namespace) -> int:
     # journald-friendly: one line per event on stdout, no timestamp (journald adds it)
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(logging.Formatter("level=%(levelname)s logger=%(name)s msg=%(message)r"))
-    logging.getLogger().handlers[:] = [handler]
-    if args.log_level == "warning":
-        logging.getLogger("core").setLevel(logging.INFO)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(getattr(logging, args.server_log_level.upper()))
     asyncio.run(serve(config, args.config, args.data_dir))
     return 0
 

@@ -1,0 +1,62 @@
+"""``ecreteur hmi``: the desktop on one asyncio loop (qasync), the UI thread never waits on I/O."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import qasync
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+
+from core.config.schema import SiteConfig
+from core.runtime import Runtime
+from hmi import i18n
+from hmi.style import THEMES
+from hmi.window import MainWindow
+
+
+def run(
+    config: SiteConfig,
+    config_path: Path,
+    data_dir: Path,
+    *,
+    language: str | None = None,
+    theme: str = "day",
+    duration: float | None = None,
+    screenshot: Path | None = None,
+) -> int:
+    """Open the desktop until the window closes (or ``duration`` seconds, for smoke runs)."""
+    app = QApplication.instance() or QApplication(sys.argv)
+    assert isinstance(app, QApplication)
+    app.setQuitOnLastWindowClosed(False)  # the loop ends when main() has stopped the runtime
+    translator = i18n.install(app, i18n.pick_language(language or config.site.language))
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    closed = asyncio.Event()
+
+    async def main() -> None:
+        runtime = Runtime(config, config_path=config_path, data_dir=data_dir)
+        await runtime.start()
+        window = MainWindow(runtime, THEMES[theme], QSettings("Ecreteur", "HMI"))
+        app.lastWindowClosed.connect(closed.set)
+        window.show()
+        await window.overview.load_history()
+        try:
+            if duration is None:
+                await closed.wait()
+            else:
+                await asyncio.wait_for(closed.wait(), duration)
+        except TimeoutError:
+            pass
+        finally:
+            if screenshot is not None:
+                window.grab().save(str(screenshot))
+            window.close()
+            await runtime.stop()
+
+    with loop:
+        loop.run_until_complete(main())
+    del translator
+    return 0

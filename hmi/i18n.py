@@ -1,0 +1,36 @@
+"""Interface language: French first, English available (Qt Linguist files in resources/i18n).
+
+Source strings are English; ``resources/i18n/ecreteur_fr.ts`` holds the French, compiled to
+``ecreteur_fr.qm``. The language comes from the site config, the system locale or the menu.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QLocale, QTranslator
+
+I18N = Path(__file__).resolve().parents[1] / "resources" / "i18n"
+CONTEXT = "ecreteur"
+
+
+def tr(text: str) -> str:
+    """The operator's-language version of ``text`` (an English source string)."""
+    return QCoreApplication.translate(CONTEXT, text)
+
+
+def pick_language(configured: str | None) -> str:
+    if configured in ("fr", "en"):
+        return configured
+    return "en" if QLocale.system().language() == QLocale.Language.English else "fr"
+
+
+def install(app: QCoreApplication, language: str) -> QTranslator | None:
+    """Load the translation for ``language``; English needs none. Keep the returned object alive."""
+    if language == "en":
+        return None
+    translator = QTranslator(app)
+    if not translator.load(str(I18N / f"ecreteur_{language}.qm")):
+        raise FileNotFoundError(f"missing translation {I18N / f'ecreteur_{language}.qm'}")
+    app.installTranslator(translator)
+    return translator

@@ -1,0 +1,193 @@
+"""The alarm list: sort, filter, acknowledge (one or many, with a comment), shelve, unshelve.
+
+Every action asks for what the journal needs: who (the operator signed in on the status bar)
+and why (a comment or a reason). Shelved and suppressed alarms stay visible, in their own
+filter, never hidden.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QInputDialog,
+    QMessageBox,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.alarms.engine import Alarm
+from core.model import AlarmStatus
+from core.runtime import Runtime
+from hmi.bridge import Bridge
+from hmi.i18n import tr
+from hmi.style import PRIORITY_COLOUR, PRIORITY_SHAPE, SHELVED, Theme
+from hmi.views.overview import priority_word
+
+ACK_SHORTCUT = "F4"
+
+
+def status_word(status: AlarmStatus) -> str:
+    return {
+        AlarmStatus.UNACK: tr("Unacknowledged"),
+        AlarmStatus.ACKED: tr("Acknowledged"),
+        AlarmStatus.RTN_UNACK: tr("Cleared, unacknowledged"),
+        AlarmStatus.SHELVED: tr("Shelved"),
+        AlarmStatus.SUPPRESSED: tr("Suppressed"),
+        AlarmStatus.OUT_OF_SERVICE: tr("Out of service"),
+        AlarmStatus.NORMAL: tr("Normal"),
+    }[status]
+
+
+class AlarmsView(QWidget):
+    """Live alarm list; ``operator`` returns the name of the operator signed in."""
+
+    changed = Signal()
+    COLUMNS = ("Priority", "State", "Time in", "Dam", "Alarm", "Value", "Limit", "Acknowledged by")
+
+    def __init__(self, runtime: Runtime, bridge: Bridge, theme: Theme, operator: object) -> None:
+        super().__init__()
+        self.runtime, self.theme, self.operator = runtime, theme, operator
+        self.tz = ZoneInfo(runtime.config.site.timezone)
+        self.filter = QComboBox()
+        self.filter.addItem(tr("Active alarms"), "active")
+        self.filter.addItem(tr("Shelved and suppressed"), "hidden")
+        self.filter.addItem(tr("All"), "all")
+        self.station = QComboBox()
+        self.station.addItem(tr("All dams"), "")
+        for station in runtime.config.stations:
+            self.station.addItem(station.name, station.name)
+        self.table = QTableWidget(0, len(self.COLUMNS))
+        self.table.setHorizontalHeaderLabels([tr(c) for c in self.COLUMNS])
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSortingEnabled(True)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().hide()
+        self.ack_button = QPushButton(tr("Acknowledge") + f" ({ACK_SHORTCUT})")
+        self.shelve_button = QPushButton(tr("Shelve…"))
+        self.unshelve_button = QPushButton(tr("Unshelve"))
+        self.ack_button.clicked.connect(self._ack_clicked)
+        self.shelve_button.clicked.connect(self._shelve_clicked)
+        self.unshelve_button.clicked.connect(self._unshelve_clicked)
+        QShortcut(QKeySequence(ACK_SHORTCUT), self, self._ack_clicked)
+        tools = QHBoxLayout()
+        for widget in (self.filter, self.station):
+            tools.addWidget(widget)
+            widget.currentIndexChanged.connect(self.refresh)
+        tools.addStretch(1)
+        for button in (self.ack_button, self.shelve_button, self.unshelve_button):
+            tools.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(tools)
+        layout.addWidget(self.table)
+        bridge.alarm.connect(lambda _event: self.refresh())
+        self.refresh()
+
+    # -- contents -------------------------------------------------------------------------
+
+    def shown(self) -> list[Alarm]:
+        hidden = (AlarmStatus.SHELVED, AlarmStatus.SUPPRESSED, AlarmStatus.OUT_OF_SERVICE)
+        mode, station = self.filter.currentData(), self.station.currentData()
+        alarms = self.runtime.alarms.annunciated()
+        if mode == "active":
+            alarms = [a for a in alarms if a.state.status not in hidden]
+        elif mode == "hidden":
+            alarms = [a for a in alarms if a.state.status in hidden]
+        return [a for a in alarms if not station or a.station == station]
+
+    def refresh(self) -> None:
+        alarms = self.shown()
+        self.table.setSortingEnabled(False)
+        self.table.setRowCount(len(alarms))
+        language = "en" if tr("Acknowledge") == "Acknowledge" else "fr"
+        for row, alarm in enumerate(alarms):
+            hidden = alarm.state.status in (
+                AlarmStatus.SHELVED,
+                AlarmStatus.SUPPRESSED,
+                AlarmStatus.OUT_OF_SERVICE,
+            )
+            colour = SHELVED if hidden else PRIORITY_COLOUR[alarm.priority]
+            cells = [
+                f"{PRIORITY_SHAPE[alarm.priority]} {priority_word(alarm.priority)}",
+                status_word(alarm.state.status),
+                alarm.since.astimezone(self.tz).strftime("%d/%m %H:%M:%S") if alarm.since else "—",
+                alarm.station,
+                alarm.message(language),
+                "—" if alarm.value is None else f"{alarm.value:.{alarm.decimals}f} {alarm.unit}",
+                "—" if alarm.limit is None else f"{alarm.limit:g}",
+                alarm.ack_user,
+            ]
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setData(Qt.ItemDataRole.UserRole, alarm.id)
+                if column == 0:
+                    item.setForeground(QBrush(colour))
+                if column == 1 and alarm.state.status in (AlarmStatus.UNACK, AlarmStatus.RTN_UNACK):
+                    item.setForeground(QBrush(QColor(colour)))
+                self.table.setItem(row, column, item)
+        self.table.setSortingEnabled(True)
+        self.table.resizeColumnsToContents()
+        self.changed.emit()
+
+    def selected(self) -> list[str]:
+        rows = {index.row() for index in self.table.selectionModel().selectedRows()}
+        items = [self.table.item(row, 0) for row in sorted(rows)]
+        ids = [item.data(Qt.ItemDataRole.UserRole) for item in items if item is not None]
+        return ids or [a.id for a in self.shown()[:1]]
+
+    # -- actions (the journal gets who and why) -------------------------------------------
+
+    def acknowledge(self, alarm_ids: list[str], comment: str) -> int:
+        user = self.operator()  # type: ignore[operator]
+        done = sum(self.runtime.alarms.acknowledge(alarm_id, user, comment) for alarm_id in alarm_ids)
+        self.refresh()
+        return done
+
+    def shelve(self, alarm_ids: list[str], minutes: int, reason: str) -> int:
+        user = self.operator()  # type: ignore[operator]
+        done = 0
+        for alarm_id in alarm_ids:
+            done += self.runtime.alarms.shelve(alarm_id, user, reason, timedelta(minutes=minutes))
+        self.refresh()
+        return done
+
+    def unshelve(self, alarm_ids: list[str]) -> int:
+        user = self.operator()  # type: ignore[operator]
+        done = sum(self.runtime.alarms.unshelve(alarm_id, user) for alarm_id in alarm_ids)
+        self.refresh()
+        return done
+
+    def _ack_clicked(self) -> None:
+        ids = self.selected()
+        if not ids:
+            return
+        comment, ok = QInputDialog.getText(self, tr("Acknowledge"), tr("Comment (optional):"))
+        if ok:
+            self.acknowledge(ids, comment)
+
+    def _shelve_clicked(self) -> None:
+        ids = self.selected()
+        if not ids:
+            return
+        limit = int(self.runtime.config.alarm_settings.max_shelve_h * 60)
+        minutes, ok = QInputDialog.getInt(self, tr("Shelve"), tr("Duration (minutes):"), 60, 1, limit)
+        if not ok:
+            return
+        reason, ok = QInputDialog.getText(self, tr("Shelve"), tr("Reason (required):"))
+        if ok and reason.strip():
+            self.shelve(ids, minutes, reason)
+        elif ok:
+            QMessageBox.warning(self, tr("Shelve"), tr("A reason is required to shelve an alarm."))
+
+    def _unshelve_clicked(self) -> None:
+        self.unshelve(self.selected())

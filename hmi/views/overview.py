@@ -1,0 +1,210 @@
+"""Level 1 — every dam on one screen: level gauge with its limits, flows, trend, forecast, alarms.
+
+A calm screen means everything is normal: the cards are grey; a dam that needs attention shows
+its alarm count in the priority's colour, shape and word, and a lost link is written out.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Sequence
+from datetime import timedelta
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from core.alarms.engine import ForecastValue
+from core.config.schema import LimitsRule, Station
+from core.model import AlarmEvent, ConnectionState, Priority, Quality, Sample, StationStatus, utcnow
+from core.runtime import Runtime
+from hmi.bridge import Bridge
+from hmi.i18n import tr
+from hmi.style import PRIORITY_COLOUR, PRIORITY_SHAPE, Theme
+from hmi.widgets.gauge import LevelGauge
+
+SPARK_POINTS = 720  # 6 h at one point every 30 s
+
+
+def priority_word(priority: object) -> str:
+    words = {"CRITICAL": tr("critical"), "HIGH": tr("high"), "MEDIUM": tr("medium"), "LOW": tr("low")}
+    return words[getattr(priority, "name", "LOW")]
+
+
+class DamCard(QFrame):
+    """One dam: click to open its details."""
+
+    clicked = Signal(str)
+
+    def __init__(self, runtime: Runtime, station: Station, theme: Theme) -> None:
+        super().__init__()
+        self.setObjectName("card")
+        self.runtime, self.station, self.theme = runtime, station, theme
+        self.level_tag = f"{station.id}.level"
+        tags = {t.id: t for t in runtime.config.tags}
+        level = tags.get(self.level_tag)
+        low, high = level.range if level and level.range else (0.0, 20.0)
+        self.gauge = LevelGauge(
+            theme, low, high, level.unit if level else "m", level.decimals if level else 2
+        )
+        self.gauge.limits = self._limits()
+        self.title = QLabel(station.name)
+        self.title.setObjectName("title")
+        self.link = QLabel()
+        self.alarms = QLabel()
+        self.values: dict[str, QLabel] = {}
+        grid = QGridLayout()
+        for row, (key, label) in enumerate(
+            (("fill", tr("Fill")), ("inflow", tr("Inflow")), ("outflow", tr("Outflow")), ("rain", tr("Rain")),
+             ("eta", tr("Crest in")))
+        ):  # fmt: skip
+            name = QLabel(label)
+            name.setObjectName("muted")
+            value = QLabel("—")
+            value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            grid.addWidget(name, row, 0)
+            grid.addWidget(value, row, 1)
+            self.values[key] = value
+        self.spark = pg.PlotWidget(background=None)
+        self.spark.setFixedHeight(70)
+        self.spark.hideAxis("left")
+        self.spark.hideAxis("bottom")
+        self.spark.setMouseEnabled(False, False)
+        self.spark.setMenuEnabled(False)
+        self.curve = self.spark.plot(pen=pg.mkPen(theme.text, width=1))
+        self.curve.setDownsampling(auto=True, method="peak")
+        self.history: deque[tuple[float, float]] = deque(maxlen=SPARK_POINTS)
+        layout = QVBoxLayout(self)
+        header = QHBoxLayout()
+        header.addWidget(self.title, 1)
+        header.addWidget(self.link)
+        layout.addLayout(header)
+        body = QHBoxLayout()
+        body.addWidget(self.gauge)
+        body.addLayout(grid, 1)
+        layout.addLayout(body)
+        layout.addWidget(self.spark)
+        layout.addWidget(self.alarms)
+        layout.addStretch(1)
+        self.refresh_station(runtime.stations[station.id])
+        self.refresh_alarms()
+        for tag_id in (
+            self.level_tag,
+            *(f"{station.id}.{k}" for k in ("inflow", "outflow", "rain", "volume")),
+        ):
+            sample = runtime.latest.get(tag_id)
+            if sample is not None:
+                self.show_sample(sample)
+
+    def _limits(self) -> dict[str, float]:
+        limits: dict[str, float] = {}
+        for rule in self.runtime.config.alarms:
+            if isinstance(rule, LimitsRule) and rule.tags == self.level_tag:
+                limits.update({kind: limit.value for kind, limit in rule.limits.items()})
+        return limits
+
+    def mousePressEvent(self, event: object) -> None:
+        self.clicked.emit(self.station.id)
+
+    def _format(self, tag_id: str, sample: Sample) -> str:
+        tag = next(t for t in self.runtime.config.tags if t.id == tag_id)
+        if sample.quality is Quality.BAD or math.isnan(sample.value):
+            return tr("invalid")
+        text = f"{sample.value:.{tag.decimals}f} {tag.unit}"
+        return text if sample.quality is Quality.GOOD else f"{text} (?)"
+
+    def show_sample(self, sample: Sample) -> None:
+        key = sample.tag.split(".", 1)[1]
+        valid = sample.quality is not Quality.BAD and not math.isnan(sample.value)
+        if sample.tag == self.level_tag:
+            self.gauge.set_value(sample.value, valid)
+            if valid:
+                self.history.append((sample.ts.timestamp(), sample.value))
+                xs, ys = zip(*self.history, strict=True)
+                self.curve.setData(list(xs), list(ys))
+                crest = self.gauge.limits.get("HH") or self.gauge.high
+                share = (sample.value - self.gauge.low) / ((crest - self.gauge.low) or 1.0)
+                self.values["fill"].setText(f"{share * 100:.0f} %")
+            else:
+                self.values["fill"].setText(tr("invalid"))
+        elif key in self.values:
+            self.values[key].setText(self._format(sample.tag, sample))
+
+    def show_forecast(self, forecast: ForecastValue) -> None:
+        if forecast.tag != self.level_tag:
+            return
+        eta = forecast.eta_min
+        self.values["eta"].setText("—" if eta is None else (tr("reached") if eta <= 0 else f"{eta:.0f} min"))
+
+    def refresh_station(self, status: StationStatus) -> None:
+        online = status.state in (ConnectionState.CONNECTED, ConnectionState.BACKFILLING)
+        self.link.setText(tr("online") if online else "✖ " + tr("OFFLINE"))
+        self.link.setStyleSheet(
+            "" if online else f"color: {PRIORITY_COLOUR[Priority.HIGH].name()}; font-weight: bold;"
+        )
+
+    def refresh_alarms(self) -> None:
+        mine = [a for a in self.runtime.alarms.annunciated() if a.station == self.station.name]
+        if not mine:
+            self.alarms.setText(tr("No alarm"))
+            self.alarms.setStyleSheet("")
+            return
+        worst = min(a.priority for a in mine)
+        self.alarms.setText(
+            f"{PRIORITY_SHAPE[worst]} {len(mine)} " + tr("alarm(s)") + f" — {priority_word(worst)}"
+        )
+        self.alarms.setStyleSheet(f"color: {PRIORITY_COLOUR[worst].name()}; font-weight: bold;")
+
+
+class OverviewView(QWidget):
+    """All dams side by side (ISA-101 level 1)."""
+
+    open_station = Signal(str)
+
+    def __init__(self, runtime: Runtime, bridge: Bridge, theme: Theme) -> None:
+        super().__init__()
+        self.cards = {station.id: DamCard(runtime, station, theme) for station in runtime.config.stations}
+        layout = QHBoxLayout(self)
+        for card in self.cards.values():
+            card.clicked.connect(self.open_station)
+            layout.addWidget(card)
+        bridge.samples.connect(self._samples)
+        bridge.station.connect(lambda status: self._card(status.station, "refresh_station", status))
+        bridge.alarm.connect(self._alarm)
+        bridge.forecast.connect(self._forecast)
+        self.runtime = runtime
+
+    def _card(self, station: str, method: str, *args: object) -> None:
+        card = self.cards.get(station)
+        if card is not None:
+            getattr(card, method)(*args)
+
+    def _samples(self, batch: Sequence[Sample]) -> None:
+        for sample in batch:
+            card = self.cards.get(sample.tag.split(".", 1)[0])
+            if card is not None:
+                card.show_sample(sample)
+
+    def _forecast(self, forecast: ForecastValue) -> None:
+        for card in self.cards.values():
+            card.show_forecast(forecast)
+
+    def _alarm(self, _event: AlarmEvent) -> None:
+        for card in self.cards.values():
+            card.refresh_alarms()
+
+    async def load_history(self) -> None:
+        """Fill the sparklines with the last 6 hours from the historian (never blocks the UI)."""
+        end = utcnow()
+        for card in self.cards.values():
+            buckets = await self.runtime.historian.downsampled(
+                card.level_tag, end - timedelta(hours=6), end, 360
+            )
+            for bucket in buckets:
+                card.history.appendleft((bucket.start.timestamp(), bucket.last))
+            if card.history:
+                ordered = sorted(card.history)
+                card.history = deque(ordered, maxlen=SPARK_POINTS)
+                xs, ys = zip(*ordered, strict=True)
+                card.curve.setData(list(xs), list(ys))

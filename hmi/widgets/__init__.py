@@ -1,0 +1,1 @@
+"""Reusable control-room widgets: level gauge, state lamp."""

@@ -1,0 +1,177 @@
+"""The main window: alarm banner on top of every view, navigation, status bar.
+
+The banner shows the most urgent unacknowledged alarm and the count per priority; it blinks
+only while something is unacknowledged and stops on acknowledgement. The status bar shows each
+station's link, the historian and the operator signed in (whose name goes in the journal).
+Geometry and the last view are remembered between sessions.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QPushButton,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.model import AlarmStatus, ConnectionState, Priority, StationStatus
+from core.runtime import Runtime
+from hmi.bridge import Bridge
+from hmi.i18n import tr
+from hmi.style import PRIORITY_COLOUR, PRIORITY_SHAPE, Theme, stylesheet
+from hmi.views.alarms import ACK_SHORTCUT, AlarmsView
+from hmi.views.overview import OverviewView, priority_word
+
+UNACKED = (AlarmStatus.UNACK, AlarmStatus.RTN_UNACK)
+
+
+class AlarmBanner(QFrame):
+    """Always visible: the most urgent unacknowledged alarm, counts, one-click acknowledge."""
+
+    def __init__(self, runtime: Runtime, operator: object) -> None:
+        super().__init__()
+        self.setObjectName("banner")
+        self.runtime, self.operator = runtime, operator
+        self.message = QLabel()
+        self.message.setObjectName("title")
+        self.counts = QLabel()
+        self.ack = QPushButton(tr("Acknowledge") + f" ({ACK_SHORTCUT})")
+        self.ack.clicked.connect(self.acknowledge_top)
+        layout = QHBoxLayout(self)
+        layout.addWidget(self.message, 1)
+        layout.addWidget(self.counts)
+        layout.addWidget(self.ack)
+        self._blink_on = False
+        self._blink = QTimer(self)
+        self._blink.setInterval(700)
+        self._blink.timeout.connect(self._toggle)
+        self.top_id: str | None = None
+        self.refresh()
+
+    def refresh(self) -> None:
+        alarms = self.runtime.alarms.annunciated()
+        unacked = [a for a in alarms if a.state.status in UNACKED]
+        counts = {p: sum(1 for a in alarms if a.priority is p) for p in Priority}
+        self.counts.setText(
+            "   ".join(f"{PRIORITY_SHAPE[p]} {priority_word(p)} {n}" for p, n in counts.items() if n)
+        )
+        language = "en" if tr("Acknowledge") == "Acknowledge" else "fr"
+        if unacked:
+            top = unacked[0]
+            self.top_id = top.id
+            self.message.setText(f"{PRIORITY_SHAPE[top.priority]} {top.message(language)}")
+            self.colour = PRIORITY_COLOUR[top.priority].name()
+            self.ack.setEnabled(True)
+            if not self._blink.isActive():
+                self._blink.start()
+        else:
+            self.top_id = None
+            self.message.setText(tr("No unacknowledged alarm") if alarms else tr("No alarm"))
+            self.ack.setEnabled(False)
+            self._blink.stop()
+            self._blink_on = False
+            self.setStyleSheet("")
+
+    def _toggle(self) -> None:
+        self._blink_on = not self._blink_on
+        width = 3 if self._blink_on else 1
+        self.setStyleSheet(f"QFrame#banner {{ border: {width}px solid {self.colour}; }}")
+
+    def acknowledge_top(self) -> None:
+        if self.top_id is not None:
+            self.runtime.alarms.acknowledge(self.top_id, self.operator(), tr("from the banner"))  # type: ignore[operator]
+
+    @property
+    def blinking(self) -> bool:
+        return self._blink.isActive()
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, runtime: Runtime, theme: Theme, settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.runtime, self.theme = runtime, theme
+        self.settings = settings or QSettings("Ecreteur", "HMI")
+        self.setWindowTitle(f"Écrêteur — {runtime.config.site.name}")
+        self.setStyleSheet(stylesheet(theme))
+        self.bridge = Bridge(runtime)
+        self.operator_field = QLineEdit(str(self.settings.value("operator", "")))
+        self.operator_field.setPlaceholderText(tr("Operator name"))
+        self.operator_field.editingFinished.connect(
+            lambda: self.settings.setValue("operator", self.operator_field.text())
+        )
+        self.banner = AlarmBanner(runtime, self.operator)
+        self.overview = OverviewView(runtime, self.bridge, theme)
+        self.alarms = AlarmsView(runtime, self.bridge, theme, self.operator)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.overview, tr("Overview"))
+        self.tabs.addTab(self.alarms, tr("Alarms"))
+        self.overview.open_station.connect(lambda _station: self.tabs.setCurrentWidget(self.alarms))
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
+        self.station_labels: dict[str, QLabel] = {}
+        for station in runtime.config.stations:
+            label = QLabel()
+            self.station_labels[station.id] = label
+            self.statusBar().addWidget(label)
+            self.show_station(runtime.stations[station.id])
+        self.historian_label = QLabel()
+        self.statusBar().addWidget(self.historian_label)
+        self.statusBar().addPermanentWidget(QLabel(tr("Operator:")))
+        self.statusBar().addPermanentWidget(self.operator_field)
+        self.bridge.station.connect(self.show_station)
+        self.bridge.alarm.connect(lambda _event: self.banner.refresh())
+        QShortcut(QKeySequence("Ctrl+" + ACK_SHORTCUT), self, self.banner.acknowledge_top)
+        quit_action = QAction(tr("Quit"), self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        self.addAction(quit_action)
+        self._health = QTimer(self)
+        self._health.timeout.connect(self.show_historian)
+        self._health.start(2000)
+        self.show_historian()
+        self.restore()
+
+    def operator(self) -> str:
+        return self.operator_field.text().strip() or tr("unknown operator")
+
+    def show_station(self, status: StationStatus) -> None:
+        label = self.station_labels.get(status.station)
+        if label is None:
+            return
+        name = self.runtime.config.station(status.station).name
+        ok = status.state in (ConnectionState.CONNECTED, ConnectionState.BACKFILLING)
+        state = tr("online") if ok else tr("OFFLINE")
+        label.setText(f"{'●' if ok else '✖'} {name}: {state}")
+        label.setStyleSheet(
+            "" if ok else f"color: {PRIORITY_COLOUR[Priority.HIGH].name()}; font-weight: bold;"
+        )
+
+    def show_historian(self) -> None:
+        ok = self.runtime.historian_writable()
+        self.historian_label.setText(tr("Historian: OK") if ok else "✖ " + tr("Historian: NOT WRITING"))
+
+    def restore(self) -> None:
+        geometry = self.settings.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1400, 800)
+        self.tabs.setCurrentIndex(int(str(self.settings.value("view", 0))))
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("view", self.tabs.currentIndex())
+        self.settings.setValue("operator", self.operator_field.text())
+        self.bridge.close()
+        super().closeEvent(event)

@@ -1,0 +1,215 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="fr_FR">
+<context>
+    <name>ecreteur</name>
+    <message>
+        <source>A reason is required to shelve an alarm.</source>
+        <translation>Une raison est obligatoire pour mettre une alarme en attente.</translation>
+    </message>
+    <message>
+        <source>Acknowledge</source>
+        <translation>Acquitter</translation>
+    </message>
+    <message>
+        <source>Acknowledged</source>
+        <translation>Acquittée</translation>
+    </message>
+    <message>
+        <source>Acknowledged by</source>
+        <translation>Acquittée par</translation>
+    </message>
+    <message>
+        <source>Active alarms</source>
+        <translation>Alarmes actives</translation>
+    </message>
+    <message>
+        <source>Alarm</source>
+        <translation>Alarme</translation>
+    </message>
+    <message>
+        <source>Alarms</source>
+        <translation>Alarmes</translation>
+    </message>
+    <message>
+        <source>All</source>
+        <translation>Toutes</translation>
+    </message>
+    <message>
+        <source>All dams</source>
+        <translation>Tous les barrages</translation>
+    </message>
+    <message>
+        <source>Cleared, unacknowledged</source>
+        <translation>Revenue, non acquittée</translation>
+    </message>
+    <message>
+        <source>Comment (optional):</source>
+        <translation>Commentaire (facultatif) :</translation>
+    </message>
+    <message>
+        <source>Crest in</source>
+        <translation>Crête dans</translation>
+    </message>
+    <message>
+        <source>Dam</source>
+        <translation>Barrage</translation>
+    </message>
+    <message>
+        <source>Duration (minutes):</source>
+        <translation>Durée (minutes) :</translation>
+    </message>
+    <message>
+        <source>Fill</source>
+        <translation>Remplissage</translation>
+    </message>
+    <message>
+        <source>Historian: NOT WRITING</source>
+        <translation>Historique : ÉCRITURE ARRÊTÉE</translation>
+    </message>
+    <message>
+        <source>Historian: OK</source>
+        <translation>Historique : OK</translation>
+    </message>
+    <message>
+        <source>Inflow</source>
+        <translation>Débit entrant</translation>
+    </message>
+    <message>
+        <source>Limit</source>
+        <translation>Seuil</translation>
+    </message>
+    <message>
+        <source>No alarm</source>
+        <translation>Aucune alarme</translation>
+    </message>
+    <message>
+        <source>No unacknowledged alarm</source>
+        <translation>Aucune alarme à acquitter</translation>
+    </message>
+    <message>
+        <source>Normal</source>
+        <translation>Normale</translation>
+    </message>
+    <message>
+        <source>OFFLINE</source>
+        <translation>HORS LIGNE</translation>
+    </message>
+    <message>
+        <source>Operator name</source>
+        <translation>Nom de l'opérateur</translation>
+    </message>
+    <message>
+        <source>Operator:</source>
+        <translation>Opérateur :</translation>
+    </message>
+    <message>
+        <source>Out of service</source>
+        <translation>Hors service</translation>
+    </message>
+    <message>
+        <source>Outflow</source>
+        <translation>Débit sortant</translation>
+    </message>
+    <message>
+        <source>Overview</source>
+        <translation>Vue d'ensemble</translation>
+    </message>
+    <message>
+        <source>Priority</source>
+        <translation>Priorité</translation>
+    </message>
+    <message>
+        <source>Quit</source>
+        <translation>Quitter</translation>
+    </message>
+    <message>
+        <source>Rain</source>
+        <translation>Pluie</translation>
+    </message>
+    <message>
+        <source>Reason (required):</source>
+        <translation>Raison (obligatoire) :</translation>
+    </message>
+    <message>
+        <source>Shelve</source>
+        <translation>Mettre en attente</translation>
+    </message>
+    <message>
+        <source>Shelved</source>
+        <translation>En attente</translation>
+    </message>
+    <message>
+        <source>Shelved and suppressed</source>
+        <translation>En attente et masquées</translation>
+    </message>
+    <message>
+        <source>Shelve…</source>
+        <translation>Mettre en attente…</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>État</translation>
+    </message>
+    <message>
+        <source>Suppressed</source>
+        <translation>Masquée (exploitation)</translation>
+    </message>
+    <message>
+        <source>Time in</source>
+        <translation>Apparition</translation>
+    </message>
+    <message>
+        <source>Unacknowledged</source>
+        <translation>Non acquittée</translation>
+    </message>
+    <message>
+        <source>Unshelve</source>
+        <translation>Reprendre</translation>
+    </message>
+    <message>
+        <source>Value</source>
+        <translation>Valeur</translation>
+    </message>
+    <message>
+        <source>alarm(s)</source>
+        <translation>alarme(s)</translation>
+    </message>
+    <message>
+        <source>critical</source>
+        <translation>critique</translation>
+    </message>
+    <message>
+        <source>from the banner</source>
+        <translation>depuis le bandeau</translation>
+    </message>
+    <message>
+        <source>high</source>
+        <translation>haute</translation>
+    </message>
+    <message>
+        <source>invalid</source>
+        <translation>invalide</translation>
+    </message>
+    <message>
+        <source>low</source>
+        <translation>basse</translation>
+    </message>
+    <message>
+        <source>medium</source>
+        <translation>moyenne</translation>
+    </message>
+    <message>
+        <source>online</source>
+        <translation>en ligne</translation>
+    </message>
+    <message>
+        <source>reached</source>
+        <translation>atteinte</translation>
+    </message>
+    <message>
+        <source>unknown operator</source>
+        <translation>opérateur inconnu</translation>
+    </message>
+</context>
+</TS>

@@ -1,0 +1,95 @@
+"""French for the desktop's English source strings: `python resources/i18n/translations.py`
+writes ecreteur_fr.ts (Qt Linguist) and compiles ecreteur_fr.qm with pyside6-lrelease.
+
+Edit here or in Qt Linguist (then keep this table in step); tests/hmi/test_i18n.py checks that
+every string the desktop shows has its French and that the .qm matches the .ts.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+FRENCH = {
+    "A reason is required to shelve an alarm.": (
+        "Une raison est obligatoire pour mettre une alarme en attente."
+    ),
+    "Acknowledge": "Acquitter",
+    "Acknowledged": "Acquittée",
+    "Acknowledged by": "Acquittée par",
+    "Active alarms": "Alarmes actives",
+    "Alarm": "Alarme",
+    "Alarms": "Alarmes",
+    "All": "Toutes",
+    "All dams": "Tous les barrages",
+    "Cleared, unacknowledged": "Revenue, non acquittée",
+    "Comment (optional):": "Commentaire (facultatif) :",
+    "Crest in": "Crête dans",
+    "Dam": "Barrage",
+    "Duration (minutes):": "Durée (minutes) :",
+    "Fill": "Remplissage",
+    "Historian: NOT WRITING": "Historique : ÉCRITURE ARRÊTÉE",
+    "Historian: OK": "Historique : OK",
+    "Inflow": "Débit entrant",
+    "Limit": "Seuil",
+    "No alarm": "Aucune alarme",
+    "No unacknowledged alarm": "Aucune alarme à acquitter",
+    "Normal": "Normale",
+    "OFFLINE": "HORS LIGNE",
+    "Operator name": "Nom de l'opérateur",
+    "Operator:": "Opérateur :",
+    "Out of service": "Hors service",
+    "Outflow": "Débit sortant",
+    "Overview": "Vue d'ensemble",
+    "Priority": "Priorité",
+    "Quit": "Quitter",
+    "Rain": "Pluie",
+    "Reason (required):": "Raison (obligatoire) :",
+    "Shelve": "Mettre en attente",
+    "Shelve…": "Mettre en attente…",
+    "Shelved": "En attente",
+    "Shelved and suppressed": "En attente et masquées",
+    "State": "État",
+    "Suppressed": "Masquée (exploitation)",
+    "Time in": "Apparition",
+    "Unacknowledged": "Non acquittée",
+    "Unshelve": "Reprendre",
+    "Value": "Valeur",
+    "alarm(s)": "alarme(s)",
+    "critical": "critique",
+    "from the banner": "depuis le bandeau",
+    "high": "haute",
+    "invalid": "invalide",
+    "low": "basse",
+    "medium": "moyenne",
+    "online": "en ligne",
+    "reached": "atteinte",
+    "unknown operator": "opérateur inconnu",
+}
+
+HERE = Path(__file__).resolve().parent
+
+
+def write_ts(path: Path) -> None:
+    messages = "\n".join(
+        f"    <message>\n        <source>{escape(en)}</source>\n"
+        f"        <translation>{escape(fr)}</translation>\n    </message>"
+        for en, fr in sorted(FRENCH.items())
+    )
+    path.write_text(
+        '<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE TS>\n<TS version="2.1" language="fr_FR">\n'
+        f"<context>\n    <name>ecreteur</name>\n{messages}\n</context>\n</TS>\n",
+        encoding="utf-8",
+    )
+
+
+def compile_qm(ts: Path, qm: Path) -> None:
+    lrelease = Path(sys.executable).with_name("pyside6-lrelease")
+    subprocess.run([str(lrelease), "-silent", str(ts), "-qm", str(qm)], check=True)
+
+
+if __name__ == "__main__":
+    write_ts(HERE / "ecreteur_fr.ts")
+    compile_qm(HERE / "ecreteur_fr.ts", HERE / "ecreteur_fr.qm")
