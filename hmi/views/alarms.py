@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QHBoxLayout,
+    QHeaderView,
     QInputDialog,
     QMessageBox,
     QPushButton,
@@ -70,8 +71,11 @@ class AlarmsView(QWidget):
         self.table.setHorizontalHeaderLabels([tr(c) for c in self.COLUMNS])
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)  # the message takes the rest
         self.table.setSortingEnabled(True)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # the engine's order until one clicks
         self.table.verticalHeader().hide()
         self.ack_button = QPushButton(tr("Acknowledge") + f" ({ACK_SHORTCUT})")
         self.shelve_button = QPushButton(tr("Shelve…"))
@@ -136,7 +140,6 @@ class AlarmsView(QWidget):
                     item.setForeground(QBrush(QColor(colour)))
                 self.table.setItem(row, column, item)
         self.table.setSortingEnabled(True)
-        self.table.resizeColumnsToContents()
         self.changed.emit()
 
     def selected(self) -> list[str]:

@@ -1,0 +1,78 @@
+"""Regenerate the README's screenshots: `python -m hmi.screenshots [FOLDER]` (default docs/screenshots).
+
+Plays the 100-year flood on the three demo dams (in process, fast), then grabs each view in
+French and English, day and night themes, under whatever Qt platform is set (offscreen works).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+from pathlib import Path
+
+import qasync
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+
+from core.config import load_config
+from core.runtime import Runtime
+from core.sim.scenario import RESOURCES, load_dams, load_scenario
+from core.sim.station import DamStation
+from hmi import i18n
+from hmi.style import THEMES
+from hmi.window import MainWindow
+
+SITE = RESOURCES / "sites" / "demo.yaml"
+
+
+async def shoot(app: QApplication, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 (once, before anything runs)
+    scenario = load_scenario("flood-100y")
+    stations = [
+        DamStation(d.station, d.parameters(), scenario, port=d.port, speed=1800, tick_s=0.2,
+                   rain_factor=d.rain_factor, name=d.name)
+        for d in load_dams().dams
+    ]  # fmt: skip
+    for station in stations:
+        await station.start()
+    with tempfile.TemporaryDirectory() as tmp:
+        runtime = Runtime(load_config(SITE), config_path=SITE, data_dir=Path(tmp))
+        await runtime.start()
+        await asyncio.sleep(12)  # about six hours of flood: alarms up, levels high
+        first = runtime.alarms.annunciated()
+        if first:
+            runtime.alarms.acknowledge(first[-1].id, "Marie Dupont", "vanne de fond vérifiée")
+        for language in ("fr", "en"):
+            translator = i18n.install(app, language)
+            for theme in ("day", "night"):
+                settings = QSettings(str(Path(tmp) / "hmi.ini"), QSettings.Format.IniFormat)
+                window = MainWindow(runtime, THEMES[theme], settings)
+                window.operator_field.setText("Marie Dupont")
+                window.resize(1400, 820)
+                window.show()
+                await window.overview.load_history()
+                for index, view in enumerate(("overview", "alarms")):
+                    window.tabs.setCurrentIndex(index)
+                    await asyncio.sleep(0.3)
+                    window.grab().save(str(folder / f"{view}-{language}-{theme}.png"))
+                window.close()
+            if translator is not None:
+                app.removeTranslator(translator)
+        await runtime.stop()
+    for station in stations:
+        await station.stop()
+
+
+def main() -> None:
+    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("docs/screenshots")
+    app = QApplication(sys.argv[:1])
+    app.setQuitOnLastWindowClosed(False)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    with loop:
+        loop.run_until_complete(shoot(app, folder))
+
+
+if __name__ == "__main__":
+    main()

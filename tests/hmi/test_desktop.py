@@ -1,0 +1,81 @@
+"""The desktop as an operator uses it: live values, the alarm banner, acknowledge and shelve."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+
+from core.model import AlarmStatus
+from core.runtime import Runtime
+from core.sim.station import DamStation
+from hmi.style import DAY
+from hmi.window import MainWindow
+from tests.conftest import eventually
+
+ALARM = "level_lauragais:lauragais.level:H"
+
+
+async def test_overview_shows_live_levels_and_the_link_state(
+    desktop: tuple[MainWindow, Runtime, DamStation],
+) -> None:
+    window, _runtime, _station = desktop
+    card = window.overview.cards["lauragais"]
+    await eventually(lambda: card.gauge.value is not None, what="a level on the gauge")
+    assert card.gauge.text().endswith(" m") and card.link.text() == "online"
+    assert card.gauge.limits == {"H": 3.5, "HH": 13.5}
+    await eventually(lambda: card.values["inflow"].text().endswith("m³/s"), what="the inflow")
+    assert "Ganguise: online" in window.station_labels["lauragais"].text()
+    offline = window.station_labels["cevennes"].text()  # no simulator for this one
+    assert offline.startswith("✖") and "OFFLINE" in offline
+
+
+async def test_an_alarm_reaches_the_banner_and_is_acknowledged_from_the_list(
+    desktop: tuple[MainWindow, Runtime, DamStation],
+) -> None:
+    window, runtime, _station = desktop
+    await eventually(lambda: window.banner.top_id == ALARM, what="the H alarm in the banner")
+    assert window.banner.blinking and "Reservoir level high" in window.banner.message.text()
+    assert window.alarms.table.rowCount() >= 1
+    window.operator_field.setText("Marie Dupont")
+    assert window.alarms.acknowledge([ALARM], "vanne ouverte") == 1
+    alarm = runtime.alarms.alarms[ALARM]
+    assert alarm.state.status is AlarmStatus.ACKED and alarm.ack_user == "Marie Dupont"
+    window.banner.refresh()
+    assert not window.banner.blinking
+    await runtime.journal.flush()
+    assert alarm.since is not None
+    events = await runtime.journal.events(alarm.since, alarm.since + timedelta(days=1), ALARM)
+    last = [(e.action, e.user, e.comment) for e in events][-1]
+    assert last == ("acknowledged", "Marie Dupont", "vanne ouverte")
+
+
+async def test_shelving_from_the_list_moves_the_alarm_to_its_own_filter(
+    desktop: tuple[MainWindow, Runtime, DamStation],
+) -> None:
+    window, runtime, _station = desktop
+    await eventually(lambda: runtime.alarms.alarms[ALARM].since, what="the H alarm")
+    window.operator_field.setText("Paul")
+    assert window.alarms.shelve([ALARM], 30, "capteur en essai") == 1
+    table = window.alarms.table
+    shown = {table.item(r, 4).text() for r in range(table.rowCount())}  # type: ignore[union-attr]
+    assert not any("Reservoir level high" in text for text in shown)
+    window.alarms.filter.setCurrentIndex(1)  # shelved and suppressed
+    assert window.alarms.table.rowCount() == 1
+    assert window.alarms.table.item(0, 1).text() == "Shelved"  # type: ignore[union-attr]
+    assert window.alarms.unshelve([ALARM]) == 1
+
+
+async def test_the_window_remembers_its_last_view(
+    desktop: tuple[MainWindow, Runtime, DamStation], tmp_path: Path
+) -> None:
+    window, runtime, _station = desktop
+    window.tabs.setCurrentWidget(window.alarms)
+    window.close()
+    settings = QSettings(str(tmp_path / "hmi.ini"), QSettings.Format.IniFormat)
+    again = MainWindow(runtime, DAY, settings)
+    assert again.tabs.currentWidget() is again.alarms
+    again.close()
+    await asyncio.sleep(0)
