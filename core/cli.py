@@ -88,6 +88,13 @@ def _parser() -> argparse.ArgumentParser:
     server.add_argument(
         "--data-dir", type=Path, default=Path.cwd(), help="state directory (historian, tokens)"
     )
+    server.add_argument(
+        "--log-level",
+        dest="server_log_level",
+        choices=["debug", "info", "warning", "error"],
+        default="info",
+        help="what the server logs to stdout (default: info)",
+    )
     server.set_defaults(handler=_server)
 
     token = commands.add_parser("token", help="manage the REST API's bearer tokens")

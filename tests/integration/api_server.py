@@ -88,6 +88,7 @@ class ApiServer:
                     return
             except httpx.TransportError:
                 time.sleep(0.1)
+        self.stop()
         raise RuntimeError(f"server did not start:\n{(self.root / 'server.log').read_text()}")
 
     def stop(self) -> None:
