@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import qasync
@@ -52,9 +53,11 @@ async def shoot(app: QApplication, folder: Path) -> None:
                 window.resize(1400, 820)
                 window.show()
                 await window.overview.load_history()
-                for index, view in enumerate(("overview", "alarms")):
+                window.trends.show_tags(["lauragais.level", "lauragais.inflow", "lauragais.outflow"])
+                window.trends.set_range(timedelta(seconds=20))
+                for index, view in enumerate(("overview", "alarms", "trends")):
                     window.tabs.setCurrentIndex(index)
-                    await asyncio.sleep(0.3)
+                    await asyncio.sleep(0.5)
                     window.grab().save(str(folder / f"{view}-{language}-{theme}.png"))
                 window.close()
             if translator is not None:

@@ -29,6 +29,7 @@ from hmi.i18n import tr
 from hmi.style import PRIORITY_COLOUR, PRIORITY_SHAPE, Theme, stylesheet
 from hmi.views.alarms import ACK_SHORTCUT, AlarmsView
 from hmi.views.overview import OverviewView, priority_word
+from hmi.views.trends import TrendsView
 
 UNACKED = (AlarmStatus.UNACK, AlarmStatus.RTN_UNACK)
 
@@ -113,7 +114,9 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.overview, tr("Overview"))
         self.tabs.addTab(self.alarms, tr("Alarms"))
-        self.overview.open_station.connect(lambda _station: self.tabs.setCurrentWidget(self.alarms))
+        self.trends = TrendsView(runtime, self.bridge, theme)
+        self.tabs.addTab(self.trends, tr("Trends"))
+        self.overview.open_station.connect(self.open_trend)
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.addWidget(self.banner)
@@ -141,6 +144,12 @@ class MainWindow(QMainWindow):
         self._health.start(2000)
         self.show_historian()
         self.restore()
+
+    def open_trend(self, station: str) -> None:
+        """A click on a dam: its level and flows over the last 6 hours."""
+        wanted = [f"{station}.{key}" for key in ("level", "inflow", "outflow")]
+        self.trends.show_tags([tag for tag in wanted if tag in self.trends.tags])
+        self.tabs.setCurrentWidget(self.trends)
 
     def operator(self) -> str:
         return self.operator_field.text().strip() or tr("unknown operator")

@@ -60,6 +60,14 @@
         <translation>Durée (minutes) :</translation>
     </message>
     <message>
+        <source>Export CSV…</source>
+        <translation>Exporter en CSV…</translation>
+    </message>
+    <message>
+        <source>Export PNG…</source>
+        <translation>Exporter en PNG…</translation>
+    </message>
+    <message>
         <source>Fill</source>
         <translation>Remplissage</translation>
     </message>
@@ -158,6 +166,10 @@
     <message>
         <source>Time in</source>
         <translation>Apparition</translation>
+    </message>
+    <message>
+        <source>Trends</source>
+        <translation>Courbes</translation>
     </message>
     <message>
         <source>Unacknowledged</source>

@@ -79,3 +79,29 @@ async def test_the_window_remembers_its_last_view(
     assert again.tabs.currentWidget() is again.alarms
     again.close()
     await asyncio.sleep(0)
+
+
+async def test_a_click_on_a_dam_opens_its_trend_with_history_limits_and_exports(
+    desktop: tuple[MainWindow, Runtime, DamStation], tmp_path: Path
+) -> None:
+    window, runtime, _station = desktop
+    await eventually(lambda: runtime.links[0].received > 50, what="some history")
+    window.overview.open_station.emit("lauragais")
+    trends = window.trends
+    assert window.tabs.currentWidget() is trends
+    assert trends.selected() == ["lauragais.level", "lauragais.inflow", "lauragais.outflow"]
+    assert trends.units == ["m", "m³/s"]  # one axis per unit
+    assert [line.value() for line in trends.limit_lines] == [3.5, 13.5]
+    await eventually(lambda: len(trends.series["lauragais.level"].xs) > 3, what="the level's history")
+    level = trends.series["lauragais.level"]
+    assert trends.readout_at(level.xs[-1]).count(" m") >= 1
+    trends.export_csv(tmp_path / "trend.csv")
+    rows = (tmp_path / "trend.csv").read_text().splitlines()
+    assert rows[0] == "tag,start,min,max,avg,last,count" and len(rows) > 3
+    trends.export_png(tmp_path / "trend.png")
+    assert (tmp_path / "trend.png").stat().st_size > 5_000
+    before = len(level.xs)
+    await eventually(lambda: len(level.xs) > before, what="live points appended")
+    trends.show_tags(["lauragais.level"])  # changing the selection rebuilds the plot
+    assert list(trends.series) == ["lauragais.level"] and trends.units == ["m"]
+    assert len(trends.plot.plotItem.vb.addedItems) < 10

@@ -1,0 +1,273 @@
+"""Level 3 — trends: several tags, one axis per unit, history plus live values, limits drawn.
+
+History comes from the historian's downsampled query (min/max/avg per bucket, a few points per
+pixel), loaded in a task so the UI never waits; the min–max band keeps every peak visible
+whatever the zoom. Live samples extend the curves while the range ends at "now".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.config.schema import LimitsRule, Tag
+from core.model import Bucket, Quality, Sample, utcnow
+from core.runtime import Runtime
+from hmi.bridge import Bridge
+from hmi.i18n import tr
+from hmi.style import Theme
+
+PRESETS = (("1 h", timedelta(hours=1)), ("6 h", timedelta(hours=6)), ("24 h", timedelta(hours=24)),
+           ("7 d", timedelta(days=7)))  # fmt: skip
+PALETTE = {
+    "day": ("#1f4e79", "#7a3b00", "#2e6b30", "#5b2c6f", "#6b6b00", "#00606b"),
+    "night": ("#8fb8de", "#f0a868", "#8fd18f", "#c49fdc", "#e0e070", "#70d0dc"),
+}
+
+
+class Series:
+    """One tag on the plot: its curve, min–max band and the data behind them."""
+
+    def __init__(self, tag: Tag, colour: str, view: pg.ViewBox) -> None:
+        self.tag = tag
+        self.curve = pg.PlotDataItem(pen=pg.mkPen(colour, width=1), name=tag.label.fr)
+        self.curve.setClipToView(True)
+        self.curve.setDownsampling(auto=True, method="peak")
+        self.low = pg.PlotDataItem(pen=None)
+        self.high = pg.PlotDataItem(pen=None)
+        self.band = pg.FillBetweenItem(self.low, self.high, brush=pg.mkBrush(colour + "40"))
+        self.view = view
+        for item in (self.band, self.curve):
+            view.addItem(item)
+        self.xs: list[float] = []
+        self.ys: list[float] = []
+        self.buckets: list[Bucket] = []
+
+    def set_history(self, buckets: Sequence[Bucket]) -> None:
+        self.buckets = list(buckets)
+        self.xs = [b.start.timestamp() for b in buckets]
+        self.ys = [b.avg for b in buckets]
+        self.low.setData(self.xs, [b.min for b in buckets])
+        self.high.setData(self.xs, [b.max for b in buckets])
+        self.curve.setData(self.xs, self.ys)
+
+    def append(self, sample: Sample) -> None:
+        if sample.quality is Quality.BAD:
+            return
+        self.xs.append(sample.ts.timestamp())
+        self.ys.append(sample.value)
+        self.curve.setData(self.xs, self.ys)
+
+    def value_at(self, x: float) -> float | None:
+        """The value at time ``x`` (the last one at or before it), for the cursor read-out."""
+        best = None
+        for t, y in zip(self.xs, self.ys, strict=True):
+            if t > x:
+                break
+            best = y
+        return best
+
+
+class TrendsView(QWidget):
+    def __init__(self, runtime: Runtime, bridge: Bridge, theme: Theme) -> None:
+        super().__init__()
+        self.runtime, self.theme = runtime, theme
+        self.tags = {tag.id: tag for tag in runtime.config.tags if tag.kind.value == "analog"}
+        self.span = timedelta(hours=6)
+        self.end: datetime | None = None  # None: live, the range ends now
+        self.series: dict[str, Series] = {}
+        self.picker = QListWidget()
+        self.picker.setMinimumWidth(300)
+        for station in runtime.config.stations:
+            header = QListWidgetItem(station.name)
+            header.setFlags(Qt.ItemFlag.NoItemFlags)
+            font = header.font()
+            font.setBold(True)
+            header.setFont(font)
+            self.picker.addItem(header)
+            for tag in runtime.config.tags_of(station.id):
+                if tag.id in self.tags:
+                    item = QListWidgetItem(f"   {tag.label.fr} ({tag.unit})")
+                    item.setData(Qt.ItemDataRole.UserRole, tag.id)
+                    item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                    item.setCheckState(Qt.CheckState.Unchecked)
+                    self.picker.addItem(item)
+        self.picker.itemChanged.connect(lambda _item: self.reload())
+        zone = ZoneInfo(runtime.config.site.timezone)
+        offset = utcnow().astimezone(zone).utcoffset() or timedelta(0)
+        axis = pg.DateAxisItem(utcOffset=-offset.total_seconds())  # the site's local time
+        self.plot = pg.PlotWidget(axisItems={"bottom": axis}, background=theme.panel)
+        self.plot.showGrid(x=True, y=True, alpha=0.2)
+        self.plot.addLegend()
+        self.right = pg.ViewBox()
+        self.plot.plotItem.showAxis("right")
+        self.plot.plotItem.scene().addItem(self.right)
+        self.plot.plotItem.getAxis("right").linkToView(self.right)
+        self.right.setXLink(self.plot.plotItem)
+        self.plot.plotItem.vb.sigResized.connect(self._align_right_axis)
+        self.units: list[str] = []
+        self.limit_lines: list[pg.InfiniteLine] = []
+        self.crosshair = pg.InfiniteLine(
+            angle=90, movable=False, pen=pg.mkPen(theme.muted, style=Qt.PenStyle.DashLine)
+        )
+        self.plot.addItem(self.crosshair, ignoreBounds=True)
+        self.readout = QLabel("")
+        self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
+        buttons = QHBoxLayout()
+        for label, span in PRESETS:
+            button = QPushButton(label)
+            button.clicked.connect(lambda _checked=False, s=span: self.set_range(s))
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        for text, slot in ((tr("Export CSV…"), self._export_csv), (tr("Export PNG…"), self._export_png)):
+            button = QPushButton(text)
+            button.clicked.connect(slot)
+            buttons.addWidget(button)
+        right = QVBoxLayout()
+        right.addLayout(buttons)
+        right.addWidget(self.plot, 1)
+        right.addWidget(self.readout)
+        layout = QHBoxLayout(self)
+        layout.addWidget(self.picker, 1)
+        layout.addLayout(right, 3)
+        bridge.samples.connect(self._live)
+        self._loading: asyncio.Task[None] | None = None
+
+    def _align_right_axis(self) -> None:
+        self.right.setGeometry(self.plot.plotItem.vb.sceneBoundingRect())
+
+    # -- what is shown --------------------------------------------------------------------
+
+    def selected(self) -> list[str]:
+        items = [self.picker.item(i) for i in range(self.picker.count())]
+        return [
+            item.data(Qt.ItemDataRole.UserRole)
+            for item in items
+            if item.data(Qt.ItemDataRole.UserRole) and item.checkState() == Qt.CheckState.Checked
+        ]
+
+    def show_tags(self, tag_ids: list[str]) -> None:
+        """Check exactly ``tag_ids`` (e.g. from a click on a value elsewhere) and load them."""
+        self.picker.blockSignals(True)
+        for i in range(self.picker.count()):
+            item = self.picker.item(i)
+            if not item.data(Qt.ItemDataRole.UserRole):
+                continue  # a station heading
+            wanted = item.data(Qt.ItemDataRole.UserRole) in tag_ids
+            item.setCheckState(Qt.CheckState.Checked if wanted else Qt.CheckState.Unchecked)
+        self.picker.blockSignals(False)
+        self.reload()
+
+    def set_range(self, span: timedelta, end: datetime | None = None) -> None:
+        self.span, self.end = span, end
+        self.reload()
+
+    def reload(self) -> None:
+        """Rebuild the series and load their history in the background."""
+        for series in self.series.values():
+            for item in (series.curve, series.band):
+                series.view.removeItem(item)
+        for line in self.limit_lines:
+            self.plot.removeItem(line)
+        self.series, self.limit_lines, self.units = {}, [], []
+        for index, tag_id in enumerate(self.selected()):
+            tag = self.tags[tag_id]
+            if tag.unit not in self.units:
+                self.units.append(tag.unit)
+            view = self.plot.plotItem.vb if self.units.index(tag.unit) == 0 else self.right
+            palette = PALETTE[self.theme.name]
+            self.series[tag_id] = Series(tag, palette[index % len(palette)], view)
+            if view is self.plot.plotItem.vb:
+                self._draw_limits(tag)
+        self.plot.plotItem.getAxis("left").setLabel(self.units[0] if self.units else "")
+        self.plot.plotItem.getAxis("right").setLabel(" / ".join(self.units[1:]))
+        if self._loading is not None:
+            self._loading.cancel()
+        self._loading = asyncio.ensure_future(self.load())
+
+    def _draw_limits(self, tag: Tag) -> None:
+        for rule in self.runtime.config.alarms:
+            if isinstance(rule, LimitsRule) and rule.tags == tag.id:
+                for kind, limit in rule.limits.items():
+                    line = pg.InfiniteLine(pos=limit.value, angle=0, label=f"{kind} {limit.value:g}",
+                                           pen=pg.mkPen(self.theme.muted, style=Qt.PenStyle.DotLine),
+                                           labelOpts={"position": 0.02})  # fmt: skip
+                    self.plot.addItem(line)
+                    self.limit_lines.append(line)
+
+    async def load(self) -> None:
+        end = self.end or utcnow()
+        start = end - self.span
+        points = max(200, self.plot.width() * 2)
+        for tag_id, series in list(self.series.items()):
+            buckets = await self.runtime.historian.downsampled(tag_id, start, end, points)
+            if self.series.get(tag_id) is series:
+                series.set_history(buckets)
+        self.plot.setXRange(start.timestamp(), end.timestamp(), padding=0)
+
+    def _live(self, batch: Sequence[Sample]) -> None:
+        if self.end is not None or not self.series:
+            return
+        for sample in batch:
+            series = self.series.get(sample.tag)
+            if series is not None:
+                series.append(sample)
+
+    def _mouse_moved(self, position: object) -> None:
+        view = self.plot.plotItem.vb
+        if not self.series or not self.plot.sceneBoundingRect().contains(position):
+            return
+        x = view.mapSceneToView(position).x()
+        self.crosshair.setPos(x)
+        self.readout.setText(self.readout_at(x))
+
+    def readout_at(self, x: float) -> str:
+        when = datetime.fromtimestamp(x, ZoneInfo(self.runtime.config.site.timezone)).strftime(
+            "%d/%m %H:%M:%S"
+        )
+        parts = [when]
+        for series in self.series.values():
+            value = series.value_at(x)
+            text = "—" if value is None else f"{value:.{series.tag.decimals}f} {series.tag.unit}"
+            parts.append(f"{series.tag.label.fr}: {text}")
+        return "   ".join(parts)
+
+    # -- export ---------------------------------------------------------------------------
+
+    def export_csv(self, path: Path) -> None:
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["tag", "start", "min", "max", "avg", "last", "count"])
+            for tag_id, series in self.series.items():
+                for b in series.buckets:
+                    writer.writerow([tag_id, b.start.isoformat(), b.min, b.max, b.avg, b.last, b.count])
+
+    def export_png(self, path: Path) -> None:
+        self.plot.grab().save(str(path))
+
+    def _export_csv(self) -> None:
+        name, _ = QFileDialog.getSaveFileName(self, tr("Export CSV…"), "trend.csv", "CSV (*.csv)")
+        if name:
+            self.export_csv(Path(name))
+
+    def _export_png(self) -> None:
+        name, _ = QFileDialog.getSaveFileName(self, tr("Export PNG…"), "trend.png", "PNG (*.png)")
+        if name:
+            self.export_png(Path(name))
