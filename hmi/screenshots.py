@@ -55,8 +55,8 @@ async def shoot(app: QApplication, folder: Path) -> None:
                 await window.overview.load_history()
                 window.trends.show_tags(["lauragais.level", "lauragais.inflow", "lauragais.outflow"])
                 window.trends.set_range(timedelta(seconds=20))
-                for index, view in enumerate(("overview", "alarms", "trends")):
-                    window.tabs.setCurrentIndex(index)
+                for view in ("overview", "synoptic", "alarms", "trends"):
+                    window.tabs.setCurrentWidget(getattr(window, view))
                     await asyncio.sleep(0.5)
                     window.grab().save(str(folder / f"{view}-{language}-{theme}.png"))
                 window.close()

@@ -29,6 +29,7 @@ from hmi.i18n import tr
 from hmi.style import PRIORITY_COLOUR, PRIORITY_SHAPE, Theme, stylesheet
 from hmi.views.alarms import ACK_SHORTCUT, AlarmsView
 from hmi.views.overview import OverviewView, priority_word
+from hmi.views.synoptic import SynopticView
 from hmi.views.trends import TrendsView
 
 UNACKED = (AlarmStatus.UNACK, AlarmStatus.RTN_UNACK)
@@ -116,7 +117,10 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.alarms, tr("Alarms"))
         self.trends = TrendsView(runtime, self.bridge, theme)
         self.tabs.addTab(self.trends, tr("Trends"))
-        self.overview.open_station.connect(self.open_trend)
+        self.synoptic = SynopticView(runtime, self.bridge, theme)
+        self.tabs.insertTab(1, self.synoptic, tr("Dam"))
+        self.overview.open_station.connect(self.open_synoptic)
+        self.synoptic.open_tag.connect(lambda tag: self.open_trend([tag]))
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.addWidget(self.banner)
@@ -145,10 +149,14 @@ class MainWindow(QMainWindow):
         self.show_historian()
         self.restore()
 
-    def open_trend(self, station: str) -> None:
-        """A click on a dam: its level and flows over the last 6 hours."""
-        wanted = [f"{station}.{key}" for key in ("level", "inflow", "outflow")]
-        self.trends.show_tags([tag for tag in wanted if tag in self.trends.tags])
+    def open_synoptic(self, station: str) -> None:
+        """A click on a dam's card (level 1) opens its synoptic (level 2)."""
+        self.synoptic.show_station(station)
+        self.tabs.setCurrentWidget(self.synoptic)
+
+    def open_trend(self, tags: list[str]) -> None:
+        """A click on a value (level 2) opens its trend over the last 6 hours (level 3)."""
+        self.trends.show_tags([tag for tag in tags if tag in self.trends.tags])
         self.tabs.setCurrentWidget(self.trends)
 
     def operator(self) -> str:

@@ -40,6 +40,10 @@
         <translation>Tous les barrages</translation>
     </message>
     <message>
+        <source>Bottom gate</source>
+        <translation>Vanne de fond</translation>
+    </message>
+    <message>
         <source>Cleared, unacknowledged</source>
         <translation>Revenue, non acquittée</translation>
     </message>
@@ -82,6 +86,10 @@
     <message>
         <source>Inflow</source>
         <translation>Débit entrant</translation>
+    </message>
+    <message>
+        <source>Level</source>
+        <translation>Niveau</translation>
     </message>
     <message>
         <source>Limit</source>
@@ -136,6 +144,10 @@
         <translation>Pluie</translation>
     </message>
     <message>
+        <source>Rain total</source>
+        <translation>Cumul de pluie</translation>
+    </message>
+    <message>
         <source>Reason (required):</source>
         <translation>Raison (obligatoire) :</translation>
     </message>
@@ -154,6 +166,10 @@
     <message>
         <source>Shelve…</source>
         <translation>Mettre en attente…</translation>
+    </message>
+    <message>
+        <source>Spillway</source>
+        <translation>Déversoir</translation>
     </message>
     <message>
         <source>State</source>
@@ -182,6 +198,10 @@
     <message>
         <source>Value</source>
         <translation>Valeur</translation>
+    </message>
+    <message>
+        <source>Volume</source>
+        <translation>Volume</translation>
     </message>
     <message>
         <source>alarm(s)</source>

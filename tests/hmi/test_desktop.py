@@ -81,12 +81,17 @@ async def test_the_window_remembers_its_last_view(
     await asyncio.sleep(0)
 
 
-async def test_a_click_on_a_dam_opens_its_trend_with_history_limits_and_exports(
+async def test_from_a_dam_to_its_synoptic_and_trend_with_history_limits_and_exports(
     desktop: tuple[MainWindow, Runtime, DamStation], tmp_path: Path
 ) -> None:
     window, runtime, _station = desktop
     await eventually(lambda: runtime.links[0].received > 50, what="some history")
-    window.overview.open_station.emit("lauragais")
+    window.overview.open_station.emit("lauragais")  # level 1 -> level 2
+    assert window.tabs.currentWidget() is window.synoptic
+    assert window.synoptic.drawing.text_of("level").endswith(" m")
+    window.synoptic.drawing.grab()  # paints, and places the clickable values
+    assert set(window.synoptic.drawing.hot) >= {"level", "inflow", "outflow", "gate", "rain"}
+    window.open_trend(["lauragais.level", "lauragais.inflow", "lauragais.outflow"])  # level 2 -> 3
     trends = window.trends
     assert window.tabs.currentWidget() is trends
     assert trends.selected() == ["lauragais.level", "lauragais.inflow", "lauragais.outflow"]

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from hmi.views.alarms import AlarmsView
+from hmi.views.synoptic import LABELS
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "resources" / "i18n"))
@@ -15,7 +16,7 @@ from translations import FRENCH, compile_qm  # noqa: E402
 
 
 def shown_strings() -> set[str]:
-    found: set[str] = set(AlarmsView.COLUMNS)
+    found: set[str] = set(AlarmsView.COLUMNS) | set(LABELS.values())
     for path in (REPO / "hmi").rglob("*.py"):
         found |= set(re.findall(r'\btr\("([^"]+)"\)', path.read_text(encoding="utf-8")))
     return found
