@@ -28,6 +28,7 @@ from hmi.bridge import Bridge
 from hmi.i18n import tr
 from hmi.style import PRIORITY_COLOUR, PRIORITY_SHAPE, Theme, stylesheet
 from hmi.views.alarms import ACK_SHORTCUT, AlarmsView
+from hmi.views.journal import JournalView
 from hmi.views.overview import OverviewView, priority_word
 from hmi.views.synoptic import SynopticView
 from hmi.views.trends import TrendsView
@@ -117,6 +118,9 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.alarms, tr("Alarms"))
         self.trends = TrendsView(runtime, self.bridge, theme)
         self.tabs.addTab(self.trends, tr("Trends"))
+        self.journal = JournalView(runtime, self.bridge)
+        self.tabs.addTab(self.journal, tr("Journal"))
+        self.tabs.currentChanged.connect(self._tab_changed)
         self.synoptic = SynopticView(runtime, self.bridge, theme)
         self.tabs.insertTab(1, self.synoptic, tr("Dam"))
         self.overview.open_station.connect(self.open_synoptic)
@@ -148,6 +152,10 @@ class MainWindow(QMainWindow):
         self._health.start(2000)
         self.show_historian()
         self.restore()
+
+    def _tab_changed(self, _index: int) -> None:
+        if self.tabs.currentWidget() is self.journal:
+            self.journal.reload()
 
     def open_synoptic(self, station: str) -> None:
         """A click on a dam's card (level 1) opens its synoptic (level 2)."""

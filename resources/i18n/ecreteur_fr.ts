@@ -20,6 +20,10 @@
         <translation>Acquittée par</translation>
     </message>
     <message>
+        <source>Action</source>
+        <translation>Action</translation>
+    </message>
+    <message>
         <source>Active alarms</source>
         <translation>Alarmes actives</translation>
     </message>
@@ -46,6 +50,10 @@
     <message>
         <source>Cleared, unacknowledged</source>
         <translation>Revenue, non acquittée</translation>
+    </message>
+    <message>
+        <source>Comment</source>
+        <translation>Commentaire</translation>
     </message>
     <message>
         <source>Comment (optional):</source>
@@ -76,6 +84,10 @@
         <translation>Remplissage</translation>
     </message>
     <message>
+        <source>Filter (dam, alarm, user…)</source>
+        <translation>Filtrer (barrage, alarme, opérateur…)</translation>
+    </message>
+    <message>
         <source>Historian: NOT WRITING</source>
         <translation>Historique : ÉCRITURE ARRÊTÉE</translation>
     </message>
@@ -86,6 +98,26 @@
     <message>
         <source>Inflow</source>
         <translation>Débit entrant</translation>
+    </message>
+    <message>
+        <source>Journal</source>
+        <translation>Journal</translation>
+    </message>
+    <message>
+        <source>Last 24 hours</source>
+        <translation>Dernières 24 heures</translation>
+    </message>
+    <message>
+        <source>Last 30 days</source>
+        <translation>30 derniers jours</translation>
+    </message>
+    <message>
+        <source>Last 7 days</source>
+        <translation>7 derniers jours</translation>
+    </message>
+    <message>
+        <source>Last hour</source>
+        <translation>Dernière heure</translation>
     </message>
     <message>
         <source>Level</source>
@@ -180,6 +212,10 @@
         <translation>Masquée (exploitation)</translation>
     </message>
     <message>
+        <source>Time</source>
+        <translation>Heure</translation>
+    </message>
+    <message>
         <source>Time in</source>
         <translation>Apparition</translation>
     </message>
@@ -196,6 +232,10 @@
         <translation>Reprendre</translation>
     </message>
     <message>
+        <source>User</source>
+        <translation>Opérateur</translation>
+    </message>
+    <message>
         <source>Value</source>
         <translation>Valeur</translation>
     </message>
@@ -204,8 +244,16 @@
         <translation>Volume</translation>
     </message>
     <message>
+        <source>acknowledged</source>
+        <translation>acquittée</translation>
+    </message>
+    <message>
         <source>alarm(s)</source>
         <translation>alarme(s)</translation>
+    </message>
+    <message>
+        <source>condition</source>
+        <translation>condition</translation>
     </message>
     <message>
         <source>critical</source>
@@ -236,12 +284,48 @@
         <translation>en ligne</translation>
     </message>
     <message>
+        <source>raised</source>
+        <translation>apparue</translation>
+    </message>
+    <message>
         <source>reached</source>
         <translation>atteinte</translation>
     </message>
     <message>
+        <source>removed</source>
+        <translation>mise hors service</translation>
+    </message>
+    <message>
+        <source>reset</source>
+        <translation>réarmée</translation>
+    </message>
+    <message>
+        <source>restored</source>
+        <translation>remise en service</translation>
+    </message>
+    <message>
+        <source>returned</source>
+        <translation>disparue</translation>
+    </message>
+    <message>
+        <source>shelved</source>
+        <translation>mise en attente</translation>
+    </message>
+    <message>
+        <source>suppressed</source>
+        <translation>masquée</translation>
+    </message>
+    <message>
         <source>unknown operator</source>
         <translation>opérateur inconnu</translation>
+    </message>
+    <message>
+        <source>unshelved</source>
+        <translation>reprise</translation>
+    </message>
+    <message>
+        <source>unsuppressed</source>
+        <translation>démasquée</translation>
     </message>
 </context>
 </TS>

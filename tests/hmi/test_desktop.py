@@ -110,3 +110,22 @@ async def test_from_a_dam_to_its_synoptic_and_trend_with_history_limits_and_expo
     trends.show_tags(["lauragais.level"])  # changing the selection rebuilds the plot
     assert list(trends.series) == ["lauragais.level"] and trends.units == ["m"]
     assert len(trends.plot.plotItem.vb.addedItems) < 10
+
+
+async def test_the_journal_tab_lists_who_did_what_and_exports_it(
+    desktop: tuple[MainWindow, Runtime, DamStation], tmp_path: Path
+) -> None:
+    window, runtime, _station = desktop
+    await eventually(lambda: runtime.alarms.alarms[ALARM].since, what="the H alarm")
+    window.operator_field.setText("Marie Dupont")
+    window.alarms.acknowledge([ALARM], "vanne ouverte")
+    window.tabs.setCurrentWidget(window.journal)
+    await eventually(
+        lambda: any(e.action == "acknowledged" for e in window.journal.entries), what="the journal"
+    )
+    window.journal.search.setText("marie")
+    rows = window.journal.table.rowCount()
+    assert rows >= 1 and window.journal.table.item(0, 3).text() == "Marie Dupont"  # type: ignore[union-attr]
+    window.journal.export_csv(tmp_path / "journal.csv")
+    lines = (tmp_path / "journal.csv").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == rows + 1 and "vanne ouverte" in lines[1]

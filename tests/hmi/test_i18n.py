@@ -6,7 +6,9 @@ import re
 import sys
 from pathlib import Path
 
+from core.alarms.states import Action
 from hmi.views.alarms import AlarmsView
+from hmi.views.journal import PERIODS, JournalView
 from hmi.views.synoptic import LABELS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -16,7 +18,11 @@ from translations import FRENCH, compile_qm  # noqa: E402
 
 
 def shown_strings() -> set[str]:
-    found: set[str] = set(AlarmsView.COLUMNS) | set(LABELS.values())
+    actions = {action.value for action in Action if action is not Action.REJECTED}
+    periods = {label for label, _span in PERIODS}
+    found: set[str] = (
+        set(AlarmsView.COLUMNS) | set(LABELS.values()) | set(JournalView.COLUMNS) | actions | periods
+    )
     for path in (REPO / "hmi").rglob("*.py"):
         found |= set(re.findall(r'\btr\("([^"]+)"\)', path.read_text(encoding="utf-8")))
     return found
