@@ -123,7 +123,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _desktop_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--language", choices=["fr", "en"], help="default: the site's, then the system's")
-    parser.add_argument("--theme", choices=["day", "night"], default="day")
+    parser.add_argument(
+        "--theme", choices=["day", "night"], help="default: the last chosen in the menu, or day"
+    )
     parser.add_argument("--duration", type=float, help="stop after this many seconds")
     parser.add_argument("--screenshot", type=Path, help="save the window as PNG when stopping")
 

@@ -23,7 +23,7 @@ def run(
     data_dir: Path,
     *,
     language: str | None = None,
-    theme: str = "day",
+    theme: str | None = None,
     duration: float | None = None,
     screenshot: Path | None = None,
 ) -> int:
@@ -31,7 +31,10 @@ def run(
     app = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(app, QApplication)
     app.setQuitOnLastWindowClosed(False)  # the loop ends when main() has stopped the runtime
-    translator = i18n.install(app, i18n.pick_language(language or config.site.language))
+    settings = QSettings("Ecreteur", "HMI")
+    chosen = language or str(settings.value("language", "")) or config.site.language
+    theme = theme or str(settings.value("theme", "")) or "day"
+    translator = i18n.install(app, i18n.pick_language(chosen))
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     closed = asyncio.Event()
@@ -39,7 +42,7 @@ def run(
     async def main() -> None:
         runtime = Runtime(config, config_path=config_path, data_dir=data_dir)
         await runtime.start()
-        window = MainWindow(runtime, THEMES[theme], QSettings("Ecreteur", "HMI"))
+        window = MainWindow(runtime, THEMES[theme or "day"], settings)
         app.lastWindowClosed.connect(closed.set)
         window.show()
         await window.overview.load_history()

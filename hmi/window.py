@@ -147,11 +147,32 @@ class MainWindow(QMainWindow):
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         self.addAction(quit_action)
+        self._build_menu(quit_action)
         self._health = QTimer(self)
         self._health.timeout.connect(self.show_historian)
         self._health.start(2000)
         self.show_historian()
         self.restore()
+
+    def _build_menu(self, quit_action: QAction) -> None:
+        """Language and theme overrides, remembered and applied at the next start."""
+        menu = self.menuBar().addMenu(tr("Display"))
+        choices = {
+            "language": (("fr", "Français"), ("en", "English")),
+            "theme": (("day", tr("Day theme")), ("night", tr("Control-room theme"))),
+        }
+        for key, options in choices.items():
+            current = str(self.settings.value(key, ""))
+            for value, label in options:
+                action = QAction(label, self, checkable=True, checked=current == value)
+                action.triggered.connect(lambda _checked=False, k=key, v=value: self.choose(k, v))
+                menu.addAction(action)
+            menu.addSeparator()
+        menu.addAction(quit_action)
+
+    def choose(self, key: str, value: str) -> None:
+        self.settings.setValue(key, value)
+        self.statusBar().showMessage(tr("Applied at the next start."), 10_000)
 
     def _tab_changed(self, _index: int) -> None:
         if self.tabs.currentWidget() is self.journal:

@@ -44,6 +44,10 @@
         <translation>Tous les barrages</translation>
     </message>
     <message>
+        <source>Applied at the next start.</source>
+        <translation>Appliqué au prochain démarrage.</translation>
+    </message>
+    <message>
         <source>Bottom gate</source>
         <translation>Vanne de fond</translation>
     </message>
@@ -60,12 +64,24 @@
         <translation>Commentaire (facultatif) :</translation>
     </message>
     <message>
+        <source>Control-room theme</source>
+        <translation>Thème salle de contrôle</translation>
+    </message>
+    <message>
         <source>Crest in</source>
         <translation>Crête dans</translation>
     </message>
     <message>
         <source>Dam</source>
         <translation>Barrage</translation>
+    </message>
+    <message>
+        <source>Day theme</source>
+        <translation>Thème jour</translation>
+    </message>
+    <message>
+        <source>Display</source>
+        <translation>Affichage</translation>
     </message>
     <message>
         <source>Duration (minutes):</source>

@@ -129,3 +129,17 @@ async def test_the_journal_tab_lists_who_did_what_and_exports_it(
     window.journal.export_csv(tmp_path / "journal.csv")
     lines = (tmp_path / "journal.csv").read_text(encoding="utf-8").splitlines()
     assert len(lines) == rows + 1 and "vanne ouverte" in lines[1]
+
+
+async def test_the_display_menu_remembers_language_and_theme(
+    desktop: tuple[MainWindow, Runtime, DamStation], tmp_path: Path
+) -> None:
+    window, _runtime, _station = desktop
+    menu = window.menuBar().actions()[0].menu()
+    labels = [action.text() for action in menu.actions() if action.text()]  # type: ignore[union-attr]
+    assert labels[:4] == ["Français", "English", "Day theme", "Control-room theme"]
+    window.choose("language", "en")
+    window.choose("theme", "night")
+    settings = QSettings(str(tmp_path / "hmi.ini"), QSettings.Format.IniFormat)
+    assert (settings.value("language"), settings.value("theme")) == ("en", "night")
+    assert window.statusBar().currentMessage() == "Applied at the next start."
