@@ -1,0 +1,111 @@
+"""Desktop benchmarks (run by hand, offscreen; figures go to docs/PERFORMANCE.md).
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python tests/bench/bench_hmi.py
+
+1. A trend of 10 M points: first render and frame time while panning, for the trend view's
+   curve (clip to view, peak downsampling, as hmi/views/trends.py sets it) against a bare
+   pyqtgraph PlotWidget with the same data, in the same run. A frame is forced with grab().
+2. Start-up to first frame with 20 stations x 50 tags: building the main window on a started
+   runtime (stations unreachable) until its first painted frame, against an empty QMainWindow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+import qasync
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication, QMainWindow
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from core.config.schema import SiteConfig  # noqa: E402
+from core.runtime import Runtime  # noqa: E402
+from hmi.style import DAY  # noqa: E402
+from hmi.window import MainWindow  # noqa: E402
+
+N = 10_000_000
+
+
+def trend(app: QApplication, ours: bool) -> tuple[float, float]:
+    x = np.arange(N, dtype=np.float64)
+    y = np.sin(x / 5000.0) + np.random.default_rng(1).normal(0, 0.05, N)
+    widget = pg.PlotWidget()
+    widget.resize(1200, 600)
+    widget.show()
+    app.processEvents()
+    start = time.perf_counter()
+    curve = widget.plot(x, y, pen=pg.mkPen("#1f4e79", width=1))
+    if ours:
+        curve.setClipToView(True)
+        curve.setDownsampling(auto=True, method="peak")
+    widget.grab()
+    first = time.perf_counter() - start
+    frames = []
+    span = N / 10
+    for i in range(30):  # pan across a tenth of the series, like a drag
+        left = i * span / 10
+        t = time.perf_counter()
+        widget.setXRange(left, left + span, padding=0)
+        widget.grab()
+        frames.append(time.perf_counter() - t)
+    widget.close()
+    return first, statistics.median(frames)
+
+
+def big_site() -> SiteConfig:
+    stations = [{"id": f"s{i:02d}", "name": f"Barrage {i:02d}", "endpoint": f"opc.tcp://127.0.0.1:9/{i}"}
+                for i in range(20)]  # fmt: skip
+    tags = [{"id": f"s{i:02d}.{'level' if j == 0 else f't{j}'}", "station": f"s{i:02d}", "node": f"ns=2;i={j}",
+             "unit": "m", "range": [0, 20], "label": {"fr": f"Mesure {j}"}} for i in range(20) for j in range(50)]  # fmt: skip
+    return SiteConfig.model_validate({"site": {"name": "bench"}, "stations": stations, "tags": tags})
+
+
+async def startup(app: QApplication) -> tuple[float, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        runtime = Runtime(big_site(), data_dir=Path(tmp))
+        await runtime.start()
+        start = time.perf_counter()
+        window = MainWindow(runtime, DAY, QSettings(str(Path(tmp) / "hmi.ini"), QSettings.Format.IniFormat))
+        window.show()
+        window.grab()
+        ours = time.perf_counter() - start
+        window.close()
+        start = time.perf_counter()
+        bare = QMainWindow()
+        bare.resize(1400, 800)
+        bare.show()
+        bare.grab()
+        baseline = time.perf_counter() - start
+        bare.close()
+        await runtime.stop()
+    return ours, baseline
+
+
+def main() -> None:
+    app = QApplication(sys.argv[:1])
+    app.setQuitOnLastWindowClosed(False)
+    bare_first, bare_frame = trend(app, ours=False)
+    our_first, our_frame = trend(app, ours=True)
+    print(f"10 M points: trend view curve first render {our_first * 1e3:.0f} ms, pan frame {our_frame * 1e3:.1f} ms "
+          f"({1 / our_frame:.0f} frames/s); bare PlotWidget {bare_first * 1e3:.0f} ms, pan frame {bare_frame * 1e3:.1f} ms "
+          f"({1 / bare_frame:.1f} frames/s)")  # fmt: skip
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    with loop:
+        ours, baseline = loop.run_until_complete(startup(app))
+    print(
+        f"20 stations x 50 tags: main window to first frame {ours * 1e3:.0f} ms; empty QMainWindow {baseline * 1e3:.0f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
