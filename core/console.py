@@ -37,7 +37,9 @@ def _value(runtime: Runtime, tag_id: str) -> str:
     sample = runtime.latest.get(tag_id)
     if sample is None:
         return "—"
-    tag = next(t for t in runtime.config.tags if t.id == tag_id)
+    tag = runtime.config.tag(tag_id)
+    if tag is None:
+        return "—"
     if sample.quality is Quality.BAD or math.isnan(sample.value):
         return "invalide"
     text = f"{sample.value:.{tag.decimals}f} {tag.unit}".strip()

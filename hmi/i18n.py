@@ -12,6 +12,7 @@ from PySide6.QtCore import QCoreApplication, QLocale, QTranslator
 
 I18N = Path(__file__).resolve().parents[1] / "resources" / "i18n"
 CONTEXT = "ecreteur"
+_installed = "en"
 
 
 def tr(text: str) -> str:
@@ -25,8 +26,15 @@ def pick_language(configured: str | None) -> str:
     return "en" if QLocale.system().language() == QLocale.Language.English else "fr"
 
 
+def language() -> str:
+    """The language of the interface now ("fr" or "en"), e.g. to pick an alarm's message."""
+    return _installed
+
+
 def install(app: QCoreApplication, language: str) -> QTranslator | None:
     """Load the translation for ``language``; English needs none. Keep the returned object alive."""
+    global _installed
+    _installed = language
     if language == "en":
         return None
     translator = QTranslator(app)

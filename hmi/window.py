@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from core.model import AlarmStatus, ConnectionState, Priority, StationStatus
 from core.runtime import Runtime
+from hmi import i18n
 from hmi.bridge import Bridge
 from hmi.i18n import tr
 from hmi.style import PRIORITY_COLOUR, PRIORITY_SHAPE, Theme, stylesheet
@@ -66,11 +67,10 @@ class AlarmBanner(QFrame):
         self.counts.setText(
             "   ".join(f"{PRIORITY_SHAPE[p]} {priority_word(p)} {n}" for p, n in counts.items() if n)
         )
-        language = "en" if tr("Acknowledge") == "Acknowledge" else "fr"
         if unacked:
             top = unacked[0]
             self.top_id = top.id
-            self.message.setText(f"{PRIORITY_SHAPE[top.priority]} {top.message(language)}")
+            self.message.setText(f"{PRIORITY_SHAPE[top.priority]} {top.message(i18n.language())}")
             self.colour = PRIORITY_COLOUR[top.priority].name()
             self.ack.setEnabled(True)
             if not self._blink.isActive():

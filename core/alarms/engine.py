@@ -113,6 +113,7 @@ class Alarm:
     limit: float | None
     evaluator: Evaluator
     messages: tuple[str, str]
+    kind: str  # HH, H, L, LL, rate, forecast, stale, quality, discrete, communication
     state: AlarmState = field(default_factory=AlarmState)
     value: float | None = None
     since: datetime | None = None
@@ -248,6 +249,7 @@ class AlarmEngine:
             limit=limit,
             evaluator=evaluator,
             messages=messages,
+            kind=kind,
             state=AlarmState(latching=rule.latching),
         )
         self.alarms[alarm_id] = alarm
@@ -439,6 +441,14 @@ class AlarmEngine:
 
     def return_to_service(self, alarm_id: str, user: str, reason: str = "") -> bool:
         return self._apply(self._get(alarm_id), Event.RESTORE, user, reason)
+
+    def limits(self, tag_id: str) -> dict[str, float]:
+        """The HH/H/L/LL limits configured for a tag (whatever rule or pattern set them)."""
+        return {
+            a.kind: a.limit
+            for a in self._by_tag.get(tag_id, ())
+            if isinstance(a.rule, LimitsRule) and a.limit is not None
+        }
 
     def annunciated(self) -> list[Alarm]:
         """Alarms an operator must see, most urgent and unacknowledged first, then newest."""

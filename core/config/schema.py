@@ -11,6 +11,7 @@ import fnmatch
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema, field_validator
@@ -245,6 +246,14 @@ class SiteConfig(_Model):
             if station.id == station_id:
                 return station
         raise KeyError(station_id)
+
+    @cached_property
+    def _tags_by_id(self) -> dict[str, Tag]:
+        return {tag.id: tag for tag in self.tags}
+
+    def tag(self, tag_id: str) -> Tag | None:
+        """The tag with this id, or None (a dictionary lookup: views call it per sample)."""
+        return self._tags_by_id.get(tag_id)
 
     def tags_of(self, station_id: str) -> list[Tag]:
         return [tag for tag in self.tags if tag.station == station_id]

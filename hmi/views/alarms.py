@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from core.alarms.engine import Alarm
 from core.model import AlarmStatus
 from core.runtime import Runtime
+from hmi import i18n
 from hmi.bridge import Bridge
 from hmi.i18n import tr
 from hmi.style import PRIORITY_COLOUR, PRIORITY_SHAPE, SHELVED, Theme
@@ -113,7 +114,6 @@ class AlarmsView(QWidget):
         alarms = self.shown()
         self.table.setSortingEnabled(False)
         self.table.setRowCount(len(alarms))
-        language = "en" if tr("Acknowledge") == "Acknowledge" else "fr"
         for row, alarm in enumerate(alarms):
             hidden = alarm.state.status in (
                 AlarmStatus.SHELVED,
@@ -126,7 +126,7 @@ class AlarmsView(QWidget):
                 status_word(alarm.state.status),
                 alarm.since.astimezone(self.tz).strftime("%d/%m %H:%M:%S") if alarm.since else "—",
                 alarm.station,
-                alarm.message(language),
+                alarm.message(i18n.language()),
                 "—" if alarm.value is None else f"{alarm.value:.{alarm.decimals}f} {alarm.unit}",
                 "—" if alarm.limit is None else f"{alarm.limit:g}",
                 alarm.ack_user,

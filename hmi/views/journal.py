@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from core.model import AlarmEvent, utcnow
 from core.runtime import Runtime
+from hmi import i18n
 from hmi.bridge import Bridge
 from hmi.i18n import tr
 
@@ -82,21 +83,21 @@ class JournalView(QWidget):
 
     def visible(self) -> list[AlarmEvent]:
         needle = self.search.text().strip().lower()
-        language = "en" if tr("Alarm") == "Alarm" else "fr"
+        french = i18n.language() == "fr"
         shown = []
         for e in reversed(self.entries):  # newest first
-            text = e.message_fr if language == "fr" else e.message_en
+            text = e.message_fr if french else e.message_en
             if not needle or needle in f"{text} {e.user} {e.comment} {e.action}".lower():
                 shown.append(e)
         return shown
 
     def show_entries(self) -> None:
         entries = self.visible()
-        language = "en" if tr("Alarm") == "Alarm" else "fr"
+        french = i18n.language() == "fr"
         self.table.setRowCount(len(entries))
         for row, e in enumerate(entries):
-            cells = (e.ts.astimezone(self.tz).strftime("%d/%m/%Y %H:%M:%S"), tr(e.action),
-                     e.message_fr if language == "fr" else e.message_en, e.user, e.comment)  # fmt: skip
+            when = e.ts.astimezone(self.tz).strftime("%d/%m/%Y %H:%M:%S")
+            cells = (when, tr(e.action), e.message_fr if french else e.message_en, e.user, e.comment)
             for column, text in enumerate(cells):
                 self.table.setItem(row, column, QTableWidgetItem(text))
 

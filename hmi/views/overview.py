@@ -16,7 +16,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from core.alarms.engine import ForecastValue
-from core.config.schema import LimitsRule, Station
+from core.config.schema import Station
 from core.model import AlarmEvent, ConnectionState, Priority, Quality, Sample, StationStatus, utcnow
 from core.runtime import Runtime
 from hmi.bridge import Bridge
@@ -42,13 +42,12 @@ class DamCard(QFrame):
         self.setObjectName("card")
         self.runtime, self.station, self.theme = runtime, station, theme
         self.level_tag = f"{station.id}.level"
-        tags = {t.id: t for t in runtime.config.tags}
-        level = tags.get(self.level_tag)
+        level = runtime.config.tag(self.level_tag)
         low, high = level.range if level and level.range else (0.0, 20.0)
         self.gauge = LevelGauge(
             theme, low, high, level.unit if level else "m", level.decimals if level else 2
         )
-        self.gauge.limits = self._limits()
+        self.gauge.limits = runtime.alarms.limits(self.level_tag)
         self.title = QLabel(station.name)
         self.title.setObjectName("title")
         self.link = QLabel()
@@ -97,18 +96,13 @@ class DamCard(QFrame):
             if sample is not None:
                 self.show_sample(sample)
 
-    def _limits(self) -> dict[str, float]:
-        limits: dict[str, float] = {}
-        for rule in self.runtime.config.alarms:
-            if isinstance(rule, LimitsRule) and rule.tags == self.level_tag:
-                limits.update({kind: limit.value for kind, limit in rule.limits.items()})
-        return limits
-
     def mousePressEvent(self, event: object) -> None:
         self.clicked.emit(self.station.id)
 
     def _format(self, tag_id: str, sample: Sample) -> str:
-        tag = next(t for t in self.runtime.config.tags if t.id == tag_id)
+        tag = self.runtime.config.tag(tag_id)
+        if tag is None:
+            return "—"
         if sample.quality is Quality.BAD or math.isnan(sample.value):
             return tr("invalid")
         text = f"{sample.value:.{tag.decimals}f} {tag.unit}"

@@ -14,7 +14,6 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QComboBox, QVBoxLayout, QWidget
 
-from core.config.schema import LimitsRule
 from core.model import AlarmStatus, Quality, Sample
 from core.runtime import Runtime
 from hmi.bridge import Bridge
@@ -56,17 +55,12 @@ class DamDrawing(QWidget):
         return self.runtime.latest.get(f"{self.station}.{key}")
 
     def _level_range(self) -> tuple[float, float, dict[str, float]]:
-        tags = {t.id: t for t in self.runtime.config.tags}
-        level = tags.get(f"{self.station}.level")
+        level = self.runtime.config.tag(f"{self.station}.level")
         low, high = level.range if level and level.range else (0.0, 20.0)
-        limits: dict[str, float] = {}
-        for rule in self.runtime.config.alarms:
-            if isinstance(rule, LimitsRule) and rule.tags == f"{self.station}.level":
-                limits.update({k: v.value for k, v in rule.limits.items()})
-        return low, high, limits
+        return low, high, self.runtime.alarms.limits(f"{self.station}.level")
 
     def text_of(self, key: str) -> str:
-        tag = next((t for t in self.runtime.config.tags if t.id == f"{self.station}.{key}"), None)
+        tag = self.runtime.config.tag(f"{self.station}.{key}")
         sample = self._sample(key)
         if tag is None or sample is None:
             return "—"
@@ -121,7 +115,7 @@ class DamDrawing(QWidget):
         self.hot = {}
         font = QFont(self.font())
         for key, (fx, fy) in PLACES.items():
-            if not any(t.id == f"{self.station}.{key}" for t in self.runtime.config.tags):
+            if self.runtime.config.tag(f"{self.station}.{key}") is None:
                 continue
             alarm = self._alarm_of(key)
             label = tr(LABELS[key])

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.config.schema import LimitsRule, Tag
+from core.config.schema import Tag
 from core.model import Bucket, Quality, Sample, utcnow
 from core.runtime import Runtime
 from hmi.bridge import Bridge
@@ -203,14 +203,12 @@ class TrendsView(QWidget):
         self._loading = asyncio.ensure_future(self.load())
 
     def _draw_limits(self, tag: Tag) -> None:
-        for rule in self.runtime.config.alarms:
-            if isinstance(rule, LimitsRule) and rule.tags == tag.id:
-                for kind, limit in rule.limits.items():
-                    line = pg.InfiniteLine(pos=limit.value, angle=0, label=f"{kind} {limit.value:g}",
-                                           pen=pg.mkPen(self.theme.muted, style=Qt.PenStyle.DotLine),
-                                           labelOpts={"position": 0.02})  # fmt: skip
-                    self.plot.addItem(line)
-                    self.limit_lines.append(line)
+        for kind, value in self.runtime.alarms.limits(tag.id).items():
+            line = pg.InfiniteLine(pos=value, angle=0, label=f"{kind} {value:g}",
+                                   pen=pg.mkPen(self.theme.muted, style=Qt.PenStyle.DotLine),
+                                   labelOpts={"position": 0.02})  # fmt: skip
+            self.plot.addItem(line)
+            self.limit_lines.append(line)
 
     async def load(self) -> None:
         end = self.end or utcnow()
