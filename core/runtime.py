@@ -22,6 +22,10 @@ from core.bus import BACKFILL, SAMPLES, STATION_STATUS, Bus
 from core.clock import Clock, LoopClock
 from core.config.schema import SiteConfig
 from core.model import Sample, StationStatus, utcnow
+from core.notify import factory
+from core.notify.cascade import Cascade
+from core.notify.sms import Webhooks
+from core.notify.store import NotifyStore
 from core.storage.base import Historian
 from core.storage.sqlite import SQLiteHistorian
 from core.storage.sqlite_journal import SQLiteAlarmJournal
@@ -54,6 +58,20 @@ class Runtime:
         self.historian = historian or SQLiteHistorian(self._store_path())
         self.journal = journal or SQLiteAlarmJournal(self._store_path().with_suffix(".alarms.db"))
         self.alarms = AlarmEngine(config, self.bus, self.journal, clock or LoopClock())
+        self.cascade: Cascade | None = None
+        self.webhooks: Webhooks | None = None
+        if config.escalation is not None:
+            accounts = factory.build(config.notify)
+            self.webhooks = accounts.webhooks
+            self.cascade = Cascade(
+                config,
+                self.bus,
+                self.alarms.clock,
+                NotifyStore(self._store_path().with_suffix(".notify.db")),
+                accounts.channels,
+                self.alarms.acknowledge,
+                self._forecast,
+            )
         self.latest: dict[str, Sample] = {}
         self.write_errors = 0
         self.links = [
@@ -88,6 +106,8 @@ class Runtime:
         await self.historian.start()
         await self.journal.start()
         await self.alarms.start()
+        if self.cascade is not None:
+            await self.cascade.start()
         for link in self.links:
             link.start()
         self._retention = asyncio.create_task(self._retain(), name="retention")
@@ -99,6 +119,8 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._retention
         await asyncio.gather(*(link.stop() for link in self.links))
+        if self.cascade is not None:
+            await self.cascade.stop()
         await self.alarms.stop()
         await self.journal.stop()
         await self.historian.stop()
@@ -112,6 +134,13 @@ class Runtime:
         """
         await self.historian.write(samples)
         self.bus.publish(SAMPLES, Durable(samples))
+
+    def _forecast(self, tag: str) -> tuple[float | None, float | None]:
+        """The trend and predicted minutes to the next threshold of ``tag``, for the pages."""
+        for forecast in self.alarms.forecasts.values():
+            if forecast.tag == tag:
+                return forecast.rate_per_h, forecast.eta_min
+        return None, None
 
     def historian_writable(self) -> bool:
         return self.historian.writable

@@ -35,6 +35,7 @@ from pydantic import (
 from core.alarms.engine import Alarm
 from core.alarms.kpi import compute_kpis
 from core.api import schemas as s
+from core.api.webhooks import add_twilio_webhooks
 from core.model import AlarmEvent, ConnectionState, Quality, Sample, utcnow
 from core.runtime import Runtime
 from core.storage.tokens import Token, TokenStore
@@ -460,6 +461,7 @@ def create_app(runtime: Runtime, tokens: TokenStore) -> FastAPI:
     async def prometheus(_: Annotated[Token, Depends(need("read"))]) -> Any:
         return PlainTextResponse(_prometheus(runtime, metrics), media_type="text/plain; version=0.0.4")
 
+    add_twilio_webhooks(app, runtime)
     return app
 
 

@@ -18,7 +18,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import MarkedYAMLError
 
-from core.config.schema import LimitsRule, SecretRef, SiteConfig, matching
+from core.config.base import SecretRef
+from core.config.schema import LimitsRule, SiteConfig, matching
 
 Loc = tuple[str | int, ...]
 
@@ -168,6 +169,7 @@ def _consistency(config: SiteConfig) -> Iterator[tuple[Loc, str]]:
         if tag.range is not None and tag.range[0] >= tag.range[1]:
             yield ("tags", i, "range"), f"range minimum {tag.range[0]} is not below maximum {tag.range[1]}"
     yield from _alarm_consistency(config)
+    yield from _notify_consistency(config)
     for i, station in enumerate(config.stations):
         security = station.security
         if security.mode.value != "None" and not (security.certificate and security.private_key):
@@ -177,6 +179,54 @@ def _consistency(config: SiteConfig) -> Iterator[tuple[Loc, str]]:
             )
         if station.password is not None and station.user is None:
             yield ("stations", i, "password"), "a password needs a `user`"
+
+
+def _notify_consistency(config: SiteConfig) -> Iterator[tuple[Loc, str]]:
+    """Every person, team and policy named exists, and every channel used can reach its target."""
+    roster, escalation = config.roster, config.escalation
+    people = {person.id: person for person in roster.people} if roster else {}
+    teams = {team.id: team for team in roster.teams} if roster else {}
+    if roster:
+        for loc, message in _duplicates("people", [person.id for person in roster.people]):
+            yield ("roster", *loc), message
+        for i, team in enumerate(roster.teams):
+            for j, member in enumerate(team.members):
+                if member not in people:
+                    yield ("roster", "teams", i, "members", j), f"unknown person {member!r}"
+            for j, override in enumerate(team.overrides):
+                if override.person not in people:
+                    yield (
+                        ("roster", "teams", i, "overrides", j, "person"),
+                        f"unknown person {override.person!r}",
+                    )
+    if escalation is None:
+        return
+    if roster is None:
+        yield ("escalation",), "escalation needs a `roster` of the people to page"
+        return
+    policies = {policy.id for policy in escalation.policies}
+    stations = {station.id for station in config.stations}
+    for i, route in enumerate(escalation.routes):
+        if route.policy not in policies:
+            yield ("escalation", "routes", i, "policy"), f"unknown policy {route.policy!r}"
+        for j, station in enumerate(route.stations or ()):
+            if station not in stations:
+                yield ("escalation", "routes", i, "stations", j), f"unknown station {station!r}"
+    for i, policy in enumerate(escalation.policies):
+        for j, level in enumerate(policy.levels):
+            where = ("escalation", "policies", i, "levels", j)
+            for channel in level.channels:
+                account = config.notify.smtp if channel == "email" else config.notify.twilio
+                if account is None:
+                    needed = "notify.smtp" if channel == "email" else "notify.twilio"
+                    yield (*where, "channels"), f"channel {channel!r} needs `{needed}`"
+            for k, target in enumerate(level.targets):
+                if target.person is not None and target.person not in people:
+                    yield (*where, "targets", k, "person"), f"unknown person {target.person!r}"
+                named = target.oncall or target.team
+                if named is not None and named not in teams:
+                    field = "oncall" if target.oncall else "team"
+                    yield (*where, "targets", k, field), f"unknown team {named!r}"
 
 
 _LIMIT_ORDER = ("LL", "L", "H", "HH")

@@ -9,41 +9,15 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema, field_validator
+from pydantic import Field, field_validator
 
-IDENT = r"^[a-z][a-z0-9_]*$"
-TAG_ID = r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_.]*$"
-
-
-@dataclass(frozen=True, slots=True)
-class SecretRef:
-    """A ``!secret NAME`` reference, resolved from the OS keyring when it is needed."""
-
-    name: str
-
-    def __str__(self) -> str:
-        return f"!secret {self.name}"
-
-
-def _secret(value: Any) -> SecretRef:
-    if isinstance(value, SecretRef):
-        return value
-    raise ValueError(
-        "plain-text secrets are refused: write `!secret NAME` and store the value with "
-        "`ecreteur secrets set NAME`"
-    )
-
-
-Secret = Annotated[
-    SecretRef,
-    PlainValidator(_secret),
-    WithJsonSchema({"type": "string", "description": "a `!secret NAME` reference to the OS keyring"}),
-]
+from core.config.base import IDENT, TAG_ID, PriorityName, Secret
+from core.config.base import StrictModel as _Model
+from core.config.notify import Escalation, Notify, Roster
 
 
 def matching(pattern: str, ids: list[str], known: set[str] | None = None) -> list[str]:
@@ -51,10 +25,6 @@ def matching(pattern: str, ids: list[str], known: set[str] | None = None) -> lis
     if not any(char in pattern for char in "*?["):
         return [pattern] if pattern in (known if known is not None else set(ids)) else []
     return fnmatch.filter(ids, pattern)
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Labels(_Model):
@@ -129,9 +99,6 @@ class Tag(_Model):
     decimals: int = Field(2, ge=0, le=6)
     label: Labels
     sampling_ms: int = Field(1000, ge=0, le=3_600_000)
-
-
-PriorityName = Literal["critical", "high", "medium", "low"]
 
 
 class Limit(_Model):
@@ -240,6 +207,9 @@ class SiteConfig(_Model):
     alarms: list[AlarmRule] = Field(default_factory=list)
     alarm_settings: AlarmSettings = AlarmSettings()
     api: Api = Api()
+    roster: Roster | None = None
+    escalation: Escalation | None = None
+    notify: Notify = Notify()
 
     def station(self, station_id: str) -> Station:
         for station in self.stations:

@@ -16,8 +16,11 @@ ADAPTERS = {
         "core/storage/sqlite_journal.py",
         "core/storage/tokens.py",
         "core/sim/station.py",
+        "core/notify/store.py",
     },
-    "fastapi": {"core/api/app.py"},
+    "aiosmtplib": {"core/notify/email.py"},
+    "twilio": {"core/notify/sms.py", "core/notify/voice.py"},
+    "fastapi": {"core/api/app.py", "core/api/webhooks.py"},
     "uvicorn": {"core/api/server.py"},
 }
 QT = ("PySide6", "pyqtgraph", "qasync", "hmi")

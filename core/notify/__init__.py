@@ -1,0 +1,1 @@
+"""The notification cascade: roster, escalation, and the e-mail, SMS and voice channels."""

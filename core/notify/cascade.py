@@ -1,0 +1,524 @@
+"""The escalation cascade: page the right people, level after level, until someone acknowledges.
+
+An alarm that a route sends to a policy opens an *incident* (or joins one opened less than
+``group_window_s`` ago, so a flood of alarms makes one page). The policy's levels are walked in
+time: at each level every target gets the first channel at once, the next channel
+``channel_step_min`` later, and the next level starts ``delay_min`` after this one; the whole
+list repeats ``repeat`` times. A failed channel (refused, unreachable, or reported failed by a
+status callback) hands over to the next one at once.
+
+Everything stops when one of the incident's alarms is acknowledged or shelved, from any source;
+the people already paged are then told who did it. When every alarm of the incident has cleared,
+they are told it is back to normal and paging stops.
+
+The schedule is recomputed from the durable store on every tick (what is due now, when to wake
+next), so a restart resumes at the right level at the right time. A delivery row is written
+before the provider is called: a message is never sent twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from core.bus import ALARMS, Bus
+from core.clock import Clock, Timer
+from core.config.notify import Escalation, Level, Person, Policy
+from core.config.schema import SiteConfig, matching
+from core.model import AlarmEvent, Priority
+from core.notify import messages
+from core.notify.channels import Channel, ChannelDown, Outbound, Rejected, Transient
+from core.notify.roster import OnCall
+from core.notify.sms import parse_reply
+from core.notify.store import (
+    ACKED,
+    CANCELLED,
+    CLEARED,
+    DELIVERED,
+    DONE_BADLY,
+    EXHAUSTED,
+    FAILED,
+    OPEN,
+    REACHED,
+    RETRY,
+    SENDING,
+    SENT,
+    SKIPPED,
+    UNKNOWN,
+    Delivery,
+    Incident,
+    NotifyStore,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+# alarm events that mean an operator has taken charge
+_TAKEN = {"acknowledged": "", "shelved": " (shelved)", "removed": " (out of service)"}
+# Twilio statuses that mean the message or the call did not reach the person
+_FAILED_STATUSES = {"failed", "undelivered", "busy", "no-answer", "canceled"}
+_REACHED_STATUSES = {"delivered", "read", "completed", "answered"}
+_NOTICE_CHANNELS = ("sms", "email")
+
+Forecasts = Callable[[str], tuple[float | None, float | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What to answer an SMS reply or a key press, and whether it acknowledged."""
+
+    text: str
+    language: str
+    acknowledged: bool
+
+
+class Cascade:
+    def __init__(
+        self,
+        config: SiteConfig,
+        bus: Bus,
+        clock: Clock,
+        store: NotifyStore,
+        channels: Mapping[str, Channel],
+        acknowledge: Callable[[str, str, str], bool],
+        forecasts: Forecasts | None = None,
+    ) -> None:
+        if config.escalation is None or config.roster is None:
+            raise ValueError("the cascade needs `roster` and `escalation` in the site config")
+        self.config = config
+        self.escalation: Escalation = config.escalation
+        self.bus, self.clock, self.store = bus, clock, store
+        self.channels = dict(channels)
+        self.oncall = OnCall(config.roster)
+        self.policies = {policy.id: policy for policy in self.escalation.policies}
+        self._acknowledge = acknowledge
+        self._forecasts = forecasts
+        self._timer: Timer | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._down_until: dict[str, datetime] = {}
+        self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="notify")
+        self._unsubscribe: Callable[[], None] | None = None
+
+    # life cycle ---------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Open the store, settle what a crash interrupted, listen to alarms, resume the schedule."""
+        self.store.open()
+        now = self.clock.now()
+        for delivery in self.store.deliveries(None, SENDING):
+            self._settle(delivery, UNKNOWN, "interrupted by a restart; not sent again", now)
+        for delivery in self.store.deliveries(None, RETRY):
+            self._spawn(delivery)
+        self._unsubscribe = self.bus.subscribe(ALARMS, self.on_alarm)
+        self._tick()
+
+    async def stop(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._tasks:  # let requests in flight finish briefly, so their outcome is recorded
+            _done, pending = await asyncio.wait(self._tasks, timeout=5.0)
+            for task in pending:
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.gather(*pending, return_exceptions=True)
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self.store.close()
+
+    # alarm events ---------------------------------------------------------------------------
+    def on_alarm(self, event: AlarmEvent) -> None:
+        if event.action == "raised":
+            self._raised(event)
+        elif event.action in _TAKEN:
+            for incident in self.store.incidents_of(event.alarm, OPEN):
+                self._taken(incident, (event.user or "?") + _TAKEN[event.action], event.ts)
+        elif event.action == "returned" or (event.action == "acknowledged" and not event.active):
+            for incident in self.store.incidents_of(event.alarm, OPEN, ACKED):
+                self.store.set_alarm_active(incident.id, event.alarm, False)
+                if not any(active for _, _, active in self.store.alarms(incident.id)):
+                    self._cleared(incident, event.ts)
+
+    def route(self, event: AlarmEvent) -> Policy | None:
+        """The policy of the first route the alarm matches."""
+        tag = self.config.tag(event.tag)
+        station = tag.station if tag else event.tag.split(".", 1)[0]
+        for route in self.escalation.routes:
+            if route.priorities and event.priority.name.lower() not in route.priorities:
+                continue
+            if route.stations and station not in route.stations:
+                continue
+            if route.tags and not matching(route.tags, [event.tag]):
+                continue
+            return self.policies[route.policy]
+        return None
+
+    def _raised(self, event: AlarmEvent) -> None:
+        policy = self.route(event)
+        if policy is None:
+            return
+        now = self.clock.now()
+        window = timedelta(seconds=self.escalation.group_window_s)
+        joined = [
+            i for i in self.store.incidents(OPEN) if i.policy == policy.id and now - i.opened_at <= window
+        ]
+        incident = joined[-1] if joined else self.store.open_incident(policy.id, now)
+        self.store.add_alarm(incident.id, event.alarm, _event_record(event))
+        _LOGGER.info(
+            "alarm %s %s incident %s (policy %s)",
+            event.alarm,
+            "joins" if joined else "opens",
+            incident.code,
+            policy.id,
+        )
+        self._tick()
+
+    def _taken(self, incident: Incident, user: str, at: datetime) -> None:
+        incident.state, incident.acked_by, incident.acked_at = ACKED, user, at
+        self.store.save(incident)
+        _LOGGER.info("incident %s acknowledged by %s: paging stops", incident.code, user)
+        self._notify(incident, "ack", user)
+        self._tick()
+
+    def _cleared(self, incident: Incident, at: datetime) -> None:
+        incident.state, incident.closed_at = CLEARED, at
+        self.store.save(incident)
+        _LOGGER.info("incident %s back to normal", incident.code)
+        self._notify(incident, "clear", None)
+        self._tick()
+
+    # acknowledgement from a phone --------------------------------------------------------------
+    def on_reply(self, phone: str, body: str) -> Reply:
+        """An SMS reply such as ``OK 12`` from a person of the roster."""
+        person = self.oncall.person_by_phone(phone)
+        language = person.language if person else self.config.site.language
+        fr = language != "en"
+        if person is None:
+            return Reply("Numéro inconnu d'Écrêteur." if fr else "Unknown number.", language, False)
+        code = parse_reply(body)
+        if code is None:
+            return Reply(
+                "Répondez OK suivi du numéro de l'alarme." if fr else "Reply OK and the alarm number.",
+                language,
+                False,
+            )
+        return self._phone_ack(self.store.incident(code), person, "SMS")
+
+    def on_keypress(self, key: str, digits: str) -> Reply:
+        """A key pressed during a voice page; 1 acknowledges."""
+        delivery = self.store.delivery(key)
+        person = self.oncall.people.get(delivery.person) if delivery else None
+        if delivery is None or person is None:
+            return Reply("", self.config.site.language, False)
+        if digits.strip() != "1":
+            return Reply("", person.language, False)
+        return self._phone_ack(self.store.incident(delivery.incident), person, "appel")
+
+    def _phone_ack(self, incident: Incident | None, person: Person, via: str) -> Reply:
+        fr = person.language != "en"
+        if incident is None:
+            return Reply("Alarme inconnue." if fr else "Unknown alarm.", person.language, False)
+        if incident.state != OPEN:
+            who = incident.acked_by or ("retour à la normale" if fr else "back to normal")
+            text = (
+                f"Alarme {incident.code} déjà traitée ({who})."
+                if fr
+                else f"Alarm {incident.code} already handled ({who})."
+            )
+            return Reply(text, person.language, False)
+        for alarm, _, _ in self.store.alarms(incident.id):
+            self._acknowledge(alarm, person.name, f"{via} OK {incident.code}")
+        current = self.store.incident(incident.id)
+        if current is not None and current.state == OPEN:  # nothing left to acknowledge in the engine
+            self._taken(current, person.name, self.clock.now())
+        text = (
+            f"Alarme {incident.code} acquittée. Merci."
+            if fr
+            else f"Alarm {incident.code} acknowledged. Thank you."
+        )
+        return Reply(text, person.language, True)
+
+    def on_status(self, key: str, status: str, detail: str = "") -> bool:
+        """A delivery status callback; a failure moves the cascade on at once."""
+        delivery = self.store.delivery(key)
+        if delivery is None:
+            return False
+        now = self.clock.now()
+        if status in _FAILED_STATUSES and delivery.state not in DONE_BADLY:
+            self._settle(delivery, FAILED, f"{status} {detail}".strip(), now)
+            self._tick()
+        elif status in _REACHED_STATUSES and delivery.state in (SENT, UNKNOWN):
+            self._settle(delivery, DELIVERED, status, now)
+        else:
+            self.store.attempt(key, now, status, detail)
+        return True
+
+    # the schedule -----------------------------------------------------------------------------
+    def _tick(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        now = self.clock.now()
+        wakes = [wake for incident in self.store.incidents(OPEN) if (wake := self._advance(incident, now))]
+        if wakes:
+            delay = (min(wakes) - now).total_seconds()
+            self._timer = self.clock.call_later(max(delay, 0.0), self._tick)
+
+    def _advance(self, incident: Incident, now: datetime) -> datetime | None:
+        """Send what is due for ``incident`` and say when it next needs attention."""
+        policy = self.policies.get(incident.policy)
+        if policy is None:
+            _LOGGER.error("incident %s: policy %r is no longer configured", incident.code, incident.policy)
+            self._next_level(incident, None, now)
+            return None
+        while incident.state == OPEN:
+            level = policy.levels[incident.level]
+            end = incident.level_at + timedelta(minutes=level.delay_min)
+            if now >= end:
+                self._next_level(incident, policy, end)
+                continue
+            wake, exhausted = self._page_level(incident, level, now)
+            if exhausted:
+                _LOGGER.warning(
+                    "incident %s: nobody reachable at level %d, moving on", incident.code, incident.level + 1
+                )
+                self._next_level(incident, policy, now)
+                continue
+            return min(wake, end) if wake else end
+        return None
+
+    def _next_level(self, incident: Incident, policy: Policy | None, at: datetime) -> None:
+        if policy is not None and incident.level + 1 < len(policy.levels):
+            incident.level += 1
+        elif policy is not None and incident.cycle + 1 < policy.repeat:
+            incident.level, incident.cycle = 0, incident.cycle + 1
+        else:
+            incident.state, incident.closed_at = EXHAUSTED, at
+            _LOGGER.error("incident %s: escalation exhausted, nobody acknowledged", incident.code)
+        incident.level_at = at
+        self.store.save(incident)
+
+    def _page_level(self, incident: Incident, level: Level, now: datetime) -> tuple[datetime | None, bool]:
+        """Dispatch the level's due pages; return the next due time and whether all failed."""
+        step = timedelta(minutes=level.channel_step_min)
+        wake: datetime | None = None
+        exhausted = True
+        for person in self._targets(level, incident.level_at):
+            due = incident.level_at
+            for k, channel in enumerate(c for c in level.channels if self._reachable(person, c)):
+                key = f"{incident.id}:page:{incident.cycle}:{incident.level}:{person.id}:{channel}"
+                delivery = self.store.delivery(key)
+                if delivery is None and due > now:
+                    exhausted, wake = False, due if wake is None else min(wake, due)
+                    break
+                if delivery is None:
+                    delivery = self._dispatch(incident, person, channel, key, "page", now)
+                planned = incident.level_at + step * (k + 1)
+                if delivery is not None and delivery.state in DONE_BADLY:
+                    due = min(planned, delivery.updated_at)  # a failed channel hands over at once
+                    continue
+                exhausted, due = False, planned
+        return wake, exhausted
+
+    def _targets(self, level: Level, at: datetime) -> list[Person]:
+        people: dict[str, Person] = {}
+        for target in level.targets:
+            for person in self.oncall.resolve(target, at):
+                people.setdefault(person.id, person)
+        return list(people.values())
+
+    def _reachable(self, person: Person, channel: str) -> bool:
+        if channel not in self.channels:
+            return False
+        return bool(person.email) if channel == "email" else bool(person.phone)
+
+    # deliveries ---------------------------------------------------------------------------------
+    def _notify(self, incident: Incident, kind: str, by: str | None) -> None:
+        """Tell everyone already paged that the incident was acknowledged (by whom) or cleared."""
+        now = self.clock.now()
+        seen: set[str] = set()
+        for page in self.store.deliveries(incident.id, *REACHED):
+            person = self.oncall.people.get(page.person)
+            if page.kind != "page" or person is None or person.id in seen:
+                continue
+            seen.add(person.id)
+            if by is not None and by.startswith(person.name):
+                continue  # the person who acknowledged knows
+            channel = next((c for c in _NOTICE_CHANNELS if self._reachable(person, c)), None)
+            if channel is not None:
+                self._dispatch(incident, person, channel, f"{incident.id}:{kind}:{person.id}", kind, now, by)
+
+    def _dispatch(
+        self,
+        incident: Incident,
+        person: Person,
+        channel: str,
+        key: str,
+        kind: str,
+        now: datetime,
+        by: str | None = None,
+    ) -> Delivery | None:
+        """Claim the delivery's key, then send it in the background (or skip a channel that is down)."""
+        delivery = Delivery(
+            key,
+            incident.id,
+            kind,
+            incident.level,
+            incident.cycle,
+            person.id,
+            channel,
+            SENDING,
+            0,
+            "",
+            now,
+            now,
+        )
+        if not self.store.claim(delivery):
+            return self.store.delivery(key)
+        down_until = self._down_until.get(channel)
+        if down_until is not None and now < down_until:
+            self._settle(
+                delivery, SKIPPED, f"{channel} down until {down_until.isoformat(timespec='seconds')}", now
+            )
+            return delivery
+        self._spawn(delivery, self._compose(incident, person, channel, key, kind, by))
+        return delivery
+
+    def _compose(
+        self, incident: Incident, person: Person, channel: str, key: str, kind: str, by: str | None
+    ) -> Outbound:
+        language, zone = person.language, self.oncall.zone
+        to = (person.email if channel == "email" else person.phone) or ""
+        now = self.clock.now()
+        if kind == "ack":
+            subject, text = messages.acknowledged(incident.code, by or "?", now, zone, language)
+        elif kind == "clear":
+            subject, text = messages.cleared(incident.code, now, zone, language)
+        else:
+            lines = self._lines(incident)
+            if channel == "email":
+                subject, text = messages.email(incident.code, lines, language, incident.opened_at, zone)
+            elif channel == "voice":
+                subject, text = "", messages.voice(incident.code, lines, language)
+            else:
+                subject, text = "", messages.sms(incident.code, lines, language)
+        return Outbound(key, to, language, subject, text, gather=kind == "page" and channel == "voice")
+
+    def _lines(self, incident: Incident) -> list[messages.AlarmLine]:
+        lines = []
+        for alarm, record, _active in self.store.alarms(incident.id):
+            tag = self.config.tag(str(record["tag"]))
+            station = self.config.station(tag.station).name if tag else str(record["tag"]).split(".")[0]
+            rate, eta = self._forecasts(str(record["tag"])) if self._forecasts else (None, None)
+            value = record.get("value")
+            lines.append(
+                messages.AlarmLine(
+                    alarm,
+                    station,
+                    Priority(int(record["priority"])),  # type: ignore[call-overload]
+                    str(record["message_fr"]),
+                    str(record["message_en"]),
+                    float(value) if isinstance(value, (int, float)) else None,
+                    tag.unit if tag else "",
+                    rate,
+                    eta,
+                )
+            )
+        return lines
+
+    def _spawn(self, delivery: Delivery, outbound: Outbound | None = None) -> None:
+        if outbound is None:  # a retry resumed after a restart: compose it again
+            incident = self.store.incident(delivery.incident)
+            person = self.oncall.people.get(delivery.person)
+            if incident is None or person is None:
+                self._settle(delivery, FAILED, "incident or person no longer known", self.clock.now())
+                return
+            outbound = self._compose(
+                incident, person, delivery.channel, delivery.key, delivery.kind, incident.acked_by
+            )
+        task = asyncio.get_running_loop().create_task(
+            self._send(delivery, outbound), name=f"page {delivery.key}"
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _wanted(self, delivery: Delivery) -> bool:
+        if delivery.kind != "page":
+            return True
+        incident = self.store.incident(delivery.incident)
+        return incident is not None and incident.state == OPEN
+
+    async def _send(self, delivery: Delivery, outbound: Outbound) -> None:
+        channel = self.channels[delivery.channel]
+        loop = asyncio.get_running_loop()
+        while True:
+            if delivery.attempts and not self._wanted(delivery):
+                self._settle(delivery, CANCELLED, "acknowledged before the retry", self.clock.now())
+                return
+            delivery.attempts += 1
+            delivery.state = SENDING
+            self.store.update(delivery)
+            try:
+                provider_id = await loop.run_in_executor(self._executor, channel.deliver, outbound)
+            except Transient as err:
+                now = self.clock.now()
+                if delivery.attempts <= self.escalation.retries:
+                    pause = self.escalation.retry_base_s * 2 ** (delivery.attempts - 1)
+                    self._settle(delivery, RETRY, f"{err}; retry in {pause:g} s", now)
+                    await asyncio.sleep(pause)
+                    continue
+                self._failed(delivery, str(err))
+            except ChannelDown as err:
+                self._down_until[delivery.channel] = self.clock.now() + timedelta(
+                    seconds=self.escalation.channel_down_s
+                )
+                self._failed(delivery, str(err))
+            except Rejected as err:
+                self._failed(delivery, str(err))
+            except Exception as err:  # a bug or an unexpected library error: journal it, move on
+                _LOGGER.exception("delivery %s failed unexpectedly", delivery.key)
+                self._failed(delivery, f"unexpected: {err!r}")
+            else:
+                self._settle(delivery, SENT, provider_id, self.clock.now())
+                _LOGGER.info(
+                    "%s %s sent to %s by %s", delivery.kind, delivery.key, delivery.person, delivery.channel
+                )
+            return
+
+    def _failed(self, delivery: Delivery, detail: str) -> None:
+        _LOGGER.warning(
+            "%s %s to %s by %s failed: %s",
+            delivery.kind,
+            delivery.key,
+            delivery.person,
+            delivery.channel,
+            detail,
+        )
+        self._settle(delivery, FAILED, detail, self.clock.now())
+        if delivery.kind == "page":
+            self._tick()  # the next channel or person, now
+
+    def _settle(self, delivery: Delivery, state: str, detail: str, at: datetime) -> None:
+        delivery.state, delivery.detail, delivery.updated_at = state, detail, at
+        self.store.update(delivery)
+        self.store.attempt(delivery.key, at, state, detail)
+
+    # read-outs ------------------------------------------------------------------------------------
+    def channel_down(self, channel: str) -> datetime | None:
+        until = self._down_until.get(channel)
+        return until if until is not None and until > self.clock.now() else None
+
+
+def _event_record(event: AlarmEvent) -> dict[str, Any]:
+    return {
+        "tag": event.tag,
+        "priority": int(event.priority),
+        "message_fr": event.message_fr,
+        "message_en": event.message_en,
+        "value": event.value,
+        "ts": event.ts.isoformat(),
+    }

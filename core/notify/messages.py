@@ -1,0 +1,143 @@
+"""The words of a page, in the person's language: short for SMS, complete for e-mail, plain for voice.
+
+A page names the dam, the alarm, the value, the trend and the predicted time to crest when a
+forecast rule computes one, and ends with the code to acknowledge (``OK 12``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from core.model import Priority
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmLine:
+    """One alarm of an incident as the messages show it."""
+
+    alarm: str
+    station: str
+    priority: Priority
+    message_fr: str
+    message_en: str
+    value: float | None
+    unit: str
+    rate_per_h: float | None = None  # the tag's current trend
+    eta_min: float | None = None  # predicted minutes to the next threshold, when forecast
+
+    def message(self, language: str) -> str:
+        return self.message_en if language == "en" and self.message_en else self.message_fr
+
+
+_PRIORITY = {
+    "fr": {
+        Priority.CRITICAL: "CRITIQUE",
+        Priority.HIGH: "HAUTE",
+        Priority.MEDIUM: "MOYENNE",
+        Priority.LOW: "BASSE",
+    },
+    "en": {
+        Priority.CRITICAL: "CRITICAL",
+        Priority.HIGH: "HIGH",
+        Priority.MEDIUM: "MEDIUM",
+        Priority.LOW: "LOW",
+    },
+}
+_TEXT = {
+    "fr": {
+        "ack_hint": "Répondez OK {code} pour acquitter.",
+        "more": "+{n} autre(s) alarme(s)",
+        "trend": "tendance {rate:+.2f} {unit}/h",
+        "eta": "seuil suivant dans {eta:.0f} min",
+        "subject": "[Écrêteur] {priority} — {station} — alarme {code}",
+        "acked": "Écrêteur : alarme {code} acquittée par {user} à {time}.",
+        "cleared": "Écrêteur : alarme {code} revenue à la normale à {time}.",
+        "acked_subject": "[Écrêteur] Alarme {code} acquittée par {user}",
+        "cleared_subject": "[Écrêteur] Alarme {code} revenue à la normale",
+        "voice": "Alerte Écrêteur. {alarms}",
+        "intro": "Alarme {code} ouverte le {time}.",
+        "footer": (
+            "Acquittez depuis le poste de supervision, par SMS (OK {code}) "
+            "ou en appuyant sur 1 lors de l'appel."
+        ),
+    },
+    "en": {
+        "ack_hint": "Reply OK {code} to acknowledge.",
+        "more": "+{n} more alarm(s)",
+        "trend": "trend {rate:+.2f} {unit}/h",
+        "eta": "next threshold in {eta:.0f} min",
+        "subject": "[Écrêteur] {priority} — {station} — alarm {code}",
+        "acked": "Écrêteur: alarm {code} acknowledged by {user} at {time}.",
+        "cleared": "Écrêteur: alarm {code} back to normal at {time}.",
+        "acked_subject": "[Écrêteur] Alarm {code} acknowledged by {user}",
+        "cleared_subject": "[Écrêteur] Alarm {code} back to normal",
+        "voice": "Écrêteur alert. {alarms}",
+        "intro": "Alarm {code} opened on {time}.",
+        "footer": "Acknowledge from the control room, by SMS (OK {code}) or by pressing 1 during the call.",
+    },
+}
+
+
+def _text(language: str) -> dict[str, str]:
+    return _TEXT["en" if language == "en" else "fr"]
+
+
+def _details(line: AlarmLine, language: str) -> str:
+    words = _text(language)
+    parts = [line.message(language)]
+    if line.rate_per_h is not None:
+        parts.append(words["trend"].format(rate=line.rate_per_h, unit=line.unit))
+    if line.eta_min is not None:
+        parts.append(words["eta"].format(eta=line.eta_min))
+    return ", ".join(parts)
+
+
+def _priority(language: str, line: AlarmLine) -> str:
+    return _PRIORITY["en" if language == "en" else "fr"][line.priority]
+
+
+def _worst(lines: list[AlarmLine]) -> AlarmLine:
+    return min(lines, key=lambda line: line.priority)
+
+
+def sms(code: str, lines: list[AlarmLine], language: str) -> str:
+    """Short: the worst alarm first, how many more, and how to acknowledge."""
+    words = _text(language)
+    worst = _worst(lines)
+    text = f"[{code}] {_priority(language, worst)} {_details(worst, language)}"
+    if len(lines) > 1:
+        text += f" ({words['more'].format(n=len(lines) - 1)})"
+    return f"{text}. {words['ack_hint'].format(code=code)}"
+
+
+def email(
+    code: str, lines: list[AlarmLine], language: str, opened: datetime, zone: ZoneInfo
+) -> tuple[str, str]:
+    words = _text(language)
+    worst = _worst(lines)
+    priority = _priority(language, worst)
+    subject = words["subject"].format(priority=priority, station=worst.station, code=code)
+    body = [words["intro"].format(code=code, time=opened.astimezone(zone).strftime("%d/%m/%Y %H:%M %Z")), ""]
+    for line in sorted(lines, key=lambda line: line.priority):
+        body.append(f"- {_priority(language, line)}: {_details(line, language)}")
+    body += ["", words["footer"].format(code=code)]
+    return subject, "\n".join(body) + "\n"
+
+
+def voice(code: str, lines: list[AlarmLine], language: str) -> str:
+    spoken = ". ".join(_details(line, language) for line in sorted(lines, key=lambda line: line.priority))
+    return _text(language)["voice"].format(alarms=spoken)
+
+
+def acknowledged(code: str, user: str, at: datetime, zone: ZoneInfo, language: str) -> tuple[str, str]:
+    words, clock = _text(language), at.astimezone(zone).strftime("%H:%M")
+    return words["acked_subject"].format(code=code, user=user), words["acked"].format(
+        code=code, user=user, time=clock
+    )
+
+
+def cleared(code: str, at: datetime, zone: ZoneInfo, language: str) -> tuple[str, str]:
+    words, clock = _text(language), at.astimezone(zone).strftime("%H:%M")
+    return words["cleared_subject"].format(code=code), words["cleared"].format(code=code, time=clock)

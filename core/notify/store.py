@@ -1,0 +1,282 @@
+"""The cascade's durable state in SQLite: incidents, their alarms, deliveries and attempts.
+
+A delivery's primary key is its deduplication key (incident, kind, cycle, level, person,
+channel): a row is inserted *before* the provider is called, so after a kill -9 a message is
+never sent a second time; one caught mid-request is marked ``unknown`` and the cascade moves on.
+Writes are few (one per page), so they are committed synchronously on the loop: the order on
+disk is the order of events.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS incidents (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, policy TEXT NOT NULL, state TEXT NOT NULL,
+    opened_at REAL NOT NULL, level INTEGER NOT NULL, cycle INTEGER NOT NULL, level_at REAL NOT NULL,
+    acked_by TEXT, acked_at REAL, closed_at REAL);
+CREATE TABLE IF NOT EXISTS incident_alarms (
+    incident INTEGER NOT NULL, alarm TEXT NOT NULL, event TEXT NOT NULL, active INTEGER NOT NULL,
+    PRIMARY KEY (incident, alarm));
+CREATE TABLE IF NOT EXISTS deliveries (
+    key TEXT PRIMARY KEY, incident INTEGER NOT NULL, kind TEXT NOT NULL, level INTEGER NOT NULL,
+    cycle INTEGER NOT NULL, person TEXT NOT NULL, channel TEXT NOT NULL, state TEXT NOT NULL,
+    attempts INTEGER NOT NULL, detail TEXT NOT NULL, created_at REAL NOT NULL, updated_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS deliveries_incident ON deliveries (incident);
+CREATE TABLE IF NOT EXISTS attempts (
+    seq INTEGER PRIMARY KEY, key TEXT NOT NULL, ts REAL NOT NULL, outcome TEXT NOT NULL,
+    detail TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS webhooks (token TEXT PRIMARY KEY, ts REAL NOT NULL);
+"""
+
+OPEN, ACKED, CLEARED, EXHAUSTED = "open", "acknowledged", "cleared", "exhausted"
+# delivery states: in flight, accepted by the provider, confirmed, given up, or not known after a crash
+SENDING, RETRY, SENT, DELIVERED, FAILED, SKIPPED, CANCELLED, UNKNOWN = (
+    "sending",
+    "retry",
+    "sent",
+    "delivered",
+    "failed",
+    "skipped",
+    "cancelled",
+    "unknown",
+)
+DONE_BADLY = {FAILED, SKIPPED}
+REACHED = {SENT, DELIVERED, UNKNOWN}
+
+
+def _ts(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+@dataclass(slots=True)
+class Incident:
+    """Alarms paged together, and how far their escalation has gone."""
+
+    id: int
+    policy: str
+    state: str
+    opened_at: datetime
+    level: int
+    cycle: int
+    level_at: datetime
+    acked_by: str | None = None
+    acked_at: datetime | None = None
+    closed_at: datetime | None = None
+
+    @property
+    def code(self) -> str:
+        """What the on-call person types back: ``OK 12``."""
+        return str(self.id)
+
+
+@dataclass(slots=True)
+class Delivery:
+    key: str
+    incident: int
+    kind: str
+    level: int
+    cycle: int
+    person: str
+    channel: str
+    state: str
+    attempts: int
+    detail: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class NotifyStore:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._db: sqlite3.Connection | None = None
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise RuntimeError("the notification store is not open")
+        return self._db
+
+    def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.executescript(_SCHEMA)
+        self._db = db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    # incidents ----------------------------------------------------------------------------
+    def open_incident(self, policy: str, at: datetime) -> Incident:
+        t = at.timestamp()
+        cursor = self.db.execute(
+            "INSERT INTO incidents (policy, state, opened_at, level, cycle, level_at) VALUES (?,?,?,0,0,?)",
+            (policy, OPEN, t, t),
+        )
+        assert cursor.lastrowid is not None
+        return Incident(cursor.lastrowid, policy, OPEN, at, 0, 0, at)
+
+    def save(self, incident: Incident) -> None:
+        self.db.execute(
+            "UPDATE incidents SET state=?, level=?, cycle=?, level_at=?, acked_by=?, acked_at=?, closed_at=? "
+            "WHERE id=?",
+            (
+                incident.state,
+                incident.level,
+                incident.cycle,
+                incident.level_at.timestamp(),
+                incident.acked_by,
+                incident.acked_at.timestamp() if incident.acked_at else None,
+                incident.closed_at.timestamp() if incident.closed_at else None,
+                incident.id,
+            ),
+        )
+
+    def incident(self, incident_id: int) -> Incident | None:
+        row = self.db.execute("SELECT * FROM incidents WHERE id=?", (incident_id,)).fetchone()
+        return None if row is None else self._incident(row)
+
+    def incidents(self, *states: str) -> list[Incident]:
+        marks = ",".join("?" * len(states))
+        rows = self.db.execute(f"SELECT * FROM incidents WHERE state IN ({marks}) ORDER BY id", states)
+        return [self._incident(row) for row in rows]
+
+    def recent(self, limit: int = 100) -> list[Incident]:
+        rows = self.db.execute("SELECT * FROM incidents ORDER BY id DESC LIMIT ?", (limit,))
+        return [self._incident(row) for row in rows]
+
+    @staticmethod
+    def _incident(row: tuple[object, ...]) -> Incident:
+        ident, policy, state, opened, level, cycle, level_at, acked_by, acked_at, closed_at = row
+        return Incident(
+            int(ident),  # type: ignore[call-overload]
+            str(policy),
+            str(state),
+            datetime.fromtimestamp(float(opened), UTC),  # type: ignore[arg-type]
+            int(level),  # type: ignore[call-overload]
+            int(cycle),  # type: ignore[call-overload]
+            datetime.fromtimestamp(float(level_at), UTC),  # type: ignore[arg-type]
+            None if acked_by is None else str(acked_by),
+            _ts(acked_at),  # type: ignore[arg-type]
+            _ts(closed_at),  # type: ignore[arg-type]
+        )
+
+    # alarms of an incident ----------------------------------------------------------------
+    def add_alarm(self, incident: int, alarm: str, event: dict[str, object]) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO incident_alarms VALUES (?,?,?,1)", (incident, alarm, json.dumps(event))
+        )
+
+    def set_alarm_active(self, incident: int, alarm: str, active: bool) -> None:
+        self.db.execute(
+            "UPDATE incident_alarms SET active=? WHERE incident=? AND alarm=?", (int(active), incident, alarm)
+        )
+
+    def alarms(self, incident: int) -> list[tuple[str, dict[str, object], bool]]:
+        rows = self.db.execute(
+            "SELECT alarm, event, active FROM incident_alarms WHERE incident=? ORDER BY rowid", (incident,)
+        )
+        return [(alarm, json.loads(event), bool(active)) for alarm, event, active in rows]
+
+    def incidents_of(self, alarm: str, *states: str) -> list[Incident]:
+        marks = ",".join("?" * len(states))
+        rows = self.db.execute(
+            f"SELECT i.* FROM incidents i JOIN incident_alarms a ON a.incident = i.id "
+            f"WHERE a.alarm=? AND i.state IN ({marks}) ORDER BY i.id",
+            (alarm, *states),
+        )
+        return [self._incident(row) for row in rows]
+
+    # deliveries ---------------------------------------------------------------------------
+    def claim(self, delivery: Delivery) -> bool:
+        """Record a delivery about to be attempted; False if its key was already used."""
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO deliveries VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                delivery.key,
+                delivery.incident,
+                delivery.kind,
+                delivery.level,
+                delivery.cycle,
+                delivery.person,
+                delivery.channel,
+                delivery.state,
+                delivery.attempts,
+                delivery.detail,
+                delivery.created_at.timestamp(),
+                delivery.updated_at.timestamp(),
+            ),
+        )
+        return cursor.rowcount == 1
+
+    def update(self, delivery: Delivery) -> None:
+        self.db.execute(
+            "UPDATE deliveries SET state=?, attempts=?, detail=?, updated_at=? WHERE key=?",
+            (
+                delivery.state,
+                delivery.attempts,
+                delivery.detail,
+                delivery.updated_at.timestamp(),
+                delivery.key,
+            ),
+        )
+
+    def delivery(self, key: str) -> Delivery | None:
+        row = self.db.execute("SELECT * FROM deliveries WHERE key=?", (key,)).fetchone()
+        return None if row is None else self._delivery(row)
+
+    def deliveries(self, incident: int | None = None, *states: str) -> list[Delivery]:
+        sql, args = "SELECT * FROM deliveries WHERE 1=1", list[object]()
+        if incident is not None:
+            sql += " AND incident=?"
+            args.append(incident)
+        if states:
+            sql += f" AND state IN ({','.join('?' * len(states))})"
+            args.extend(states)
+        return [self._delivery(row) for row in self.db.execute(sql + " ORDER BY created_at, key", args)]
+
+    @staticmethod
+    def _delivery(row: tuple[object, ...]) -> Delivery:
+        key, incident, kind, level, cycle, person, channel, state, attempts, detail, created, updated = row
+        return Delivery(
+            str(key),
+            int(incident),  # type: ignore[call-overload]
+            str(kind),
+            int(level),  # type: ignore[call-overload]
+            int(cycle),  # type: ignore[call-overload]
+            str(person),
+            str(channel),
+            str(state),
+            int(attempts),  # type: ignore[call-overload]
+            str(detail),
+            datetime.fromtimestamp(float(created), UTC),  # type: ignore[arg-type]
+            datetime.fromtimestamp(float(updated), UTC),  # type: ignore[arg-type]
+        )
+
+    def attempt(self, key: str, at: datetime, outcome: str, detail: str) -> None:
+        self.db.execute(
+            "INSERT INTO attempts (key, ts, outcome, detail) VALUES (?,?,?,?)",
+            (key, at.timestamp(), outcome, detail),
+        )
+
+    def attempts(self, key: str | None = None) -> list[tuple[str, datetime, str, str]]:
+        sql = "SELECT key, ts, outcome, detail FROM attempts"
+        rows = self.db.execute(
+            sql + " WHERE key=? ORDER BY seq" if key else sql + " ORDER BY seq", (key,) if key else ()
+        )
+        return [(k, datetime.fromtimestamp(ts, UTC), outcome, detail) for k, ts, outcome, detail in rows]
+
+    # webhooks -----------------------------------------------------------------------------
+    def first_time(self, token: str, at: datetime) -> bool:
+        """True the first time a webhook is seen; Twilio retries carry the same token."""
+        cursor = self.db.execute("INSERT OR IGNORE INTO webhooks VALUES (?, ?)", (token, at.timestamp()))
+        return cursor.rowcount == 1
