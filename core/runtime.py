@@ -70,7 +70,7 @@ class Runtime:
                 NotifyStore(self._store_path().with_suffix(".notify.db")),
                 accounts.channels,
                 self.alarms.acknowledge,
-                self._forecast,
+                self.alarms.forecast,
             )
         self.latest: dict[str, Sample] = {}
         self.write_errors = 0
@@ -134,13 +134,6 @@ class Runtime:
         """
         await self.historian.write(samples)
         self.bus.publish(SAMPLES, Durable(samples))
-
-    def _forecast(self, tag: str) -> tuple[float | None, float | None]:
-        """The trend and predicted minutes to the next threshold of ``tag``, for the pages."""
-        for forecast in self.alarms.forecasts.values():
-            if forecast.tag == tag:
-                return forecast.rate_per_h, forecast.eta_min
-        return None, None
 
     def historian_writable(self) -> bool:
         return self.historian.writable

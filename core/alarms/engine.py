@@ -442,6 +442,13 @@ class AlarmEngine:
     def return_to_service(self, alarm_id: str, user: str, reason: str = "") -> bool:
         return self._apply(self._get(alarm_id), Event.RESTORE, user, reason)
 
+    def forecast(self, tag_id: str) -> tuple[float | None, float | None]:
+        """The trend (units per hour) and minutes to the next forecast threshold of a tag."""
+        for value in self.forecasts.values():
+            if value.tag == tag_id:
+                return value.rate_per_h, value.eta_min
+        return None, None
+
     def limits(self, tag_id: str) -> dict[str, float]:
         """The HH/H/L/LL limits configured for a tag (whatever rule or pattern set them)."""
         return {

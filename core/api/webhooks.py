@@ -9,19 +9,29 @@ acting twice. These routes are left out of the OpenAPI document: only Twilio cal
 """
 
 import hashlib
+from typing import Protocol
 from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import Response
 
-from core.notify.sms import SMS_PATH, STATUS_PATH, VOICE_PATH, reply_twiml
+from core.config.schema import SiteConfig
+from core.notify.cascade import Cascade
+from core.notify.sms import SMS_PATH, STATUS_PATH, VOICE_PATH, Webhooks, reply_twiml
 from core.notify.voice import answer_twiml
-from core.runtime import Runtime
 
 _XML = "application/xml"
 
 
-def add_twilio_webhooks(app: FastAPI, runtime: Runtime) -> None:
+class Paging(Protocol):
+    """What the webhooks need of the runtime."""
+
+    config: SiteConfig
+    cascade: Cascade | None
+    webhooks: Webhooks | None
+
+
+def add_twilio_webhooks(app: FastAPI, runtime: Paging) -> None:
     async def verified(request: Request) -> tuple[dict[str, str], bool]:
         """The form parameters if Twilio signed them, and whether this is the first delivery."""
         if runtime.webhooks is None or runtime.cascade is None:

@@ -21,6 +21,7 @@ from core.runtime import Runtime
 from core.sim.scenario import load_dams, load_scenario
 from core.sim.station import DamStation
 from tests.conftest import NPM_CACHE, REPO, free_port
+from tests.integration.paging_peers import AUTH_TOKEN, Prism, RecordingProxy, spec_with_errors, twilio_spec
 
 
 @pytest.fixture
@@ -164,3 +165,51 @@ def node_station_process(port: int, pki: Path) -> Process:
     env = {**os.environ, "NODE_PATH": str(NPM_CACHE / "node_modules")}
     args = [node, str(REPO / "tests" / "peers" / "station.js"), str(port), str(pki)]
     return Process(args, env, ready="ready ")
+
+
+# --- paging peers: Prism with Twilio's contract, a recording proxy, the secret store ---------------
+
+
+@pytest.fixture(scope="session")
+def prism(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prism]:
+    server = Prism(twilio_spec(), tmp_path_factory.mktemp("prism") / "prism.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def prism_with_errors(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prism]:
+    directory = tmp_path_factory.mktemp("prism-errors")
+    server = Prism(spec_with_errors(directory / "twilio-with-errors.json"), directory / "prism.log")
+    yield server
+    server.stop()
+
+
+def _recording(upstream: Prism) -> Iterator[RecordingProxy]:
+    proxy = RecordingProxy(upstream.url)
+    yield proxy
+    proxy.close()
+    refused = [(s.path, s.form, s.detail[:500]) for s in proxy.invalid()]
+    assert refused == [], "requests that do not match Twilio's OpenAPI contract"
+
+
+@pytest.fixture
+def twilio(prism: Prism) -> Iterator[RecordingProxy]:
+    """The Twilio mock as the code sees it; fails the test if any request broke the contract."""
+    yield from _recording(prism)
+
+
+@pytest.fixture
+def twilio_with_errors(prism_with_errors: Prism) -> Iterator[RecordingProxy]:
+    yield from _recording(prism_with_errors)
+
+
+@pytest.fixture
+def credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Secrets as systemd hands them to a service: one file per secret, named after it."""
+    directory = tmp_path / "credentials"
+    directory.mkdir()
+    (directory / "twilio_token").write_text(AUTH_TOKEN, encoding="utf-8")
+    (directory / "smtp_password").write_text("s3cret-smtp", encoding="utf-8")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(directory))
+    return directory
