@@ -128,6 +128,8 @@ class Cascade:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.gather(*pending, return_exceptions=True)
         self._executor.shutdown(wait=False, cancel_futures=True)
+        for channel in self.channels.values():
+            channel.close()
         self.store.close()
 
     # alarm events ---------------------------------------------------------------------------

@@ -42,3 +42,7 @@ class Channel(Protocol):
     def deliver(self, message: Outbound) -> str:
         """Send ``message``; return the provider's id for it, or raise one of the errors above."""
         ...
+
+    def close(self) -> None:
+        """Release connections and threads; called once when the cascade stops."""
+        ...

@@ -1,7 +1,9 @@
 """E-mail pages over SMTP with aiosmtplib: the only aiosmtplib importer.
 
-Each message is sent on a short-lived loop inside a worker thread (see ``channels``), with
-STARTTLS or implicit TLS and authentication as configured. A server that cannot be reached is
+The channel keeps its own small event loop in a thread: the cascade's worker calls
+:meth:`EmailChannel.deliver` as a blocking call (see ``channels``), and the connection, STARTTLS
+or implicit TLS and authentication run on that loop, which lives as long as the channel so
+every transport is closed properly. A server that cannot be reached is
 :class:`ChannelDown`, so the cascade falls back to SMS at once instead of waiting again for the
 same timeout on the next page.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import threading
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
@@ -25,6 +28,25 @@ class EmailChannel:
     def __init__(self, smtp: Smtp, password: str | None) -> None:
         self.smtp = smtp
         self._password = password
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                self._loop = asyncio.new_event_loop()
+                self._thread = threading.Thread(target=self._loop.run_forever, name="smtp", daemon=True)
+                self._thread.start()
+            return self._loop
+
+    def close(self) -> None:
+        with self._lock:
+            loop, thread, self._loop, self._thread = self._loop, self._thread, None, None
+        if loop is not None and thread is not None:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=5)
+            loop.close()
 
     def _context(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=self.smtp.ca_file)
@@ -44,7 +66,7 @@ class EmailChannel:
     def deliver(self, message: Outbound) -> str:
         mail = self.compose(message)
         try:
-            asyncio.run(self._send(mail))
+            asyncio.run_coroutine_threadsafe(self._send(mail), self._running_loop()).result()
         except (
             aiosmtplib.SMTPConnectError,
             aiosmtplib.SMTPTimeoutError,
@@ -63,8 +85,7 @@ class EmailChannel:
 
     async def _send(self, mail: EmailMessage) -> None:
         smtp = self.smtp
-        await aiosmtplib.send(
-            mail,
+        client = aiosmtplib.SMTP(
             hostname=smtp.host,
             port=smtp.port,
             username=smtp.username,
@@ -74,3 +95,10 @@ class EmailChannel:
             tls_context=self._context() if smtp.security != "none" else None,
             timeout=smtp.timeout_s,
         )
+        try:
+            await client.connect()
+            await client.send_message(mail)
+            await client.quit()
+        finally:
+            client.close()  # also when the server never answered: no transport left behind
+            await asyncio.sleep(0)  # let the transport's close callbacks run

@@ -52,6 +52,11 @@ class VoiceChannel:
         self.twilio = twilio
         self._client = client(twilio, auth_token)
 
+    def close(self) -> None:
+        session = self._client.http_client.session
+        if session is not None:
+            session.close()
+
     def deliver(self, message: Outbound) -> str:
         return calling(
             lambda: self._client.calls.create(

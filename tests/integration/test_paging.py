@@ -149,7 +149,7 @@ async def test_email_pages_over_starttls_with_auth_in_each_persons_language(tmp_
     policy = {"id": "crue", "levels": [level]}
     bench = await start_bench(paging_site(None, policy, smtp=smtp), tmp_path)
     bench.level(4.2)
-    await asyncio.sleep(1)
+    await bench.settled()
     assert {d.state for d in bench.deliveries()} == {SENT}
     assert mailbox.logins == ["ecreteur", "ecreteur"]
     by_to = {str(m["To"]): m for m in mailbox.messages}
@@ -160,7 +160,7 @@ async def test_email_pages_over_starttls_with_auth_in_each_persons_language(tmp_
     assert "Niveau très haut : 4.20 m (seuil 4.0)" in body and "par SMS (OK 1)" in body
     assert "Level very high: 4.20 m (limit 4.0)" in english.get_content()
     bench.engine.acknowledge("level:lauragais.level:HH", "Opératrice PC crue", "vu")
-    await asyncio.sleep(1)
+    await bench.settled()
     notices = [
         m for m in mailbox.messages if "acquittée" in str(m["Subject"]) or "acknowledged" in str(m["Subject"])
     ]
@@ -200,7 +200,7 @@ async def test_a_failed_delivery_status_moves_on_to_the_next_channel_at_once(
     assert [p.kind for p in twilio.pages()] == ["sms"]
     answer = await bench.status("1:page:0:0:alice:sms", "undelivered")
     assert answer.status_code == 204
-    await asyncio.sleep(1)
+    await bench.settled()
     assert [p.kind for p in twilio.pages()] == ["sms", "voice"]  # four minutes before its step
     voice = bench.cascade.store.delivery("1:page:0:0:alice:voice")
     sms = bench.cascade.store.delivery("1:page:0:0:alice:sms")
@@ -214,7 +214,7 @@ async def test_webhooks_need_a_valid_signature_and_act_once_on_twilio_retries(
 ) -> None:
     bench = await start_bench(paging_site(twilio, two_levels(["sms", "voice"], ["sms"])), tmp_path)
     bench.level(4.5)
-    await asyncio.sleep(1)
+    await bench.settled()
     forged = await bench.sms_reply(ALICE, "OK 1", signature="bm90IGEgc2lnbmF0dXJl")
     unsigned = await bench.sms_reply(ALICE, "OK 1", signature="")
     assert (forged.status_code, unsigned.status_code) == (403, 403)
@@ -224,7 +224,7 @@ async def test_webhooks_need_a_valid_signature_and_act_once_on_twilio_retries(
     first = await bench.status("1:page:0:0:alice:sms", "failed", token="retry-1")
     again = await bench.status("1:page:0:0:alice:sms", "failed", token="retry-1")
     assert (first.status_code, again.status_code) == (204, 204)
-    await asyncio.sleep(1)
+    await bench.settled()
     assert [p.kind for p in twilio.pages()] == ["sms", "voice"]  # one voice call, not two
     journal = bench.cascade.store.attempts("1:page:0:0:alice:sms")
     assert [outcome for _, _, outcome, _ in journal] == [SENT, FAILED]
