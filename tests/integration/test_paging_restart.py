@@ -1,0 +1,95 @@
+"""kill -9 of `ecreteur server` in the middle of an escalation: nothing lost, nothing sent twice.
+
+The recording proxy in front of Prism lives in the test process, so it sees every request the
+server sent before and after the kill.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from twilio.request_validator import RequestValidator
+
+from core.model import utcnow
+from tests.integration.api_server import SITE, ApiServer
+from tests.integration.paging_bench import ALICE, BOB, roster
+from tests.integration.paging_peers import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, RecordingProxy
+
+
+def paging_yaml(twilio: RecordingProxy) -> str:
+    import json
+
+    now = utcnow()
+    level = {"channels": ["sms"], "channel_step_min": 1, "delay_min": 0.1}  # next level after 6 s
+    sections: dict[str, Any] = {
+        "roster": roster(now),
+        "escalation": {
+            "routes": [{"tags": "lauragais.probe", "policy": "sonde"}],
+            "policies": [{"id": "sonde", "levels": [{**level, "targets": [{"oncall": "astreinte"}]},
+                                                     {**level, "targets": [{"person": "bob"}]}]}],
+        },
+    }  # fmt: skip
+    twilio_yaml = (
+        f"notify:\n  twilio: {{account_sid: {ACCOUNT_SID}, auth_token: !secret twilio_token, "
+        f'from_number: "+33500000000", public_url: "{PUBLIC_URL}", api_base: "{twilio.url}"}}\n'
+    )
+    # JSON is YAML: the generated sections need no quoting care
+    return (
+        "".join(f"{key}: {json.dumps(value, default=str)}\n" for key, value in sections.items()) + twilio_yaml
+    )
+
+
+def wait_for(condition: Callable[[], Any], what: str, timeout: float = 60) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := condition():
+            return result
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("credentials")
+def test_kill_9_mid_escalation_resumes_at_the_right_level_without_sending_twice(
+    tmp_path: Path, twilio: RecordingProxy
+) -> None:
+    api = ApiServer(tmp_path, site=SITE + paging_yaml(twilio))
+    api.start(with_station=False)
+    try:
+        posted_at = utcnow()
+        sample = {"tag": "lauragais.probe", "ts": utcnow().isoformat(), "value": 60.0}  # above H 50
+        posted = httpx.post(f"{api.url}/samples", json={"samples": [sample]}, headers=api.headers("ingest"))
+        assert posted.status_code == 200, posted.text
+        wait_for(lambda: twilio.pages("sms"), "the first SMS")
+        api.server.kill()  # SIGKILL: no flush, no goodbye
+        api.server.wait()
+        api.stop()
+
+        api.start(with_station=False)
+        bob_page = wait_for(lambda: [p for p in twilio.pages("sms") if p.form["To"] == BOB], "level 2")[0]
+        alice_page = twilio.pages("sms")[0]
+        assert alice_page.form["To"] == ALICE
+        assert bob_page.at - posted_at >= timedelta(seconds=6)  # level 2 not before its time
+        assert [p.form["To"] for p in twilio.pages()] == [ALICE, BOB]  # level 1 not sent again
+
+        path = "/api/v1/twilio/sms"
+        reply = {"From": BOB, "To": "+33500000000", "Body": "OK 1", "MessageSid": "SM" + "4" * 32}
+        signature = RequestValidator(AUTH_TOKEN).compute_signature(PUBLIC_URL + path, reply)
+        answer = httpx.post(f"http://127.0.0.1:{api.api_port}{path}", data=reply,
+                            headers={"X-Twilio-Signature": signature})  # fmt: skip
+        assert answer.status_code == 200 and "Alarm 1 acknowledged" in answer.text
+        wait_for(lambda: len(twilio.pages()) == 3, "Alice told who acknowledged")
+        told = twilio.pages()[2]
+        assert told.form["To"] == ALICE and "acquittée par Bob Durand" in told.form["Body"]
+
+        alarms = httpx.get(f"{api.url}/alarms", headers=api.headers("read")).json()
+        probe = next(a for a in alarms if a["tag"] == "lauragais.probe")
+        assert probe["status"] == "acknowledged"
+    finally:
+        api.stop()
