@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -113,6 +114,13 @@ def _parser() -> argparse.ArgumentParser:
     kpis.add_argument("--hours", type=float, default=24.0, help="the period, ending now")
     kpis.add_argument("--operators", type=int, default=1)
     kpis.set_defaults(handler=_kpis)
+
+    oncall = commands.add_parser("oncall", help="who is on call now and next, per team")
+    oncall.add_argument("--config", type=Path, required=True)
+    oncall.add_argument(
+        "--at", type=datetime.fromisoformat, help="another instant (ISO 8601, local if naive)"
+    )
+    oncall.set_defaults(handler=_oncall)
 
     secrets = commands.add_parser("secrets", help="store a secret in the OS keyring")
     secrets.add_argument("action", choices=["set"])
@@ -318,10 +326,38 @@ def _kpis(args: argparse.Namespace) -> int:
     return 0
 
 
+def _oncall(args: argparse.Namespace) -> int:
+    config = _load(args.config)
+    if config is None:
+        return 1
+    if config.roster is None or not config.roster.teams:
+        print(f"{args.config}: no `roster` with teams", file=sys.stderr)
+        return 1
+    from core.notify.roster import OnCall
+
+    oncall = OnCall(config.roster)
+    at = args.at or datetime.now(oncall.zone)
+    at = at if at.tzinfo else at.replace(tzinfo=oncall.zone)
+
+    def shown(moment: datetime) -> str:
+        return moment.astimezone(oncall.zone).strftime("%a %d/%m %H:%M %Z")
+
+    for team in config.roster.teams:
+        now, following = oncall.shift(team.id, at), oncall.next_shift(team.id, at)
+        why = f" ({now.reason})" if now.reason else ""
+        print(f"{team.name} [{team.id}]")
+        print(f"  now:  {now.person.name} {now.person.phone or ''} until {shown(now.end)}{why}")
+        print(f"  next: {following.person.name} {following.person.phone or ''} from {shown(following.start)}")
+    return 0
+
+
 def _secrets(args: argparse.Namespace) -> int:
     from core.config.secrets import store
 
-    value = getpass.getpass(f"value of secret {args.name!r}: ")
+    if sys.stdin.isatty():
+        value = getpass.getpass(f"value of secret {args.name!r}: ")
+    else:  # piped in by a provisioning script: `printf %s "$TOKEN" | ecreteur secrets set NAME`
+        value = sys.stdin.readline().rstrip("\n")
     if not value:
         print("empty value: nothing stored", file=sys.stderr)
         return 1

@@ -3,13 +3,14 @@
 #   installers/dev.sh demo [ecreteur demo options]   simulated dams + supervision (SQLite)
 #   installers/dev.sh test [pytest options]          the whole test suite, with its real peers
 # Idempotent: it installs only what is missing (Debian packages, the virtual environment in
-# .venv, node-opcua in a cache folder outside git) and reuses everything else.
+# .venv, node-opcua and Prism in a cache folder outside git) and reuses everything else.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CACHE="${ECRETEUR_CACHE:-$HOME/.cache/ecreteur}"
 export ECRETEUR_NPM_CACHE="${ECRETEUR_NPM_CACHE:-$CACHE/npm}"
 NODE_OPCUA_VERSION="2.182.2" # the last release that declares Node 20 support
+PRISM_VERSION="5.16.0"        # validates the paging tests' requests against Twilio's OpenAPI spec
 APT_PACKAGES="libegl1 libgl1 libfontconfig1 libxkbcommon0 libdbus-1-3 fonts-dejavu-core systemd"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -53,6 +54,16 @@ ensure_node_opcua() {
   fi
 }
 
+ensure_prism() {
+  if [ ! -f "$ECRETEUR_NPM_CACHE/node_modules/@stoplight/prism-cli/package.json" ]; then
+    command -v npm >/dev/null || { echo "Node.js and npm are needed for the paging tests" >&2; exit 1; }
+    say "installing Prism $PRISM_VERSION into $ECRETEUR_NPM_CACHE"
+    mkdir -p "$ECRETEUR_NPM_CACHE"
+    npm install --prefix "$ECRETEUR_NPM_CACHE" --no-audit --no-fund --loglevel=error \
+      "@stoplight/prism-cli@$PRISM_VERSION" >/dev/null
+  fi
+}
+
 command="${1:-}"
 shift || true
 case "$command" in
@@ -65,6 +76,7 @@ case "$command" in
     ensure_apt
     ensure_venv
     ensure_node_opcua
+    ensure_prism
     export QT_QPA_PLATFORM=offscreen
     exec .venv/bin/python -m pytest "$@"
     ;;

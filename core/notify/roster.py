@@ -8,7 +8,7 @@ handoff at 08:00 local whatever the season.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from core.config.notify import WEEKDAYS, Person, Roster, Target, Team
@@ -16,13 +16,21 @@ from core.config.notify import WEEKDAYS, Person, Roster, Target, Team
 
 @dataclass(frozen=True, slots=True)
 class Shift:
-    """``person`` is on call for ``team`` from ``start`` to ``end`` (aware datetimes)."""
+    """``person`` is on call for ``team`` from ``start`` to ``end``.
+
+    Both are UTC: Python subtracts two datetimes of the same zone in wall-clock time, which
+    would make every week 168 hours, DST or not.
+    """
 
     team: str
     person: Person
     start: datetime
     end: datetime
     reason: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "start", self.start.astimezone(UTC))
+        object.__setattr__(self, "end", self.end.astimezone(UTC))
 
 
 class OnCall:
@@ -35,10 +43,10 @@ class OnCall:
         self.teams = {team.id: team for team in roster.teams}
 
     def _local(self, naive_or_aware: datetime) -> datetime:
-        """An override's time: naive means the roster's local time."""
+        """An override's time as UTC: naive means the roster's local time."""
         if naive_or_aware.tzinfo is None:
-            return naive_or_aware.replace(tzinfo=self.zone)
-        return naive_or_aware
+            naive_or_aware = naive_or_aware.replace(tzinfo=self.zone)
+        return naive_or_aware.astimezone(UTC)
 
     def _handoff_before(self, team: Team, at: datetime) -> datetime:
         """The last rotation handoff at or before ``at``, as an aware local datetime."""
@@ -69,6 +77,7 @@ class OnCall:
                 return Shift(team_id, self.people[override.person], start, end, override.reason)
         shift = self._rotation(team, at)
         # an override starting inside the rotation's week cuts it short
+        at = at.astimezone(UTC)
         starts = [self._local(o.start) for o in team.overrides if at < self._local(o.start) < shift.end]
         if starts:
             shift = Shift(team_id, shift.person, shift.start, min(starts))
@@ -88,11 +97,3 @@ class OnCall:
 
     def person_by_phone(self, phone: str) -> Person | None:
         return next((person for person in self.roster.people if person.phone == phone), None)
-
-
-def local_date(at: datetime, zone: ZoneInfo) -> date:
-    return at.astimezone(zone).date()
-
-
-def utc(at: datetime) -> datetime:
-    return at.astimezone(UTC)
