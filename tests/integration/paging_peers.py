@@ -103,6 +103,7 @@ class Sent:
     status: int
     at: datetime
     detail: str = ""
+    received: float = 0.0  # time.perf_counter() when the request reached the proxy
 
     @property
     def kind(self) -> str:
@@ -134,6 +135,7 @@ class RecordingProxy:
                 self._forward("GET")
 
             def _forward(self, method: str) -> None:
+                received = time.perf_counter()
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 headers = {
                     k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")
@@ -155,7 +157,7 @@ class RecordingProxy:
                 form = {k: v[-1] for k, v in parse_qs(body.decode(), keep_blank_values=True).items()}
                 detail = payload.decode(errors="replace") if status >= 400 else ""
                 proxy.sent.append(
-                    Sent(method, urlsplit(self.path).path, form, status, datetime.now(UTC), detail)
+                    Sent(method, urlsplit(self.path).path, form, status, datetime.now(UTC), detail, received)
                 )
                 self.send_response(status)
                 self.send_header("Content-Type", kind or "application/json")
