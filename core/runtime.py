@@ -27,7 +27,7 @@ from core.notify.cascade import Cascade
 from core.notify.sms import Webhooks
 from core.notify.store import NotifyStore
 from core.storage.base import Historian
-from core.storage.sqlite import SQLiteHistorian
+from core.storage.select import build_historian
 from core.storage.sqlite_journal import SQLiteAlarmJournal
 
 _LOGGER = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ class Runtime:
         self.bus = Bus()
         base = config_path.parent if config_path else Path.cwd()
         self.data_dir = data_dir or Path.cwd()
-        self.historian = historian or SQLiteHistorian(self._store_path())
+        self.historian = historian or build_historian(config.storage, self.data_dir)
         self.journal = journal or SQLiteAlarmJournal(self._store_path().with_suffix(".alarms.db"))
         self.alarms = AlarmEngine(config, self.bus, self.journal, clock or LoopClock())
         self.cascade: Cascade | None = None

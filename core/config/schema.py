@@ -175,10 +175,35 @@ class AlarmSettings(_Model):
     max_shelve_h: float = Field(8.0, gt=0, le=24 * 30, description="longest shelving an operator may set")
 
 
+class Cassandra(_Model):
+    """Where the Cassandra historian lives, and how it replicates and spools."""
+
+    contact_points: list[str] = Field(default_factory=lambda: ["127.0.0.1"], min_length=1)
+    port: int = Field(9042, ge=1, le=65535)
+    keyspace: str = Field("ecreteur", pattern=IDENT)
+    replication: Literal["SimpleStrategy", "NetworkTopologyStrategy"] = "SimpleStrategy"
+    replication_factor: int = Field(1, ge=1, le=9, description="SimpleStrategy: copies of each sample")
+    datacenters: dict[str, int] = Field(
+        default_factory=dict, description="NetworkTopologyStrategy: copies per datacenter, e.g. {dc1: 3}"
+    )
+    local_datacenter: str | None = None
+    consistency: Literal["ONE", "LOCAL_ONE", "QUORUM", "LOCAL_QUORUM", "ALL"] = Field(
+        "LOCAL_QUORUM", description="ONE suits a single node; LOCAL_QUORUM a replicated cluster"
+    )
+    username: str | None = None
+    password: Secret | None = None
+    partition_hours: int = Field(24, ge=1, le=24 * 7, description="time span of one partition of a tag")
+    max_in_flight: int = Field(128, ge=1, le=4096, description="concurrent write requests")
+    timeout_s: float = Field(10.0, gt=0, le=120)
+    spool_path: str = Field("var/ecreteur.spool.db", description="local store-and-forward spool")
+    spool_max_samples: int = Field(50_000_000, ge=1_000)
+
+
 class Storage(_Model):
-    backend: Literal["sqlite"] = "sqlite"
-    path: str = "var/ecreteur.db"
+    backend: Literal["sqlite", "cassandra"] = "sqlite"
+    path: str = Field("var/ecreteur.db", description="SQLite file; with Cassandra, the journals' base name")
     retention_days: int = Field(3650, ge=1)
+    cassandra: Cassandra = Cassandra()
 
 
 class Tls(_Model):

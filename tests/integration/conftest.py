@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -213,3 +214,52 @@ def credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (directory / "smtp_password").write_text("s3cret-smtp", encoding="utf-8")
     monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(directory))
     return directory
+
+
+# --- a real Cassandra node, started once per test run when a test needs it -------------------------
+
+
+def cassandra_script() -> Any:
+    """tests/peers/cassandra/node.py, the script developers use too."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "cassandra_node", REPO / "tests" / "peers" / "cassandra" / "node.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass
+class CassandraNode:
+    directory: Path
+    port: int
+    script: Any
+
+    def stop(self) -> None:
+        self.script.stop(self.directory)
+
+    def restart(self) -> None:
+        self.script.start(self.directory, self.port)
+
+
+@pytest.fixture(scope="session")
+def cassandra_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CassandraNode]:
+    script = cassandra_script()
+    directory = tmp_path_factory.mktemp("cassandra")
+    node = CassandraNode(directory, script.start(directory), script)
+    yield node
+    node.stop()
+
+
+def cassandra_settings(node: CassandraNode, **overrides: Any) -> Any:
+    """Settings for a fresh keyspace of its own, so tests never see each other's rows."""
+    import uuid
+
+    from core.config.schema import Cassandra
+
+    keyspace = "t_" + uuid.uuid4().hex[:12]
+    return Cassandra(contact_points=["127.0.0.1"], port=node.port, keyspace=keyspace, consistency="ONE",
+                     timeout_s=5, **overrides)  # fmt: skip

@@ -78,6 +78,7 @@ def paging_site(
     smtp: dict[str, Any] | None = None,
     base: SiteConfig | None = None,
     now: datetime | None = None,
+    priorities: tuple[str, ...] = ("critical",),
     **escalation: Any,
 ) -> SiteConfig:
     """The given site (or a one-tag site with an HH limit at 4.0 m) with paging configured."""
@@ -90,8 +91,8 @@ def paging_site(
         notify["smtp"] = smtp
     paging = {
         "roster": roster(now or utcnow()),
-        "escalation": {"routes": [{"priorities": ["critical"], "policy": policy["id"]}], "policies": [policy],
-                       **escalation},
+        "escalation": {"routes": [{"priorities": list(priorities), "policy": policy["id"]}],
+                       "policies": [policy], **escalation},
         "notify": notify,
     }  # fmt: skip
     if base is not None:

@@ -11,21 +11,28 @@ import pytest
 
 from core.model import Quality, Sample
 from core.storage.base import Historian
+from core.storage.cassandra import CassandraHistorian
 from core.storage.sqlite import SQLiteHistorian
+from tests.integration.conftest import cassandra_settings
 
 T0 = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
 
 
-def make_sqlite(tmp_path: Path) -> Historian:
+def make_sqlite(tmp_path: Path, _request: pytest.FixtureRequest) -> Historian:
     return SQLiteHistorian(tmp_path / "h.db")
 
 
-BACKENDS = {"sqlite": make_sqlite}
+def make_cassandra(tmp_path: Path, request: pytest.FixtureRequest) -> Historian:
+    node = request.getfixturevalue("cassandra_node")  # started once, on first use
+    return CassandraHistorian(cassandra_settings(node), 3650, tmp_path / "spool.db")
+
+
+BACKENDS = {"sqlite": make_sqlite, "cassandra": make_cassandra}
 
 
 @pytest.fixture(params=sorted(BACKENDS))
 async def historian(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Historian]:
-    store = BACKENDS[request.param](tmp_path)
+    store = BACKENDS[request.param](tmp_path, request)
     await store.start()
     yield store
     await store.stop()

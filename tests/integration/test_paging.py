@@ -258,3 +258,40 @@ async def test_key_1_in_the_call_acknowledges_and_the_clear_is_announced(
     await asyncio.sleep(3600)  # nothing more: no level 2, no repeat
     assert len(twilio.pages()) == 2
     await bench.stop()
+
+
+async def test_alarms_raised_together_make_one_page(tmp_path: Path, twilio: RecordingProxy) -> None:
+    config = paging_site(twilio, two_levels(["sms"], ["sms"]), priorities=("critical", "high"))
+    bench = await start_bench(config, tmp_path)
+    bench.level(3.7)  # H (high): opens page 1
+    await asyncio.sleep(20)
+    bench.level(4.3)  # HH (critical) 20 s later: within the 60 s window, joins page 1
+    await bench.settled()
+    assert [a for a, _, _ in bench.cascade.store.alarms(1)] == [
+        "level:lauragais.level:H",
+        "level:lauragais.level:HH",
+    ]
+    await asyncio.sleep(15 * 60)  # level 2 names both, the worst first
+    await bench.settled()
+    bodies = [p.form["Body"] for p in twilio.pages()]
+    assert len(bodies) == 2 and bodies[0].startswith("[1] HAUTE")
+    assert bodies[1].startswith("[1] CRITICAL Barrage de la Ganguise — Level very high: 4.30 m")
+    assert "(+1 more alarm(s))" in bodies[1]
+    await bench.stop()
+
+
+async def test_the_policy_repeats_then_gives_up_and_says_so(
+    tmp_path: Path, twilio: RecordingProxy, caplog: pytest.LogCaptureFixture
+) -> None:
+    bench = await start_bench(paging_site(twilio, two_levels(["sms"], ["sms"])), tmp_path)
+    bench.level(4.5)
+    for _ in range(4):
+        await asyncio.sleep(15 * 60)
+        await bench.settled()
+    sent = [(d.cycle, d.level, d.person) for d in bench.deliveries("page")]
+    assert sent == [(0, 0, "alice"), (0, 1, "bob"), (1, 0, "alice"), (1, 1, "bob")]  # repeat: 2
+    assert bench.cascade.store.incident(1).state == "exhausted"  # type: ignore[union-attr]
+    assert "incident 1: escalation exhausted, nobody acknowledged" in caplog.text
+    await asyncio.sleep(3600)
+    assert len(twilio.pages()) == 4
+    await bench.stop()

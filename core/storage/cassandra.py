@@ -1,0 +1,528 @@
+"""The Cassandra historian, with a local store-and-forward spool: the only cassandra-driver importer.
+
+Data model (keyspace and replication from ``storage.cassandra``):
+- ``samples``: partition ``(tag, bucket)`` where a bucket is ``partition_hours`` long (a day at
+  1 Hz is 86,400 rows, under the ~100k a partition should hold), clustered by time descending
+  (the newest first, as ``latest`` wants), TimeWindowCompactionStrategy, and a TTL from
+  ``retention_days``. Timestamps are integer microseconds, exactly as the SQLite backend keeps them.
+- ``rollup_1m`` and ``rollup_1h``: min/max/sum/count/last per minute and per hour, so that a
+  year of one tag is read as 8,760 rows. They are recomputed from the raw rows of the minutes
+  a write touched (a late or repeated sample corrects them exactly), by a background task and
+  before any downsampled query of that tag; the minutes still to do are kept in the spool file.
+- ``tag_buckets``: which partitions each tag has, for raw reads, ``latest`` and purges.
+
+Writes use prepared, idempotent statements grouped per partition into unlogged batches, many
+in flight at once (bounded). When Cassandra cannot take a write, the samples go to the spool
+(``core/storage/spool.py``) and the write counts as durable. They are replayed oldest first
+once Cassandra answers, while new samples keep flowing. Nothing is lost, and nothing is
+duplicated, because a sample's key is (tag, time).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from cassandra import ConsistencyLevel
+from cassandra.auth import PlainTextAuthProvider
+from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, ResponseFuture, Session
+from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
+from cassandra.query import BatchStatement, BatchType, PreparedStatement
+
+from core.config.schema import Cassandra
+from core.model import Bucket, Quality, Sample
+from core.storage.base import StorageError, from_us, to_us
+from core.storage.spool import Spool, SpoolFull
+
+_LOGGER = logging.getLogger(__name__)
+T = TypeVar("T")
+
+MINUTE, HOUR = 60_000_000, 3_600_000_000
+SCHEMA_VERSION = 1
+_BATCH_ROWS = 64  # rows of one partition per unlogged batch
+_REPLAY_CHUNK = 5_000
+
+_TABLES = [
+    """CREATE TABLE IF NOT EXISTS samples (
+        tag text, bucket bigint, ts bigint, value double, quality tinyint, status bigint,
+        PRIMARY KEY ((tag, bucket), ts)) WITH CLUSTERING ORDER BY (ts DESC)
+        AND compaction = {{'class': 'TimeWindowCompactionStrategy', 'compaction_window_unit': 'DAYS',
+                          'compaction_window_size': 1}}
+        AND default_time_to_live = {ttl}""",
+    """CREATE TABLE IF NOT EXISTS rollup_1m (
+        tag text, day bigint, bucket bigint, min double, max double, sum double, count int, last double,
+        PRIMARY KEY ((tag, day), bucket)) WITH default_time_to_live = {ttl}""",
+    """CREATE TABLE IF NOT EXISTS rollup_1h (
+        tag text, year int, bucket bigint, min double, max double, sum double, count int, last double,
+        PRIMARY KEY ((tag, year), bucket)) WITH default_time_to_live = {ttl}""",
+    """CREATE TABLE IF NOT EXISTS tag_buckets (tag text, bucket bigint, PRIMARY KEY (tag, bucket))
+        WITH CLUSTERING ORDER BY (bucket DESC)""",
+    "CREATE TABLE IF NOT EXISTS schema_version (id int PRIMARY KEY, version int)",
+]
+_TTL_TABLES = ("samples", "rollup_1m", "rollup_1h")
+
+
+def _year(us: int) -> int:
+    return from_us(us).year
+
+
+class CassandraHistorian:
+    def __init__(
+        self, settings: Cassandra, retention_days: int, spool_path: Path, password: str | None = None
+    ) -> None:
+        self.settings, self.retention_days = settings, retention_days
+        self.spool_path = spool_path
+        self._password = password
+        self._span = settings.partition_hours * HOUR
+        self._cluster: Cluster | None = None
+        self._session: Session | None = None
+        self._up = False
+        self._spool: Spool | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._io = ThreadPoolExecutor(max_workers=4, thread_name_prefix="cassandra")
+        self._spooler = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spool")
+        self._tasks: list[asyncio.Task[None]] = []
+        self._known: set[tuple[str, int]] = set()  # (tag, bucket) already in tag_buckets
+        self._in_flight: asyncio.Semaphore | None = None
+        self._roll_lock = asyncio.Lock()
+        self._prepared: dict[str, PreparedStatement] = {}
+        self.replayed = 0
+
+    # life cycle -------------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._in_flight = asyncio.Semaphore(self.settings.max_in_flight)
+        self._spool = await self._spooled(Spool, self.spool_path, self.settings.spool_max_samples)
+        try:
+            await self._blocking(self._connect)
+        except Exception as err:  # the server keeps running on the spool until Cassandra answers
+            _LOGGER.error("Cassandra %s unreachable at start: %s; samples are spooled", self._where(), err)
+        if self._spool.size:
+            _LOGGER.warning("%d samples waiting in the spool %s", self._spool.size, self.spool_path)
+        self._tasks = [
+            asyncio.create_task(self._forward(), name="cassandra-forward"),
+            asyncio.create_task(self._rollups(), name="cassandra-rollups"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._up:
+            try:
+                await self._roll(None)
+            except Exception as err:
+                _LOGGER.warning("roll-ups left to the next start: %s", err)
+        if self._cluster is not None:
+            await self._blocking(self._cluster.shutdown)
+        if self._spool is not None:
+            await self._spooled(self._spool.close)
+        self._io.shutdown(wait=True)
+        self._spooler.shutdown(wait=True)
+
+    def _where(self) -> str:
+        return f"{','.join(self.settings.contact_points)}:{self.settings.port}"
+
+    def _connect(self) -> None:
+        """Connect, create or migrate the schema, prepare the statements (blocking)."""
+        s = self.settings
+        profile = ExecutionProfile(
+            consistency_level=ConsistencyLevel.name_to_value[s.consistency],
+            request_timeout=s.timeout_s,
+            load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=s.local_datacenter)),
+        )
+        auth = PlainTextAuthProvider(s.username, self._password) if s.username else None
+        cluster = Cluster(
+            s.contact_points, port=s.port, execution_profiles={EXEC_PROFILE_DEFAULT: profile},
+            auth_provider=auth, connect_timeout=s.timeout_s, protocol_version=5,
+        )  # fmt: skip
+        try:
+            session = cluster.connect()
+            self._migrate(session)
+        except Exception:
+            cluster.shutdown()
+            raise
+        if self._cluster is not None:
+            self._cluster.shutdown()
+        self._cluster, self._session = cluster, session
+        q = f"{s.keyspace}."
+        columns = "ts, value, quality, status"
+        rollup = "bucket, min, max, sum, count, last"
+        where = "WHERE tag = ? AND bucket = ?"
+        statements = {
+            "insert": f"INSERT INTO {q}samples (tag, bucket, {columns}) VALUES (?,?,?,?,?,?)",
+            "bucket": f"INSERT INTO {q}tag_buckets (tag, bucket) VALUES (?, ?)",
+            "minute": f"INSERT INTO {q}rollup_1m (tag, day, {rollup}) VALUES (?,?,?,?,?,?,?,?)",
+            "hour": f"INSERT INTO {q}rollup_1h (tag, year, {rollup}) VALUES (?,?,?,?,?,?,?,?)",
+            "del_minute": f"DELETE FROM {q}rollup_1m WHERE tag = ? AND day = ? AND bucket = ?",
+            "del_hour": f"DELETE FROM {q}rollup_1h WHERE tag = ? AND year = ? AND bucket = ?",
+            "range": f"SELECT {columns} FROM {q}samples {where} AND ts >= ? AND ts < ?",
+            "range_asc": f"SELECT {columns} FROM {q}samples {where} AND ts >= ? AND ts < ? ORDER BY ts ASC",
+            "minutes": f"SELECT {rollup} FROM {q}rollup_1m WHERE tag = ? AND day = ? "
+            "AND bucket >= ? AND bucket < ?",
+            "hours": f"SELECT {rollup} FROM {q}rollup_1h WHERE tag = ? AND year = ? "
+            "AND bucket >= ? AND bucket < ?",
+            "buckets": f"SELECT bucket FROM {q}tag_buckets WHERE tag = ?",
+            "tags": f"SELECT DISTINCT tag FROM {q}tag_buckets",
+            "newest": f"SELECT {columns} FROM {q}samples WHERE tag = ? AND bucket = ? LIMIT 1",
+            "scan": f"SELECT ts, quality FROM {q}samples WHERE tag = ? AND bucket = ?",
+            "count_before": f"SELECT count(*) AS n FROM {q}samples WHERE tag = ? AND bucket = ? AND ts < ?",
+            "delete_before": f"DELETE FROM {q}samples WHERE tag = ? AND bucket = ? AND ts < ?",
+            "delete_bucket": f"DELETE FROM {q}tag_buckets WHERE tag = ? AND bucket = ?",
+        }
+        self._prepared = {}
+        for name, cql in statements.items():
+            prepared = session.prepare(cql)
+            prepared.is_idempotent = True  # same key, same row: a retry never duplicates
+            self._prepared[name] = prepared
+        self._up = True
+        _LOGGER.info("Cassandra %s connected (keyspace %s)", self._where(), s.keyspace)
+
+    def _migrate(self, session: Session) -> None:
+        s = self.settings
+        if s.replication == "SimpleStrategy":
+            replication = f"{{'class': 'SimpleStrategy', 'replication_factor': {s.replication_factor}}}"
+        else:
+            dcs = ", ".join(f"'{dc}': {n}" for dc, n in s.datacenters.items())
+            replication = f"{{'class': 'NetworkTopologyStrategy', {dcs}}}"
+        session.execute(f"CREATE KEYSPACE IF NOT EXISTS {s.keyspace} WITH replication = {replication}")
+        session.set_keyspace(s.keyspace)
+        ttl = self.retention_days * 86_400
+        row = None
+        try:
+            row = session.execute("SELECT version FROM schema_version WHERE id = 0").one()
+        except Exception:
+            row = None  # a new keyspace: no version table yet
+        version = row.version if row else 0
+        if version < 1:
+            for cql in _TABLES:
+                session.execute(cql.format(ttl=ttl))
+        for table in _TTL_TABLES:  # the retention may have changed since the tables were made
+            session.execute(f"ALTER TABLE {table} WITH default_time_to_live = {ttl}")
+        session.execute("INSERT INTO schema_version (id, version) VALUES (0, %s)", (SCHEMA_VERSION,))
+
+    # helpers ----------------------------------------------------------------------------------
+    async def _blocking(self, call: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._io, call, *args)
+
+    async def _spooled(self, call: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._spooler, call, *args)
+
+    def _execute(self, statement: Any, args: Sequence[Any] = ()) -> asyncio.Future[Any]:
+        """Send one statement without blocking; the future gets the first page of rows."""
+        if self._session is None:
+            raise StorageError(f"Cassandra {self._where()} is not connected")
+        loop = self._loop or asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        response: ResponseFuture = self._session.execute_async(statement, args)
+
+        def settle(rows: Any, error: BaseException | None) -> None:
+            if future.done():
+                return
+            if error is None:
+                future.set_result(rows)
+            else:
+                future.set_exception(error)
+
+        def ok(rows: Any) -> None:
+            loop.call_soon_threadsafe(settle, rows, None)
+
+        def failed(error: BaseException) -> None:
+            loop.call_soon_threadsafe(settle, None, error)
+
+        response.add_callbacks(ok, failed)
+        return future
+
+    def _rows(self, name: str, args: Sequence[Any]) -> list[Any]:
+        """All rows of a read, pages included (blocking: run on the I/O pool)."""
+        if self._session is None:
+            raise StorageError(f"Cassandra {self._where()} is not connected")
+        return list(self._session.execute(self._prepared[name], args))
+
+    async def _read(self, name: str, args: Sequence[Any]) -> list[Any]:
+        try:
+            return await self._blocking(self._rows, name, args)
+        except StorageError:
+            raise
+        except Exception as err:
+            raise StorageError(f"Cassandra {self._where()}: {err}") from err
+
+    def _bucket(self, us: int) -> int:
+        return us - us % self._span
+
+    # writing ----------------------------------------------------------------------------------
+    @property
+    def writable(self) -> bool:
+        """Writes succeed while Cassandra answers or the spool has room."""
+        spool = self._spool
+        return spool is not None and (self._up or spool.size < spool.max_samples)
+
+    def metrics(self) -> dict[str, float]:
+        spool = self._spool
+        return {
+            "cassandra_up": float(self._up),
+            "spool_samples": float(spool.size if spool else 0),
+            "spool_replayed_samples_total": float(self.replayed),
+        }
+
+    async def spool_age_s(self) -> float:
+        return await self._spooled(self._spool.age_s) if self._spool else 0.0
+
+    def submit(self, samples: Sequence[Sample]) -> asyncio.Future[None]:
+        return asyncio.ensure_future(self.write(samples))
+
+    async def write(self, samples: Sequence[Sample]) -> None:
+        if not samples:
+            return
+        if self._spool is None:
+            raise StorageError("the Cassandra historian is not started")
+        if self._up:
+            try:
+                await self._insert(samples)
+                return
+            except Exception as err:
+                self._lost(err)
+        try:
+            await self._spooled(self._spool.append, list(samples))
+        except SpoolFull as err:
+            _LOGGER.error("%s: samples refused until Cassandra answers again", err)
+            raise StorageError(str(err)) from err
+
+    def _lost(self, err: BaseException) -> None:
+        if self._up:
+            _LOGGER.error(
+                "Cassandra %s write failed (%s): spooling to %s", self._where(), err, self.spool_path
+            )
+        self._up = False
+
+    async def _insert(self, samples: Sequence[Sample]) -> None:
+        """Write to Cassandra, grouped by partition, many batches in flight; then mark the roll-ups."""
+        insert = self._prepared["insert"]
+        partitions: dict[tuple[str, int], list[tuple[Any, ...]]] = defaultdict(list)
+        for s in samples:
+            us = to_us(s.ts)
+            bucket = self._bucket(us)
+            value = None if math.isnan(s.value) else s.value
+            partitions[(s.tag, bucket)].append((s.tag, bucket, us, value, int(s.quality), s.status))
+        requests: list[Any] = []
+        for rows in partitions.values():
+            for i in range(0, len(rows), _BATCH_ROWS):
+                chunk = rows[i : i + _BATCH_ROWS]
+                if len(chunk) == 1:
+                    requests.append((insert, chunk[0]))
+                    continue
+                batch = BatchStatement(batch_type=BatchType.UNLOGGED)
+                batch.is_idempotent = True
+                for row in chunk:
+                    batch.add(insert, row)
+                requests.append((batch, ()))
+        new = [key for key in partitions if key not in self._known]
+        requests += [(self._prepared["bucket"], key) for key in new]
+        await asyncio.gather(*(self._bounded(statement, args) for statement, args in requests))
+        self._known.update(new)
+        minutes = {(s.tag, to_us(s.ts) // MINUTE * MINUTE) for s in samples}
+        assert self._spool is not None
+        await self._spooled(self._spool.mark, minutes)
+
+    async def _bounded(self, statement: Any, args: Sequence[Any]) -> None:
+        assert self._in_flight is not None
+        async with self._in_flight:
+            await self._execute(statement, args)
+
+    async def _forward(self) -> None:
+        """Reconnect when Cassandra is lost, and replay the spool oldest first when it is back."""
+        pause = 1.0
+        while True:
+            try:
+                if not self._up:
+                    if self._session is None:
+                        await self._blocking(self._connect)
+                    else:
+                        await self._execute("SELECT release_version FROM system.local")
+                        self._up = True
+                    _LOGGER.info("Cassandra %s answers again", self._where())
+                assert self._spool is not None
+                if self._spool.size:
+                    last, chunk = await self._spooled(self._spool.oldest, _REPLAY_CHUNK)
+                    await self._insert(chunk)
+                    await self._spooled(self._spool.forget, last)
+                    self.replayed += len(chunk)
+                    if not self._spool.size:
+                        _LOGGER.info("spool drained: %d samples replayed into Cassandra", self.replayed)
+                    pause = 1.0
+                    continue
+                pause = 1.0
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:
+                self._lost(err)
+                pause = min(pause * 2, 30.0)
+            await asyncio.sleep(pause)
+
+    # roll-ups ---------------------------------------------------------------------------------
+    async def _rollups(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            if self._up:
+                try:
+                    await self._roll(None)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as err:
+                    _LOGGER.warning("roll-ups postponed: %s", err)
+
+    async def _roll(self, tag: str | None) -> None:
+        """Recompute the marked minutes (of ``tag``, or all), then their hours, from the raw rows."""
+        assert self._spool is not None
+        async with self._roll_lock:
+            marked: list[tuple[str, int]] = await self._spooled(self._spool.marked, tag)
+            if not marked:
+                return
+            hours: set[tuple[str, int]] = set()
+            await asyncio.gather(*(self._roll_minute(t, m) for t, m in marked))
+            hours = {(t, m // HOUR * HOUR) for t, m in marked}
+            await asyncio.gather(*(self._roll_hour(t, h) for t, h in hours))
+            await self._spooled(self._spool.unmark, marked)
+
+    async def _roll_minute(self, tag: str, minute: int) -> None:
+        rows = await self._read("range", (tag, self._bucket(minute), minute, minute + MINUTE))
+        good = [(r.ts, r.value) for r in rows if r.value is not None and r.quality != int(Quality.BAD)]
+        day = minute // 86_400_000_000
+        if not good:
+            await self._bounded(self._prepared["del_minute"], (tag, day, minute))
+            return
+        values = [v for _, v in good]
+        last = max(good)[1]
+        await self._bounded(
+            self._prepared["minute"],
+            (tag, day, minute, min(values), max(values), sum(values), len(values), last),
+        )
+
+    async def _roll_hour(self, tag: str, hour: int) -> None:
+        day = hour // 86_400_000_000
+        rows = await self._read("minutes", (tag, day, hour, hour + HOUR))
+        if not rows:
+            await self._bounded(self._prepared["del_hour"], (tag, _year(hour), hour))
+            return
+        newest = max(rows, key=lambda r: r.bucket)
+        low, high, total = min(r.min for r in rows), max(r.max for r in rows), sum(r.sum for r in rows)
+        count = sum(r.count for r in rows)
+        await self._bounded(
+            self._prepared["hour"], (tag, _year(hour), hour, low, high, total, count, newest.last)
+        )
+
+    # reading ----------------------------------------------------------------------------------
+    async def _partitions(self, tag: str) -> list[int]:
+        """The tag's partition buckets, newest first."""
+        return [row.bucket for row in await self._read("buckets", (tag,))]
+
+    async def raw(self, tag: str, start: datetime, end: datetime, limit: int | None = None) -> list[Sample]:
+        lo, hi = to_us(start), to_us(end)
+        result: list[Sample] = []
+        for bucket in sorted(b for b in await self._partitions(tag) if b < hi and b + self._span > lo):
+            for r in await self._read("range_asc", (tag, bucket, lo, hi)):
+                value = math.nan if r.value is None else r.value
+                result.append(Sample(tag, from_us(r.ts), value, Quality(r.quality), None, r.status))
+                if limit is not None and len(result) >= limit:
+                    return result
+        return result
+
+    async def latest(self, tag: str) -> Sample | None:
+        for bucket in await self._partitions(tag):
+            rows = await self._read("newest", (tag, bucket))
+            if rows:
+                r = rows[0]
+                value = math.nan if r.value is None else r.value
+                return Sample(tag, from_us(r.ts), value, Quality(r.quality), None, r.status)
+        return None
+
+    async def last_good_timestamp(self, tag: str) -> datetime | None:
+        for bucket in await self._partitions(tag):
+            for r in await self._read("scan", (tag, bucket)):
+                if r.quality != int(Quality.BAD):
+                    return from_us(r.ts)
+        return None
+
+    async def downsampled(self, tag: str, start: datetime, end: datetime, max_points: int) -> list[Bucket]:
+        if max_points < 1:
+            raise ValueError("max_points must be at least 1")
+        lo, hi = to_us(start), to_us(end)
+        if hi <= lo:
+            return []
+        await self._roll(tag)
+        width = max(1, -(-(hi - lo) // max_points))
+        for period in (HOUR, MINUTE):
+            if width >= period:
+                origin = lo - lo % period
+                width = -(-width // period) * period
+                while -(-(hi - origin) // width) > max_points:
+                    width += period
+                rows = await self._rolled(tag, period, origin, hi)
+                return _aggregate(rows, origin, width)
+        raw = await self.raw(tag, start, end)
+        good = [
+            (to_us(s.ts), s.value) for s in raw if s.quality is not Quality.BAD and not math.isnan(s.value)
+        ]
+        return _aggregate(((ts, v, v, v, 1, v) for ts, v in good), lo, width)
+
+    async def _rolled(
+        self, tag: str, period: int, lo: int, hi: int
+    ) -> list[tuple[int, float, float, float, int, float]]:
+        if period == MINUTE:
+            name, keys = "minutes", range(lo // 86_400_000_000, (hi - 1) // 86_400_000_000 + 1)
+        else:
+            name, keys = "hours", range(_year(lo), _year(hi - 1) + 1)
+        chunks = await asyncio.gather(*(self._read(name, (tag, key, lo, hi)) for key in keys))
+        rows = [(r.bucket, r.min, r.max, r.sum, r.count, r.last) for chunk in chunks for r in chunk]
+        return sorted(rows)
+
+    async def purge(self, before: datetime) -> int:
+        """Delete samples older than ``before`` (the TTL does it too; this is for explicit retention)."""
+        limit = to_us(before)
+        deleted = 0
+        for row in await self._read("tags", ()):
+            tag = row.tag
+            for bucket in await self._partitions(tag):
+                if bucket >= limit:
+                    continue
+                count = (await self._read("count_before", (tag, bucket, limit)))[0].n
+                if count:
+                    deleted += count
+                    await self._bounded(self._prepared["delete_before"], (tag, bucket, limit))
+                if bucket + self._span <= limit:
+                    await self._bounded(self._prepared["delete_bucket"], (tag, bucket))
+                    self._known.discard((tag, bucket))
+            minutes = {(tag, m) for m in range(limit // MINUTE * MINUTE - HOUR, limit + MINUTE, MINUTE)}
+            assert self._spool is not None
+            await self._spooled(self._spool.mark, minutes)  # the boundary's roll-ups are recomputed
+        return deleted
+
+
+def _aggregate(
+    rows: Iterable[tuple[int, float, float, float, int, float]], origin: int, width: int
+) -> list[Bucket]:
+    """Fold rows (start, min, max, sum, count, last), oldest first, into buckets of ``width``."""
+    out: list[Bucket] = []
+    current = -1
+    mn = mx = sm = last = 0.0
+    n = 0
+    for start, rmin, rmax, rsum, rcount, rlast in rows:
+        index = (start - origin) // width
+        if index != current:
+            if n:
+                out.append(Bucket(from_us(origin + current * width), mn, mx, sm / n, last, n))
+            current, mn, mx, sm, n = index, rmin, rmax, 0.0, 0
+        mn, mx = min(mn, rmin), max(mx, rmax)
+        sm += rsum
+        n += rcount
+        last = rlast
+    if n:
+        out.append(Bucket(from_us(origin + current * width), mn, mx, sm / n, last, n))
+    return out

@@ -1,0 +1,101 @@
+"""The local store-and-forward spool of a remote historian, in SQLite.
+
+When the remote store (Cassandra) cannot take a write, the samples are appended here, in order,
+and the write is reported durable: they are on local disk. A replayer drains the spool oldest
+first once the store answers again, deleting each chunk only after the store has it, so a crash
+mid-replay replays that chunk again (harmless: writes are idempotent). The spool also keeps the
+roll-up minutes still to recompute, so a crash never leaves a roll-up stale.
+All calls are blocking: the historian runs them on its own worker thread.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from core.model import Quality, Sample
+from core.storage.base import from_us, to_us
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS spool (
+    seq INTEGER PRIMARY KEY, tag TEXT NOT NULL, ts INTEGER NOT NULL, value REAL,
+    quality INTEGER NOT NULL, status INTEGER NOT NULL, spooled_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS rollup_todo (
+    tag TEXT NOT NULL, minute INTEGER NOT NULL, PRIMARY KEY (tag, minute));
+"""
+
+
+class SpoolFull(Exception):
+    """The spool holds its configured maximum: nothing more can be accepted until it drains."""
+
+
+class Spool:
+    def __init__(self, path: Path, max_samples: int) -> None:
+        self.path, self.max_samples = path, max_samples
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+        self.size = int(self._db.execute("SELECT count(*) FROM spool").fetchone()[0])
+
+    def close(self) -> None:
+        self._db.close()
+
+    def append(self, samples: Sequence[Sample]) -> None:
+        if self.size + len(samples) > self.max_samples:
+            raise SpoolFull(f"spool {self.path} is full ({self.size} samples, limit {self.max_samples})")
+        now = time.time()
+        rows = [
+            (s.tag, to_us(s.ts), None if math.isnan(s.value) else s.value, int(s.quality), s.status, now)
+            for s in samples
+        ]
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "INSERT INTO spool (tag, ts, value, quality, status, spooled_at) VALUES (?,?,?,?,?,?)", rows
+            )
+        self.size += len(rows)
+
+    def oldest(self, n: int) -> tuple[int, list[Sample]]:
+        """The ``n`` oldest spooled samples, and the last sequence number among them."""
+        rows = self._db.execute(
+            "SELECT seq, tag, ts, value, quality, status FROM spool ORDER BY seq LIMIT ?", (n,)
+        ).fetchall()
+        samples = [
+            Sample(tag, from_us(ts), math.nan if value is None else value, Quality(quality), None, status)
+            for _, tag, ts, value, quality, status in rows
+        ]
+        return (rows[-1][0] if rows else 0), samples
+
+    def forget(self, up_to: int) -> None:
+        """Drop what has been replayed, up to sequence ``up_to``."""
+        with self._db:
+            deleted = self._db.execute("DELETE FROM spool WHERE seq <= ?", (up_to,)).rowcount
+        self.size = max(0, self.size - deleted)
+
+    def age_s(self) -> float:
+        """How long the oldest spooled sample has waited (0 when the spool is empty)."""
+        row = self._db.execute("SELECT min(spooled_at) FROM spool").fetchone()
+        return 0.0 if row[0] is None else max(0.0, time.time() - float(row[0]))
+
+    # roll-up minutes to recompute ------------------------------------------------------------
+    def mark(self, minutes: Iterable[tuple[str, int]]) -> None:
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany("INSERT OR IGNORE INTO rollup_todo VALUES (?, ?)", list(minutes))
+
+    def marked(self, tag: str | None = None) -> list[tuple[str, int]]:
+        if tag is None:
+            return list(self._db.execute("SELECT tag, minute FROM rollup_todo ORDER BY tag, minute"))
+        return list(
+            self._db.execute("SELECT tag, minute FROM rollup_todo WHERE tag = ? ORDER BY minute", (tag,))
+        )
+
+    def unmark(self, minutes: Iterable[tuple[str, int]]) -> None:
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany("DELETE FROM rollup_todo WHERE tag = ? AND minute = ?", list(minutes))

@@ -1,0 +1,146 @@
+"""A one-node Apache Cassandra 5.0 for development and tests, from Maven Central jars.
+
+    python tests/peers/cassandra/node.py fetch            # resolve the jars into the cache (once)
+    python tests/peers/cassandra/node.py start DIR [PORT] # start, wait until CQL answers, print the port
+    python tests/peers/cassandra/node.py stop DIR         # stop the node started in DIR
+
+The jars come from ``org.apache.cassandra:cassandra-all`` and its dependencies, resolved by
+``mvn dependency:copy-dependencies`` from the tiny ``pom.xml`` here into
+``$ECRETEUR_CACHE/cassandra`` (outside git). The node runs on Java 17 with the JVM options
+Cassandra ships for it, a capped heap, and a minimal ``cassandra.yaml`` on loopback ports.
+Standard library only, so it runs before any virtual environment exists.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+CACHE = Path(os.environ.get("ECRETEUR_CACHE", Path.home() / ".cache" / "ecreteur")) / "cassandra"
+LIB = CACHE / "lib"
+HEAP = os.environ.get("ECRETEUR_CASSANDRA_HEAP", "768m")
+_RUNNING: dict[Path, tuple[subprocess.Popen[bytes], Any]] = {}  # nodes started by this process
+
+
+def fetch() -> Path:
+    """The folder of jars, resolved by Maven the first time."""
+    if (LIB / ".complete").exists():
+        return LIB
+    if shutil.which("mvn") is None:
+        raise SystemExit("Maven (mvn) is needed to fetch Cassandra from Maven Central")
+    LIB.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["mvn", "-q", "-B", "-f", str(HERE / "pom.xml"), "dependency:copy-dependencies",
+         f"-DoutputDirectory={LIB}", f"-Dmaven.repo.local={CACHE / 'm2'}"],
+        check=True,
+    )  # fmt: skip
+    (LIB / ".complete").write_text("ok\n")
+    return LIB
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def jvm_options() -> list[str]:
+    lines = (HERE / "jvm17-server.options").read_text().splitlines()
+    options: list[str] = []
+    for line in lines:
+        line = line.strip()
+        if line and not line.startswith("#"):
+            options.extend(line.split(" ", 1) if line.startswith("--add-") else [line])
+    return options
+
+
+def start(directory: Path, cql_port: int | None = None, timeout: float = 180) -> int:
+    """Start a node whose files live in ``directory``; return its CQL port once it answers."""
+    lib = fetch()
+    directory.mkdir(parents=True, exist_ok=True)
+    cql_port = cql_port or free_port()
+    config = (HERE / "cassandra.yaml").read_text()
+    config = config.replace("@DIR@", str(directory)).replace("@CQL_PORT@", str(cql_port))
+    config = config.replace("@STORAGE_PORT@", str(free_port()))
+    (directory / "cassandra.yaml").write_text(config)
+    java = (
+        shutil.which("java", path=os.path.join(os.environ["JAVA_HOME"], "bin"))
+        if "JAVA_HOME" in os.environ
+        else None
+    )
+    command = [
+        java or "java", f"-Xms{HEAP}", f"-Xmx{HEAP}", "-XX:MaxDirectMemorySize=256m", *jvm_options(),
+        "-Djava.net.preferIPv4Stack=true",
+        f"-Dcassandra.config=file://{directory / 'cassandra.yaml'}",
+        f"-Dlogback.configurationFile={HERE / 'logback.xml'}",
+        f"-Dcassandra.logdir={directory / 'logs'}", f"-Dcassandra.storagedir={directory}",
+        "-Dcassandra-foreground=yes", "-Dcassandra.skip_wait_for_gossip_to_settle=0",
+        "-Dcassandra.ring_delay_ms=0", "-Dcassandra.superuser_setup_delay_ms=0",
+        "-cp", f"{lib}/*", "org.apache.cassandra.service.CassandraDaemon",
+    ]  # fmt: skip
+    log = (directory / "node.log").open("ab")
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    _RUNNING[directory] = (process, log)
+    (directory / "node.pid").write_text(str(process.pid))
+    (directory / "cql.port").write_text(str(cql_port))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"Cassandra exited ({process.returncode}):\n{tail(directory)}")
+        if "Starting listening for CQL clients" in (directory / "node.log").read_text(errors="replace"):
+            with socket.create_connection(("127.0.0.1", cql_port), timeout=5):
+                return cql_port
+        time.sleep(0.5)
+    stop(directory)
+    raise RuntimeError(f"Cassandra did not answer on CQL within {timeout:.0f} s:\n{tail(directory)}")
+
+
+def tail(directory: Path, lines: int = 40) -> str:
+    return "\n".join((directory / "node.log").read_text(errors="replace").splitlines()[-lines:])
+
+
+def stop(directory: Path, timeout: float = 60) -> None:
+    """Stop the node started in ``directory`` (SIGTERM, then SIGKILL)."""
+    pid_file = directory / "node.pid"
+    if not pid_file.exists():
+        return
+    pid = int(pid_file.read_text())
+    try:
+        os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            os.kill(pid, 0)
+            time.sleep(0.2)
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    process, log = _RUNNING.pop(directory, (None, None))
+    if process is not None:
+        process.wait()
+        log.close()
+    pid_file.unlink(missing_ok=True)
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["fetch"]:
+        print(fetch())
+    elif argv[:1] == ["start"] and len(argv) >= 2:
+        print(start(Path(argv[1]).resolve(), int(argv[2]) if len(argv) > 2 else None))
+    elif argv[:1] == ["stop"] and len(argv) == 2:
+        stop(Path(argv[1]).resolve())
+    else:
+        print(__doc__, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
