@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 from cassandra import ConsistencyLevel
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, ResponseFuture, Session
-from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
+from cassandra.policies import DCAwareRoundRobinPolicy, ExponentialReconnectionPolicy, TokenAwarePolicy
 from cassandra.query import BatchStatement, BatchType, PreparedStatement
 
 from core.config.schema import Cassandra
@@ -142,6 +142,7 @@ class CassandraHistorian:
         cluster = Cluster(
             s.contact_points, port=s.port, execution_profiles={EXEC_PROFILE_DEFAULT: profile},
             auth_provider=auth, connect_timeout=s.timeout_s, protocol_version=5,
+            reconnection_policy=ExponentialReconnectionPolicy(1.0, 10.0),  # back soon after an outage
         )  # fmt: skip
         try:
             session = cluster.connect()
@@ -269,7 +270,7 @@ class CassandraHistorian:
         return {
             "cassandra_up": float(self._up),
             "spool_samples": float(spool.size if spool else 0),
-            "spool_replayed_samples_total": float(self.replayed),
+            "replayed": float(self.replayed),
         }
 
     async def spool_age_s(self) -> float:
@@ -385,25 +386,32 @@ class CassandraHistorian:
             marked: list[tuple[str, int]] = await self._spooled(self._spool.marked, tag)
             if not marked:
                 return
-            hours: set[tuple[str, int]] = set()
-            await asyncio.gather(*(self._roll_minute(t, m) for t, m in marked))
+            spans: dict[tuple[str, int], list[int]] = defaultdict(list)
+            for t, minute in marked:
+                spans[(t, self._bucket(minute))].append(minute)
+            await asyncio.gather(*(self._roll_minutes(t, minutes) for (t, _), minutes in spans.items()))
             hours = {(t, m // HOUR * HOUR) for t, m in marked}
             await asyncio.gather(*(self._roll_hour(t, h) for t, h in hours))
             await self._spooled(self._spool.unmark, marked)
 
-    async def _roll_minute(self, tag: str, minute: int) -> None:
-        rows = await self._read("range", (tag, self._bucket(minute), minute, minute + MINUTE))
-        good = [(r.ts, r.value) for r in rows if r.value is not None and r.quality != int(Quality.BAD)]
-        day = minute // 86_400_000_000
-        if not good:
-            await self._bounded(self._prepared["del_minute"], (tag, day, minute))
-            return
-        values = [v for _, v in good]
-        last = max(good)[1]
-        await self._bounded(
-            self._prepared["minute"],
-            (tag, day, minute, min(values), max(values), sum(values), len(values), last),
-        )
+    async def _roll_minutes(self, tag: str, minutes: list[int]) -> None:
+        """Recompute some minutes of one partition from one range read of its raw rows."""
+        lo, hi = min(minutes), max(minutes) + MINUTE
+        per_minute: dict[int, list[tuple[int, float]]] = defaultdict(list)
+        for r in await self._read("range", (tag, self._bucket(lo), lo, hi)):
+            if r.value is not None and r.quality != int(Quality.BAD):
+                per_minute[r.ts // MINUTE * MINUTE].append((r.ts, r.value))
+        writes = []
+        for minute in set(minutes):
+            day = minute // 86_400_000_000
+            good = per_minute.get(minute)
+            if not good:
+                writes.append(self._bounded(self._prepared["del_minute"], (tag, day, minute)))
+                continue
+            values = [v for _, v in good]
+            row = (tag, day, minute, min(values), max(values), sum(values), len(values), max(good)[1])
+            writes.append(self._bounded(self._prepared["minute"], row))
+        await asyncio.gather(*writes)
 
     async def _roll_hour(self, tag: str, hour: int) -> None:
         day = hour // 86_400_000_000

@@ -261,5 +261,6 @@ def cassandra_settings(node: CassandraNode, **overrides: Any) -> Any:
     from core.config.schema import Cassandra
 
     keyspace = "t_" + uuid.uuid4().hex[:12]
-    return Cassandra(contact_points=["127.0.0.1"], port=node.port, keyspace=keyspace, consistency="ONE",
-                     timeout_s=5, **overrides)  # fmt: skip
+    options: dict[str, Any] = {"contact_points": ["127.0.0.1"], "port": node.port, "keyspace": keyspace,
+                               "consistency": "ONE", "timeout_s": 5, **overrides}  # fmt: skip
+    return Cassandra(**options)

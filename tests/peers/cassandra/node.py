@@ -86,7 +86,9 @@ def start(directory: Path, cql_port: int | None = None, timeout: float = 180) ->
         "-Dcassandra.ring_delay_ms=0", "-Dcassandra.superuser_setup_delay_ms=0",
         "-cp", f"{lib}/*", "org.apache.cassandra.service.CassandraDaemon",
     ]  # fmt: skip
-    log = (directory / "node.log").open("ab")
+    log_path = directory / "node.log"
+    offset = log_path.stat().st_size if log_path.exists() else 0  # a restart appends to the log
+    log = log_path.open("ab")
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     _RUNNING[directory] = (process, log)
     (directory / "node.pid").write_text(str(process.pid))
@@ -95,7 +97,10 @@ def start(directory: Path, cql_port: int | None = None, timeout: float = 180) ->
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"Cassandra exited ({process.returncode}):\n{tail(directory)}")
-        if "Starting listening for CQL clients" in (directory / "node.log").read_text(errors="replace"):
+        with log_path.open("rb") as reading:
+            reading.seek(offset)
+            started = b"Starting listening for CQL clients" in reading.read()
+        if started:
             with socket.create_connection(("127.0.0.1", cql_port), timeout=5):
                 return cql_port
         time.sleep(0.5)
@@ -107,8 +112,8 @@ def tail(directory: Path, lines: int = 40) -> str:
     return "\n".join((directory / "node.log").read_text(errors="replace").splitlines()[-lines:])
 
 
-def stop(directory: Path, timeout: float = 60) -> None:
-    """Stop the node started in ``directory`` (SIGTERM, then SIGKILL)."""
+def stop(directory: Path, timeout: float = 10) -> None:
+    """Stop the node started in ``directory`` (SIGTERM, then SIGKILL: test data is expendable)."""
     pid_file = directory / "node.pid"
     if not pid_file.exists():
         return

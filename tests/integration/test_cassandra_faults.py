@@ -1,0 +1,75 @@
+"""Cassandra stopped during sustained ingestion: samples are spooled, replayed, and stored exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from cassandra.cluster import Cluster
+
+from core.model import Sample
+from core.storage.base import to_us
+from core.storage.cassandra import CassandraHistorian
+from tests.integration.conftest import CassandraNode, cassandra_settings
+
+T0 = datetime(2026, 11, 27, 0, 0, tzinfo=UTC)
+
+
+def stored(node: CassandraNode, keyspace: str, tag: str) -> tuple[int, float, set[int]]:
+    """Count, checksum and keys of a tag's rows, read with the bare driver (not our code)."""
+    cluster = Cluster(["127.0.0.1"], port=node.port, protocol_version=5)
+    try:
+        session = cluster.connect(keyspace)
+        rows = list(
+            session.execute("SELECT bucket, ts, value FROM samples WHERE tag = %s ALLOW FILTERING", (tag,))
+        )
+    finally:
+        cluster.shutdown()
+    return len(rows), sum(r.value for r in rows), {r.ts for r in rows}
+
+
+@pytest.mark.slow
+async def test_cassandra_outage_during_ingestion_loses_and_duplicates_nothing(
+    tmp_path: Path, cassandra_node: CassandraNode
+) -> None:
+    settings = cassandra_settings(cassandra_node, timeout_s=2)
+    historian = CassandraHistorian(settings, 3650, tmp_path / "spool.db")
+    await historian.start()
+    acknowledged: list[Sample] = []
+    stop = asyncio.Event()
+
+    async def ingest() -> None:
+        i = 0
+        while not stop.is_set():
+            batch = [
+                Sample("a.probe", T0 + timedelta(milliseconds=10 * (i + k)), float(i + k)) for k in range(50)
+            ]
+            await historian.write(batch)  # returns once in Cassandra or in the spool
+            acknowledged.extend(batch)
+            i += 50
+            await asyncio.sleep(0.01)
+
+    writer = asyncio.create_task(ingest())
+    while len(acknowledged) < 2_000:  # noqa: ASYNC110 (a condition on a real peer)
+        await asyncio.sleep(0.05)
+    await asyncio.to_thread(cassandra_node.stop)
+    while historian.metrics()["spool_samples"] < 1_000:  # noqa: ASYNC110 (still accepting, into the spool)
+        await asyncio.sleep(0.05)
+    assert historian.metrics()["cassandra_up"] == 0.0
+    await asyncio.to_thread(cassandra_node.restart)
+    for _ in range(1200):  # replayed while new samples keep coming
+        await asyncio.sleep(0.1)
+        if historian.metrics()["spool_samples"] == 0 and historian.metrics()["replayed"] > 0:
+            break
+    stop.set()
+    await writer
+    metrics = historian.metrics()
+    await historian.stop()
+
+    assert metrics["spool_samples"] == 0 and metrics["replayed"] >= 1_000
+    count, checksum, keys = await asyncio.to_thread(stored, cassandra_node, settings.keyspace, "a.probe")
+    assert count == len(acknowledged) == len({s.ts for s in acknowledged})
+    assert checksum == sum(s.value for s in acknowledged)
+    assert keys == {to_us(s.ts) for s in acknowledged}
