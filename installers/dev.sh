@@ -3,7 +3,8 @@
 #   installers/dev.sh demo [ecreteur demo options]   simulated dams + supervision (SQLite)
 #   installers/dev.sh test [pytest options]          the whole test suite, with its real peers
 # Idempotent: it installs only what is missing (Debian packages, the virtual environment in
-# .venv, node-opcua and Prism in a cache folder outside git) and reuses everything else.
+# .venv, node-opcua and Prism, and Cassandra's jars from Maven Central, in a cache folder outside
+# git) and reuses everything else.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -64,6 +65,21 @@ ensure_prism() {
   fi
 }
 
+ensure_cassandra() {
+  # Apache Cassandra 5.0 jars from Maven Central into $CACHE/cassandra (outside git), once
+  if [ ! -f "$CACHE/cassandra/lib/.complete" ]; then
+    local sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    if ! command -v java >/dev/null || ! command -v mvn >/dev/null; then
+      say "installing Java 17 and Maven"
+      $sudo apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq openjdk-17-jre-headless maven >/dev/null
+    fi
+    say "fetching Apache Cassandra from Maven Central into $CACHE/cassandra"
+    ECRETEUR_CACHE="$CACHE" python3 tests/peers/cassandra/node.py fetch >/dev/null
+  fi
+}
+
 command="${1:-}"
 shift || true
 case "$command" in
@@ -77,6 +93,8 @@ case "$command" in
     ensure_venv
     ensure_node_opcua
     ensure_prism
+    ensure_cassandra
+    export ECRETEUR_CACHE="$CACHE"
     export QT_QPA_PLATFORM=offscreen
     exec .venv/bin/python -m pytest "$@"
     ;;

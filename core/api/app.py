@@ -581,12 +581,15 @@ def _prometheus(runtime: Runtime, metrics: Metrics) -> str:
         f"ecreteur_historian_write_errors_total {runtime.write_errors}",
         "# TYPE ecreteur_alarm_rejected_samples_total counter",
         f"ecreteur_alarm_rejected_samples_total {runtime.alarms.rejected_samples}",
-        "# TYPE ecreteur_alarms gauge",
     ]  # fmt: skip
+    backend_metrics = getattr(runtime.historian, "metrics", None)  # e.g. the Cassandra spool
+    for name, value in (backend_metrics() if backend_metrics else {}).items():
+        lines += [f"# TYPE ecreteur_historian_{name} gauge", f"ecreteur_historian_{name} {value:g}"]
     counts: dict[tuple[str, str], int] = {}
     for alarm in runtime.alarms.alarms.values():
         key = (alarm.priority.name.lower(), alarm.state.status.value)
         counts[key] = counts.get(key, 0) + 1
+    lines.append("# TYPE ecreteur_alarms gauge")
     lines += [f'ecreteur_alarms{{priority="{p}",status="{st}"}} {n}' for (p, st), n in sorted(counts.items())]
     lines += ["# TYPE ecreteur_http_requests_total counter"]
     lines += [

@@ -270,11 +270,9 @@ class CassandraHistorian:
         return {
             "cassandra_up": float(self._up),
             "spool_samples": float(spool.size if spool else 0),
+            "spool_age_seconds": spool.age_s() if spool else 0.0,
             "replayed": float(self.replayed),
         }
-
-    async def spool_age_s(self) -> float:
-        return await self._spooled(self._spool.age_s) if self._spool else 0.0
 
     def submit(self, samples: Sequence[Sample]) -> asyncio.Future[None]:
         return asyncio.ensure_future(self.write(samples))

@@ -41,6 +41,11 @@ class Spool:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
         self.size = int(self._db.execute("SELECT count(*) FROM spool").fetchone()[0])
+        self.oldest_at: float | None = self._oldest_at()
+
+    def _oldest_at(self) -> float | None:
+        row = self._db.execute("SELECT spooled_at FROM spool ORDER BY seq LIMIT 1").fetchone()
+        return None if row is None else float(row[0])
 
     def close(self) -> None:
         self._db.close()
@@ -59,6 +64,8 @@ class Spool:
                 "INSERT INTO spool (tag, ts, value, quality, status, spooled_at) VALUES (?,?,?,?,?,?)", rows
             )
         self.size += len(rows)
+        if self.oldest_at is None:
+            self.oldest_at = now
 
     def oldest(self, n: int) -> tuple[int, list[Sample]]:
         """The ``n`` oldest spooled samples, and the last sequence number among them."""
@@ -76,11 +83,11 @@ class Spool:
         with self._db:
             deleted = self._db.execute("DELETE FROM spool WHERE seq <= ?", (up_to,)).rowcount
         self.size = max(0, self.size - deleted)
+        self.oldest_at = self._oldest_at()
 
     def age_s(self) -> float:
         """How long the oldest spooled sample has waited (0 when the spool is empty)."""
-        row = self._db.execute("SELECT min(spooled_at) FROM spool").fetchone()
-        return 0.0 if row[0] is None else max(0.0, time.time() - float(row[0]))
+        return 0.0 if self.oldest_at is None else max(0.0, time.time() - self.oldest_at)
 
     # roll-up minutes to recompute ------------------------------------------------------------
     def mark(self, minutes: Iterable[tuple[str, int]]) -> None:

@@ -1,0 +1,53 @@
+"""`ecreteur server` with `storage.backend: cassandra`: the demo's stations, history served from Cassandra."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from core.model import utcnow
+from tests.integration.api_server import SITE, ApiServer
+from tests.integration.conftest import CassandraNode, cassandra_settings
+
+
+@pytest.mark.slow
+def test_server_on_cassandra_stores_a_live_station_and_serves_its_history(
+    tmp_path: Path, cassandra_node: CassandraNode
+) -> None:
+    keyspace = cassandra_settings(cassandra_node).keyspace
+    where = f"port: {cassandra_node.port}, keyspace: {keyspace}, consistency: ONE"
+    storage = f"storage: {{backend: cassandra, cassandra: {{{where}}}}}\n"
+    api = ApiServer(tmp_path, site=SITE + storage)
+    api.start(with_station=True)  # a simulated dam over OPC-UA, as in the demo
+    try:
+        since = utcnow() - timedelta(minutes=1)
+        deadline = time.monotonic() + 60
+        raw: list[str] = []
+        while time.monotonic() < deadline and len(raw) < 20:
+            time.sleep(0.5)
+            params = {"from": since.isoformat(), "to": (utcnow() + timedelta(seconds=5)).isoformat(),
+                      "agg": "raw", "max_points": 1000}  # fmt: skip
+            answer = httpx.get(f"{api.url}/tags/lauragais.level/history", params=params,
+                               headers={**api.headers("read"), "Accept": "text/csv"})  # fmt: skip
+            assert answer.status_code == 200, answer.text
+            raw = answer.text.splitlines()[1:]
+        assert len(raw) >= 20, "the station's samples should come back from Cassandra"
+        params = {"from": since.isoformat(), "to": utcnow().isoformat(), "max_points": 5}
+        buckets = httpx.get(f"{api.url}/tags/lauragais.level/history", params=params,
+                            headers=api.headers("read")).json()["buckets"]  # fmt: skip
+        assert 0 < len(buckets) <= 5 and sum(b["count"] for b in buckets) >= 20
+        probe = {"tag": "lauragais.probe", "ts": utcnow().isoformat(), "value": 12.5}
+        posted = httpx.post(f"{api.url}/samples", json={"samples": [probe]}, headers=api.headers("ingest"))
+        assert posted.status_code == 200 and posted.json()["accepted"] == 1
+        latest = httpx.get(f"{api.url}/tags/lauragais.probe/latest", headers=api.headers("read")).json()
+        assert latest["value"] == 12.5
+        metrics = httpx.get(f"{api.url}/metrics", headers=api.headers("read")).text
+        assert "ecreteur_historian_cassandra_up 1" in metrics
+        assert "ecreteur_historian_spool_samples 0" in metrics
+        assert f"Cassandra 127.0.0.1:{cassandra_node.port} connected (keyspace {keyspace})" in api.log()
+    finally:
+        api.stop()
