@@ -27,8 +27,7 @@ from core.notify.cascade import Cascade
 from core.notify.sms import Webhooks
 from core.notify.store import NotifyStore
 from core.storage.base import Historian
-from core.storage.select import build_historian
-from core.storage.sqlite_journal import SQLiteAlarmJournal
+from core.storage.select import build_historian, build_journal
 
 _LOGGER = logging.getLogger(__name__)
 _RETENTION_PERIOD_S = 3600.0
@@ -56,7 +55,7 @@ class Runtime:
         base = config_path.parent if config_path else Path.cwd()
         self.data_dir = data_dir or Path.cwd()
         self.historian = historian or build_historian(config.storage, self.data_dir)
-        self.journal = journal or SQLiteAlarmJournal(self._store_path().with_suffix(".alarms.db"))
+        self.journal = journal or build_journal(config.storage, self.data_dir)
         self.alarms = AlarmEngine(config, self.bus, self.journal, clock or LoopClock())
         self.cascade: Cascade | None = None
         self.webhooks: Webhooks | None = None

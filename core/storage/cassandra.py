@@ -73,6 +73,109 @@ def _year(us: int) -> int:
     return from_us(us).year
 
 
+def connect(s: Cassandra, password: str | None) -> tuple[Cluster, Session]:
+    """A session on the keyspace, created with the configured replication if it is new (blocking)."""
+    profile = ExecutionProfile(
+        consistency_level=ConsistencyLevel.name_to_value[s.consistency],
+        request_timeout=s.timeout_s,
+        load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=s.local_datacenter)),
+    )
+    auth = PlainTextAuthProvider(s.username, password) if s.username else None
+    cluster = Cluster(
+        s.contact_points, port=s.port, execution_profiles={EXEC_PROFILE_DEFAULT: profile},
+        auth_provider=auth, connect_timeout=s.timeout_s, protocol_version=5,
+        reconnection_policy=ExponentialReconnectionPolicy(1.0, 10.0),  # back soon after an outage
+    )  # fmt: skip
+    try:
+        session = cluster.connect()
+        if s.replication == "SimpleStrategy":
+            replication = f"{{'class': 'SimpleStrategy', 'replication_factor': {s.replication_factor}}}"
+        else:
+            dcs = ", ".join(f"'{dc}': {n}" for dc, n in s.datacenters.items())
+            replication = f"{{'class': 'NetworkTopologyStrategy', {dcs}}}"
+        session.execute(f"CREATE KEYSPACE IF NOT EXISTS {s.keyspace} WITH replication = {replication}")
+        session.set_keyspace(s.keyspace)
+    except Exception:
+        cluster.shutdown()
+        raise
+    return cluster, session
+
+
+_DAY = 86_400_000_000
+_EVENT_COLUMNS = (
+    "day, ts, origin, seq, alarm, tag, action, status, active, priority, value, threshold, "
+    "message_fr, message_en, user, comment"
+)
+
+
+class JournalReplica:
+    """The alarm journal's tables in Cassandra, shared by every server of the site (blocking calls).
+
+    Events are partitioned by day and clustered by (time, origin server, local sequence), so a
+    replay after a crash rewrites the same rows and two servers never overwrite each other.
+    """
+
+    def __init__(self, settings: Cassandra, password: str | None) -> None:
+        self.settings, self._password = settings, password
+        self._cluster: Cluster | None = None
+        self._session: Session | None = None
+
+    def open(self) -> None:
+        cluster, session = connect(self.settings, self._password)
+        session.execute(
+            "CREATE TABLE IF NOT EXISTS alarm_events (day bigint, ts bigint, origin text, seq bigint, "
+            "alarm text, tag text, action text, status text, active boolean, priority int, value double, "
+            "threshold double, message_fr text, message_en text, user text, comment text, "
+            "PRIMARY KEY ((day), ts, origin, seq))"
+        )
+        session.execute(
+            "CREATE TABLE IF NOT EXISTS alarm_state (alarm text PRIMARY KEY, status text, active boolean, "
+            "since bigint, shelved_until bigint, ack_user text, ack_ts bigint)"
+        )
+        self._insert = session.prepare(
+            f"INSERT INTO alarm_events ({_EVENT_COLUMNS}) VALUES ({', '.join('?' * 16)})"
+        )
+        self._state = session.prepare("INSERT INTO alarm_state (alarm, status, active, since, shelved_until, "
+                                      "ack_user, ack_ts) VALUES (?, ?, ?, ?, ?, ?, ?)")  # fmt: skip
+        self._select = session.prepare(
+            f"SELECT {_EVENT_COLUMNS} FROM alarm_events WHERE day = ? AND ts >= ? AND ts < ?"
+        )
+        for statement in (self._insert, self._state, self._select):
+            statement.is_idempotent = True
+        self._cluster, self._session = cluster, session
+
+    @property
+    def is_open(self) -> bool:
+        return self._session is not None
+
+    def close(self) -> None:
+        if self._cluster is not None:
+            self._cluster.shutdown()
+        self._cluster = self._session = None
+
+    def write(
+        self, origin: str, events: Sequence[tuple[int, tuple[Any, ...]]], states: Sequence[tuple[Any, ...]]
+    ) -> None:
+        """Write events ``(seq, (ts, alarm, tag, action, …))`` and states, in order of sequence."""
+        assert self._session is not None
+        from cassandra.concurrent import execute_concurrent_with_args
+
+        rows = [(ts // _DAY, ts, origin, seq, *rest) for seq, (ts, *rest) in events]
+        for result in execute_concurrent_with_args(self._session, self._insert, rows, concurrency=64,
+                                                   raise_on_first_error=True):  # fmt: skip
+            _ = result
+        execute_concurrent_with_args(
+            self._session, self._state, list(states), concurrency=64, raise_on_first_error=True
+        )
+
+    def events(self, since: int, until: int) -> list[Any]:
+        assert self._session is not None
+        rows: list[Any] = []
+        for day in range(since // _DAY, (until - 1) // _DAY + 1):
+            rows.extend(self._session.execute(self._select, (day, since, until)))
+        return rows
+
+
 class CassandraHistorian:
     def __init__(
         self, settings: Cassandra, retention_days: int, spool_path: Path, password: str | None = None
@@ -133,19 +236,8 @@ class CassandraHistorian:
     def _connect(self) -> None:
         """Connect, create or migrate the schema, prepare the statements (blocking)."""
         s = self.settings
-        profile = ExecutionProfile(
-            consistency_level=ConsistencyLevel.name_to_value[s.consistency],
-            request_timeout=s.timeout_s,
-            load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=s.local_datacenter)),
-        )
-        auth = PlainTextAuthProvider(s.username, self._password) if s.username else None
-        cluster = Cluster(
-            s.contact_points, port=s.port, execution_profiles={EXEC_PROFILE_DEFAULT: profile},
-            auth_provider=auth, connect_timeout=s.timeout_s, protocol_version=5,
-            reconnection_policy=ExponentialReconnectionPolicy(1.0, 10.0),  # back soon after an outage
-        )  # fmt: skip
+        cluster, session = connect(s, self._password)
         try:
-            session = cluster.connect()
             self._migrate(session)
         except Exception:
             cluster.shutdown()
@@ -187,14 +279,6 @@ class CassandraHistorian:
         _LOGGER.info("Cassandra %s connected (keyspace %s)", self._where(), s.keyspace)
 
     def _migrate(self, session: Session) -> None:
-        s = self.settings
-        if s.replication == "SimpleStrategy":
-            replication = f"{{'class': 'SimpleStrategy', 'replication_factor': {s.replication_factor}}}"
-        else:
-            dcs = ", ".join(f"'{dc}': {n}" for dc, n in s.datacenters.items())
-            replication = f"{{'class': 'NetworkTopologyStrategy', {dcs}}}"
-        session.execute(f"CREATE KEYSPACE IF NOT EXISTS {s.keyspace} WITH replication = {replication}")
-        session.set_keyspace(s.keyspace)
         ttl = self.retention_days * 86_400
         row = None
         try:
@@ -387,9 +471,14 @@ class CassandraHistorian:
             spans: dict[tuple[str, int], list[int]] = defaultdict(list)
             for t, minute in marked:
                 spans[(t, self._bucket(minute))].append(minute)
-            await asyncio.gather(*(self._roll_minutes(t, minutes) for (t, _), minutes in spans.items()))
-            hours = {(t, m // HOUR * HOUR) for t, m in marked}
-            await asyncio.gather(*(self._roll_hour(t, h) for t, h in hours))
+            groups = list(spans.items())
+            for i in range(0, len(groups), 16):  # a few partitions at a time: memory stays bounded
+                await asyncio.gather(
+                    *(self._roll_minutes(t, minutes) for (t, _), minutes in groups[i : i + 16])
+                )
+            hours = sorted({(t, m // HOUR * HOUR) for t, m in marked})
+            for i in range(0, len(hours), 256):
+                await asyncio.gather(*(self._roll_hour(t, h) for t, h in hours[i : i + 256]))
             await self._spooled(self._spool.unmark, marked)
 
     async def _roll_minutes(self, tag: str, minutes: list[int]) -> None:
@@ -399,17 +488,28 @@ class CassandraHistorian:
         for r in await self._read("range", (tag, self._bucket(lo), lo, hi)):
             if r.value is not None and r.quality != int(Quality.BAD):
                 per_minute[r.ts // MINUTE * MINUTE].append((r.ts, r.value))
-        writes = []
-        for minute in set(minutes):
+        deletes, rows = [], []
+        for minute in sorted(set(minutes)):
             day = minute // 86_400_000_000
             good = per_minute.get(minute)
             if not good:
-                writes.append(self._bounded(self._prepared["del_minute"], (tag, day, minute)))
+                deletes.append((tag, day, minute))
                 continue
             values = [v for _, v in good]
-            row = (tag, day, minute, min(values), max(values), sum(values), len(values), max(good)[1])
-            writes.append(self._bounded(self._prepared["minute"], row))
-        await asyncio.gather(*writes)
+            rows.append((tag, day, minute, min(values), max(values), sum(values), len(values), max(good)[1]))
+        await self._batched(self._prepared["minute"], rows)
+        await self._batched(self._prepared["del_minute"], deletes)
+
+    async def _batched(self, statement: PreparedStatement, rows: list[tuple[Any, ...]]) -> None:
+        """Rows of one partition, in unlogged batches, several in flight."""
+        requests = []
+        for i in range(0, len(rows), _BATCH_ROWS):
+            batch = BatchStatement(batch_type=BatchType.UNLOGGED)
+            batch.is_idempotent = True
+            for row in rows[i : i + _BATCH_ROWS]:
+                batch.add(statement, row)
+            requests.append(self._bounded(batch, ()))
+        await asyncio.gather(*requests)
 
     async def _roll_hour(self, tag: str, hour: int) -> None:
         day = hour // 86_400_000_000

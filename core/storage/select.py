@@ -1,11 +1,35 @@
-"""Builds the historian that ``storage.backend`` names (SQLite embedded, or Cassandra + spool)."""
+"""Builds the historian and the alarm journal that ``storage.backend`` names.
+
+SQLite: both embedded. Cassandra: the historian with its spool, and the journal written locally
+then forwarded to Cassandra's shared tables.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from core.alarms.journal import AlarmJournal
 from core.config.schema import Storage
 from core.storage.base import Historian
+
+
+def _local(storage: Storage, data_dir: Path, path: str) -> Path:
+    return Path(path) if Path(path).is_absolute() else data_dir / path
+
+
+def build_journal(storage: Storage, data_dir: Path) -> AlarmJournal:
+    local = _local(storage, data_dir, storage.path).with_suffix(".alarms.db")
+    if storage.backend == "cassandra":
+        from core.config.secrets import resolve
+        from core.storage.cassandra_journal import CassandraAlarmJournal
+
+        settings = storage.cassandra
+        return CassandraAlarmJournal(
+            settings, local, resolve(settings.password) if settings.password else None
+        )
+    from core.storage.sqlite_journal import SQLiteAlarmJournal
+
+    return SQLiteAlarmJournal(local)
 
 
 def build_historian(storage: Storage, data_dir: Path) -> Historian:

@@ -31,6 +31,7 @@ CREATE INDEX IF NOT EXISTS alarm_events_ts ON alarm_events (ts);
 CREATE TABLE IF NOT EXISTS alarm_state (
     alarm TEXT PRIMARY KEY, status TEXT NOT NULL, active INTEGER NOT NULL, since INTEGER,
     shelved_until INTEGER, ack_user TEXT, ack_ts INTEGER);
+CREATE TABLE IF NOT EXISTS marks (name TEXT PRIMARY KEY, seq INTEGER NOT NULL);
 """
 
 
@@ -173,3 +174,44 @@ class SQLiteAlarmJournal:
 
         result: list[AlarmEvent] = await self._run(query)
         return result
+
+    # for a replica (the Cassandra journal forwards from here) ----------------------------------
+    async def after(self, seq: int, limit: int) -> list[tuple[int, tuple[Any, ...]]]:
+        """Raw event rows with a sequence above ``seq``: ``(seq, (ts, alarm, tag, action, …))``."""
+
+        def query() -> list[tuple[int, tuple[Any, ...]]]:
+            assert self._db is not None
+            rows = self._db.execute(
+                "SELECT seq, ts, alarm, tag, action, status, active, priority, value, threshold, message_fr,"
+                " message_en, user, comment FROM alarm_events WHERE seq > ? ORDER BY seq LIMIT ?",
+                (seq, limit),
+            ).fetchall()
+            return [(row[0], (*row[1:6], bool(row[6]), *row[7:])) for row in rows]
+
+        result: list[tuple[int, tuple[Any, ...]]] = await self._run(query)
+        return result
+
+    async def state_rows(self, alarms: set[str]) -> list[tuple[Any, ...]]:
+        def query() -> list[tuple[Any, ...]]:
+            assert self._db is not None
+            rows = self._db.execute("SELECT * FROM alarm_state").fetchall()
+            return [(a, st, bool(act), *rest) for a, st, act, *rest in rows if a in alarms]
+
+        result: list[tuple[Any, ...]] = await self._run(query)
+        return result
+
+    async def mark(self, name: str) -> int:
+        def query() -> int:
+            assert self._db is not None
+            row = self._db.execute("SELECT seq FROM marks WHERE name = ?", (name,)).fetchone()
+            return int(row[0]) if row else 0
+
+        result: int = await self._run(query)
+        return result
+
+    async def set_mark(self, name: str, seq: int) -> None:
+        def query() -> None:
+            assert self._db is not None
+            self._db.execute("INSERT OR REPLACE INTO marks VALUES (?, ?)", (name, seq))
+
+        await self._run(query)

@@ -10,15 +10,27 @@ import pytest
 
 from core.alarms.journal import AlarmJournal, StoredAlarm
 from core.model import AlarmEvent, AlarmStatus, Priority
+from core.storage.cassandra_journal import CassandraAlarmJournal
 from core.storage.sqlite_journal import SQLiteAlarmJournal
+from tests.integration.conftest import cassandra_settings
 
 T0 = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
-BACKENDS = {"sqlite": lambda path: SQLiteAlarmJournal(path / "journal.db")}
+
+
+def make_cassandra(path: Path, request: pytest.FixtureRequest) -> AlarmJournal:
+    node = request.getfixturevalue("cassandra_node")
+    return CassandraAlarmJournal(cassandra_settings(node), path / "journal.db")
+
+
+BACKENDS = {
+    "sqlite": lambda path, _request: SQLiteAlarmJournal(path / "journal.db"),
+    "cassandra": make_cassandra,
+}
 
 
 @pytest.fixture(params=sorted(BACKENDS))
 async def journal(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AlarmJournal]:
-    store: AlarmJournal = BACKENDS[request.param](tmp_path)
+    store: AlarmJournal = BACKENDS[request.param](tmp_path, request)
     await store.start()
     yield store
     await store.stop()

@@ -1,17 +1,27 @@
-"""`ecreteur server` with `storage.backend: cassandra`: the demo's stations, history served from Cassandra."""
+"""`ecreteur server` on Cassandra: a live station's history and the alarm journal stored there."""
 
 from __future__ import annotations
 
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from cassandra.cluster import Cluster
 
 from core.model import utcnow
 from tests.integration.api_server import SITE, ApiServer
 from tests.integration.conftest import CassandraNode, cassandra_settings
+
+
+def cassandra_rows(port: int, keyspace: str, cql: str) -> list[Any]:
+    cluster = Cluster(["127.0.0.1"], port=port, protocol_version=5)
+    try:
+        return list(cluster.connect(keyspace).execute(cql))
+    finally:
+        cluster.shutdown()
 
 
 @pytest.mark.slow
@@ -45,6 +55,20 @@ def test_server_on_cassandra_stores_a_live_station_and_serves_its_history(
         assert posted.status_code == 200 and posted.json()["accepted"] == 1
         latest = httpx.get(f"{api.url}/tags/lauragais.probe/latest", headers=api.headers("read")).json()
         assert latest["value"] == 12.5
+        alarm = {"tag": "lauragais.probe", "ts": utcnow().isoformat(), "value": 60.0}  # above H 50
+        assert httpx.post(
+            f"{api.url}/samples", json={"samples": [alarm]}, headers=api.headers("ingest")
+        ).is_success
+        entries: list[dict[str, object]] = []
+        while time.monotonic() < deadline + 30 and not entries:
+            time.sleep(0.2)
+            journal = httpx.get(f"{api.url}/alarms/journal", headers=api.headers("read")).json()
+            entries = [e for e in journal["entries"] if e["action"] == "raised"]
+        assert entries and entries[0]["alarm"].startswith("probe:lauragais.probe")
+        rows = cassandra_rows(cassandra_node.port, keyspace, "SELECT alarm, action FROM alarm_events")
+        assert any(
+            r.action == "raised" and r.alarm.startswith("probe:") for r in rows
+        )  # shared, in Cassandra
         metrics = httpx.get(f"{api.url}/metrics", headers=api.headers("read")).text
         assert "ecreteur_historian_cassandra_up 1" in metrics
         assert "ecreteur_historian_spool_samples 0" in metrics

@@ -1,0 +1,127 @@
+"""The alarm journal with Cassandra: written locally first, then forwarded to the shared tables.
+
+A transition is recorded in the local SQLite journal (durable at once, and what a restart
+reloads, so alarms survive even a Cassandra outage), then forwarded in order to Cassandra,
+where every server of the site and the API read it. A watermark of the last forwarded event
+sits in the local file: after a crash or an outage, forwarding resumes from there, and rows
+written twice are the same rows (keyed by time, server and sequence).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from core.alarms.journal import StoredAlarm
+from core.config.schema import Cassandra
+from core.model import AlarmEvent, AlarmStatus, Priority
+from core.storage.base import from_us, to_us
+from core.storage.cassandra import JournalReplica
+from core.storage.sqlite_journal import SQLiteAlarmJournal
+
+_LOGGER = logging.getLogger(__name__)
+_CHUNK = 2_000
+_MARK = "cassandra"
+
+
+class CassandraAlarmJournal:
+    def __init__(self, settings: Cassandra, local_path: Path, password: str | None = None,
+                 origin: str | None = None) -> None:  # fmt: skip
+        self.local = SQLiteAlarmJournal(local_path)
+        self.replica = JournalReplica(settings, password)
+        self.origin = origin or f"{socket.gethostname()}:{local_path}"
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        await self.local.start()
+        try:
+            await asyncio.to_thread(self.replica.open)
+        except Exception as err:
+            _LOGGER.error("alarm journal: Cassandra unreachable (%s); kept locally and forwarded later", err)
+        self._task = asyncio.create_task(self._forwarding(), name="journal-forward")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.local.flush()
+        with contextlib.suppress(Exception):
+            await self._forward()
+        await asyncio.to_thread(self.replica.close)
+        await self.local.stop()
+
+    def record(self, event: AlarmEvent, state: StoredAlarm) -> None:
+        self.local.record(event, state)
+        self._wake.set()
+
+    async def flush(self) -> None:
+        """Durable locally; forwarded too when Cassandra answers."""
+        await self.local.flush()
+        if self.replica.is_open:
+            try:
+                await self._forward()
+            except Exception as err:
+                _LOGGER.warning("alarm journal: forwarding postponed: %s", err)
+
+    async def load(self) -> dict[str, StoredAlarm]:
+        return await self.local.load()
+
+    async def events(
+        self, since: datetime, until: datetime, alarm: str | None = None, limit: int = 10_000
+    ) -> list[AlarmEvent]:
+        """From Cassandra (every server's transitions); from the local file while it is away."""
+        if not self.replica.is_open:
+            return await self.local.events(since, until, alarm, limit)
+        await self.flush()
+        try:
+            rows = await asyncio.to_thread(self.replica.events, to_us(since), to_us(until))
+        except Exception as err:
+            _LOGGER.warning("alarm journal: Cassandra read failed (%s); answering from the local file", err)
+            return await self.local.events(since, until, alarm, limit)
+        rows = [r for r in rows if alarm is None or r.alarm == alarm]
+        rows.sort(key=lambda r: (r.ts, r.origin, r.seq))
+        return [_event(r) for r in rows[:limit]]
+
+    async def _forward(self) -> None:
+        async with self._lock:
+            if not self.replica.is_open:
+                await asyncio.to_thread(self.replica.open)
+            while True:
+                mark = await self.local.mark(_MARK)
+                events = await self.local.after(mark, _CHUNK)
+                if not events:
+                    return
+                states = await self.local.state_rows({row[1] for _, row in events})
+                await asyncio.to_thread(self.replica.write, self.origin, events, states)
+                await self.local.set_mark(_MARK, events[-1][0])
+
+    async def _forwarding(self) -> None:
+        pause = 1.0
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=pause)
+            self._wake.clear()
+            await self.local.flush()
+            try:
+                await self._forward()
+                pause = 1.0
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:
+                _LOGGER.warning("alarm journal: Cassandra unreachable (%s); forwarding later", err)
+                pause = min(pause * 2, 30.0)
+
+
+def _event(r: Any) -> AlarmEvent:
+    return AlarmEvent(
+        r.alarm, r.tag, from_us(r.ts), r.action, AlarmStatus(r.status), r.active, Priority(r.priority),
+        r.value, r.threshold, r.message_fr or "", r.message_en or "", r.user or "", r.comment or "",
+    )  # fmt: skip

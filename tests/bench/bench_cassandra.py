@@ -1,0 +1,148 @@
+"""Cassandra historian benchmark (run by hand; figures go to docs/PERFORMANCE.md).
+
+    .venv/bin/python tests/bench/bench_cassandra.py [samples]
+
+Starts a one-node Cassandra 5.0 (tests/peers/cassandra/node.py), then, in the same run:
+- sustained writes through the historian (batches of 1,000 samples from 100 tags, 8 batches
+  in flight, as acquisition submits them), against the bare driver's ``execute_concurrent``
+  with the same prepared insert into the same table shape, 128 requests in flight;
+- one year of one tag at one sample a minute (525,600 rows, roll-ups maintained), queried
+  downsampled to 2,000 points through the hourly roll-up, against the same aggregation done
+  from the raw rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from cassandra.cluster import Cluster  # noqa: E402
+from cassandra.concurrent import execute_concurrent_with_args  # noqa: E402
+
+from core.config.schema import Cassandra  # noqa: E402
+from core.model import Sample  # noqa: E402
+from core.storage.base import to_us  # noqa: E402
+from core.storage.cassandra import CassandraHistorian  # noqa: E402
+
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def node_script():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("node", REPO / "tests" / "peers" / "cassandra" / "node.py")
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+def samples(n: int, offset: int = 0) -> list[Sample]:
+    return [
+        Sample(f"bench.t{i % 100}", T0 + timedelta(milliseconds=10 * (i + offset)), float(i))
+        for i in range(n)
+    ]
+
+
+async def through_historian(port: int, spool: Path, n: int) -> float:
+    settings = Cassandra(port=port, keyspace="bench_historian", consistency="ONE")
+    historian = CassandraHistorian(settings, 3650, spool)
+    await historian.start()
+    data = samples(n)
+    await historian.write(data[:5_000])  # warm-up: prepared statements, connections
+    start = time.perf_counter()
+    in_flight: set[asyncio.Future[None]] = set()
+    for i in range(5_000, n, 1_000):
+        if len(in_flight) >= 8:
+            _done, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+        in_flight.add(historian.submit(data[i : i + 1_000]))
+    await asyncio.gather(*in_flight)
+    elapsed = time.perf_counter() - start
+    assert historian.metrics()["spool_samples"] == 0
+    await historian.stop()
+    return (n - 5_000) / elapsed
+
+
+def bare_driver(port: int, n: int) -> float:
+    cluster = Cluster(["127.0.0.1"], port=port, protocol_version=5)
+    session = cluster.connect("bench_historian")
+    session.execute("CREATE TABLE IF NOT EXISTS bare (tag text, bucket bigint, ts bigint, value double, "
+                    "quality tinyint, status bigint, PRIMARY KEY ((tag, bucket), ts)) WITH CLUSTERING ORDER BY (ts DESC)")  # fmt: skip
+    insert = session.prepare(
+        "INSERT INTO bare (tag, bucket, ts, value, quality, status) VALUES (?,?,?,?,?,?)"
+    )
+    day = 86_400_000_000
+    rows = [(s.tag, to_us(s.ts) // day * day, to_us(s.ts), s.value, 0, 0) for s in samples(n, offset=n)]
+    execute_concurrent_with_args(session, insert, rows[:5_000], concurrency=128)
+    start = time.perf_counter()
+    execute_concurrent_with_args(session, insert, rows[5_000:], concurrency=128, raise_on_first_error=True)
+    elapsed = time.perf_counter() - start
+    cluster.shutdown()
+    return (n - 5_000) / elapsed
+
+
+async def year_query(port: int, spool: Path) -> tuple[list[float], list[float], float]:
+    settings = Cassandra(port=port, keyspace="bench_year", consistency="ONE")
+    historian = CassandraHistorian(settings, 3650, spool)
+    await historian.start()
+    minutes = 365 * 24 * 60
+    start = time.perf_counter()
+    for i in range(0, minutes, 10_000):
+        chunk = [
+            Sample("year.level", T0 + timedelta(minutes=m), float(m % 997))
+            for m in range(i, min(minutes, i + 10_000))
+        ]
+        await historian.write(chunk)
+    await historian._roll(None)
+    build = time.perf_counter() - start
+    end = T0 + timedelta(days=365)
+    rolled, raw = [], []
+    for _ in range(10):
+        t = time.perf_counter()
+        buckets = await historian.downsampled("year.level", T0, end, 2_000)
+        rolled.append(time.perf_counter() - t)
+        assert 0 < len(buckets) <= 2_000 and sum(b.count for b in buckets) == minutes
+    for _ in range(2):
+        t = time.perf_counter()
+        rows = await historian.raw("year.level", T0, end)
+        width = (to_us(end) - to_us(T0)) // 2_000 + 1
+        groups: dict[int, list[float]] = {}
+        for s in rows:
+            groups.setdefault((to_us(s.ts) - to_us(T0)) // width, []).append(s.value)
+        _ = [(min(v), max(v), sum(v) / len(v)) for v in groups.values()]
+        raw.append(time.perf_counter() - t)
+    await historian.stop()
+    return rolled, raw, build
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 300_000
+    script = node_script()
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp) / "node"
+        port = script.start(directory)
+        try:
+            ours = asyncio.run(through_historian(port, Path(tmp) / "spool.db", n))
+            bare = bare_driver(port, n)
+            ours2 = asyncio.run(through_historian(port, Path(tmp) / "spool2.db", n))
+            bare2 = bare_driver(port, n)
+            rolled, raw, build = asyncio.run(year_query(port, Path(tmp) / "spool3.db"))
+        finally:
+            script.stop(directory)
+    print(f"historian writes:  {ours:10,.0f} samples/s, then {ours2:10,.0f}")
+    print(f"bare driver:       {bare:10,.0f} samples/s, then {bare2:10,.0f}")
+    print(f"ratio historian / bare: {ours / bare:.2f}, then {ours2 / bare2:.2f}")
+    print(f"year (525,600 rows) built with roll-ups in {build:.1f} s")
+    print(f"year -> 2,000 points via roll-ups: median {statistics.median(rolled) * 1000:.1f} ms, "
+          f"max {max(rolled) * 1000:.1f} ms; from raw rows: median {statistics.median(raw) * 1000:.0f} ms "
+          f"({statistics.median(raw) / statistics.median(rolled):.0f}x slower)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
