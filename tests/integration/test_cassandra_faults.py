@@ -31,6 +31,7 @@ def stored(node: CassandraNode, keyspace: str, tag: str) -> tuple[int, float, se
 
 
 @pytest.mark.slow
+@pytest.mark.cassandra
 async def test_cassandra_outage_during_ingestion_loses_and_duplicates_nothing(
     tmp_path: Path, cassandra_node: CassandraNode
 ) -> None:

@@ -24,7 +24,7 @@ from tests.conftest import REPO
 from tests.integration.paging_bench import ALICE, BOB, paging_site, start_bench, two_levels
 from tests.integration.paging_peers import Blackhole, Mailbox, RecordingProxy, smtp_server
 
-pytestmark = [pytest.mark.looptime, pytest.mark.usefixtures("credentials")]
+pytestmark = [pytest.mark.looptime, pytest.mark.paging, pytest.mark.usefixtures("credentials")]
 
 
 def minutes(delta: timedelta) -> float:

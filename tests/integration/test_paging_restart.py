@@ -55,6 +55,7 @@ def wait_for(condition: Callable[[], Any], what: str, timeout: float = 60) -> An
 
 
 @pytest.mark.slow
+@pytest.mark.paging
 @pytest.mark.usefixtures("credentials")
 def test_kill_9_mid_escalation_resumes_at_the_right_level_without_sending_twice(
     tmp_path: Path, twilio: RecordingProxy

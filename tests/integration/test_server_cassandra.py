@@ -25,6 +25,7 @@ def cassandra_rows(port: int, keyspace: str, cql: str) -> list[Any]:
 
 
 @pytest.mark.slow
+@pytest.mark.cassandra
 def test_server_on_cassandra_stores_a_live_station_and_serves_its_history(
     tmp_path: Path, cassandra_node: CassandraNode
 ) -> None:
