@@ -51,6 +51,7 @@ class Runtime:
         clock: Clock | None = None,
     ) -> None:
         self.config = config
+        self.config_path = config_path  # where the desktop saves edited dashboards
         self.bus = Bus()
         base = config_path.parent if config_path else Path.cwd()
         self.data_dir = data_dir or Path.cwd()

@@ -29,6 +29,7 @@ from hmi.bridge import Bridge
 from hmi.i18n import tr
 from hmi.style import PRIORITY_COLOUR, PRIORITY_SHAPE, Theme, stylesheet
 from hmi.views.alarms import ACK_SHORTCUT, AlarmsView
+from hmi.views.dashboard import DashboardView
 from hmi.views.journal import JournalView
 from hmi.views.overview import OverviewView, priority_word
 from hmi.views.synoptic import SynopticView
@@ -120,6 +121,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.trends, tr("Trends"))
         self.journal = JournalView(runtime, self.bridge)
         self.tabs.addTab(self.journal, tr("Journal"))
+        self.dashboards = DashboardView(runtime, self.bridge, theme)
+        self.tabs.addTab(self.dashboards, tr("Dashboards"))
         self.tabs.currentChanged.connect(self._tab_changed)
         self.synoptic = SynopticView(runtime, self.bridge, theme)
         self.tabs.insertTab(1, self.synoptic, tr("Dam"))

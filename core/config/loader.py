@@ -170,6 +170,7 @@ def _consistency(config: SiteConfig) -> Iterator[tuple[Loc, str]]:
             yield ("tags", i, "range"), f"range minimum {tag.range[0]} is not below maximum {tag.range[1]}"
     yield from _alarm_consistency(config)
     yield from _notify_consistency(config)
+    yield from _dashboard_consistency(config)
     for i, station in enumerate(config.stations):
         security = station.security
         if security.mode.value != "None" and not (security.certificate and security.private_key):
@@ -227,6 +228,21 @@ def _notify_consistency(config: SiteConfig) -> Iterator[tuple[Loc, str]]:
                 if named is not None and named not in teams:
                     field = "oncall" if target.oncall else "team"
                     yield (*where, "targets", k, field), f"unknown team {named!r}"
+
+
+def _dashboard_consistency(config: SiteConfig) -> Iterator[tuple[Loc, str]]:
+    yield from _duplicates("dashboards", [dashboard.id for dashboard in config.dashboards])
+    stations = {station.id for station in config.stations}
+    for i, dashboard in enumerate(config.dashboards):
+        for j, card in enumerate(dashboard.cards):
+            where = ("dashboards", i, "cards", j)
+            if card.tag is not None and config.tag(card.tag) is None:
+                yield (*where, "tag"), f"unknown tag {card.tag!r}"
+            for k, tag in enumerate(card.tags):
+                if config.tag(tag) is None:
+                    yield (*where, "tags", k), f"unknown tag {tag!r}"
+            if card.station is not None and card.station not in stations:
+                yield (*where, "station"), f"unknown station {card.station!r}"
 
 
 _LIMIT_ORDER = ("LL", "L", "H", "HH")

@@ -17,6 +17,7 @@ from pydantic import Field, field_validator
 
 from core.config.base import IDENT, TAG_ID, PriorityName, Secret
 from core.config.base import StrictModel as _Model
+from core.config.dashboards import Dashboard
 from core.config.notify import Escalation, Notify, Roster
 
 
@@ -235,6 +236,7 @@ class SiteConfig(_Model):
     roster: Roster | None = None
     escalation: Escalation | None = None
     notify: Notify = Notify()
+    dashboards: list[Dashboard] = Field(default_factory=list)
 
     def station(self, station_id: str) -> Station:
         for station in self.stations:

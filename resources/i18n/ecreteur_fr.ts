@@ -28,8 +28,16 @@
         <translation>Alarmes actives</translation>
     </message>
     <message>
+        <source>Add card</source>
+        <translation>Ajouter une carte</translation>
+    </message>
+    <message>
         <source>Alarm</source>
         <translation>Alarme</translation>
+    </message>
+    <message>
+        <source>Alarm list</source>
+        <translation>Liste d'alarmes</translation>
     </message>
     <message>
         <source>Alarms</source>
@@ -76,6 +84,14 @@
         <translation>Barrage</translation>
     </message>
     <message>
+        <source>Dashboards</source>
+        <translation>Tableaux de bord</translation>
+    </message>
+    <message>
+        <source>Dashboards saved to {path}</source>
+        <translation>Tableaux de bord enregistrés dans {path}</translation>
+    </message>
+    <message>
         <source>Day theme</source>
         <translation>Thème jour</translation>
     </message>
@@ -86,6 +102,10 @@
     <message>
         <source>Duration (minutes):</source>
         <translation>Durée (minutes) :</translation>
+    </message>
+    <message>
+        <source>Edit</source>
+        <translation>Modifier</translation>
     </message>
     <message>
         <source>Export CSV…</source>
@@ -102,6 +122,10 @@
     <message>
         <source>Filter (dam, alarm, user…)</source>
         <translation>Filtrer (barrage, alarme, opérateur…)</translation>
+    </message>
+    <message>
+        <source>Gauge</source>
+        <translation>Jauge</translation>
     </message>
     <message>
         <source>Historian: NOT WRITING</source>
@@ -142,6 +166,26 @@
     <message>
         <source>Limit</source>
         <translation>Seuil</translation>
+    </message>
+    <message>
+        <source>Move down</source>
+        <translation>Descendre</translation>
+    </message>
+    <message>
+        <source>Move left</source>
+        <translation>Déplacer à gauche</translation>
+    </message>
+    <message>
+        <source>Move right</source>
+        <translation>Déplacer à droite</translation>
+    </message>
+    <message>
+        <source>Move up</source>
+        <translation>Monter</translation>
+    </message>
+    <message>
+        <source>Narrower</source>
+        <translation>Plus étroite</translation>
     </message>
     <message>
         <source>No alarm</source>
@@ -200,6 +244,14 @@
         <translation>Raison (obligatoire) :</translation>
     </message>
     <message>
+        <source>Remove</source>
+        <translation>Retirer</translation>
+    </message>
+    <message>
+        <source>Save</source>
+        <translation>Enregistrer</translation>
+    </message>
+    <message>
         <source>Shelve</source>
         <translation>Mettre en attente</translation>
     </message>
@@ -216,6 +268,14 @@
         <translation>Mettre en attente…</translation>
     </message>
     <message>
+        <source>Shorter</source>
+        <translation>Moins haute</translation>
+    </message>
+    <message>
+        <source>Show:</source>
+        <translation>Afficher :</translation>
+    </message>
+    <message>
         <source>Spillway</source>
         <translation>Déversoir</translation>
     </message>
@@ -224,8 +284,24 @@
         <translation>État</translation>
     </message>
     <message>
+        <source>Station status</source>
+        <translation>État de la station</translation>
+    </message>
+    <message>
         <source>Suppressed</source>
         <translation>Masquée (exploitation)</translation>
+    </message>
+    <message>
+        <source>Synoptic</source>
+        <translation>Synoptique</translation>
+    </message>
+    <message>
+        <source>Taller</source>
+        <translation>Plus haute</translation>
+    </message>
+    <message>
+        <source>This site was not opened from a file.</source>
+        <translation>Ce site n'a pas été ouvert depuis un fichier.</translation>
     </message>
     <message>
         <source>Time</source>
@@ -234,6 +310,10 @@
     <message>
         <source>Time in</source>
         <translation>Apparition</translation>
+    </message>
+    <message>
+        <source>Trend</source>
+        <translation>Courbe</translation>
     </message>
     <message>
         <source>Trends</source>
@@ -258,6 +338,10 @@
     <message>
         <source>Volume</source>
         <translation>Volume</translation>
+    </message>
+    <message>
+        <source>Wider</source>
+        <translation>Plus large</translation>
     </message>
     <message>
         <source>acknowledged</source>
@@ -294,6 +378,10 @@
     <message>
         <source>medium</source>
         <translation>moyenne</translation>
+    </message>
+    <message>
+        <source>no value</source>
+        <translation>pas de valeur</translation>
     </message>
     <message>
         <source>online</source>

@@ -118,18 +118,24 @@ def stop(directory: Path, timeout: float = 10) -> None:
     if not pid_file.exists():
         return
     pid = int(pid_file.read_text())
+    process, log = _RUNNING.pop(directory, (None, None))
     try:
         os.killpg(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            os.kill(pid, 0)
-            time.sleep(0.2)
-        os.killpg(pid, signal.SIGKILL)
+        if process is not None:  # our child: wait() also reaps it
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(pid, signal.SIGKILL)
+                process.wait()
+        else:  # started by another process (`node.py start` then `node.py stop`)
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                os.kill(pid, 0)
+                time.sleep(0.2)
+            os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
-    process, log = _RUNNING.pop(directory, (None, None))
-    if process is not None:
-        process.wait()
+    if log is not None:
         log.close()
     pid_file.unlink(missing_ok=True)
 

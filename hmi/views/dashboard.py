@@ -1,0 +1,351 @@
+"""Dashboards: the site config's views of cards, and an edit mode that saves them back.
+
+Each card is a small live widget on a 12-column grid. In edit mode every card gets handles to
+move it (arrows), resize it (wider/narrower, taller/shorter) and remove it, and an "Add card"
+menu adds one; "Save" writes the dashboards into the config file, comments kept
+(``core.config.editor``), and the saved layout is what the next start shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import partial
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QListWidget,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QScrollArea,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.config.dashboards import COLUMNS, Card, Dashboard
+from core.config.editor import save_dashboards
+from core.model import ConnectionState, Quality, Sample, StationStatus
+from core.runtime import Runtime
+from hmi.bridge import Bridge
+from hmi.i18n import language, tr
+from hmi.style import PRIORITY_COLOUR, PRIORITY_SHAPE, Theme
+from hmi.views.synoptic import DamDrawing
+from hmi.widgets.gauge import LevelGauge
+
+ROW_HEIGHT = 110
+TREND_POINTS = 3600
+
+
+class CardFrame(QFrame):
+    """One card: its live content, and in edit mode the handles that move, resize or remove it."""
+
+    def __init__(self, view: DashboardView, index: int, card: Card) -> None:
+        super().__init__()
+        self.setObjectName("card")
+        self.view, self.index, self.card = view, index, card
+        runtime = view.runtime
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 4)
+        self.title = QLabel(self._title(runtime))
+        self.title.setObjectName("title")
+        layout.addWidget(self.title)
+        self.content = self._content(runtime, view.theme)
+        layout.addWidget(self.content, 1)
+        self.handles = QWidget()
+        row = QHBoxLayout(self.handles)
+        row.setContentsMargins(0, 0, 0, 0)
+        for text, tip, action in (
+            ("←", tr("Move left"), lambda: view.move_card(index, -1, 0)),
+            ("→", tr("Move right"), lambda: view.move_card(index, 1, 0)),
+            ("↑", tr("Move up"), lambda: view.move_card(index, 0, -1)),
+            ("↓", tr("Move down"), lambda: view.move_card(index, 0, 1)),
+            ("⇤", tr("Narrower"), lambda: view.resize_card(index, -1, 0)),
+            ("⇥", tr("Wider"), lambda: view.resize_card(index, 1, 0)),
+            ("⤒", tr("Shorter"), lambda: view.resize_card(index, 0, -1)),
+            ("⤓", tr("Taller"), lambda: view.resize_card(index, 0, 1)),
+            ("✕", tr("Remove"), lambda: view.remove_card(index)),
+        ):
+            button = QToolButton()
+            button.setText(text)
+            button.setToolTip(tip)
+            button.clicked.connect(action)
+            row.addWidget(button)
+        row.addStretch(1)
+        layout.addWidget(self.handles)
+        self.handles.setVisible(view.editing)
+
+    def _title(self, runtime: Runtime) -> str:
+        card = self.card
+        if card.title is not None:
+            return card.title.get(language())
+        if card.tag is not None:
+            tag = runtime.config.tag(card.tag)
+            if tag is not None:
+                station = runtime.config.station(tag.station).name
+                return f"{station} — {tag.label.get(language())}"
+        if card.station is not None:
+            return runtime.config.station(card.station).name
+        if card.type == "alarms":
+            return tr("Alarms")
+        labels = [t.label.get(language()) for t in (runtime.config.tag(x) for x in card.tags) if t]
+        return ", ".join(labels)
+
+    def _content(self, runtime: Runtime, theme: Theme) -> QWidget:
+        card = self.card
+        if card.type == "gauge" and card.tag:
+            tag = runtime.config.tag(card.tag)
+            low, high = tag.range if tag and tag.range else (0.0, 20.0)
+            gauge = LevelGauge(theme, low, high, tag.unit if tag else "", tag.decimals if tag else 2)
+            gauge.limits = runtime.alarms.limits(card.tag)
+            return gauge
+        if card.type == "trend":
+            plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem()})
+            plot.setBackground(theme.background)
+            plot.showGrid(x=True, y=True, alpha=0.2)
+            plot.setClipToView(True)
+            self.curves = {tag: plot.plot(pen=pg.mkPen(theme.text, width=1.5)) for tag in card.tags}
+            self.points: dict[str, tuple[list[float], list[float]]] = {tag: ([], []) for tag in card.tags}
+            widget: QWidget = plot
+            return widget
+        if card.type == "synoptic" and card.station:
+            drawing = DamDrawing(runtime, theme)
+            drawing.setMinimumSize(200, 150)
+            drawing.show_station(card.station)
+            return drawing
+        if card.type == "alarms":
+            return QListWidget()
+        label = QLabel()
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        label.setObjectName("big")
+        return label
+
+    def on_samples(self, batch: Sequence[Sample]) -> None:
+        card, runtime = self.card, self.view.runtime
+        if card.type == "value" and card.tag:
+            sample = runtime.latest.get(card.tag)
+            tag = runtime.config.tag(card.tag)
+            if sample is not None and tag is not None and isinstance(self.content, QLabel):
+                good = sample.quality is not Quality.BAD
+                text = f"{sample.value:.{tag.decimals}f} {tag.unit}" if good else tr("no value")
+                self.content.setText(text)
+        elif card.type == "gauge" and card.tag and isinstance(self.content, LevelGauge):
+            sample = runtime.latest.get(card.tag)
+            if sample is not None:
+                self.content.set_value(sample.value, sample.quality is not Quality.BAD)
+        elif card.type == "trend":
+            for sample in batch:
+                if sample.tag in self.points and sample.quality is not Quality.BAD:
+                    xs, ys = self.points[sample.tag]
+                    xs.append(sample.ts.timestamp())
+                    ys.append(sample.value)
+                    del xs[:-TREND_POINTS], ys[:-TREND_POINTS]
+                    self.curves[sample.tag].setData(xs, ys)
+        elif card.type == "synoptic":
+            self.content.update()
+
+    def on_alarms(self) -> None:
+        if self.card.type != "alarms" or not isinstance(self.content, QListWidget):
+            return
+        runtime = self.view.runtime
+        name = runtime.config.station(self.card.station).name if self.card.station else None
+        self.content.clear()
+        for alarm in runtime.alarms.annunciated():
+            if name is not None and alarm.station != name:
+                continue
+            shape = PRIORITY_SHAPE[alarm.priority]
+            self.content.addItem(f"{shape} {alarm.message(language())}")
+            item = self.content.item(self.content.count() - 1)
+            item.setForeground(PRIORITY_COLOUR[alarm.priority])
+
+    def on_station(self, status: StationStatus) -> None:
+        if (
+            self.card.type == "station"
+            and status.station == self.card.station
+            and isinstance(self.content, QLabel)
+        ):
+            ok = status.state in (ConnectionState.CONNECTED, ConnectionState.BACKFILLING)
+            self.content.setText(f"● {tr('online')}" if ok else f"✖ {tr('OFFLINE')}")
+
+
+class DashboardView(QWidget):
+    def __init__(self, runtime: Runtime, bridge: Bridge, theme: Theme) -> None:
+        super().__init__()
+        self.runtime, self.theme = runtime, theme
+        self.dashboards: list[Dashboard] = [d.model_copy(deep=True) for d in runtime.config.dashboards]
+        self.editing = False
+        self.dirty = False
+        self.cards: list[CardFrame] = []
+        self.chooser = QComboBox()
+        for dashboard in self.dashboards:
+            self.chooser.addItem(dashboard.title.get(language()), dashboard.id)
+        self.chooser.currentIndexChanged.connect(lambda _i: self.rebuild())
+        self.edit_button = QPushButton(tr("Edit"))
+        self.edit_button.setCheckable(True)
+        self.edit_button.toggled.connect(self.set_editing)
+        self.add_button = QPushButton(tr("Add card"))
+        self.add_button.setMenu(self._add_menu())
+        self.save_button = QPushButton(tr("Save"))
+        self.save_button.clicked.connect(self.save)
+        top = QHBoxLayout()
+        top.addWidget(self.chooser, 1)
+        for widget in (self.edit_button, self.add_button, self.save_button):
+            top.addWidget(widget)
+        self.grid_host = QWidget()
+        self.grid = QGridLayout(self.grid_host)
+        for column in range(COLUMNS):
+            self.grid.setColumnStretch(column, 1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.grid_host)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(scroll, 1)
+        bridge.samples.connect(self._samples)
+        bridge.alarm.connect(lambda _event: self._alarms())
+        bridge.station.connect(self._station)
+        self.set_editing(False)
+        self.rebuild()
+
+    @property
+    def current(self) -> Dashboard | None:
+        index = self.chooser.currentIndex()
+        return self.dashboards[index] if 0 <= index < len(self.dashboards) else None
+
+    def rebuild(self) -> None:
+        for frame in self.cards:
+            self.grid.removeWidget(frame)
+            frame.deleteLater()
+        self.cards = []
+        dashboard = self.current
+        if dashboard is None:
+            return
+        for index, card in enumerate(dashboard.cards):
+            frame = CardFrame(self, index, card)
+            frame.setMinimumHeight(ROW_HEIGHT * card.h)
+            self.grid.addWidget(frame, card.y, card.x, card.h, card.w)
+            self.cards.append(frame)
+        self._samples([])
+        self._alarms()
+        for status in self.runtime.stations.values():
+            self._station(status)
+
+    def set_editing(self, on: bool) -> None:
+        self.editing = on
+        self.add_button.setVisible(on)
+        self.save_button.setVisible(on)
+        for frame in self.cards:
+            frame.handles.setVisible(on)
+
+    # edits ----------------------------------------------------------------------------------
+    def _replace(self, index: int, **changes: int | str | list[str] | None) -> None:
+        dashboard = self.current
+        assert dashboard is not None
+        card = dashboard.cards[index]
+        data = {**card.model_dump(), **changes}
+        data["w"] = max(1, min(COLUMNS, int(data["w"])))
+        data["h"] = max(1, min(12, int(data["h"])))
+        data["x"] = max(0, min(COLUMNS - data["w"], int(data["x"])))
+        data["y"] = max(0, min(99, int(data["y"])))
+        cards = list(dashboard.cards)
+        cards[index] = Card.model_validate(data)
+        self._set_cards(cards)
+
+    def _set_cards(self, cards: list[Card]) -> None:
+        index = self.chooser.currentIndex()
+        self.dashboards[index] = self.dashboards[index].model_copy(update={"cards": cards})
+        self.dirty = True
+        self.rebuild()
+
+    def move_card(self, index: int, dx: int, dy: int) -> None:
+        card = self.current.cards[index]  # type: ignore[union-attr]
+        self._replace(index, x=card.x + dx, y=card.y + dy)
+
+    def resize_card(self, index: int, dw: int, dh: int) -> None:
+        card = self.current.cards[index]  # type: ignore[union-attr]
+        self._replace(index, w=card.w + dw, h=card.h + dh)
+
+    def remove_card(self, index: int) -> None:
+        cards = list(self.current.cards)  # type: ignore[union-attr]
+        del cards[index]
+        self._set_cards(cards)
+
+    def add_card(self, card: Card) -> None:
+        """Add ``card`` below the others."""
+        dashboard = self.current
+        assert dashboard is not None
+        bottom = max((c.y + c.h for c in dashboard.cards), default=0)
+        self._set_cards([*dashboard.cards, card.model_copy(update={"y": bottom})])
+
+    def _add_menu(self) -> QMenu:
+        menu = QMenu(self)
+        kinds = {
+            "value": tr("Value"),
+            "gauge": tr("Gauge"),
+            "trend": tr("Trend"),
+            "synoptic": tr("Synoptic"),
+            "alarms": tr("Alarm list"),
+            "station": tr("Station status"),
+        }
+        for kind, label in kinds.items():
+            menu.addAction(label, partial(self._ask_and_add, kind))
+        return menu
+
+    def _ask_and_add(self, kind: str) -> None:
+        config = self.runtime.config
+        if kind in ("synoptic", "station"):
+            choices = [s.id for s in config.stations]
+        elif kind in ("value", "gauge", "trend"):
+            choices = [t.id for t in config.tags]
+        else:
+            choices = []
+        choice = ""
+        if choices:
+            choice, ok = QInputDialog.getItem(self, tr("Add card"), tr("Show:"), choices, 0, False)
+            if not ok:
+                return
+        fields: dict[str, object] = {"type": kind, "w": 4 if kind in ("trend", "synoptic", "alarms") else 2}
+        if kind in ("synoptic", "station"):
+            fields["station"] = choice
+        elif kind == "trend":
+            fields["tags"] = [choice]
+        elif kind in ("value", "gauge"):
+            fields["tag"] = choice
+        self.add_card(Card.model_validate(fields))
+
+    def save(self) -> bool:
+        path = self.runtime.config_path
+        if path is None:
+            QMessageBox.warning(self, tr("Save"), tr("This site was not opened from a file."))
+            return False
+        try:
+            save_dashboards(path, self.dashboards)
+        except Exception as err:  # a located config error or a file error: say it, keep the edits
+            QMessageBox.critical(self, tr("Save"), str(err))
+            return False
+        self.dirty = False
+        window = self.window()
+        if isinstance(window, QMainWindow):
+            window.statusBar().showMessage(tr("Dashboards saved to {path}").format(path=path), 10_000)
+        return True
+
+    # live updates -----------------------------------------------------------------------------
+    def _samples(self, batch: Sequence[Sample]) -> None:
+        for frame in self.cards:
+            frame.on_samples(batch)
+
+    def _alarms(self) -> None:
+        for frame in self.cards:
+            frame.on_alarms()
+
+    def _station(self, status: StationStatus) -> None:
+        for frame in self.cards:
+            frame.on_station(status)

@@ -1,0 +1,100 @@
+"""Dashboards: live cards from the config, and an edit that is saved to the file and shown after a restart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QInputDialog, QLabel, QToolButton
+
+from core.config import ConfigError, load_config
+from core.config.dashboards import Card
+from core.config.editor import save_dashboards
+from core.runtime import Runtime
+from core.sim.station import DamStation
+from hmi.style import DAY
+from hmi.views.dashboard import CardFrame
+from hmi.window import MainWindow
+from tests.conftest import eventually
+
+
+def press(frame: CardFrame, text: str, qtbot: object) -> None:
+    (button,) = [b for b in frame.handles.findChildren(QToolButton) if b.text() == text]
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+
+
+def placement(window: MainWindow) -> list[tuple[str, str, int, int, int, int]]:
+    """What the dashboard shows: each card's kind, subject and grid cell (row, column, rows, columns)."""
+    view = window.dashboards
+    shown = []
+    for frame in view.cards:
+        row, column, rows, columns = view.grid.getItemPosition(view.grid.indexOf(frame))
+        subject = frame.card.tag or frame.card.station or ",".join(frame.card.tags) or "-"
+        shown.append((frame.card.type, subject, row, column, rows, columns))
+    return shown
+
+
+async def test_dashboard_cards_show_live_values(desktop: tuple[MainWindow, Runtime, DamStation]) -> None:
+    window, _runtime, _station = desktop
+    window.tabs.setCurrentWidget(window.dashboards)
+    assert (
+        window.dashboards.chooser.currentText() == "Suivi de crue" or window.dashboards.chooser.count() == 2
+    )
+    rain = next(
+        f for f in window.dashboards.cards if f.card.type == "value" and f.card.tag == "lauragais.rain"
+    )
+    assert isinstance(rain.content, QLabel)
+    await eventually(lambda: rain.content.text().endswith("mm/h"), what="the rain on its card")  # type: ignore[union-attr]
+    link = next(
+        f for f in window.dashboards.cards if f.card.type == "station" and f.card.station == "cevennes"
+    )
+    assert "OFFLINE" in link.content.text()  # type: ignore[union-attr]
+
+
+async def test_editing_a_dashboard_and_restarting_shows_the_edited_dashboard(
+    desktop: tuple[MainWindow, Runtime, DamStation],
+    qtbot: object,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    window, runtime, _station = desktop
+    view = window.dashboards
+    window.tabs.setCurrentWidget(view)
+    qtbot.mouseClick(view.edit_button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    assert view.editing and view.cards[0].handles.isVisible()
+    press(view.cards[0], "↓", qtbot)  # the Ganguise gauge moves down a row and gets wider
+    press(view.cards[0], "⇥", qtbot)
+    press(view.cards[1], "✕", qtbot)  # the Sainte-Cécile gauge goes
+    monkeypatch.setattr(QInputDialog, "getItem", lambda *_args: ("lauragais.outflow", True))
+    view._ask_and_add("value")  # what the "Add card" menu's "Value" entry does
+    qtbot.mouseClick(view.save_button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    expected = placement(window)
+    assert expected[0] == ("gauge", "lauragais.level", 1, 0, 3, 3)
+    assert ("gauge", "cevennes.level") not in [shown[:2] for shown in expected]
+    assert expected[-1][:2] == ("value", "lauragais.outflow")
+
+    site = runtime.config_path
+    assert site is not None
+    text = site.read_text(encoding="utf-8")
+    assert "# Dashboards: views of cards on a 12-column grid" in text  # comments kept…
+    assert "# Who is on call" in text and "# The demo site: three simulated" in text
+    restarted = Runtime(load_config(site), config_path=site, data_dir=tmp_path / "again")
+    again = MainWindow(restarted, DAY, QSettings(str(tmp_path / "again.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(again)  # type: ignore[attr-defined]
+    assert placement(again) == expected  # …and the edited dashboard is what the next start shows
+    again.close()
+
+
+def test_a_save_that_would_break_the_config_is_refused_and_the_file_kept(tmp_path: Path) -> None:
+    site = tmp_path / "site.yaml"
+    demo = Path(__file__).resolve().parents[2] / "resources" / "sites" / "demo.yaml"
+    site.write_text(demo.read_text(encoding="utf-8"), encoding="utf-8")
+    before = site.read_text(encoding="utf-8")
+    config = load_config(site)
+    broken = config.dashboards[0].model_copy(update={"cards": [Card(type="value", tag="nowhere.level")]})
+    with pytest.raises(ConfigError) as err:
+        save_dashboards(site, [broken])
+    assert "unknown tag 'nowhere.level'" in str(err.value)
+    assert site.read_text(encoding="utf-8") == before
+    assert [p.name for p in tmp_path.iterdir()] == ["site.yaml"]  # no temporary file left behind
