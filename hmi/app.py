@@ -46,6 +46,7 @@ def run(
         app.lastWindowClosed.connect(closed.set)
         window.show()
         await window.overview.load_history()
+        await window.dashboards.load_history()
         try:
             if duration is None:
                 await closed.wait()

@@ -53,9 +53,10 @@ async def shoot(app: QApplication, folder: Path) -> None:
                 window.resize(1400, 820)
                 window.show()
                 await window.overview.load_history()
+                await window.dashboards.load_history()
                 window.trends.show_tags(["lauragais.level", "lauragais.inflow", "lauragais.outflow"])
                 window.trends.set_range(timedelta(seconds=20))
-                for view in ("overview", "synoptic", "alarms", "trends"):
+                for view in ("overview", "synoptic", "alarms", "trends", "dashboards"):
                     window.tabs.setCurrentWidget(getattr(window, view))
                     await asyncio.sleep(0.5)
                     window.grab().save(str(folder / f"{view}-{language}-{theme}.png"))

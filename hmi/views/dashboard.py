@@ -9,7 +9,9 @@ menu adds one; "Save" writes the dashboards into the config file, comments kept
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from functools import partial
+from typing import Any
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -26,6 +28,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -33,7 +36,7 @@ from PySide6.QtWidgets import (
 
 from core.config.dashboards import COLUMNS, Card, Dashboard
 from core.config.editor import save_dashboards
-from core.model import ConnectionState, Quality, Sample, StationStatus
+from core.model import ConnectionState, Quality, Sample, StationStatus, utcnow
 from core.runtime import Runtime
 from hmi.bridge import Bridge
 from hmi.i18n import language, tr
@@ -41,7 +44,8 @@ from hmi.style import PRIORITY_COLOUR, PRIORITY_SHAPE, Theme
 from hmi.views.synoptic import DamDrawing
 from hmi.widgets.gauge import LevelGauge
 
-ROW_HEIGHT = 110
+ROW_HEIGHT = 100
+LINE_COLOURS = ("#4f7cac", "#b07d3a", "#6b8e5a", "#8a6aa8")  # muted, told apart by the legend
 TREND_POINTS = 3600
 
 
@@ -57,8 +61,13 @@ class CardFrame(QFrame):
         layout.setContentsMargins(6, 4, 6, 4)
         self.title = QLabel(self._title(runtime))
         self.title.setObjectName("title")
+        self.title.setWordWrap(True)
+        # the grid, not the text, decides a card's width: 12 equal columns
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         layout.addWidget(self.title)
         self.content = self._content(runtime, view.theme)
+        self.content.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Expanding)
+        self.content.setMinimumWidth(0)
         layout.addWidget(self.content, 1)
         self.handles = QWidget()
         row = QHBoxLayout(self.handles)
@@ -112,7 +121,13 @@ class CardFrame(QFrame):
             plot.setBackground(theme.background)
             plot.showGrid(x=True, y=True, alpha=0.2)
             plot.setClipToView(True)
-            self.curves = {tag: plot.plot(pen=pg.mkPen(theme.text, width=1.5)) for tag in card.tags}
+            plot.addLegend(offset=(5, 5), labelTextColor=theme.text)
+            self.curves: dict[str, Any] = {}
+            for i, tag_id in enumerate(card.tags):
+                known = runtime.config.tag(tag_id)
+                name = f"{known.label.get(language())} ({known.unit})" if known else tag_id
+                pen = pg.mkPen(LINE_COLOURS[i % len(LINE_COLOURS)], width=2)
+                self.curves[tag_id] = plot.plot(pen=pen, name=name)
             self.points: dict[str, tuple[list[float], list[float]]] = {tag: ([], []) for tag in card.tags}
             widget: QWidget = plot
             return widget
@@ -203,8 +218,10 @@ class DashboardView(QWidget):
         self.grid = QGridLayout(self.grid_host)
         for column in range(COLUMNS):
             self.grid.setColumnStretch(column, 1)
+        self.grid.setVerticalSpacing(6)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self.grid_host)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -228,9 +245,15 @@ class DashboardView(QWidget):
         dashboard = self.current
         if dashboard is None:
             return
+        for row in range(self.grid.rowCount()):
+            self.grid.setRowStretch(row, 0)
+        bottom = max((card.y + card.h for card in dashboard.cards), default=0)
+        for row in range(bottom):
+            self.grid.setRowMinimumHeight(row, ROW_HEIGHT)
+        self.grid.setRowStretch(bottom, 1)  # spare height goes below the cards, not between them
         for index, card in enumerate(dashboard.cards):
             frame = CardFrame(self, index, card)
-            frame.setMinimumHeight(ROW_HEIGHT * card.h)
+            frame.setFixedHeight(ROW_HEIGHT * card.h + self.grid.verticalSpacing() * (card.h - 1))
             self.grid.addWidget(frame, card.y, card.x, card.h, card.w)
             self.cards.append(frame)
         self._samples([])
@@ -336,6 +359,19 @@ class DashboardView(QWidget):
         if isinstance(window, QMainWindow):
             window.statusBar().showMessage(tr("Dashboards saved to {path}").format(path=path), 10_000)
         return True
+
+    async def load_history(self) -> None:
+        """Fill the trend cards with the last 6 hours from the historian (never blocks the UI)."""
+        end = utcnow()
+        for frame in self.cards:
+            for tag in frame.card.tags if frame.card.type == "trend" else []:
+                buckets = await self.runtime.historian.downsampled(tag, end - timedelta(hours=6), end, 720)
+                xs, ys = frame.points[tag]
+                history = [
+                    (b.start.timestamp(), b.last) for b in buckets if not xs or b.start.timestamp() < xs[0]
+                ]
+                xs[:0], ys[:0] = [x for x, _ in history], [y for _, y in history]
+                frame.curves[tag].setData(xs, ys)
 
     # live updates -----------------------------------------------------------------------------
     def _samples(self, batch: Sequence[Sample]) -> None:
