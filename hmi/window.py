@@ -8,6 +8,8 @@ Geometry and the last view are remembered between sessions.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -22,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.model import AlarmStatus, ConnectionState, Priority, StationStatus
+from core.model import AlarmEvent, AlarmStatus, ConnectionState, Priority, StationStatus
 from core.runtime import Runtime
 from hmi import i18n
 from hmi.bridge import Bridge
@@ -34,6 +36,7 @@ from hmi.views.journal import JournalView
 from hmi.views.overview import OverviewView, priority_word
 from hmi.views.synoptic import SynopticView
 from hmi.views.trends import TrendsView
+from hmi.widgets.horn import Horn
 
 UNACKED = (AlarmStatus.UNACK, AlarmStatus.RTN_UNACK)
 
@@ -41,7 +44,7 @@ UNACKED = (AlarmStatus.UNACK, AlarmStatus.RTN_UNACK)
 class AlarmBanner(QFrame):
     """Always visible: the most urgent unacknowledged alarm, counts, one-click acknowledge."""
 
-    def __init__(self, runtime: Runtime, operator: object) -> None:
+    def __init__(self, runtime: Runtime, operator: object, play: Callable[[], None] | None = None) -> None:
         super().__init__()
         self.setObjectName("banner")
         self.runtime, self.operator = runtime, operator
@@ -50,9 +53,14 @@ class AlarmBanner(QFrame):
         self.counts = QLabel()
         self.ack = QPushButton(tr("Acknowledge") + f" ({ACK_SHORTCUT})")
         self.ack.clicked.connect(self.acknowledge_top)
+        self.horn = Horn(lambda: self.top_id is not None, play)
+        self.silence = QPushButton(tr("Mute horn"))
+        self.silence.setToolTip(tr("Silent until the next new alarm"))
+        self.silence.clicked.connect(self.mute)
         layout = QHBoxLayout(self)
         layout.addWidget(self.message, 1)
         layout.addWidget(self.counts)
+        layout.addWidget(self.silence)
         layout.addWidget(self.ack)
         self._blink_on = False
         self._blink = QTimer(self)
@@ -83,6 +91,18 @@ class AlarmBanner(QFrame):
             self._blink.stop()
             self._blink_on = False
             self.setStyleSheet("")
+        self.horn.update()
+        self.silence.setEnabled(self.horn.sounding)
+
+    def on_event(self, event: AlarmEvent) -> None:
+        """Any alarm change refreshes the banner; a newly raised alarm lifts a mute of the horn."""
+        if event.action == "raised":
+            self.horn.muted = False
+        self.refresh()
+
+    def mute(self) -> None:
+        self.horn.mute()
+        self.silence.setEnabled(False)
 
     def _toggle(self) -> None:
         self._blink_on = not self._blink_on
@@ -99,7 +119,13 @@ class AlarmBanner(QFrame):
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, runtime: Runtime, theme: Theme, settings: QSettings | None = None) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        theme: Theme,
+        settings: QSettings | None = None,
+        play: Callable[[], None] | None = None,
+    ) -> None:
         super().__init__()
         self.runtime, self.theme = runtime, theme
         self.settings = settings or QSettings("Ecreteur", "HMI")
@@ -111,7 +137,7 @@ class MainWindow(QMainWindow):
         self.operator_field.editingFinished.connect(
             lambda: self.settings.setValue("operator", self.operator_field.text())
         )
-        self.banner = AlarmBanner(runtime, self.operator)
+        self.banner = AlarmBanner(runtime, self.operator, play)
         self.overview = OverviewView(runtime, self.bridge, theme)
         self.alarms = AlarmsView(runtime, self.bridge, theme, self.operator)
         self.tabs = QTabWidget()
@@ -144,7 +170,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(QLabel(tr("Operator:")))
         self.statusBar().addPermanentWidget(self.operator_field)
         self.bridge.station.connect(self.show_station)
-        self.bridge.alarm.connect(lambda _event: self.banner.refresh())
+        self.bridge.alarm.connect(self.banner.on_event)
         QShortcut(QKeySequence("Ctrl+" + ACK_SHORTCUT), self, self.banner.acknowledge_top)
         quit_action = QAction(tr("Quit"), self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)

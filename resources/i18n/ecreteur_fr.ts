@@ -184,6 +184,10 @@
         <translation>Monter</translation>
     </message>
     <message>
+        <source>Mute horn</source>
+        <translation>Couper le klaxon</translation>
+    </message>
+    <message>
         <source>Narrower</source>
         <translation>Plus étroite</translation>
     </message>
@@ -274,6 +278,10 @@
     <message>
         <source>Show:</source>
         <translation>Afficher :</translation>
+    </message>
+    <message>
+        <source>Silent until the next new alarm</source>
+        <translation>Silence jusqu'à la prochaine nouvelle alarme</translation>
     </message>
     <message>
         <source>Spillway</source>

@@ -101,6 +101,8 @@ FRENCH = {
     "reached": "atteinte",
     "unknown operator": "opérateur inconnu",
     "Dashboards": "Tableaux de bord",
+    "Mute horn": "Couper le klaxon",
+    "Silent until the next new alarm": "Silence jusqu'à la prochaine nouvelle alarme",
     "Edit": "Modifier",
     "Add card": "Ajouter une carte",
     "Save": "Enregistrer",

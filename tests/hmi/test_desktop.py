@@ -6,9 +6,9 @@ import asyncio
 from datetime import timedelta
 from pathlib import Path
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
 
-from core.model import AlarmStatus
+from core.model import AlarmEvent, AlarmStatus, Priority
 from core.runtime import Runtime
 from core.sim.station import DamStation
 from hmi.style import DAY
@@ -143,3 +143,30 @@ async def test_the_display_menu_remembers_language_and_theme(
     settings = QSettings(str(tmp_path / "hmi.ini"), QSettings.Format.IniFormat)
     assert (settings.value("language"), settings.value("theme")) == ("en", "night")
     assert window.statusBar().currentMessage() == "Applied at the next start."
+
+
+async def test_the_horn_repeats_until_acknowledged_and_a_mute_lasts_until_the_next_new_alarm(
+    desktop: tuple[MainWindow, Runtime, DamStation], qtbot: object
+) -> None:
+    window, runtime, _station = desktop
+    banner = window.banner
+    played: list[int] = []
+    banner.horn.play = lambda: played.append(1)
+    banner.horn._timer.setInterval(50)
+    await eventually(lambda: banner.top_id == ALARM, what="the H alarm")
+    banner.refresh()
+    qtbot.waitUntil(lambda: len(played) >= 3, timeout=5000)  # type: ignore[attr-defined]  # Qt's timers run
+    assert banner.silence.isEnabled()
+    qtbot.mouseClick(banner.silence, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    silenced = len(played)
+    qtbot.wait(300)  # type: ignore[attr-defined]
+    assert len(played) == silenced and not banner.horn.sounding  # muted, although still unacknowledged
+    assert banner.top_id is not None
+    now = runtime.alarms.clock.now()
+    raised = AlarmEvent("new", "lauragais.level", now, "raised", AlarmStatus.UNACK, True, Priority.CRITICAL)
+    banner.on_event(raised)  # a new alarm: the mute is lifted
+    qtbot.waitUntil(lambda: len(played) >= silenced + 2, timeout=5000)  # type: ignore[attr-defined]
+    for alarm in runtime.alarms.annunciated():
+        runtime.alarms.acknowledge(alarm.id, "Marie", "vu")
+    banner.refresh()
+    assert not banner.horn.sounding  # nothing left to acknowledge: silence
