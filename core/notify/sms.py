@@ -64,8 +64,10 @@ def calling(send: Any) -> str:
     return str(instance.sid)
 
 
-class SmsChannel:
-    name = "sms"
+class TwilioChannel:
+    """What SMS and voice share: the account, twilio's client routed to ``api_base``, its session."""
+
+    name = "twilio"
 
     def __init__(self, twilio: Twilio, auth_token: str) -> None:
         self.twilio = twilio
@@ -75,6 +77,10 @@ class SmsChannel:
         session = self._client.http_client.session
         if session is not None:
             session.close()
+
+
+class SmsChannel(TwilioChannel):
+    name = "sms"
 
     def deliver(self, message: Outbound) -> str:
         return calling(

@@ -10,7 +10,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from core.config.notify import Twilio
 from core.notify.channels import Outbound
-from core.notify.sms import STATUS_PATH, VOICE_PATH, callback, calling, client
+from core.notify.sms import STATUS_PATH, VOICE_PATH, TwilioChannel, callback, calling
 
 VOICES = {"fr": "fr-FR", "en": "en-GB"}
 _PRESS = {
@@ -45,17 +45,8 @@ def answer_twiml(language: str, acknowledged: bool) -> str:
     return str(response)
 
 
-class VoiceChannel:
+class VoiceChannel(TwilioChannel):
     name = "voice"
-
-    def __init__(self, twilio: Twilio, auth_token: str) -> None:
-        self.twilio = twilio
-        self._client = client(twilio, auth_token)
-
-    def close(self) -> None:
-        session = self._client.http_client.session
-        if session is not None:
-            session.close()
 
     def deliver(self, message: Outbound) -> str:
         return calling(

@@ -79,3 +79,24 @@ class Historian(Protocol):
     async def purge(self, before: datetime) -> int:
         """Delete samples older than ``before`` in small steps; return how many went."""
         ...
+
+
+MINUTE_US, HOUR_US = 60_000_000, 3_600_000_000
+
+
+def bucket_plan(lo: int, hi: int, max_points: int) -> tuple[int | None, int, int]:
+    """Source and buckets of a downsampled query over ``[lo, hi)`` µs: (roll-up period or None
+    for raw rows, origin, width).
+
+    With a roll-up, the width is a whole number of periods and the origin is aligned on one,
+    so every roll-up row falls entirely in one bucket and the figures stay exact.
+    """
+    width = max(1, -(-(hi - lo) // max_points))
+    for period in (HOUR_US, MINUTE_US):
+        if width >= period:
+            origin = lo - lo % period
+            width = -(-width // period) * period
+            while -(-(hi - origin) // width) > max_points:
+                width += period
+            return period, origin, width
+    return None, lo, width

@@ -38,13 +38,13 @@ from cassandra.query import BatchStatement, BatchType, PreparedStatement
 
 from core.config.schema import Cassandra
 from core.model import Bucket, Quality, Sample
-from core.storage.base import StorageError, from_us, to_us
+from core.storage.base import HOUR_US, MINUTE_US, StorageError, bucket_plan, from_us, to_us
 from core.storage.spool import Spool, SpoolFull
 
 _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
 
-MINUTE, HOUR = 60_000_000, 3_600_000_000
+MINUTE, HOUR = MINUTE_US, HOUR_US
 SCHEMA_VERSION = 1
 _BATCH_ROWS = 64  # rows of one partition per unlogged batch
 _REPLAY_CHUNK = 5_000
@@ -563,15 +563,9 @@ class CassandraHistorian:
         if hi <= lo:
             return []
         await self._roll(tag)
-        width = max(1, -(-(hi - lo) // max_points))
-        for period in (HOUR, MINUTE):
-            if width >= period:
-                origin = lo - lo % period
-                width = -(-width // period) * period
-                while -(-(hi - origin) // width) > max_points:
-                    width += period
-                rows = await self._rolled(tag, period, origin, hi)
-                return _aggregate(rows, origin, width)
+        period, origin, width = bucket_plan(lo, hi, max_points)
+        if period is not None:
+            return _aggregate(await self._rolled(tag, period, origin, hi), origin, width)
         raw = await self.raw(tag, start, end)
         good = [
             (to_us(s.ts), s.value) for s in raw if s.quality is not Quality.BAD and not math.isnan(s.value)

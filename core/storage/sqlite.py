@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from core.model import Bucket, Quality, Sample
-from core.storage.base import StorageError, from_us, to_us
+from core.storage.base import StorageError, bucket_plan, from_us, to_us
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -472,20 +472,12 @@ class SQLiteHistorian:
 
 
 def _plan(lo: int, hi: int, max_points: int) -> tuple[str, int, int]:
-    """Choose the source (raw or a roll-up) and bucket width for a downsampled query.
-
-    With a roll-up, the width is a whole number of roll-up periods and the origin is aligned
-    on one, so every roll-up row falls entirely in one bucket and the figures stay exact.
-    """
-    width = max(1, -(-(hi - lo) // max_points))
-    for period, table in ((HOUR, "rollup_1h"), (MINUTE, "rollup_1m")):
-        if width >= period:
-            origin = lo - lo % period
-            width = -(-width // period) * period
-            while -(-(hi - origin) // width) > max_points:
-                width += period
-            return _DOWNSAMPLE_ROLLUP.format(table=table), origin, width
-    return _DOWNSAMPLE_RAW, lo, width
+    """The SQL (raw rows or a roll-up table) and buckets of a downsampled query."""
+    period, origin, width = bucket_plan(lo, hi, max_points)
+    if period is None:
+        return _DOWNSAMPLE_RAW, origin, width
+    table = "rollup_1h" if period == HOUR else "rollup_1m"
+    return _DOWNSAMPLE_ROLLUP.format(table=table), origin, width
 
 
 def _sample(tag: str, ts: int, value: float | None, quality: int, status: int) -> Sample:
