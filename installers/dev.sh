@@ -45,23 +45,15 @@ ensure_venv() {
   fi
 }
 
-ensure_node_opcua() {
-  if [ ! -f "$ECRETEUR_NPM_CACHE/node_modules/node-opcua/package.json" ]; then
-    command -v npm >/dev/null || { echo "Node.js and npm are needed for the interop tests" >&2; exit 1; }
-    say "installing node-opcua $NODE_OPCUA_VERSION into $ECRETEUR_NPM_CACHE"
+ensure_npm() {
+  # ensure_npm PACKAGE VERSION WHAT: installs PACKAGE@VERSION into the npm cache unless present
+  local package="$1" version="$2" what="$3"
+  if [ ! -f "$ECRETEUR_NPM_CACHE/node_modules/$package/package.json" ]; then
+    command -v npm >/dev/null || { echo "Node.js and npm are needed for $what" >&2; exit 1; }
+    say "installing $package $version into $ECRETEUR_NPM_CACHE"
     mkdir -p "$ECRETEUR_NPM_CACHE"
     npm install --prefix "$ECRETEUR_NPM_CACHE" --no-audit --no-fund --loglevel=error \
-      "node-opcua@$NODE_OPCUA_VERSION" >/dev/null
-  fi
-}
-
-ensure_prism() {
-  if [ ! -f "$ECRETEUR_NPM_CACHE/node_modules/@stoplight/prism-cli/package.json" ]; then
-    command -v npm >/dev/null || { echo "Node.js and npm are needed for the paging tests" >&2; exit 1; }
-    say "installing Prism $PRISM_VERSION into $ECRETEUR_NPM_CACHE"
-    mkdir -p "$ECRETEUR_NPM_CACHE"
-    npm install --prefix "$ECRETEUR_NPM_CACHE" --no-audit --no-fund --loglevel=error \
-      "@stoplight/prism-cli@$PRISM_VERSION" >/dev/null
+      "$package@$version" >/dev/null
   fi
 }
 
@@ -91,8 +83,8 @@ case "$command" in
   test)
     ensure_apt
     ensure_venv
-    ensure_node_opcua
-    ensure_prism
+    ensure_npm node-opcua "$NODE_OPCUA_VERSION" "the OPC-UA interop tests"
+    ensure_npm @stoplight/prism-cli "$PRISM_VERSION" "the paging tests"
     ensure_cassandra
     export ECRETEUR_CACHE="$CACHE"
     export QT_QPA_PLATFORM=offscreen

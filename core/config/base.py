@@ -44,3 +44,13 @@ class StrictModel(BaseModel):
 
 
 PriorityName = Literal["critical", "high", "medium", "low"]
+
+
+class Labels(StrictModel):
+    """Operator-facing text in French (first) and English."""
+
+    fr: str
+    en: str = ""
+
+    def get(self, language: str) -> str:
+        return self.en if language == "en" and self.en else self.fr

@@ -11,24 +11,16 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from core.config.base import IDENT, StrictModel
+from core.config.base import IDENT, Labels, StrictModel
 
 CardType = Literal["value", "gauge", "trend", "synoptic", "alarms", "station"]
 COLUMNS = 12
 NEEDS = {"value": "tag", "gauge": "tag", "trend": "tags", "synoptic": "station", "station": "station"}
 
 
-class Title(StrictModel):
-    fr: str
-    en: str = ""
-
-    def get(self, language: str) -> str:
-        return self.en if language == "en" and self.en else self.fr
-
-
 class Card(StrictModel):
     type: CardType
-    title: Title | None = None
+    title: Labels | None = None
     tag: str | None = Field(None, description="value and gauge cards")
     tags: list[str] = Field(default_factory=list, description="trend cards: one line per tag")
     station: str | None = Field(None, description="synoptic and station cards; filters an alarm list")
@@ -49,5 +41,5 @@ class Card(StrictModel):
 
 class Dashboard(StrictModel):
     id: str = Field(pattern=IDENT)
-    title: Title
+    title: Labels
     cards: list[Card] = Field(default_factory=list)

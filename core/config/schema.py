@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
-from core.config.base import IDENT, TAG_ID, PriorityName, Secret
+from core.config.base import IDENT, TAG_ID, Labels, PriorityName, Secret
 from core.config.base import StrictModel as _Model
 from core.config.dashboards import Dashboard
 from core.config.notify import Escalation, Notify, Roster
@@ -26,16 +26,6 @@ def matching(pattern: str, ids: list[str], known: set[str] | None = None) -> lis
     if not any(char in pattern for char in "*?["):
         return [pattern] if pattern in (known if known is not None else set(ids)) else []
     return fnmatch.filter(ids, pattern)
-
-
-class Labels(_Model):
-    """Operator-facing text in French (first) and English."""
-
-    fr: str
-    en: str = ""
-
-    def get(self, language: str) -> str:
-        return self.en if language == "en" and self.en else self.fr
 
 
 class Site(_Model):

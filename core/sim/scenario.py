@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ruamel.yaml import YAML
 
-from core.config.schema import Labels
+from core.config.base import Labels
 from core.sim.flood import DamParameters
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"

@@ -84,6 +84,14 @@ class Historian(Protocol):
 MINUTE_US, HOUR_US = 60_000_000, 3_600_000_000
 
 
+def query_span(start: datetime, end: datetime, max_points: int) -> tuple[int, int] | None:
+    """``[start, end)`` in µs for a downsampled query, or None when it is empty."""
+    if max_points < 1:
+        raise ValueError("max_points must be at least 1")
+    lo, hi = to_us(start), to_us(end)
+    return (lo, hi) if hi > lo else None
+
+
 def bucket_plan(lo: int, hi: int, max_points: int) -> tuple[int | None, int, int]:
     """Source and buckets of a downsampled query over ``[lo, hi)`` µs: (roll-up period or None
     for raw rows, origin, width).

@@ -38,7 +38,7 @@ from cassandra.query import BatchStatement, BatchType, PreparedStatement
 
 from core.config.schema import Cassandra
 from core.model import Bucket, Quality, Sample
-from core.storage.base import HOUR_US, MINUTE_US, StorageError, bucket_plan, from_us, to_us
+from core.storage.base import HOUR_US, MINUTE_US, StorageError, bucket_plan, from_us, query_span, to_us
 from core.storage.spool import Spool, SpoolFull
 
 _LOGGER = logging.getLogger(__name__)
@@ -557,11 +557,10 @@ class CassandraHistorian:
         return None
 
     async def downsampled(self, tag: str, start: datetime, end: datetime, max_points: int) -> list[Bucket]:
-        if max_points < 1:
-            raise ValueError("max_points must be at least 1")
-        lo, hi = to_us(start), to_us(end)
-        if hi <= lo:
+        span = query_span(start, end, max_points)
+        if span is None:
             return []
+        lo, hi = span
         await self._roll(tag)
         period, origin, width = bucket_plan(lo, hi, max_points)
         if period is not None:

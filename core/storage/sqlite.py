@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from core.model import Bucket, Quality, Sample
-from core.storage.base import StorageError, bucket_plan, from_us, to_us
+from core.storage.base import StorageError, bucket_plan, from_us, query_span, to_us
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -448,11 +448,10 @@ class SQLiteHistorian:
         return result
 
     async def downsampled(self, tag: str, start: datetime, end: datetime, max_points: int) -> list[Bucket]:
-        if max_points < 1:
-            raise ValueError("max_points must be at least 1")
-        lo, hi = to_us(start), to_us(end)
-        if hi <= lo:
+        span = query_span(start, end, max_points)
+        if span is None:
             return []
+        lo, hi = span
 
         def query(db: sqlite3.Connection) -> list[Bucket]:
             tag_id = self._lookup(db, tag)
