@@ -19,6 +19,7 @@ from datetime import datetime
 from importlib.metadata import entry_points
 from pathlib import Path
 
+from core.children import spawn
 from core.config.loader import ConfigError, load_config
 from core.config.schema import SiteConfig
 from core.sim.scenario import RESOURCES
@@ -233,11 +234,18 @@ def _demo(args: argparse.Namespace) -> int:
     command += ["--history-dir", str(args.data_dir / "stations")]
     if args.dams:
         command += ["--dams", str(args.dams)]
-    simulator = subprocess.Popen(command)
+    simulator = spawn(command)  # dies with the demo, even on kill -9
     from core.console import monitor
     from core.sim.scenario import load_dams
 
-    _wait_for_ports([dam.port for dam in load_dams(args.dams).dams], simulator)
+    missing = _wait_for_ports([dam.port for dam in load_dams(args.dams).dams], simulator)
+    if missing:
+        _stop_simulator(simulator)
+        code = simulator.returncode
+        why = f"it exited with code {code}" if code not in (None, -signal.SIGINT) else "it did not answer"
+        print(f"ecreteur demo: the simulator did not open port(s) {', '.join(map(str, missing))} "
+              f"({why}); is another demo already running?", file=sys.stderr)  # fmt: skip
+        return 1
 
     try:
         with contextlib.suppress(KeyboardInterrupt):
@@ -248,23 +256,36 @@ def _demo(args: argparse.Namespace) -> int:
                 run(config, DEMO_SITE, args.data_dir, language=args.language, theme=args.theme,
                     duration=args.duration, screenshot=args.screenshot)  # fmt: skip
     finally:
-        simulator.send_signal(signal.SIGINT)
-        try:
-            simulator.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            simulator.kill()
+        _stop_simulator(simulator)
     return 0
 
 
-def _wait_for_ports(ports: list[int], process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    """Give the simulator time to open its stations, so the demo starts on live values."""
+def _stop_simulator(simulator: subprocess.Popen[bytes]) -> None:
+    if simulator.poll() is not None:
+        return
+    simulator.send_signal(signal.SIGINT)
+    try:
+        simulator.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        simulator.kill()
+        simulator.wait()
+
+
+def _wait_for_ports(ports: list[int], process: subprocess.Popen[bytes], timeout: float = 120.0) -> list[int]:
+    """Wait until the simulator opens its stations, so the demo starts on live values.
+
+    Returns the ports still closed: the simulator exited, or did not open them in ``timeout``
+    (generous: a loaded PC is slow, and the wait ends as soon as every port answers).
+    """
     deadline = time.monotonic() + timeout
     pending = set(ports)
     while pending and time.monotonic() < deadline and process.poll() is None:
         for port in list(pending):
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 pending.discard(port)
-        time.sleep(0.1)
+        if pending:
+            time.sleep(0.1)
+    return sorted(pending)
 
 
 def _server(args: argparse.Namespace) -> int:

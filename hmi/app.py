@@ -8,7 +8,8 @@ from pathlib import Path
 
 import qasync
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import QApplication, QWidget
 
 from core.config.schema import SiteConfig
 from core.runtime import Runtime
@@ -56,7 +57,7 @@ def run(
             pass
         finally:
             if screenshot is not None:
-                window.grab().save(str(screenshot))
+                _screenshot(app, window).save(str(screenshot))
             window.close()
             await runtime.stop()
 
@@ -64,3 +65,12 @@ def run(
         loop.run_until_complete(main())
     del translator
     return 0
+
+
+def _screenshot(app: QApplication, window: QWidget) -> QPixmap:
+    """What the operator sees: read back from the display server on a real screen (a widget
+    grab would render the widget even if nothing reached the display), the widget offscreen."""
+    screen = window.screen()
+    if app.platformName() != "offscreen" and screen is not None:
+        return screen.grabWindow(window.winId())
+    return window.grab()

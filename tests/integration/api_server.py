@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from core.children import spawn
 from tests.conftest import REPO, free_port
 
 SITE = """\
@@ -73,16 +74,14 @@ class ApiServer:
         if with_station:
             station = [sys.executable, "-m", "core.cli", "simulate", "--station", "lauragais", "--port",
                        str(self.station_port), "--speed", "60", "--tick", "0.2"]  # fmt: skip
-            self.processes.append(subprocess.Popen(station, cwd=REPO, stdout=subprocess.DEVNULL))
+            self.processes.append(spawn(station, cwd=REPO, stdout=subprocess.DEVNULL))
         server = [sys.executable, "-m", "core.cli", "server", "--config", str(self.config), "--data-dir",
                   str(self.data)]  # fmt: skip
         with (self.root / "server.log").open("ab") as log:
-            self.server = subprocess.Popen(
-                server, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ)
-            )
+            self.server = spawn(server, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
         self.processes.append(self.server)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+        deadline = time.monotonic() + 300  # ends at the first answer, or when the server exits
+        while time.monotonic() < deadline and self.server.poll() is None:
             try:
                 if httpx.get(f"{self.url}/health", timeout=1, verify=verify).status_code == 200:
                     return

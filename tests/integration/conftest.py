@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from core.children import spawn
 from core.config.schema import SiteConfig
 from core.model import Quality, utcnow
 from core.runtime import Runtime
@@ -96,7 +97,7 @@ class Process:
     drain: threading.Thread | None = None
 
     async def start(self) -> None:
-        self.popen = subprocess.Popen(
+        self.popen = spawn(
             self.args,
             env=self.env or None,
             stdout=subprocess.PIPE,

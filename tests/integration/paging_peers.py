@@ -29,6 +29,7 @@ from urllib.error import HTTPError
 from urllib.parse import parse_qs, urlsplit
 from urllib.request import Request, urlopen
 
+from core.children import spawn
 from tests.conftest import NPM_CACHE, REPO, free_port
 
 TWILIO_SPEC = REPO / "tests" / "peers" / "twilio" / "twilio_api_v2010.json"
@@ -67,12 +68,12 @@ class Prism:
         if not binary.exists():
             raise RuntimeError(f"Prism is not installed in {NPM_CACHE}: run installers/dev.sh test")
         self._log = log.open("w")
-        self.process = subprocess.Popen(
+        self.process = spawn(
             [str(binary), "mock", "--errors", "-h", "127.0.0.1", "-p", str(self.port), str(spec)],
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 300  # ends as soon as Prism listens; a loaded PC is slow
         while time.monotonic() < deadline:
             if "Prism is listening" in log.read_text(encoding="utf-8", errors="replace"):
                 return

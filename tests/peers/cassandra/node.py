@@ -14,12 +14,15 @@ Standard library only, so it runs before any virtual environment exists.
 from __future__ import annotations
 
 import os
+import queue
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -62,8 +65,55 @@ def jvm_options() -> list[str]:
     return options
 
 
-def start(directory: Path, cql_port: int | None = None, timeout: float = 180) -> int:
-    """Start a node whose files live in ``directory``; return its CQL port once it answers."""
+def _die_with_parent(parent: int) -> Any:
+    """For a node started by a test run: the kernel kills it when that run dies (even kill -9)."""
+
+    def tie() -> None:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return tie if sys.platform.startswith("linux") else None
+
+
+_spawn_requests: queue.Queue[tuple[Callable[[], Any], queue.Queue[Any]]] = queue.Queue()
+
+
+def _in_lasting_thread(make: Callable[[], Any]) -> Any:
+    """Run ``make`` in a thread that lives as long as this process.
+
+    PR_SET_PDEATHSIG fires when the forking *thread* ends: a restart from a worker thread
+    (``asyncio.to_thread``) would otherwise kill the node when the pool retires that thread.
+    """
+    if threading.current_thread() is threading.main_thread():
+        return make()
+    if not any(t.name == "cassandra-spawner" for t in threading.enumerate()):
+
+        def serve() -> None:
+            while True:
+                job, reply = _spawn_requests.get()
+                try:
+                    reply.put((job(), None))
+                except Exception as err:
+                    reply.put((None, err))
+
+        threading.Thread(target=serve, name="cassandra-spawner", daemon=True).start()
+    reply: queue.Queue[Any] = queue.Queue()
+    _spawn_requests.put((make, reply))
+    result, error = reply.get()
+    if error is not None:
+        raise error
+    return result
+
+
+def start(directory: Path, cql_port: int | None = None, timeout: float = 600, tied: bool = True) -> int:
+    """Start a node whose files live in ``directory``; return its CQL port once it answers.
+
+    ``tied``: the node dies with this process (tests); ``node.py start`` leaves it running.
+    The wait ends as soon as CQL answers; the deadline only stops a node that never will.
+    """
     lib = fetch()
     directory.mkdir(parents=True, exist_ok=True)
     cql_port = cql_port or free_port()
@@ -89,7 +139,12 @@ def start(directory: Path, cql_port: int | None = None, timeout: float = 180) ->
     log_path = directory / "node.log"
     offset = log_path.stat().st_size if log_path.exists() else 0  # a restart appends to the log
     log = log_path.open("ab")
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    process = _in_lasting_thread(
+        lambda: subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=_die_with_parent(os.getpid()) if tied else None,
+        )
+    )  # fmt: skip
     _RUNNING[directory] = (process, log)
     (directory / "node.pid").write_text(str(process.pid))
     (directory / "cql.port").write_text(str(cql_port))
@@ -101,8 +156,11 @@ def start(directory: Path, cql_port: int | None = None, timeout: float = 180) ->
             reading.seek(offset)
             started = b"Starting listening for CQL clients" in reading.read()
         if started:
-            with socket.create_connection(("127.0.0.1", cql_port), timeout=5):
-                return cql_port
+            try:
+                with socket.create_connection(("127.0.0.1", cql_port), timeout=5):
+                    return cql_port
+            except OSError:  # the log line can come just before the port opens
+                pass
         time.sleep(0.5)
     stop(directory)
     raise RuntimeError(f"Cassandra did not answer on CQL within {timeout:.0f} s:\n{tail(directory)}")
@@ -144,7 +202,7 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["fetch"]:
         print(fetch())
     elif argv[:1] == ["start"] and len(argv) >= 2:
-        print(start(Path(argv[1]).resolve(), int(argv[2]) if len(argv) > 2 else None))
+        print(start(Path(argv[1]).resolve(), int(argv[2]) if len(argv) > 2 else None, tied=False))
     elif argv[:1] == ["stop"] and len(argv) == 2:
         stop(Path(argv[1]).resolve())
     else:
