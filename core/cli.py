@@ -15,13 +15,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from importlib.metadata import entry_points
 from pathlib import Path
 
 from core.children import spawn
 from core.config.loader import ConfigError, load_config
-from core.config.schema import SiteConfig
+from core.config.schema import SecurityMode, SiteConfig, Station
 from core.sim.scenario import RESOURCES
 
 DEMO_SITE = RESOURCES / "sites" / "demo.yaml"
@@ -122,6 +122,23 @@ def _parser() -> argparse.ArgumentParser:
         "--at", type=datetime.fromisoformat, help="another instant (ISO 8601, local if naive)"
     )
     oncall.set_defaults(handler=_oncall)
+
+    trust = commands.add_parser("trust", help="show a secure station's certificate and trust it")
+    trust.add_argument("station")
+    trust.add_argument("--config", type=Path, required=True)
+    trust.add_argument("--data-dir", type=Path, default=Path.cwd(), help="holds the trust store, pki/")
+    trust.add_argument("--fingerprint", help="trust without asking if the station presents this SHA-256")
+    trust.set_defaults(handler=_trust)
+
+    cert = commands.add_parser("cert", help="create the supervisor's OPC-UA client certificate")
+    cert.add_argument("action", choices=["create"])
+    cert.add_argument("--config", type=Path, required=True)
+    cert.add_argument("--station", action="append", help="only this station's files (repeatable)")
+    cert.add_argument("--uri", help="application URI (default: urn:HOST:ecreteur)")
+    cert.add_argument("--host", default=socket.gethostname(), help="host name in the certificate")
+    cert.add_argument("--days", type=int, default=3650)
+    cert.add_argument("--force", action="store_true", help="replace existing files")
+    cert.set_defaults(handler=_cert)
 
     secrets = commands.add_parser("secrets", help="store a secret in the OS keyring")
     secrets.add_argument("action", choices=["set"])
@@ -369,6 +386,96 @@ def _oncall(args: argparse.Namespace) -> int:
         print(f"{team.name} [{team.id}]")
         print(f"  now:  {now.person.name} {now.person.phone or ''} until {shown(now.end)}{why}")
         print(f"  next: {following.person.name} {following.person.phone or ''} from {shown(following.start)}")
+    return 0
+
+
+def _secure_station(config: SiteConfig, station_id: str) -> Station | None:
+    try:
+        station = config.station(station_id)
+    except KeyError:
+        print(f"no station {station_id!r} in the config", file=sys.stderr)
+        return None
+    if station.security.mode is SecurityMode.NONE:
+        print(
+            f"station {station_id} uses no security (security.mode: None): nothing to trust", file=sys.stderr
+        )
+        return None
+    return station
+
+
+def _trust(args: argparse.Namespace) -> int:
+    config = _load(args.config)
+    if config is None:
+        return 1
+    station = _secure_station(config, args.station)
+    if station is None:
+        return 1
+    from core.acquisition.opcua import server_certificate
+    from core.acquisition.trust import StationRefused, TrustStore
+
+    try:
+        info = asyncio.run(server_certificate(station))
+    except StationRefused as err:
+        print(err, file=sys.stderr)
+        return 1
+    except (OSError, TimeoutError) as err:
+        print(f"station {station.id} ({station.endpoint}) cannot be reached: {err}", file=sys.stderr)
+        return 1
+    print(f"station {station.id} ({station.endpoint}) presents:\n{info.describe()}")
+    problem = info.validity_problem(datetime.now(UTC))
+    if problem is not None:
+        print(f"this certificate is {problem}: renew it on the station; not trusted", file=sys.stderr)
+        return 1
+    if args.fingerprint is not None:
+        wanted = args.fingerprint.replace(":", "").upper()
+        if wanted != info.fingerprint.replace(":", ""):
+            print("the station presents another fingerprint than the one given: not trusted", file=sys.stderr)
+            return 1
+    elif not sys.stdin.isatty():
+        print(
+            "not trusted: confirm interactively, or pass --fingerprint with the value above", file=sys.stderr
+        )
+        return 1
+    elif input("Compare the SHA-256 with the station's own. Trust it? [y/N] ").strip().lower() not in (
+        "y",
+        "o",
+    ):
+        print("not trusted")
+        return 1
+    path = TrustStore(args.data_dir / "pki").trust(station.id, info.der)
+    print(f"trusted: {path}")
+    return 0
+
+
+def _cert(args: argparse.Namespace) -> int:
+    config = _load(args.config)
+    if config is None:
+        return 1
+    from core.acquisition.opcua import create_certificate
+    from core.acquisition.trust import CertificateInfo, load_der
+
+    base = args.config.resolve().parent
+    uri = args.uri or f"urn:{args.host}:ecreteur"
+    done: set[tuple[Path, Path]] = set()
+    chosen = [s for s in config.stations if not args.station or s.id in args.station]
+    for station in chosen:
+        security = station.security
+        if security.mode is SecurityMode.NONE or not security.certificate or not security.private_key:
+            continue
+        cert, key = (base / path for path in (security.certificate, security.private_key))
+        if (cert, key) in done:
+            continue
+        done.add((cert, key))
+        if (cert.exists() or key.exists()) and not args.force:
+            print(f"{cert} exists: kept (--force replaces it)")
+            continue
+        create_certificate(key, cert, uri, args.host, days=args.days)
+        info = CertificateInfo.parse(load_der(cert))
+        print(f"created {cert} and {key} (mode 0600) for {uri}\n  SHA-256: {info.fingerprint}")
+    if not done:
+        print("no station with security.mode Sign or SignAndEncrypt names a certificate", file=sys.stderr)
+        return 1
+    print("give the certificate to each station's administrator to trust it on the station")
     return 0
 
 

@@ -63,12 +63,18 @@ class ConnectionState(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class StationStatus:
-    """A change of a station's connection state, published on the bus."""
+    """A change of a station's connection state, published on the bus.
+
+    ``fault`` says why a person must act before the link can work (``certificate``, ``policy``,
+    ``authentication``, ``secret``); ``clock_skew_s`` is the station's clock minus ours.
+    """
 
     station: str
     state: ConnectionState
     ts: datetime
     detail: str = ""
+    fault: str | None = None
+    clock_skew_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

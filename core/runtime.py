@@ -16,6 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from core.acquisition.opcua import StationLink
+from core.acquisition.trust import TrustStore
 from core.alarms.engine import AlarmEngine
 from core.alarms.journal import AlarmJournal
 from core.bus import BACKFILL, SAMPLES, STATION_STATUS, Bus
@@ -74,6 +75,10 @@ class Runtime:
             )
         self.latest: dict[str, Sample] = {}
         self.write_errors = 0
+        self.trust = TrustStore(self.data_dir / "pki")
+        trust_command = "ecreteur trust {station}"
+        if config_path is not None:
+            trust_command += f" --config {config_path} --data-dir {self.data_dir}"
         self.links = [
             StationLink(
                 station,
@@ -81,6 +86,8 @@ class Runtime:
                 self.bus,
                 last_timestamp=self.historian.last_good_timestamp,
                 base_dir=base,
+                trust=self.trust,
+                trust_command=trust_command,
             )
             for station in config.stations
         ]

@@ -12,6 +12,25 @@ Choices that matter for not losing data:
   backfill recovers what was dropped instead of losing it silently.
 - Backfilled samples go to their own topic: the historian stores them, live views and alarm
   rules never see an old value as if it were new. The historian ignores a (tag, ts) it holds.
+
+Choices that matter for values that never lie:
+- Timestamps live in the *station's* clock domain. The link measures the station's clock
+  (its ``Server_ServerStatus_CurrentTime``) against ours; a loss marker is stamped with the
+  station's "now", so a station five minutes slow is not outranked by our own marker.
+- After a reconnection the station re-sends every value as current, unchanged ones with their
+  original (older) source timestamp. Such a value, older than the loss marker, goes to the
+  historian as it came (backfill topic) *and* is confirmed live at the station's "now": the
+  live picture and the historian then agree that the value is good again, and neither keeps
+  the marker as the latest word.
+- A sample stamped beyond the station's own clock (a wrong RTC, a bad PLC program) is stored at
+  the station's "now" instead of freezing the live value until that future instant.
+
+Choices that matter for trust:
+- A secure station's certificate is read from its endpoints (no credentials are sent for
+  that) and checked against the site's trust store or the pinned file *before* the session
+  is opened: an impostor never receives the password.
+- Refusals (unknown certificate, policy not offered, wrong password, missing secret) need a
+  person, not a retry: they back off to minutes, say what to do, and raise their own alarm.
 """
 
 from __future__ import annotations
@@ -20,21 +39,24 @@ import asyncio
 import contextlib
 import logging
 import math
+import os
 import random
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from asyncua import Client, Node, ua
 from asyncua.common.subscription import DataChangeEvent, OverflowPolicy
-from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
-from asyncua.ua.uaerrors import UaError
+from asyncua.crypto import security_policies
+from asyncua.ua.uaerrors import UaError, UaStatusCodeError
+from cryptography import x509
 
+from core.acquisition.trust import CertificateInfo, StationRefused, TrustStore, first_certificate
 from core.bus import BACKFILL, SAMPLES, STATION_STATUS, Bus
 from core.config.schema import SecurityMode, Station, Tag, TagKind
-from core.config.secrets import resolve
+from core.config.secrets import SecretMissing, resolve
 from core.model import ConnectionState, Quality, Sample, StationStatus, as_utc, utcnow
 
 _LOGGER = logging.getLogger(__name__)
@@ -43,11 +65,41 @@ BAD_NO_COMMUNICATION = 0x80310000
 BAD_TYPE_MISMATCH = 0x80740000
 BAD_NODE_ID_UNKNOWN = 0x80340000
 _INITIAL_BACKOFF_S = 0.5
+_REFUSED_BACKOFF_S = 60.0  # a refusal needs a person: retry after minutes, not seconds
+_REFUSED_MAX_BACKOFF_S = 1800.0
+_SKEW_PERIOD_S = 15.0
+_FUTURE_TOLERANCE_S = 5.0  # a source timestamp this far beyond the station's clock is wrong
 _EVENT_QUEUE = 200_000
 _HANDLE_BASE = 1_000_000  # above asyncua's own client handles
-CLIENT_URI = "urn:ecreteur:client"  # must match the client certificate
+CLIENT_URI = "urn:ecreteur:client"  # when the client certificate names no application URI
+_TICK = timedelta(microseconds=1)
+
+POLICIES: dict[str, type[security_policies.SecurityPolicy]] = {
+    "Basic256Sha256": security_policies.SecurityPolicyBasic256Sha256,
+    "Aes128_Sha256_RsaOaep": security_policies.SecurityPolicyAes128Sha256RsaOaep,
+    "Aes256_Sha256_RsaPss": security_policies.SecurityPolicyAes256Sha256RsaPss,
+}
+_ACCESS_DENIED = (
+    ua.StatusCodes.BadUserAccessDenied,
+    ua.StatusCodes.BadIdentityTokenInvalid,
+    ua.StatusCodes.BadIdentityTokenRejected,
+    ua.StatusCodes.BadCertificateUntrusted,
+    ua.StatusCodes.BadSecurityChecksFailed,
+)
 
 LastTimestamp = Callable[[str], Awaitable[datetime | None]]
+
+
+class PolicyRefused(StationRefused):
+    fault = "policy"
+
+
+class AuthenticationFailed(StationRefused):
+    fault = "authentication"
+
+
+class SecretUnavailable(StationRefused):
+    fault = "secret"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,18 +119,28 @@ class StationLink:
         *,
         last_timestamp: LastTimestamp | None = None,
         base_dir: Path | None = None,
+        trust: TrustStore | None = None,
+        trust_command: str = "ecreteur trust {station}",
     ) -> None:
         self.station = station
         self.tags = list(tags)
         self.bus = bus
         self.state = ConnectionState.DISCONNECTED
         self.detail = ""
+        self.fault: str | None = None  # why a person must act: certificate, policy, authentication…
+        self.clock_skew_s: float | None = None  # the station's clock minus ours
         self.received = 0
         self.backfilled = 0
         self.connections = 0
+        self.restamped = 0  # samples stamped beyond the station's own clock
+        self.retry_in = 0.0  # seconds before the next attempt, once disconnected
         self._last_timestamp = last_timestamp
         self._base_dir = base_dir or Path.cwd()
+        self._trust = trust or TrustStore(self._base_dir / "pki")
+        self._trust_command = trust_command.format(station=station.id)
         self._last_seen: dict[str, datetime] = {}
+        self._lost_at: dict[str, datetime] = {}  # per tag: the loss marker we published
+        self._awaiting: set[str] = set()  # tags with no value yet in this session
         self._complete: dict[str, datetime] = {}  # per tag: the historian holds everything up to here
         self._synced: set[str] = set()  # tags whose gap was backfilled in this session
         self._stop = asyncio.Event()
@@ -100,13 +162,16 @@ class StationLink:
         self._set_state(ConnectionState.STOPPED, "stopped")
 
     async def run(self) -> None:
-        backoff = _INITIAL_BACKOFF_S
+        backoff, refused_backoff = _INITIAL_BACKOFF_S, _REFUSED_BACKOFF_S
         while not self._stop.is_set():
             self._set_state(ConnectionState.CONNECTING, self.station.endpoint)
             connected_before = self.connections
+            refused: StationRefused | None = None
             try:
                 await self._session()
                 detail = "connection lost"
+            except StationRefused as err:
+                refused, detail = err, str(err)
             except (OSError, TimeoutError, UaError, ConnectionError) as err:
                 detail = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
             except Exception as err:  # a station must never take the process down
@@ -115,8 +180,21 @@ class StationLink:
             if self._stop.is_set():
                 break
             if self.connections > connected_before:
-                backoff = _INITIAL_BACKOFF_S
+                backoff, refused_backoff = _INITIAL_BACKOFF_S, _REFUSED_BACKOFF_S
                 self._mark_lost()
+            if refused is not None:
+                # nobody fixes a password or a certificate in a second: minutes between tries, so
+                # that a real RTU does not lock the account; a newly trusted certificate retries now
+                if refused.fault != self.fault or detail != self.detail:
+                    _LOGGER.error("station %s: %s", self.station.id, detail)
+                self.fault = refused.fault
+                self.retry_in = refused_backoff * random.uniform(0.9, 1.1)
+                self._set_state(ConnectionState.DISCONNECTED, detail)
+                await self._wait_refused(self.retry_in)
+                refused_backoff = min(refused_backoff * 2, _REFUSED_MAX_BACKOFF_S)
+                continue
+            self.fault = None
+            self.retry_in = backoff * random.uniform(0.8, 1.2)
             self._set_state(ConnectionState.DISCONNECTED, detail)
             _LOGGER.warning(
                 "station %s (%s): %s; retrying in %.1f s",
@@ -126,8 +204,18 @@ class StationLink:
                 backoff,
             )
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), backoff * random.uniform(0.8, 1.2))
+                await asyncio.wait_for(self._stop.wait(), self.retry_in)
             backoff = min(backoff * 2, self.station.reconnect_max_delay_s)
+
+    async def _wait_refused(self, delay: float) -> None:
+        """Wait ``delay``, or less when an administrator changes the trust store."""
+        loop = asyncio.get_running_loop()
+        deadline, version = loop.time() + delay, self._trust.version()
+        while not self._stop.is_set() and loop.time() < deadline:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), min(1.0, deadline - loop.time()))
+            if self.fault == "certificate" and self._trust.version() != version:
+                return
 
     # -- one connected session ------------------------------------------------------------
 
@@ -140,7 +228,18 @@ class StationLink:
 
         client.connection_lost_callback = on_lost
         try:
-            await asyncio.wait_for(client.connect(auto_reconnect=False), self.station.timeout_s * 2)
+            try:
+                await asyncio.wait_for(client.connect(auto_reconnect=False), self.station.timeout_s * 2)
+            except UaStatusCodeError as err:
+                if err.code in _ACCESS_DENIED:
+                    who = f"user {self.station.user!r}" if self.station.user else "anonymous access"
+                    raise AuthenticationFailed(
+                        f"station {self.station.id} refused {who} ({type(err).__name__}); check the "
+                        f"user and the password secret, retrying in minutes so the account is not locked"
+                    ) from err
+                raise
+            await self._measure_clock(client)
+            self._awaiting = {tag.id for tag in self.tags}
             monitored = await self._resolve(client)
             if not monitored:
                 raise UaError("none of the configured tags exists on the station")
@@ -160,10 +259,11 @@ class StationLink:
                 await self._backfill(monitored, gaps)
             stop = asyncio.create_task(self._stop.wait())
             gone = asyncio.create_task(lost.wait())
-            await asyncio.wait({consumer, stop, gone}, return_when=asyncio.FIRST_COMPLETED)
-            for task in (consumer, stop, gone):
+            clock = asyncio.create_task(self._watch_clock(client))
+            await asyncio.wait({consumer, stop, gone, clock}, return_when=asyncio.FIRST_COMPLETED)
+            for task in (consumer, stop, gone, clock):
                 task.cancel()
-            await asyncio.gather(consumer, stop, gone, return_exceptions=True)
+            await asyncio.gather(consumer, stop, gone, clock, return_exceptions=True)
             self._flush()
         finally:
             with contextlib.suppress(Exception):
@@ -177,19 +277,24 @@ class StationLink:
         if station.user:
             client.set_user(station.user)
         if station.password is not None:
-            client.set_password(resolve(station.password))
+            try:
+                client.set_password(resolve(station.password))
+            except SecretMissing as err:
+                raise SecretUnavailable(f"station {station.id}: {err}") from err
         security = station.security
         if security.mode is not SecurityMode.NONE:
             assert security.certificate and security.private_key  # checked by the config loader
-            mode = getattr(ua.MessageSecurityMode, security.mode.value)
+            certificate = self._path(security.certificate)
+            client.application_uri = application_uri(certificate) or CLIENT_URI
+            server = await server_certificate(station)
+            pinned = self._path(security.server_certificate) if security.server_certificate else None
+            self._trust.check(station.id, station.endpoint, server.der, pinned, self._trust_command)
             await client.set_security(
-                SecurityPolicyBasic256Sha256,
-                str(self._path(security.certificate)),
+                POLICIES[security.policy],
+                str(certificate),
                 str(self._path(security.private_key)),
-                server_certificate=(
-                    str(self._path(security.server_certificate)) if security.server_certificate else None
-                ),
-                mode=mode,
+                server_certificate=server.der,  # the one checked: asyncua refuses any other
+                mode=getattr(ua.MessageSecurityMode, security.mode.value),
             )
         return client
 
@@ -236,7 +341,7 @@ class StationLink:
     def _report(self, tag: Tag, message: str) -> None:
         _LOGGER.error("station %s, tag %s: %s", self.station.id, tag.id, message)
         self.bus.publish(
-            SAMPLES, (Sample(tag.id, utcnow(), math.nan, Quality.BAD, status=BAD_NODE_ID_UNKNOWN),)
+            SAMPLES, (Sample(tag.id, self.station_now(), math.nan, Quality.BAD, status=BAD_NODE_ID_UNKNOWN),)
         )
 
     async def _subscribe(self, subscription: Any, monitored: list[_Monitored]) -> dict[int, Tag]:
@@ -281,6 +386,8 @@ class StationLink:
             if tag is None:
                 continue
             sample = self._sample(tag, item.Value)
+            if tag.id in self._awaiting:
+                sample = self._first_of_session(sample)
             self._pending.append(sample)
             self._last_seen[tag.id] = sample.ts
             if tag.id in self._synced:
@@ -288,6 +395,19 @@ class StationLink:
             if not self._flush_scheduled:
                 self._flush_scheduled = True
                 loop.call_soon(self._flush)
+
+    def _first_of_session(self, sample: Sample) -> Sample:
+        """The station's current value after a (re)connection outranks our loss marker.
+
+        An unchanged value comes back with its original source timestamp, older than the marker:
+        it is stored as it came and confirmed live at the station's "now".
+        """
+        self._awaiting.discard(sample.tag)
+        lost = self._lost_at.pop(sample.tag, None)
+        if lost is None or sample.ts > lost:
+            return sample
+        self.bus.publish(BACKFILL, (sample,))
+        return replace(sample, ts=max(lost + _TICK, self.station_now()))
 
     def _flush(self) -> None:
         self._flush_scheduled = False
@@ -299,13 +419,28 @@ class StationLink:
     def _sample(self, tag: Tag, dv: ua.DataValue) -> Sample:
         status = dv.StatusCode.value if dv.StatusCode is not None else 0
         ts = dv.SourceTimestamp or dv.ServerTimestamp
-        when = as_utc(ts) if ts is not None else utcnow()
+        now = self.station_now()
+        when = as_utc(ts) if ts is not None else now
+        if (when - now).total_seconds() > _FUTURE_TOLERANCE_S:
+            self._restamp_warning(tag, when, now)
+            when = now
         server_ts = as_utc(dv.ServerTimestamp) if dv.ServerTimestamp is not None else None
         raw = dv.Value.Value if dv.Value is not None else None
         value = self._number(tag, raw)
         if value is None:
             return Sample(tag.id, when, math.nan, Quality.BAD, server_ts, BAD_TYPE_MISMATCH)
         return Sample(tag.id, when, value, Quality.from_status_code(status), server_ts, status)
+
+    def _restamp_warning(self, tag: Tag, stamped: datetime, now: datetime) -> None:
+        self.restamped += 1
+        key = f"future:{tag.id}"
+        if key not in self._warned:
+            self._warned.add(key)
+            _LOGGER.warning(
+                "station %s, tag %s: sample stamped %s, %.0f s beyond the station's own clock; "
+                "stored at the station's time instead (further ones are counted, not logged)",
+                self.station.id, tag.id, stamped.isoformat(), (stamped - now).total_seconds(),
+            )  # fmt: skip
 
     def _number(self, tag: Tag, raw: Any) -> float | None:
         if isinstance(raw, bool):
@@ -340,12 +475,10 @@ class StationLink:
         mid-way, the next session restarts from the same point instead of skipping the gap.
         """
         self._set_state(ConnectionState.BACKFILLING, "reading the station's history")
-        end = utcnow()
+        end = self.station_now() + timedelta(seconds=1)
         for item in monitored:
             tag = item.tag.id
-            start = self._complete.get(tag) or (
-                await self._last_timestamp(tag) if self._last_timestamp else None
-            )
+            start = gaps.get(tag)  # read before live samples began to fill the historian
             if start is not None:
                 try:
                     values = await item.node.read_raw_history(start + timedelta(microseconds=1), end)
@@ -366,32 +499,134 @@ class StationLink:
             self._set_state(ConnectionState.CONNECTED, self.station.endpoint)
 
     def _mark_lost(self) -> None:
-        """The station is gone: its tags' last values are no longer trustworthy."""
-        now = utcnow()
-        self.bus.publish(
-            SAMPLES,
-            [Sample(tag.id, now, math.nan, Quality.BAD, None, BAD_NO_COMMUNICATION) for tag in self.tags],
-        )
+        """The station is gone: its tags' last values are no longer trustworthy.
+
+        The marker is stamped in the station's clock domain, never before the tag's last value.
+        """
+        now, markers = self.station_now(), []
+        for tag in self.tags:
+            seen = self._last_seen.get(tag.id)
+            ts = now if seen is None else max(now, seen + _TICK)
+            self._lost_at[tag.id] = ts
+            markers.append(Sample(tag.id, ts, math.nan, Quality.BAD, None, BAD_NO_COMMUNICATION))
+        self.bus.publish(SAMPLES, markers)
+
+    # -- the station's clock ----------------------------------------------------------------
+
+    def station_now(self) -> datetime:
+        """Our best estimate of the station's clock now (ours while it is unknown)."""
+        return utcnow() + timedelta(seconds=self.clock_skew_s or 0.0)
+
+    async def _measure_clock(self, client: Client) -> None:
+        """The station's clock minus ours, from its CurrentTime read half-way through the round trip."""
+        node = client.get_node(f"i={ua.ObjectIds.Server_ServerStatus_CurrentTime}")
+        before = utcnow()
+        try:
+            value = await node.read_value()
+        except (UaError, OSError, TimeoutError) as err:
+            _LOGGER.info("station %s: cannot read its clock (%s)", self.station.id, err)
+            return
+        after = utcnow()
+        if not isinstance(value, datetime):
+            return
+        skew = (as_utc(value) - (before + (after - before) / 2)).total_seconds()
+        previous, self.clock_skew_s = self.clock_skew_s, skew
+        bound = self.station.max_clock_skew_s
+        if previous is None or abs(skew - previous) >= 1.0 or (abs(skew) > bound) != (abs(previous) > bound):
+            if abs(skew) > bound:
+                _LOGGER.warning("station %s: its clock is %+.0f s off ours", self.station.id, skew)
+            self._publish_status()
+
+    async def _watch_clock(self, client: Client) -> None:
+        while True:
+            await asyncio.sleep(_SKEW_PERIOD_S)
+            await self._measure_clock(client)
 
     def _set_state(self, state: ConnectionState, detail: str) -> None:
         if state is self.state and detail == self.detail:
             return
         self.state, self.detail = state, detail
-        self.bus.publish(STATION_STATUS, StationStatus(self.station.id, state, utcnow(), detail))
+        if state is ConnectionState.CONNECTED:
+            self.fault = None
+        self._publish_status()
+
+    def _publish_status(self) -> None:
+        status = StationStatus(
+            self.station.id, self.state, utcnow(), self.detail, self.fault, self.clock_skew_s
+        )
+        self.bus.publish(STATION_STATUS, status)
 
 
-async def create_certificate(key_file: Path, cert_file: Path, application_uri: str, host: str) -> None:
-    """Create a self-signed OPC-UA application certificate and key unless they already exist."""
-    from asyncua.crypto.cert_gen import setup_self_signed_certificate
+async def server_certificate(station: Station) -> CertificateInfo:
+    """The certificate ``station`` presents for its configured security mode and policy.
+
+    Read from GetEndpoints over an unsecured channel, which carries no credentials; raises
+    :class:`PolicyRefused` naming what the station offers when the pair is not among them.
+    """
+    security = station.security
+    probe = Client(station.endpoint, timeout=station.timeout_s)
+    endpoints = await asyncio.wait_for(probe.connect_and_get_server_endpoints(), station.timeout_s * 2)
+    mode = getattr(ua.MessageSecurityMode, security.mode.value)
+    uri = POLICIES[security.policy].URI
+    for endpoint in endpoints:
+        if endpoint.SecurityMode == mode and endpoint.SecurityPolicyUri == uri:
+            if not endpoint.ServerCertificate:
+                raise PolicyRefused(f"station {station.id}: {security.policy} has no certificate")
+            return CertificateInfo.parse(first_certificate(endpoint.ServerCertificate))
+    offered = sorted({f"{e.SecurityPolicyUri.rsplit('#', 1)[-1]}/{e.SecurityMode.name}" for e in endpoints})
+    raise PolicyRefused(
+        f"station {station.id} does not offer {security.policy} with {security.mode.value} "
+        f"(it offers {', '.join(offered)}); change security.policy or security.mode"
+    )
+
+
+def application_uri(certificate: Path) -> str | None:
+    """The application URI a client certificate names (the client must present the same)."""
+    try:
+        data = certificate.read_bytes()
+        cert = (
+            x509.load_pem_x509_certificate(data)
+            if data.lstrip().startswith(b"-----BEGIN")
+            else x509.load_der_x509_certificate(data)
+        )
+        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except (OSError, ValueError, x509.ExtensionNotFound):
+        return None
+    uris = names.get_values_for_type(x509.UniformResourceIdentifier)
+    return uris[0] if uris else None
+
+
+def create_certificate(
+    key_file: Path, cert_file: Path, application_uri: str, host: str, days: int = 3650
+) -> None:
+    """Create a self-signed OPC-UA application certificate and its key (mode 0600).
+
+    The certificate names ``application_uri`` (the client presents the same one) and ``host``;
+    the key is created readable by its owner only, never world-readable even for an instant.
+    """
+    import ipaddress
+
+    from asyncua.crypto import cert_gen
+    from cryptography.hazmat.primitives.serialization import Encoding
     from cryptography.x509.oid import ExtendedKeyUsageOID
 
+    key = cert_gen.generate_private_key()
+    names: list[x509.GeneralName] = [x509.UniformResourceIdentifier(application_uri), x509.DNSName(host)]
+    with contextlib.suppress(ValueError):
+        names.append(x509.IPAddress(ipaddress.ip_address(host)))
+    cert = cert_gen.generate_self_signed_app_certificate(
+        key,
+        application_uri,
+        {"countryName": "FR", "organizationName": "Ecreteur"},
+        names,
+        extended=[ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.SERVER_AUTH],
+        days=days,
+    )
     key_file.parent.mkdir(parents=True, exist_ok=True)
     cert_file.parent.mkdir(parents=True, exist_ok=True)
-    await setup_self_signed_certificate(
-        key_file,
-        cert_file,
-        application_uri,
-        host,
-        [ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.SERVER_AUTH],
-        {"countryName": "FR", "organizationName": "Ecreteur", "commonName": application_uri},
-    )
+    key_file.unlink(missing_ok=True)
+    descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as out:
+        out.write(cert_gen.dump_private_key_as_pem(key))
+    encoding = Encoding.PEM if cert_file.suffix.lower() == ".pem" else Encoding.DER
+    cert_file.write_bytes(cert.public_bytes(encoding))

@@ -19,7 +19,9 @@ from datetime import datetime, timedelta
 
 from core.alarms.journal import AlarmJournal, StoredAlarm
 from core.alarms.rules import (
+    Access,
     BadQuality,
+    ClockSkew,
     Communication,
     Discrete,
     Evaluator,
@@ -82,6 +84,20 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "quality": ("{station} — {label} : valeur invalide", "{station} — {label}: invalid value"),
     "discrete": ("{station} — {label} : état anormal", "{station} — {label}: abnormal state"),
     "communication": ("{station} : liaison perdue", "{station}: communication lost"),
+    "access": (
+        "{station} : connexion refusée ({reason}) — {detail}",
+        "{station}: connection refused ({reason}) — {detail}",
+    ),
+    "clock": (
+        "{station} : horloge décalée de {value} s (tolérance {limit} s)",
+        "{station}: clock off by {value} s (tolerance {limit} s)",
+    ),
+}
+_REFUSALS: dict[str, tuple[str, str]] = {
+    "certificate": ("certificat du poste non approuvé", "station certificate not trusted"),
+    "policy": ("politique de sécurité non proposée", "security policy not offered"),
+    "authentication": ("identifiant ou mot de passe refusé", "user or password refused"),
+    "secret": ("mot de passe absent du coffre", "password missing from the secret store"),
 }
 
 
@@ -113,8 +129,10 @@ class Alarm:
     limit: float | None
     evaluator: Evaluator
     messages: tuple[str, str]
-    kind: str  # HH, H, L, LL, rate, forecast, stale, quality, discrete, communication
+    kind: str  # HH, H, L, LL, rate, forecast, stale, quality, discrete, communication, access, clock
     state: AlarmState = field(default_factory=AlarmState)
+    detail: str = ""  # station alarms: what the link said (a refusal's reason and way out)
+    fault: str = ""
     value: float | None = None
     since: datetime | None = None
     shelved_until: datetime | None = None
@@ -148,12 +166,15 @@ class Alarm:
             extra["eta"] = f"{evaluator.prediction.eta_min:.0f}"
         value = "—" if self.value is None or math.isnan(self.value) else f"{self.value:.{self.decimals}f}"
         label = self.label_fr if language == "fr" else (self.label_en or self.label_fr)
+        refusal = _REFUSALS.get(self.fault, ("refus", "refused"))
         fields = {
             "label": label,
             "value": value,
             "unit": self.unit,
             "limit": self.limit,
             "station": self.station,
+            "detail": self.detail,
+            "reason": refusal[0] if language == "fr" else refusal[1],
         }
         try:
             return template.format(**{**fields, "rate": "—", "eta": "—", **extra})
@@ -188,6 +209,9 @@ class AlarmEngine:
             if isinstance(rule, CommunicationRule):
                 for station_id in matching(rule.tags, station_ids):
                     self._add(rule, None, station_id, Communication(), None, "communication")
+                    self._add(rule, None, station_id, Access(), None, "access", suffix="access")
+                    bound = self.config.station(station_id).max_clock_skew_s
+                    self._add(rule, None, station_id, ClockSkew(bound), bound, "clock", "low", "clock")
                 continue
             for tag_id in matching(rule.tags, tag_ids, known):
                 self._expand(rule, tags[tag_id])
@@ -322,9 +346,21 @@ class AlarmEngine:
                           sample.value, type(sample.value).__name__)  # fmt: skip
 
     def on_station(self, status: StationStatus) -> None:
+        up = status.state in (ConnectionState.CONNECTED, ConnectionState.BACKFILLING)
+        lost = status.state is ConnectionState.DISCONNECTED
         for alarm in self._by_station.get(status.station, ()):
-            lost = status.state is ConnectionState.DISCONNECTED
-            if status.state in (ConnectionState.CONNECTED, ConnectionState.BACKFILLING) or lost:
+            evaluator = alarm.evaluator
+            if isinstance(evaluator, Access):
+                if status.fault is not None:
+                    alarm.detail, alarm.fault = status.detail, status.fault
+                    self._condition(alarm, True)
+                elif up:
+                    self._condition(alarm, False)
+            elif isinstance(evaluator, ClockSkew):
+                if status.clock_skew_s is not None:
+                    alarm.value = round(status.clock_skew_s)
+                    self._condition(alarm, abs(status.clock_skew_s) > evaluator.max_skew_s)
+            elif up or lost:
                 self._condition(alarm, lost)
 
     def _publish_forecast(self, alarm: Alarm, forecast: Forecast, sample: Sample) -> None:

@@ -195,3 +195,20 @@ class Communication(Evaluator):
 
     def update(self, sample: Sample) -> bool | None:
         return None
+
+
+class Access(Evaluator):
+    """A station that refuses us (certificate, policy, password, secret): driven by its status."""
+
+    def update(self, sample: Sample) -> bool | None:
+        return None
+
+
+class ClockSkew(Evaluator):
+    """A station whose clock is further than ``max_skew_s`` from ours: driven by its status."""
+
+    def __init__(self, max_skew_s: float) -> None:
+        self.max_skew_s = max_skew_s
+
+    def update(self, sample: Sample) -> bool | None:
+        return None

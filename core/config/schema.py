@@ -63,6 +63,9 @@ class Station(_Model):
     reconnect_max_delay_s: float = Field(30.0, gt=0, le=3600)
     timeout_s: float = Field(4.0, gt=0, le=120)
     backfill: bool = Field(True, description="fill gaps after a reconnection with HistoryRead")
+    max_clock_skew_s: float = Field(
+        60.0, gt=0, le=86_400, description="alarm when the station's clock is further off than this"
+    )
 
     @field_validator("endpoint")
     @classmethod
@@ -89,7 +92,9 @@ class Tag(_Model):
     range: tuple[float, float] | None = Field(None, description="engineering range [min, max]")
     decimals: int = Field(2, ge=0, le=6)
     label: Labels
-    sampling_ms: int = Field(1000, ge=0, le=3_600_000)
+    sampling_ms: int = Field(
+        0, ge=0, le=3_600_000, description="0: every change the station makes (the default)"
+    )
 
 
 class Limit(_Model):

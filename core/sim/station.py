@@ -13,6 +13,7 @@ import logging
 import math
 import sqlite3
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,7 +21,9 @@ from typing import Any, cast
 
 from asyncua import Server, ua
 from asyncua.common.utils import Buffer
+from asyncua.crypto.permission_rules import User, UserRole
 from asyncua.server.history import HistoryDict
+from asyncua.server.user_managers import UserManager
 from asyncua.ua.ua_binary import variant_from_binary, variant_to_binary
 
 from core.model import utcnow
@@ -108,6 +111,20 @@ class DataLogger(HistoryDict):
         self._db.close()
 
 
+class _Users(UserManager):
+    """Accepts the configured user names and passwords, and records every attempt."""
+
+    def __init__(self, users: Mapping[str, str], logins: list[tuple[str | None, bool]]) -> None:
+        self._users, self._logins = dict(users), logins
+
+    def get_user(
+        self, iserver: Any, username: str | None = None, password: str | None = None, certificate: Any = None
+    ) -> User | None:
+        accepted = username is not None and self._users.get(username) == password
+        self._logins.append((username, accepted))
+        return User(role=UserRole.User) if accepted else None
+
+
 class DamStation:
     """One OPC-UA server playing one dam. ``tick_s`` is the wall-clock update period."""
 
@@ -126,7 +143,13 @@ class DamStation:
         certificate: Path | None = None,
         private_key: Path | None = None,
         name: str | None = None,
+        policies: Sequence[str] = ("Basic256Sha256",),
+        users: Mapping[str, str] | None = None,
+        clock_offset_s: float = 0.0,
     ) -> None:
+        """``policies``: the secure policies offered (with a certificate); ``users``: names and
+        passwords it accepts (anonymous otherwise); ``clock_offset_s``: how far its clock is off
+        (a slow RTU is negative), for its source timestamps and its CurrentTime."""
         self.station = station
         self.endpoint = f"opc.tcp://{host}:{port}/ecreteur/{station}"
         self.model = FloodModel(params, scenario.initial_level_m)
@@ -139,7 +162,11 @@ class DamStation:
         self._certificate = certificate
         self._private_key = private_key
         self._name = name or station
-        self._server = Server()
+        self._policies = list(policies)
+        self.clock_offset = timedelta(seconds=clock_offset_s)
+        self.logins: list[tuple[str | None, bool]] = []  # (user, accepted), when users are set
+        self._users = users
+        self._server = Server(user_manager=_Users(users, self.logins) if users is not None else None)
         self._nodes: dict[str, ua.NodeId] = {}
         self._task: asyncio.Task[None] | None = None
         self._sim_hours = 0.0
@@ -158,8 +185,13 @@ class DamStation:
         if self._certificate and self._private_key:
             await server.load_certificate(str(self._certificate))
             await server.load_private_key(str(self._private_key))
-            policies.append(ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt)
+            for policy in self._policies:
+                policies.append(getattr(ua.SecurityPolicyType, f"{policy.replace('_', '')}_SignAndEncrypt"))
         server.set_security_policy(policies)
+        if self._users is not None:
+            server.set_identity_tokens([ua.UserNameIdentityToken])
+        if self.clock_offset:
+            server.iserver.disabled_clock = True  # its CurrentTime follows the offset clock
         ns = await server.register_namespace(self.namespace)
         folder = await server.nodes.objects.add_object(_node_id(self.station, ns), f"{ns}:{self.station}")
         for var in VARIABLES:
@@ -224,8 +256,23 @@ class DamStation:
             "Mode": "AUTO",
         }
 
+    async def write(self, name: str, value: Any, stamped: datetime) -> None:
+        """Set one variable with a source timestamp of its own (a test of a faulty RTU clock)."""
+        var = next(v for v in VARIABLES if v.name == name)
+        dv = ua.DataValue(ua.Variant(value, var.variant), SourceTimestamp=_stamp(stamped))
+        await self._server.write_attribute_value(self._nodes[name], dv)
+
+    def now(self) -> datetime:
+        """The station's own clock (off by ``clock_offset_s``)."""
+        return utcnow() + self.clock_offset
+
     async def publish(self) -> None:
-        now = utcnow()
+        now = self.now()
+        if self.clock_offset:
+            await self._server.write_attribute_value(
+                ua.NodeId.from_string(f"i={ua.ObjectIds.Server_ServerStatus_CurrentTime}"),
+                ua.DataValue(ua.Variant(now, ua.VariantType.DateTime)),
+            )
         values = self.values()
         for var in VARIABLES:
             value = values[var.name]

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from core.acquisition.opcua import CLIENT_URI, create_certificate
+from core.acquisition.opcua import CLIENT_URI, create_certificate, server_certificate
+from core.acquisition.trust import TrustStore
 from core.config.schema import SiteConfig
 from core.model import ConnectionState, Quality
 from core.runtime import Runtime
@@ -27,7 +28,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 async def client_certificate(tmp_path: Path) -> tuple[Path, Path]:
     key, cert = tmp_path / "client-key.pem", tmp_path / "client-cert.der"
-    await create_certificate(key, cert, CLIENT_URI, "127.0.0.1")
+    create_certificate(key, cert, CLIENT_URI, "127.0.0.1")
     return cert, key
 
 
@@ -109,7 +110,11 @@ async def test_sign_and_encrypt_with_node_opcua(
         "certificate": str(cert),
         "private_key": str(key),
     }
-    runtime = await start_runtime(runtimes, node_site(port, security=security), tmp_path)
+    config = node_site(port, security=security)
+    # as `ecreteur trust nodestation` does once the administrator compared the fingerprint
+    presented = await server_certificate(config.stations[0])
+    TrustStore(tmp_path / "pki").trust("nodestation", presented.der)
+    runtime = await start_runtime(runtimes, config, tmp_path)
     await eventually(lambda: runtime.links[0].received > 10, what="encrypted samples")
     assert runtime.latest["nodestation.level"].quality is Quality.GOOD
 
@@ -119,7 +124,7 @@ async def test_sign_and_encrypt_with_our_simulator(
 ) -> None:
     cert, key = client_certificate
     server_key, server_cert = tmp_path / "server-key.pem", tmp_path / "server-cert.der"
-    await create_certificate(server_key, server_cert, "urn:freeopcua:python:server", "127.0.0.1")
+    create_certificate(server_key, server_cert, "urn:freeopcua:python:server", "127.0.0.1")
     dam = load_dams().dams[0]
     station = DamStation(
         "lauragais", dam.parameters(), load_scenario("flood-100y"), port=free_port(), tick_s=0.1,
@@ -127,7 +132,8 @@ async def test_sign_and_encrypt_with_our_simulator(
     )  # fmt: skip
     await station.start()
     try:
-        security = {"mode": "SignAndEncrypt", "certificate": str(cert), "private_key": str(key)}
+        security = {"mode": "SignAndEncrypt", "certificate": str(cert), "private_key": str(key),
+                    "server_certificate": str(server_cert)}  # fmt: skip
         config = site(
             [
                 {
