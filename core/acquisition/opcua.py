@@ -186,7 +186,7 @@ class StationLink:
                 # nobody fixes a password or a certificate in a second: minutes between tries, so
                 # that a real RTU does not lock the account; a newly trusted certificate retries now
                 if refused.fault != self.fault or detail != self.detail:
-                    _LOGGER.error("station %s: %s", self.station.id, detail)
+                    _LOGGER.error("%s", detail)  # says the station, what is wrong and what to do
                 self.fault = refused.fault
                 self.retry_in = refused_backoff * random.uniform(0.9, 1.1)
                 self._set_state(ConnectionState.DISCONNECTED, detail)
@@ -607,7 +607,7 @@ def create_certificate(
     import ipaddress
 
     from asyncua.crypto import cert_gen
-    from cryptography.hazmat.primitives.serialization import Encoding
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
     from cryptography.x509.oid import ExtendedKeyUsageOID
 
     key = cert_gen.generate_private_key()
@@ -626,7 +626,12 @@ def create_certificate(
     cert_file.parent.mkdir(parents=True, exist_ok=True)
     key_file.unlink(missing_ok=True)
     descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as out:
-        out.write(cert_gen.dump_private_key_as_pem(key))
+    with os.fdopen(descriptor, "wb") as out:  # PEM if named .pem, DER otherwise (as asyncua reads it)
+        pem = key_file.suffix.lower() == ".pem"
+        out.write(
+            cert_gen.dump_private_key_as_pem(key)
+            if pem
+            else key.private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption())
+        )
     encoding = Encoding.PEM if cert_file.suffix.lower() == ".pem" else Encoding.DER
     cert_file.write_bytes(cert.public_bytes(encoding))

@@ -256,6 +256,11 @@ class DamStation:
             "Mode": "AUTO",
         }
 
+    @property
+    def ticks(self) -> int:
+        """Updates made since the start (a test waits on it to let the station log a while)."""
+        return self._ticks
+
     async def write(self, name: str, value: Any, stamped: datetime) -> None:
         """Set one variable with a source timestamp of its own (a test of a faulty RTU clock)."""
         var = next(v for v in VARIABLES if v.name == name)
