@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.model import AlarmEvent, AlarmStatus, ConnectionState, Priority, StationStatus
+from core.model import AlarmEvent, AlarmStatus, Priority, StationStatus
 from core.runtime import Runtime
 from hmi import i18n
 from hmi.bridge import Bridge
@@ -37,6 +37,7 @@ from hmi.views.overview import OverviewView, priority_word
 from hmi.views.synoptic import SynopticView
 from hmi.views.trends import TrendsView
 from hmi.widgets.horn import Horn
+from hmi.widgets.link import link_text
 
 UNACKED = (AlarmStatus.UNACK, AlarmStatus.RTN_UNACK)
 
@@ -224,10 +225,10 @@ class MainWindow(QMainWindow):
         label = self.station_labels.get(status.station)
         if label is None:
             return
-        name = self.runtime.config.station(status.station).name
-        ok = status.state in (ConnectionState.CONNECTED, ConnectionState.BACKFILLING)
-        state = tr("online") if ok else tr("OFFLINE")
-        label.setText(f"{'●' if ok else '✖'} {name}: {state}")
+        station = self.runtime.config.station(status.station)
+        state, ok = link_text(status, station.max_clock_skew_s)
+        label.setText(f"{'●' if ok else '✖'} {station.name}: {state.removeprefix('✖ ')}")
+        label.setToolTip(status.detail)
         label.setStyleSheet(
             "" if ok else f"color: {PRIORITY_COLOUR[Priority.HIGH].name()}; font-weight: bold;"
         )

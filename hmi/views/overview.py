@@ -17,12 +17,13 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLay
 
 from core.alarms.engine import ForecastValue
 from core.config.schema import Station
-from core.model import AlarmEvent, ConnectionState, Priority, Quality, Sample, StationStatus, utcnow
+from core.model import AlarmEvent, Priority, Quality, Sample, StationStatus, utcnow
 from core.runtime import Runtime
 from hmi.bridge import Bridge
 from hmi.i18n import tr
 from hmi.style import PRIORITY_COLOUR, PRIORITY_SHAPE, Theme
 from hmi.widgets.gauge import LevelGauge
+from hmi.widgets.link import link_text
 
 SPARK_POINTS = 720  # 6 h at one point every 30 s
 
@@ -132,8 +133,9 @@ class DamCard(QFrame):
         self.values["eta"].setText("—" if eta is None else (tr("reached") if eta <= 0 else f"{eta:.0f} min"))
 
     def refresh_station(self, status: StationStatus) -> None:
-        online = status.state in (ConnectionState.CONNECTED, ConnectionState.BACKFILLING)
-        self.link.setText(tr("online") if online else "✖ " + tr("OFFLINE"))
+        text, online = link_text(status, self.station.max_clock_skew_s)
+        self.link.setText(text)
+        self.link.setToolTip(status.detail)
         self.link.setStyleSheet(
             "" if online else f"color: {PRIORITY_COLOUR[Priority.HIGH].name()}; font-weight: bold;"
         )

@@ -236,6 +236,10 @@
         <translation>Quitter</translation>
     </message>
     <message>
+        <source>REFUSED</source>
+        <translation>REFUSÉ</translation>
+    </message>
+    <message>
         <source>Rain</source>
         <translation>Pluie</translation>
     </message>
@@ -360,6 +364,14 @@
         <translation>alarme(s)</translation>
     </message>
     <message>
+        <source>certificate not trusted</source>
+        <translation>certificat non approuvé</translation>
+    </message>
+    <message>
+        <source>clock off by</source>
+        <translation>horloge décalée de</translation>
+    </message>
+    <message>
         <source>condition</source>
         <translation>condition</translation>
     </message>
@@ -396,12 +408,24 @@
         <translation>en ligne</translation>
     </message>
     <message>
+        <source>password missing</source>
+        <translation>mot de passe absent</translation>
+    </message>
+    <message>
+        <source>password refused</source>
+        <translation>mot de passe refusé</translation>
+    </message>
+    <message>
         <source>raised</source>
         <translation>apparue</translation>
     </message>
     <message>
         <source>reached</source>
         <translation>atteinte</translation>
+    </message>
+    <message>
+        <source>refused</source>
+        <translation>refus</translation>
     </message>
     <message>
         <source>removed</source>
@@ -418,6 +442,10 @@
     <message>
         <source>returned</source>
         <translation>disparue</translation>
+    </message>
+    <message>
+        <source>security policy not offered</source>
+        <translation>politique de sécurité absente</translation>
     </message>
     <message>
         <source>shelved</source>

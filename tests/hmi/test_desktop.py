@@ -8,7 +8,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
 
-from core.model import AlarmEvent, AlarmStatus, Priority
+from core.bus import STATION_STATUS
+from core.model import AlarmEvent, AlarmStatus, ConnectionState, Priority, StationStatus, utcnow
 from core.runtime import Runtime
 from core.sim.station import DamStation
 from hmi.style import DAY
@@ -30,6 +31,22 @@ async def test_overview_shows_live_levels_and_the_link_state(
     assert "Ganguise: online" in window.station_labels["lauragais"].text()
     offline = window.station_labels["cevennes"].text()  # no simulator for this one
     assert offline.startswith("✖") and "OFFLINE" in offline
+
+
+async def test_a_refused_station_says_a_person_must_act_and_a_skewed_clock_shows(
+    desktop: tuple[MainWindow, Runtime, DamStation],
+) -> None:
+    window, runtime, _station = desktop
+    detail = "station cevennes (…) presented an unknown certificate, SHA-256 AB:CD; trust it with `…`"
+    refused = StationStatus("cevennes", ConnectionState.DISCONNECTED, utcnow(), detail, "certificate")
+    runtime.bus.publish(STATION_STATUS, refused)
+    card = window.overview.cards["cevennes"]
+    await eventually(lambda: "REFUSED" in card.link.text(), what="the refusal on the card")
+    assert "certificate not trusted" in card.link.text() and card.link.toolTip() == detail
+    assert "REFUSED" in window.station_labels["cevennes"].text()
+    skewed = StationStatus("cevennes", ConnectionState.CONNECTED, utcnow(), "", None, -300.4)
+    runtime.bus.publish(STATION_STATUS, skewed)
+    await eventually(lambda: "clock off by -300 s" in card.link.text(), what="the skew on the card")
 
 
 async def test_an_alarm_reaches_the_banner_and_is_acknowledged_from_the_list(
