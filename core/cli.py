@@ -311,9 +311,15 @@ def _server(args: argparse.Namespace) -> int:
         return 1
     from core.api.server import serve
 
-    # journald-friendly: one line per event on stdout, no timestamp (journald adds it)
+    # one line per event on stdout; journald stamps its lines itself (it sets JOURNAL_STREAM),
+    # anywhere else (a terminal, a container, a file) each line carries its UTC timestamp
     handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(logging.Formatter("level=%(levelname)s logger=%(name)s msg=%(message)r"))
+    fields = "level=%(levelname)s logger=%(name)s msg=%(message)r"
+    if not os.environ.get("JOURNAL_STREAM"):
+        fields = "ts=%(asctime)s.%(msecs)03dZ " + fields
+    formatter = logging.Formatter(fields, datefmt="%Y-%m-%dT%H:%M:%S")
+    formatter.converter = time.gmtime
+    handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(getattr(logging, args.server_log_level.upper()))
@@ -480,7 +486,7 @@ def _cert(args: argparse.Namespace) -> int:
 
 
 def _secrets(args: argparse.Namespace) -> int:
-    from core.config.secrets import store
+    from core.config.secrets import SecretMissing, store
 
     if sys.stdin.isatty():
         value = getpass.getpass(f"value of secret {args.name!r}: ")
@@ -489,7 +495,11 @@ def _secrets(args: argparse.Namespace) -> int:
     if not value:
         print("empty value: nothing stored", file=sys.stderr)
         return 1
-    store(args.name, value)
+    try:
+        store(args.name, value)
+    except SecretMissing as err:
+        print(f"ecreteur secrets set: {err}", file=sys.stderr)
+        return 1
     print(f"secret {args.name!r} stored in the keyring (service 'ecreteur')")
     return 0
 

@@ -51,8 +51,12 @@ from core.model import AlarmEvent, AlarmStatus, ConnectionState, Priority, Sampl
 
 _LOGGER = logging.getLogger(__name__)
 
-_LIMIT_PRIORITY = {"HH": "critical", "H": "high", "L": "medium", "LL": "high"}
+_LIMIT_PRIORITY = {"HHH": "critical", "HH": "critical", "H": "high", "L": "medium", "LL": "high"}
 _MESSAGES: dict[str, tuple[str, str]] = {
+    "HHH": (
+        "{station} — {label} au niveau extrême : {value} {unit} (seuil {limit})",
+        "{station} — {label} at its extreme level: {value} {unit} (limit {limit})",
+    ),
     "HH": (
         "{station} — {label} très haut : {value} {unit} (seuil {limit})",
         "{station} — {label} very high: {value} {unit} (limit {limit})",

@@ -245,7 +245,7 @@ def _dashboard_consistency(config: SiteConfig) -> Iterator[tuple[Loc, str]]:
                 yield (*where, "station"), f"unknown station {card.station!r}"
 
 
-_LIMIT_ORDER = ("LL", "L", "H", "HH")
+_LIMIT_ORDER = ("LL", "L", "H", "HH", "HHH")
 
 
 def _alarm_consistency(config: SiteConfig) -> Iterator[tuple[Loc, str]]:

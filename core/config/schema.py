@@ -99,7 +99,9 @@ class Tag(_Model):
 
 class Limit(_Model):
     value: float
-    priority: PriorityName | None = Field(None, description="default: HH critical, H high, L medium, LL high")
+    priority: PriorityName | None = Field(
+        None, description="default: HHH and HH critical, H high, L medium, LL high"
+    )
     deadband: float | None = Field(None, ge=0, description="default: the rule's deadband")
 
 
@@ -119,8 +121,12 @@ class _Rule(_Model):
 
 
 class LimitsRule(_Rule):
+    """Fixed limits. An upper limit is crossed when the value goes *above* it (``>``), a lower
+    one when it goes *below* (``<``); it clears once back past the limit by the deadband.
+    ``HHH`` is a third upper level, e.g. the spillway crest above the HH warning level."""
+
     kind: Literal["limits"]
-    limits: dict[Literal["HH", "H", "L", "LL"], Limit] = Field(min_length=1)
+    limits: dict[Literal["HHH", "HH", "H", "L", "LL"], Limit] = Field(min_length=1)
     deadband: float = Field(0.0, ge=0)
 
 

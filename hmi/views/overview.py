@@ -118,7 +118,8 @@ class DamCard(QFrame):
                 self.history.append((sample.ts.timestamp(), sample.value))
                 xs, ys = zip(*self.history, strict=True)
                 self.curve.setData(list(xs), list(ys))
-                crest = self.gauge.limits.get("HH") or self.gauge.high
+                limits = self.gauge.limits
+                crest = limits.get("HHH") or limits.get("HH") or self.gauge.high
                 share = (sample.value - self.gauge.low) / ((crest - self.gauge.low) or 1.0)
                 self.values["fill"].setText(f"{share * 100:.0f} %")
             else:

@@ -24,7 +24,7 @@ class LevelGauge(QWidget):
         self.unit, self.decimals = unit, decimals
         self.value: float | None = None
         self.valid = True
-        self.limits: dict[str, float] = {}  # "LL", "L", "H", "HH" -> value
+        self.limits: dict[str, float] = {}  # "LL", "L", "H", "HH", "HHH" -> value
         self.setMinimumSize(QSize(110, 220))
 
     def set_value(self, value: float | None, valid: bool) -> None:
@@ -49,7 +49,8 @@ class LevelGauge(QWidget):
         bar = QRectF(12, 10, 34, self.height() - 50)
         painter.fillRect(bar, QColor(theme.panel))
         # alarm zones, muted: colour is for the value only when it enters them
-        for kind, shade in (("HH", "#b9a0a0"), ("H", "#c9bcae"), ("L", "#c9bcae"), ("LL", "#b9a0a0")):
+        zones = (("HHH", "#a99090"), ("HH", "#b9a0a0"), ("H", "#c9bcae"), ("L", "#c9bcae"), ("LL", "#b9a0a0"))
+        for kind, shade in zones:
             if kind not in self.limits:
                 continue
             y = self._y(bar, self.limits[kind])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 import threading
 import time
@@ -64,3 +65,6 @@ def test_sigterm_during_ingestion_loses_no_acknowledged_sample(tmp_path: Path) -
     assert len(acknowledged) >= 5000
     assert set(acknowledged) <= kept
     assert "SIGTERM received: stopping" in api.log() and "historian and alarm journal flushed" in api.log()
+    # outside journald every line says when it happened (UTC)
+    stopping = next(line for line in api.log().splitlines() if "SIGTERM received" in line)
+    assert re.match(r"ts=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z level=", stopping), stopping

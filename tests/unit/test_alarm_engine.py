@@ -96,6 +96,22 @@ async def test_limits_with_deadband_do_not_chatter(h: Harness) -> None:
     assert raised.message_en == "dam — Level very high: 12.50 m (limit 12.0)"
 
 
+async def test_a_limit_is_crossed_above_it_not_at_it_and_hhh_is_a_third_upper_level(
+    make: Callable[..., Any],
+) -> None:
+    crest = {**HIGH, "limits": {**HIGH["limits"], "HHH": {"value": 13.0}}}
+    h = await make(crest)
+    h.feed(10.0)  # at the limit: not above it
+    assert h.actions("level:dam.level:H") == []
+    h.feed(10.01)
+    assert h.actions("level:dam.level:H") == ["raised"]
+    h.feed(13.2)  # over the spillway crest
+    assert h.actions("level:dam.level:HHH") == ["raised"]
+    assert h.events[-1].priority.name == "CRITICAL"
+    assert h.events[-1].message_fr == "dam — Niveau au niveau extrême : 13.20 m (seuil 13.0)"
+    assert h.engine.limits("dam.level") == {"H": 10.0, "HH": 12.0, "HHH": 13.0}
+
+
 async def test_on_delay_ignores_short_excursions(make: Callable[..., Any]) -> None:
     h = await make({**HIGH, "on_delay_s": 30})
     h.feed(10.5)
