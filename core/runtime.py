@@ -27,6 +27,8 @@ from core.notify import factory
 from core.notify.cascade import Cascade
 from core.notify.sms import Webhooks
 from core.notify.store import NotifyStore
+from core.operations import Actor, OperationError, Operations, Role
+from core.storage.audit import AuditStore
 from core.storage.base import Historian
 from core.storage.select import build_historian, build_journal
 
@@ -59,6 +61,8 @@ class Runtime:
         self.historian = historian or build_historian(config.storage, self.data_dir)
         self.journal = journal or build_journal(config.storage, self.data_dir)
         self.alarms = AlarmEngine(config, self.bus, self.journal, clock or LoopClock())
+        self.audit = AuditStore(self._store_path().with_suffix(".audit.db"))
+        self.operations = Operations(self.alarms, self.audit)
         self.cascade: Cascade | None = None
         self.webhooks: Webhooks | None = None
         if config.escalation is not None:
@@ -70,7 +74,7 @@ class Runtime:
                 self.alarms.clock,
                 NotifyStore(self._store_path().with_suffix(".notify.db")),
                 accounts.channels,
-                self.alarms.acknowledge,
+                self._acknowledged_by_phone,
                 self.alarms.forecast,
             )
         self.latest: dict[str, Sample] = {}
@@ -113,6 +117,7 @@ class Runtime:
         await self.historian.start()
         await self.journal.start()
         await self.alarms.start()
+        self.operations.start()
         if self.cascade is not None:
             await self.cascade.start()
         for link in self.links:
@@ -129,6 +134,8 @@ class Runtime:
         if self.cascade is not None:
             await self.cascade.stop()
         await self.alarms.stop()
+        await self.audit.flush()
+        self.audit.close()
         await self.journal.stop()
         await self.historian.stop()
         for unsubscribe in self._unsubscribe:
@@ -141,6 +148,14 @@ class Runtime:
         """
         await self.historian.write(samples)
         self.bus.publish(SAMPLES, Durable(samples))
+
+    def _acknowledged_by_phone(self, alarm_id: str, person: str, how: str) -> bool:
+        """An SMS reply or a key press: the on-call person acts as an operator."""
+        try:
+            self.operations.acknowledge(Actor(person, Role.OPERATOR, "phone"), alarm_id, how)
+        except OperationError:
+            return False
+        return True
 
     def historian_writable(self) -> bool:
         return self.historian.writable

@@ -8,6 +8,7 @@ Geometry and the last view are remembered between sessions.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 from PySide6.QtCore import QSettings, QTimer
@@ -24,7 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.model import AlarmEvent, AlarmStatus, Priority, StationStatus
+from core.model import AlarmEvent, Priority, StationStatus
+from core.operations import Actor, OperationError, Role
 from core.runtime import Runtime
 from hmi import i18n
 from hmi.bridge import Bridge
@@ -39,16 +41,16 @@ from hmi.views.trends import TrendsView
 from hmi.widgets.horn import Horn
 from hmi.widgets.link import link_text
 
-UNACKED = (AlarmStatus.UNACK, AlarmStatus.RTN_UNACK)
-
 
 class AlarmBanner(QFrame):
     """Always visible: the most urgent unacknowledged alarm, counts, one-click acknowledge."""
 
-    def __init__(self, runtime: Runtime, operator: object, play: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self, runtime: Runtime, actor: Callable[[], Actor], play: Callable[[], None] | None = None
+    ) -> None:
         super().__init__()
         self.setObjectName("banner")
-        self.runtime, self.operator = runtime, operator
+        self.runtime, self.actor = runtime, actor
         self.message = QLabel()
         self.message.setObjectName("title")
         self.counts = QLabel()
@@ -71,8 +73,8 @@ class AlarmBanner(QFrame):
         self.refresh()
 
     def refresh(self) -> None:
-        alarms = self.runtime.alarms.annunciated()
-        unacked = [a for a in alarms if a.state.status in UNACKED]
+        alarms = self.runtime.alarms.views()
+        unacked = [a for a in alarms if a.unacknowledged]
         counts = {p: sum(1 for a in alarms if a.priority is p) for p in Priority}
         self.counts.setText(
             "   ".join(f"{PRIORITY_SHAPE[p]} {priority_word(p)} {n}" for p, n in counts.items() if n)
@@ -112,7 +114,8 @@ class AlarmBanner(QFrame):
 
     def acknowledge_top(self) -> None:
         if self.top_id is not None:
-            self.runtime.alarms.acknowledge(self.top_id, self.operator(), tr("from the banner"))  # type: ignore[operator]
+            with contextlib.suppress(OperationError):  # a viewer's banner has the button disabled
+                self.runtime.operations.acknowledge(self.actor(), self.top_id, tr("from the banner"))
 
     @property
     def blinking(self) -> bool:
@@ -138,9 +141,9 @@ class MainWindow(QMainWindow):
         self.operator_field.editingFinished.connect(
             lambda: self.settings.setValue("operator", self.operator_field.text())
         )
-        self.banner = AlarmBanner(runtime, self.operator, play)
+        self.banner = AlarmBanner(runtime, self.actor, play)
         self.overview = OverviewView(runtime, self.bridge, theme)
-        self.alarms = AlarmsView(runtime, self.bridge, theme, self.operator)
+        self.alarms = AlarmsView(runtime, self.bridge, theme, self.actor)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.overview, tr("Overview"))
         self.tabs.addTab(self.alarms, tr("Alarms"))
@@ -220,6 +223,10 @@ class MainWindow(QMainWindow):
 
     def operator(self) -> str:
         return self.operator_field.text().strip() or tr("unknown operator")
+
+    def actor(self) -> Actor:
+        """Who acts from this desktop, for the operations surface and its audit trail."""
+        return Actor(self.operator(), Role.OPERATOR, "desktop")
 
     def show_station(self, status: StationStatus) -> None:
         label = self.station_labels.get(status.station)

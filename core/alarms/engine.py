@@ -32,6 +32,7 @@ from core.alarms.rules import (
     Stale,
 )
 from core.alarms.states import Action, AlarmState, Event, transition
+from core.alarms.view import AlarmView
 from core.bus import ALARMS, FORECASTS, SAMPLES, STATION_STATUS, Bus
 from core.clock import Clock, Timer
 from core.config.schema import (
@@ -128,7 +129,8 @@ class Alarm:
     label_en: str
     unit: str
     decimals: int
-    station: str
+    station: str  # the display name (messages); ``station_id`` is the key
+    station_id: str
     priority: Priority
     limit: float | None
     evaluator: Evaluator
@@ -142,6 +144,9 @@ class Alarm:
     shelved_until: datetime | None = None
     ack_user: str = ""
     ack_ts: datetime | None = None
+    raised_value: float | None = None
+    shelved_by: str = ""
+    shelved_reason: str = ""
     last_seen: datetime | None = None
     modes: set[str] = field(default_factory=set)
     delay: Timer | None = None
@@ -157,6 +162,30 @@ class Alarm:
             self.shelved_until,
             self.ack_user,
             self.ack_ts,
+        )
+
+    def view(self) -> AlarmView:
+        """A frozen snapshot for the faces."""
+        return AlarmView(
+            id=self.id,
+            tag=self.tag,
+            station=self.station_id,
+            station_name=self.station,
+            kind=self.kind,
+            priority=self.priority,
+            status=self.state.status,
+            active=self.state.active,
+            value=self.value,
+            raised_value=self.raised_value,
+            limit=self.limit,
+            since=self.since,
+            acknowledged_by=self.ack_user,
+            acknowledged_at=self.ack_ts,
+            shelved_by=self.shelved_by if self.state.status is AlarmStatus.SHELVED else "",
+            shelved_reason=self.shelved_reason if self.state.status is AlarmStatus.SHELVED else "",
+            shelved_until=self.shelved_until,
+            message_fr=self.message("fr"),
+            message_en=self.message("en"),
         )
 
     def message(self, language: str) -> str:
@@ -273,6 +302,7 @@ class AlarmEngine:
             unit=tag.unit if tag else "",
             decimals=tag.decimals if tag else 0,
             station=self.config.station(station).name,
+            station_id=station,
             priority=Priority[(priority or rule.priority).upper()],
             limit=limit,
             evaluator=evaluator,
@@ -455,26 +485,36 @@ class AlarmEngine:
         alarm.shelved_until = None
         return self._apply(alarm, Event.UNSHELVE, user, comment)
 
-    def set_mode(self, mode: str, station: str | None, on: bool, user: str, reason: str) -> int:
-        """Enter or leave a mode (e.g. ``maintenance`` of one station, site-wide ``flood``).
+    def set_mode(self, mode: str, station: str | None, on: bool, user: str, reason: str) -> list[str]:
+        """Enter or leave a mode (e.g. ``maintenance`` of one station id, site-wide ``flood``).
 
         Alarms whose rule lists the mode in ``suppressed_in`` are suppressed by design while it
-        lasts; every change is journaled with the user and the reason. Returns how many changed.
+        lasts; every change is journaled with the user and the reason. Returns the alarms that
+        changed. Call through ``core.operations``, which also keeps the mode across restarts.
         """
         if not reason.strip() or not user.strip():
             raise ValueError("a mode change needs the operator's name and a reason")
-        changed = 0
-        for alarm in self.alarms.values():
-            if mode not in alarm.rule.suppressed_in:
-                continue
-            if station is not None and alarm.station != self.config.station(station).name:
-                continue
+        changed = []
+        for alarm in self._in_mode(mode, station):
             was = bool(alarm.modes)
             (alarm.modes.add if on else alarm.modes.discard)(mode)
             if bool(alarm.modes) != was:
                 event = Event.SUPPRESS if on else Event.UNSUPPRESS
-                changed += self._apply(alarm, event, user, f"{mode}: {reason}")
+                if self._apply(alarm, event, user, f"{mode}: {reason}"):
+                    changed.append(alarm.id)
         return changed
+
+    def restore_mode(self, mode: str, station: str | None) -> None:
+        """A mode in force before a restart: its alarms are already suppressed in the journal."""
+        for alarm in self._in_mode(mode, station):
+            alarm.modes.add(mode)
+
+    def _in_mode(self, mode: str, station: str | None) -> list[Alarm]:
+        return [
+            alarm
+            for alarm in self.alarms.values()
+            if mode in alarm.rule.suppressed_in and (station is None or alarm.station_id == station)
+        ]
 
     def remove_from_service(self, alarm_id: str, user: str, reason: str) -> bool:
         return self._apply(self._get(alarm_id), Event.REMOVE, user, reason)
@@ -496,6 +536,13 @@ class AlarmEngine:
             for a in self._by_tag.get(tag_id, ())
             if isinstance(a.rule, LimitsRule) and a.limit is not None
         }
+
+    def views(self) -> list[AlarmView]:
+        """The read model: snapshots of the annunciated alarms, most urgent first."""
+        return [alarm.view() for alarm in self.annunciated()]
+
+    def view(self, alarm_id: str) -> AlarmView:
+        return self._get(alarm_id).view()
 
     def annunciated(self) -> list[Alarm]:
         """Alarms an operator must see, most urgent and unacknowledged first, then newest."""
@@ -527,6 +574,9 @@ class AlarmEngine:
         for action in actions:
             if action is Action.RAISED:
                 alarm.since, alarm.ack_user, alarm.ack_ts = now, "", None
+                alarm.raised_value = alarm.value
+            elif action is Action.SHELVED:
+                alarm.shelved_by, alarm.shelved_reason = user, comment
             elif action is Action.ACKNOWLEDGED:
                 alarm.ack_user, alarm.ack_ts = user, now
             elif action in (Action.UNSHELVED, Action.SUPPRESSED, Action.REMOVED):

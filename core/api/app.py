@@ -9,6 +9,7 @@ bearer token with the right scope: 401 when the token is missing or unknown, 403
 the scope.
 """
 
+import asyncio
 import csv
 import io
 import json
@@ -19,7 +20,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -32,11 +33,12 @@ from pydantic import (
     ValidationError,
 )
 
-from core.alarms.engine import Alarm
 from core.alarms.kpi import compute_kpis
+from core.alarms.view import AlarmView
 from core.api import schemas as s
 from core.api.webhooks import add_twilio_webhooks
 from core.model import AlarmEvent, ConnectionState, Quality, Sample, utcnow
+from core.operations import Actor, Forbidden, Invalid, NotNow, Role, UnknownAlarm
 from core.runtime import Runtime
 from core.storage.tokens import Token, TokenStore
 
@@ -44,7 +46,7 @@ API = "/api/v1"
 _QUALITY = {"good": Quality.GOOD, "uncertain": Quality.UNCERTAIN, "bad": Quality.BAD}
 _TOKEN_CACHE_S = 5.0
 
-Scope = Literal["read", "ingest", "operate", "admin"]
+Scope = Literal["read", "ingest", "operate", "engineer", "admin"]
 
 
 def _iso_only(value: Any) -> Any:
@@ -344,7 +346,7 @@ def create_app(runtime: Runtime, tokens: TokenStore) -> FastAPI:
 
     @app.get(f"{API}/alarms", response_model=list[s.AlarmOut], responses=errors, summary="Annunciated alarms")
     async def alarms(_: Annotated[Token, Depends(need("read"))]) -> Any:
-        return [_alarm_out(a) for a in runtime.alarms.annunciated()]
+        return [_alarm_out(view) for view in runtime.alarms.views()]
 
     @app.get(
         f"{API}/alarms/journal",
@@ -382,45 +384,107 @@ def create_app(runtime: Runtime, tokens: TokenStore) -> FastAPI:
             return _csv(header, rows)
         return s.Journal(entries=[_entry(e) for e in page], offset=offset, more=len(events) > offset + limit)
 
-    def alarm_of(alarm_id: str) -> Alarm:
-        alarm = runtime.alarms.alarms.get(alarm_id)
-        if alarm is None:
-            raise HTTPException(404, f"unknown alarm {alarm_id!r}; GET {API}/alarms lists the active ones")
-        return alarm
-
     operated = {**with_body, 404: {"model": s.Problem}, 409: {"model": s.Problem}}
 
-    def done(alarm: Alarm, ok: bool, what: str) -> s.OperationResult:
-        if not ok:
-            raise HTTPException(409, f"cannot {what} {alarm.id!r} in state {alarm.state.status.value}")
-        return s.OperationResult(alarm=alarm.id, done=True, status=alarm.state.status.value)
+    def actor(token: Token, user: str) -> Actor:
+        """The API client acts with the role its scopes give it, in the name of ``user``."""
+        return Actor(user, role_of(token), f"api token {token.name}")
+
+    def carried(command: Callable[[], AlarmView]) -> s.OperationResult:
+        try:
+            view = command()
+        except UnknownAlarm as err:
+            raise HTTPException(404, f"{err}; GET {API}/alarms lists the active ones") from None
+        except Forbidden as err:
+            raise HTTPException(403, str(err)) from None
+        except NotNow as err:
+            raise HTTPException(409, str(err)) from None
+        except Invalid as err:
+            raise HTTPException(422, str(err)) from None
+        return s.OperationResult(alarm=view.id, done=True, status=view.status.value)
+
+    ops = runtime.operations
 
     @app.post(f"{API}/alarms/{{alarm_id}}/ack", response_model=s.OperationResult, responses=operated)
     async def ack(alarm_id: str, body: s.Ack, token: Annotated[Token, Depends(need("operate"))]) -> Any:
-        alarm = alarm_of(alarm_id)
-        return done(
-            alarm, runtime.alarms.acknowledge(alarm.id, body.user, _via(body.comment, token)), "acknowledge"
-        )
+        who = actor(token, body.user)
+        return carried(lambda: ops.acknowledge(who, alarm_id, _via(body.comment, token)))
 
     @app.post(f"{API}/alarms/{{alarm_id}}/shelve", response_model=s.OperationResult, responses=operated)
     async def shelve(alarm_id: str, body: s.Shelve, token: Annotated[Token, Depends(need("operate"))]) -> Any:
-        alarm = alarm_of(alarm_id)
-        try:
-            ok = runtime.alarms.shelve(
-                alarm.id, body.user, _via(body.reason, token), timedelta(minutes=body.duration_min)
-            )
-        except ValueError as err:
-            raise HTTPException(422, str(err)) from None
-        return done(alarm, ok, "shelve")
+        who, duration = actor(token, body.user), timedelta(minutes=body.duration_min)
+        return carried(lambda: ops.shelve(who, alarm_id, _via(body.reason, token), duration))
 
     @app.post(f"{API}/alarms/{{alarm_id}}/unshelve", response_model=s.OperationResult, responses=operated)
     async def unshelve(
         alarm_id: str, body: s.Unshelve, token: Annotated[Token, Depends(need("operate"))]
     ) -> Any:
-        alarm = alarm_of(alarm_id)
-        return done(
-            alarm, runtime.alarms.unshelve(alarm.id, body.user, _via(body.comment, token)), "unshelve"
-        )
+        who = actor(token, body.user)
+        return carried(lambda: ops.unshelve(who, alarm_id, _via(body.comment, token)))
+
+    @app.post(f"{API}/alarms/{{alarm_id}}/reset", response_model=s.OperationResult, responses=operated)
+    async def reset(alarm_id: str, body: s.Reset, token: Annotated[Token, Depends(need("operate"))]) -> Any:
+        who = actor(token, body.user)
+        return carried(lambda: ops.reset(who, alarm_id, _via(body.comment, token)))
+
+    @app.post(
+        f"{API}/alarms/{{alarm_id}}/out-of-service", response_model=s.OperationResult, responses=operated
+    )
+    async def out_of_service(
+        alarm_id: str, body: s.Service, token: Annotated[Token, Depends(need("engineer"))]
+    ) -> Any:
+        who = actor(token, body.user)
+        return carried(lambda: ops.remove_from_service(who, alarm_id, _via(body.reason, token)))
+
+    @app.post(f"{API}/alarms/{{alarm_id}}/in-service", response_model=s.OperationResult, responses=operated)
+    async def in_service(
+        alarm_id: str, body: s.Service, token: Annotated[Token, Depends(need("engineer"))]
+    ) -> Any:
+        who = actor(token, body.user)
+        return carried(lambda: ops.return_to_service(who, alarm_id, _via(body.reason, token)))
+
+    def modes_out() -> list[s.ModeOut]:
+        return [s.ModeOut(mode=m.mode, station=m.station, since=m.since, user=m.actor, reason=m.reason)
+                for m in ops.modes()]  # fmt: skip
+
+    @app.get(f"{API}/modes", response_model=list[s.ModeOut], responses=errors, summary="Modes in force")
+    async def modes(_: Annotated[Token, Depends(need("read"))]) -> Any:
+        return modes_out()
+
+    @app.post(
+        f"{API}/modes/{{mode}}", response_model=s.ModeResult, responses=operated, summary="Enter or leave"
+    )
+    async def change_mode(
+        mode: Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)],
+        body: s.ModeChange,
+        token: Annotated[Token, Depends(need("engineer"))],
+    ) -> Any:
+        try:
+            changed = ops.set_mode(actor(token, body.user), mode, body.station, body.on,
+                                   _via(body.reason, token))  # fmt: skip
+        except UnknownAlarm as err:
+            raise HTTPException(404, str(err)) from None
+        except Forbidden as err:
+            raise HTTPException(403, str(err)) from None
+        except NotNow as err:
+            raise HTTPException(409, str(err)) from None
+        except Invalid as err:
+            raise HTTPException(422, str(err)) from None
+        await runtime.audit.flush()  # answered once the mode is durable: it survives a restart
+        return s.ModeResult(changed=[_alarm_out(v) for v in changed], modes=modes_out())
+
+    @app.get(f"{API}/audit", response_model=list[s.AuditOut], responses=errors, summary="Who did what")
+    async def audit(
+        _: Annotated[Token, Depends(need("admin"))],
+        start: Annotated[When | None, Query(alias="from")] = None,
+        end: Annotated[When | None, Query(alias="to")] = None,
+        limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    ) -> Any:
+        end = end or utcnow() + timedelta(seconds=1)
+        start = start or end - timedelta(days=7)
+        entries = await asyncio.to_thread(runtime.audit.entries, start, end, limit)
+        return [s.AuditOut(ts=e.ts, actor=e.actor, role=e.role, origin=e.origin, command=e.command,
+                           target=e.target, detail=e.detail, outcome=e.outcome) for e in entries]  # fmt: skip
 
     @app.get(f"{API}/alarms/kpis", response_model=s.Kpis, responses=errors)
     async def kpis(
@@ -544,13 +608,25 @@ def _finite(value: float | None) -> float | None:
     return None if value is None or not math.isfinite(value) else value
 
 
-def _alarm_out(a: Alarm) -> s.AlarmOut:
+def _alarm_out(a: AlarmView) -> s.AlarmOut:
     return s.AlarmOut(
-        id=a.id, tag=a.tag, station=a.station, priority=_priority(a.priority), status=a.state.status.value,
-        active=a.state.active, value=_finite(a.value), limit=a.limit, since=a.since,
-        acknowledged_by=a.ack_user, shelved_until=a.shelved_until, message_fr=a.message("fr"),
-        message_en=a.message("en"),
+        id=a.id, tag=a.tag, station=a.station, station_name=a.station_name, kind=a.kind,
+        priority=_priority(a.priority), status=a.status.value, active=a.active, value=_finite(a.value),
+        raised_value=_finite(a.raised_value), limit=a.limit, since=a.since, acknowledged_by=a.acknowledged_by,
+        acknowledged_at=a.acknowledged_at, shelved_by=a.shelved_by, shelved_reason=a.shelved_reason,
+        shelved_until=a.shelved_until, message_fr=a.message_fr, message_en=a.message_en,
     )  # fmt: skip
+
+
+def role_of(token: Token) -> Role:
+    """The role an API token's scopes give it."""
+    if token.allows("admin"):
+        return Role.ADMIN
+    if "engineer" in token.scopes:
+        return Role.ENGINEER
+    if "operate" in token.scopes:
+        return Role.OPERATOR
+    return Role.VIEWER
 
 
 def _entry(e: AlarmEvent) -> s.JournalEntry:

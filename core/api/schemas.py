@@ -70,19 +70,72 @@ class History(BaseModel):
 
 
 class AlarmOut(BaseModel):
+    """One alarm of the read model (``core.alarms.view.AlarmView``)."""
+
     id: str
     tag: str
-    station: str
+    station: str = Field(description="the station's id")
+    station_name: str
+    kind: str
     priority: Literal["critical", "high", "medium", "low"]
     status: str
     active: bool
-    value: float | None
+    value: float | None = Field(description="the value now")
+    raised_value: float | None = Field(description="the value that raised it")
     limit: float | None
     since: datetime | None
     acknowledged_by: str
+    acknowledged_at: datetime | None
+    shelved_by: str
+    shelved_reason: str
     shelved_until: datetime | None
     message_fr: str
     message_en: str
+
+
+class Reset(_Body):
+    user: str = Field(min_length=1, max_length=100)
+    comment: str = Field("", max_length=1000)
+
+
+class Service(_Body):
+    """Remove an alarm from service, or return it: an engineer's decision, with its reason."""
+
+    user: str = Field(min_length=1, max_length=100)
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class ModeChange(_Body):
+    """Enter or leave the mode named in the path (e.g. maintenance, flood)."""
+
+    station: str | None = Field(None, description="a station id; none: the whole site")
+    on: bool = Field(strict=True, description="true enters the mode, false leaves it")
+    user: str = Field(min_length=1, max_length=100)
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class ModeOut(BaseModel):
+    mode: str
+    station: str | None
+    since: datetime
+    user: str
+    reason: str
+
+
+class ModeResult(BaseModel):
+    changed: list[AlarmOut]
+    modes: list[ModeOut]
+
+
+class AuditOut(BaseModel):
+    ts: datetime
+    actor: str
+    role: str
+    origin: str
+    command: str
+    target: str
+    detail: str
+    outcome: str
 
 
 class JournalEntry(BaseModel):

@@ -17,7 +17,7 @@ from pathlib import Path
 from core.model import utcnow
 from core.storage.base import from_us, to_us
 
-SCOPES = ("read", "ingest", "operate", "admin")
+SCOPES = ("read", "ingest", "operate", "engineer", "admin")
 _PREFIX = "ecr_"
 
 
@@ -28,7 +28,10 @@ class Token:
     created: datetime
 
     def allows(self, scope: str) -> bool:
-        return scope in self.scopes or "admin" in self.scopes
+        """``admin`` allows everything; ``engineer`` includes ``operate``."""
+        if scope in self.scopes or "admin" in self.scopes:
+            return True
+        return scope == "operate" and "engineer" in self.scopes
 
 
 def _digest(secret: str) -> str:

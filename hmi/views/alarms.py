@@ -7,6 +7,8 @@ filter, never hidden.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -26,8 +28,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.alarms.engine import Alarm
+from core.alarms.view import AlarmView
 from core.model import AlarmStatus
+from core.operations import Actor, OperationError
 from core.runtime import Runtime
 from hmi import i18n
 from hmi.bridge import Bridge
@@ -51,14 +54,24 @@ def status_word(status: AlarmStatus) -> str:
 
 
 class AlarmsView(QWidget):
-    """Live alarm list; ``operator`` returns the name of the operator signed in."""
+    """Live alarm list; ``actor`` returns who acts from this desktop (the operator signed in)."""
 
     changed = Signal()
-    COLUMNS = ("Priority", "State", "Time in", "Dam", "Alarm", "Value", "Limit", "Acknowledged by")
+    COLUMNS = (
+        "Priority",
+        "State",
+        "Time in",
+        "Dam",
+        "Alarm",
+        "Value",
+        "Value now",
+        "Limit",
+        "Acknowledged by",
+    )
 
-    def __init__(self, runtime: Runtime, bridge: Bridge, theme: Theme, operator: object) -> None:
+    def __init__(self, runtime: Runtime, bridge: Bridge, theme: Theme, actor: object) -> None:
         super().__init__()
-        self.runtime, self.theme, self.operator = runtime, theme, operator
+        self.runtime, self.theme, self.actor = runtime, theme, actor
         self.tz = ZoneInfo(runtime.config.site.timezone)
         self.filter = QComboBox()
         self.filter.addItem(tr("Active alarms"), "active")
@@ -67,7 +80,7 @@ class AlarmsView(QWidget):
         self.station = QComboBox()
         self.station.addItem(tr("All dams"), "")
         for station in runtime.config.stations:
-            self.station.addItem(station.name, station.name)
+            self.station.addItem(station.name, station.id)
         self.table = QTableWidget(0, len(self.COLUMNS))
         self.table.setHorizontalHeaderLabels([tr(c) for c in self.COLUMNS])
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -100,43 +113,52 @@ class AlarmsView(QWidget):
 
     # -- contents -------------------------------------------------------------------------
 
-    def shown(self) -> list[Alarm]:
+    def shown(self) -> list[AlarmView]:
         hidden = (AlarmStatus.SHELVED, AlarmStatus.SUPPRESSED, AlarmStatus.OUT_OF_SERVICE)
         mode, station = self.filter.currentData(), self.station.currentData()
-        alarms = self.runtime.alarms.annunciated()
+        alarms = self.runtime.alarms.views()
         if mode == "active":
-            alarms = [a for a in alarms if a.state.status not in hidden]
+            alarms = [a for a in alarms if a.status not in hidden]
         elif mode == "hidden":
-            alarms = [a for a in alarms if a.state.status in hidden]
+            alarms = [a for a in alarms if a.status in hidden]
         return [a for a in alarms if not station or a.station == station]
+
+    def _value(self, alarm: AlarmView, value: float | None) -> str:
+        if value is None or math.isnan(value):
+            return "—"
+        tag = self.runtime.config.tag(alarm.tag)
+        return f"{value:.{tag.decimals}f} {tag.unit}".strip() if tag else f"{value:g}"
 
     def refresh(self) -> None:
         alarms = self.shown()
         self.table.setSortingEnabled(False)
         self.table.setRowCount(len(alarms))
         for row, alarm in enumerate(alarms):
-            hidden = alarm.state.status in (
+            hidden = alarm.status in (
                 AlarmStatus.SHELVED,
                 AlarmStatus.SUPPRESSED,
                 AlarmStatus.OUT_OF_SERVICE,
             )
             colour = SHELVED if hidden else PRIORITY_COLOUR[alarm.priority]
+            shelved = f"{alarm.shelved_by} ({alarm.shelved_reason})" if alarm.shelved_by else ""
+            who = alarm.acknowledged_by or shelved
             cells = [
                 f"{PRIORITY_SHAPE[alarm.priority]} {priority_word(alarm.priority)}",
-                status_word(alarm.state.status),
+                status_word(alarm.status),
                 alarm.since.astimezone(self.tz).strftime("%d/%m %H:%M:%S") if alarm.since else "—",
-                alarm.station,
+                alarm.station_name,
                 alarm.message(i18n.language()),
-                "—" if alarm.value is None else f"{alarm.value:.{alarm.decimals}f} {alarm.unit}",
+                self._value(alarm, alarm.raised_value),
+                self._value(alarm, alarm.value),
                 "—" if alarm.limit is None else f"{alarm.limit:g}",
-                alarm.ack_user,
+                who,
             ]
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, alarm.id)
                 if column == 0:
                     item.setForeground(QBrush(colour))
-                if column == 1 and alarm.state.status in (AlarmStatus.UNACK, AlarmStatus.RTN_UNACK):
+                if column == 1 and alarm.unacknowledged:
                     item.setForeground(QBrush(QColor(colour)))
                 self.table.setItem(row, column, item)
         self.table.setSortingEnabled(True)
@@ -150,25 +172,31 @@ class AlarmsView(QWidget):
 
     # -- actions (the journal gets who and why) -------------------------------------------
 
-    def acknowledge(self, alarm_ids: list[str], comment: str) -> int:
-        user = self.operator()  # type: ignore[operator]
-        done = sum(self.runtime.alarms.acknowledge(alarm_id, user, comment) for alarm_id in alarm_ids)
+    def _carry(self, alarm_ids: list[str], command: Callable[[Actor, str], object]) -> int:
+        """Run ``command`` on each alarm through the operations surface; count what was done."""
+        actor, done, refused = self.actor(), 0, []  # type: ignore[operator]
+        for alarm_id in alarm_ids:
+            try:
+                command(actor, alarm_id)
+                done += 1
+            except OperationError as err:
+                refused.append(str(err))
         self.refresh()
+        if refused and any("may not" in why for why in refused):
+            QMessageBox.warning(self, tr("Not allowed"), "\n".join(refused))
         return done
+
+    def acknowledge(self, alarm_ids: list[str], comment: str) -> int:
+        ops = self.runtime.operations
+        return self._carry(alarm_ids, lambda actor, alarm_id: ops.acknowledge(actor, alarm_id, comment))
 
     def shelve(self, alarm_ids: list[str], minutes: int, reason: str) -> int:
-        user = self.operator()  # type: ignore[operator]
-        done = 0
-        for alarm_id in alarm_ids:
-            done += self.runtime.alarms.shelve(alarm_id, user, reason, timedelta(minutes=minutes))
-        self.refresh()
-        return done
+        ops, duration = self.runtime.operations, timedelta(minutes=minutes)
+        return self._carry(alarm_ids, lambda actor, alarm_id: ops.shelve(actor, alarm_id, reason, duration))
 
     def unshelve(self, alarm_ids: list[str]) -> int:
-        user = self.operator()  # type: ignore[operator]
-        done = sum(self.runtime.alarms.unshelve(alarm_id, user) for alarm_id in alarm_ids)
-        self.refresh()
-        return done
+        ops = self.runtime.operations
+        return self._carry(alarm_ids, lambda actor, alarm_id: ops.unshelve(actor, alarm_id))
 
     def _ack_clicked(self) -> None:
         ids = self.selected()

@@ -204,6 +204,10 @@
         <translation>Normale</translation>
     </message>
     <message>
+        <source>Not allowed</source>
+        <translation>Non autorisé</translation>
+    </message>
+    <message>
         <source>OFFLINE</source>
         <translation>HORS LIGNE</translation>
     </message>
@@ -346,6 +350,10 @@
     <message>
         <source>Value</source>
         <translation>Valeur</translation>
+    </message>
+    <message>
+        <source>Value now</source>
+        <translation>Valeur actuelle</translation>
     </message>
     <message>
         <source>Volume</source>

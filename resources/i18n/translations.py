@@ -54,6 +54,8 @@ FRENCH = {
     "Normal": "Normale",
     "OFFLINE": "HORS LIGNE",
     "REFUSED": "REFUSÉ",
+    "Value now": "Valeur actuelle",
+    "Not allowed": "Non autorisé",
     "certificate not trusted": "certificat non approuvé",
     "security policy not offered": "politique de sécurité absente",
     "password refused": "mot de passe refusé",

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from core.acquisition.opcua import create_certificate
+from core.acquisition.opcua import application_uri, create_certificate
 from core.acquisition.trust import CertificateInfo, load_der
 from core.bus import SAMPLES
 from core.config.base import SecretRef
@@ -462,3 +462,29 @@ async def test_a_missing_secret_is_one_clear_line_not_a_traceback_per_retry(
     assert "ecreteur secrets set nowhere_to_be_found" in link.detail
     assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
     assert link.retry_in >= 50
+
+
+def test_cert_create_writes_the_client_certificate_with_its_uri_and_a_private_key(tmp_path: Path) -> None:
+    config = tmp_path / "site.yaml"
+    config.write_text(
+        """site: {name: test}
+stations:
+  - id: lauragais
+    name: Ganguise
+    endpoint: opc.tcp://127.0.0.1:4840/
+    security: {mode: SignAndEncrypt, certificate: pki/client.der, private_key: pki/client.key}
+tags:
+  - {id: lauragais.level, station: lauragais, node: "ns=2;s=Level", label: {fr: Niveau}}
+""",
+        encoding="utf-8",
+    )
+    command = [sys.executable, "-m", "core.cli", "cert", "create", "--config", str(config), "--uri",
+               "urn:salle-de-controle:ecreteur", "--host", "salle-de-controle"]  # fmt: skip
+    made = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=120, check=False)
+    assert made.returncode == 0, made.stderr
+    cert, key = tmp_path / "pki" / "client.der", tmp_path / "pki" / "client.key"
+    assert key.stat().st_mode & 0o777 == 0o600, "the private key is readable by others"
+    assert CertificateInfo.parse(load_der(cert)).fingerprint in made.stdout
+    assert application_uri(cert) == "urn:salle-de-controle:ecreteur"
+    again = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=120, check=False)
+    assert "exists: kept" in again.stdout and cert.read_bytes() == load_der(cert)

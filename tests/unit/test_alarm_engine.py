@@ -232,12 +232,12 @@ async def test_maintenance_mode_suppresses_by_design(make: Callable[..., Any]) -
     h = await make(
         {**HIGH, "suppressed_in": ["maintenance"]}, {"id": "door", "tags": "dam.door", "kind": "discrete"}
     )
-    assert h.engine.set_mode("maintenance", "dam", True, "Paul", "vidange de la retenue") == 2
+    assert len(h.engine.set_mode("maintenance", "dam", True, "Paul", "vidange de la retenue")) == 2
     h.feed(11.0)
     h.feed(1.0, tag="dam.door")
     assert h.status("level:dam.level:H") is AlarmStatus.SUPPRESSED
     assert h.status("door:dam.door") is AlarmStatus.UNACK  # not listed as suppressible
-    assert h.engine.set_mode("maintenance", "dam", False, "Paul", "fin de vidange") == 2
+    assert len(h.engine.set_mode("maintenance", "dam", False, "Paul", "fin de vidange")) == 2
     assert h.status("level:dam.level:H") is AlarmStatus.UNACK
     suppressed = [e for e in h.events if e.action == "suppressed"]
     assert suppressed[0].user == "Paul" and suppressed[0].comment == "maintenance: vidange de la retenue"

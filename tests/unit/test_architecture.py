@@ -18,6 +18,7 @@ ADAPTERS = {
         "core/sim/station.py",
         "core/notify/store.py",
         "core/storage/spool.py",
+        "core/storage/audit.py",
     },
     "cassandra": {"core/storage/cassandra.py"},
     "aiosmtplib": {"core/notify/email.py"},

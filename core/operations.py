@@ -1,0 +1,214 @@
+"""The one surface through which every face acts on alarms: who may do what, and the audit.
+
+The desktop, the REST API and the phone (SMS reply, key press) all call these commands with an
+:class:`Actor` (who, with which role, from where) instead of reaching into the engine. Each
+command checks the role, carries out the change through the engine (which journals the alarm
+transition), records the command in the audit trail, allowed or not, and answers with the
+alarm's new :class:`~core.alarms.view.AlarmView`. Modes are kept in the audit store, so a mode
+entered before a restart is still in force after it and leaving it unsuppresses its alarms.
+
+Roles (each includes the ones before it):
+- viewer: watches;
+- operator: acknowledges, shelves, unshelves, resets a latched alarm;
+- engineer: also enters and leaves modes, removes alarms from service and returns them;
+- admin: also manages users and tokens.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import timedelta
+
+from core.alarms.engine import AlarmEngine
+from core.alarms.view import AlarmView
+from core.storage.audit import ActiveMode, AuditEntry, AuditStore
+
+
+class Role(enum.IntEnum):
+    VIEWER = 1
+    OPERATOR = 2
+    ENGINEER = 3
+    ADMIN = 4
+
+    @property
+    def word(self) -> str:
+        return self.name.lower()
+
+
+class Command(enum.Enum):
+    ACKNOWLEDGE = "acknowledge"
+    SHELVE = "shelve"
+    UNSHELVE = "unshelve"
+    RESET = "reset"
+    ENTER_MODE = "enter_mode"
+    LEAVE_MODE = "leave_mode"
+    REMOVE_FROM_SERVICE = "remove_from_service"
+    RETURN_TO_SERVICE = "return_to_service"
+
+
+NEEDED: dict[Command, Role] = {
+    Command.ACKNOWLEDGE: Role.OPERATOR,
+    Command.SHELVE: Role.OPERATOR,
+    Command.UNSHELVE: Role.OPERATOR,
+    Command.RESET: Role.OPERATOR,
+    Command.ENTER_MODE: Role.ENGINEER,
+    Command.LEAVE_MODE: Role.ENGINEER,
+    Command.REMOVE_FROM_SERVICE: Role.ENGINEER,
+    Command.RETURN_TO_SERVICE: Role.ENGINEER,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who asks: an authenticated name, its role, and where the command came from."""
+
+    name: str
+    role: Role
+    origin: str  # "desktop", "api token ops", "sms +33…", "cli"…
+
+    def may(self, command: Command) -> bool:
+        return self.role >= NEEDED[command]
+
+
+class OperationError(Exception):
+    """Base of the refusals below; the message says why, for the operator."""
+
+
+class Forbidden(OperationError):
+    """The actor's role does not allow the command (HTTP 403)."""
+
+
+class NotNow(OperationError):
+    """The alarm's state does not allow the command (HTTP 409)."""
+
+
+class Invalid(OperationError):
+    """The command's arguments are not acceptable: no reason, a shelving too long (HTTP 422)."""
+
+
+class UnknownAlarm(OperationError, KeyError):
+    """No such alarm (HTTP 404)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class Operations:
+    """Operator commands on one site's alarm engine. Call from the event loop."""
+
+    def __init__(self, engine: AlarmEngine, audit: AuditStore) -> None:
+        self.engine = engine
+        self.audit = audit
+
+    def start(self) -> None:
+        """Put back the modes in force before a restart (after the engine restored its alarms)."""
+        for mode in self.audit.modes():
+            self.engine.restore_mode(mode.mode, mode.station)
+
+    # -- alarms ---------------------------------------------------------------------------
+
+    def acknowledge(self, actor: Actor, alarm_id: str, comment: str = "") -> AlarmView:
+        self._check(actor, Command.ACKNOWLEDGE, alarm_id, comment)
+        return self._done(actor, Command.ACKNOWLEDGE, alarm_id, comment,
+                          self.engine.acknowledge(alarm_id, actor.name, comment))  # fmt: skip
+
+    def shelve(self, actor: Actor, alarm_id: str, reason: str, duration: timedelta) -> AlarmView:
+        detail = f"{reason} ({duration.total_seconds() / 60:.0f} min)"
+        self._check(actor, Command.SHELVE, alarm_id, detail)
+        try:
+            ok = self.engine.shelve(alarm_id, actor.name, reason, duration)
+        except ValueError as err:
+            self._audit(actor, Command.SHELVE, alarm_id, detail, f"refused: {err}")
+            raise Invalid(str(err)) from None
+        return self._done(actor, Command.SHELVE, alarm_id, detail, ok)
+
+    def unshelve(self, actor: Actor, alarm_id: str, comment: str = "") -> AlarmView:
+        self._check(actor, Command.UNSHELVE, alarm_id, comment)
+        return self._done(actor, Command.UNSHELVE, alarm_id, comment,
+                          self.engine.unshelve(alarm_id, actor.name, comment))  # fmt: skip
+
+    def reset(self, actor: Actor, alarm_id: str, comment: str = "") -> AlarmView:
+        self._check(actor, Command.RESET, alarm_id, comment)
+        return self._done(actor, Command.RESET, alarm_id, comment,
+                          self.engine.reset(alarm_id, actor.name, comment))  # fmt: skip
+
+    def remove_from_service(self, actor: Actor, alarm_id: str, reason: str) -> AlarmView:
+        self._check(actor, Command.REMOVE_FROM_SERVICE, alarm_id, reason)
+        self._reason(actor, Command.REMOVE_FROM_SERVICE, alarm_id, reason)
+        return self._done(actor, Command.REMOVE_FROM_SERVICE, alarm_id, reason,
+                          self.engine.remove_from_service(alarm_id, actor.name, reason))  # fmt: skip
+
+    def return_to_service(self, actor: Actor, alarm_id: str, reason: str = "") -> AlarmView:
+        self._check(actor, Command.RETURN_TO_SERVICE, alarm_id, reason)
+        return self._done(actor, Command.RETURN_TO_SERVICE, alarm_id, reason,
+                          self.engine.return_to_service(alarm_id, actor.name, reason))  # fmt: skip
+
+    # -- modes ----------------------------------------------------------------------------
+
+    def modes(self) -> list[ActiveMode]:
+        return self.audit.modes()
+
+    def set_mode(
+        self, actor: Actor, mode: str, station: str | None, on: bool, reason: str
+    ) -> list[AlarmView]:
+        """Enter (``on``) or leave a mode of one station or of the whole site (``station`` None).
+
+        Returns the alarms it suppressed or unsuppressed.
+        """
+        command = Command.ENTER_MODE if on else Command.LEAVE_MODE
+        target = f"{mode}@{station or 'site'}"
+        if not actor.may(command):
+            self._forbid(actor, command, target, reason)
+        known = sorted({m for rule in self.engine.config.alarms for m in rule.suppressed_in})
+        if mode not in known:
+            self._audit(actor, command, target, reason, "refused: unknown mode")
+            listed = ", ".join(known) or "none"
+            raise Invalid(f"no alarm rule is suppressed in mode {mode!r}; modes of the site: {listed}")
+        if station is not None and station not in {s.id for s in self.engine.config.stations}:
+            self._audit(actor, command, target, reason, "refused: unknown station")
+            raise UnknownAlarm(f"unknown station {station!r}")
+        self._reason(actor, command, target, reason)
+        changed = self.engine.set_mode(mode, station, on, actor.name, reason)
+        since = self.engine.clock.now()
+        self.audit.set_mode(
+            ActiveMode(mode, station, since, actor.name, reason) if on else None, mode, station
+        )
+        self._audit(actor, command, target, reason, f"done: {len(changed)} alarm(s)")
+        return [self.engine.view(alarm_id) for alarm_id in changed]
+
+    # -- the checks and the trail ---------------------------------------------------------
+
+    def _check(self, actor: Actor, command: Command, alarm_id: str, detail: str) -> None:
+        if not actor.may(command):
+            self._forbid(actor, command, alarm_id, detail)
+        if alarm_id not in self.engine.alarms:
+            self._audit(actor, command, alarm_id, detail, "refused: unknown alarm")
+            raise UnknownAlarm(f"unknown alarm {alarm_id!r}")
+
+    def _forbid(self, actor: Actor, command: Command, target: str, detail: str) -> None:
+        self._audit(actor, command, target, detail, "forbidden")
+        raise Forbidden(
+            f"{actor.name} ({actor.role.word}) may not {command.value.replace('_', ' ')}: "
+            f"it needs the {NEEDED[command].word} role"
+        )
+
+    def _reason(self, actor: Actor, command: Command, target: str, reason: str) -> None:
+        if not reason.strip():
+            self._audit(actor, command, target, reason, "refused: no reason")
+            raise Invalid(f"{command.value.replace('_', ' ')} needs a reason for the journal")
+
+    def _done(self, actor: Actor, command: Command, alarm_id: str, detail: str, ok: bool) -> AlarmView:
+        view = self.engine.view(alarm_id)
+        if not ok:
+            self._audit(actor, command, alarm_id, detail, f"refused: {view.status.value}")
+            raise NotNow(
+                f"cannot {command.value.replace('_', ' ')} {alarm_id!r} in state {view.status.value}"
+            )
+        self._audit(actor, command, alarm_id, detail, "done")
+        return view
+
+    def _audit(self, actor: Actor, command: Command, target: str, detail: str, outcome: str) -> None:
+        now, role = self.engine.clock.now(), actor.role.word
+        entry = AuditEntry(now, actor.name, role, actor.origin, command.value, target, detail, outcome)
+        self.audit.record(entry)
