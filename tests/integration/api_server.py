@@ -28,7 +28,7 @@ alarms:
   - {id: probe, tags: lauragais.probe, kind: limits, limits: {H: {value: 50.0}}}
 api: {port: @API_PORT@, max_batch: 1000, max_body_bytes: 200000}
 """
-SCOPES = ("admin", "read", "ingest", "operate")
+SCOPES = ("admin", "read", "ingest", "operate", "engineer")
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -1,0 +1,108 @@
+"""One site, one alarm truth: the server is the authority, its faces act through one surface.
+
+Against a real `ecreteur server` process: roles decide who may act (the server refuses what
+the role does not allow), every command is in the audit trail with who and from where, and a
+mode entered by an engineer survives a restart of the server and can still be left.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from core.model import utcnow
+from tests.integration.api_server import SITE, ApiServer
+
+ALARM = "probe:lauragais.probe:H"
+MAINTENANCE_SITE = SITE.replace(
+    "kind: limits, limits: {H: {value: 50.0}}}",
+    "kind: limits, limits: {H: {value: 50.0}}, suppressed_in: [maintenance]}",
+)
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[ApiServer]:
+    server = ApiServer(tmp_path, site=MAINTENANCE_SITE)
+    server.start(with_station=False)
+    yield server
+    server.stop()
+
+
+def wait_for(condition: Callable[[], object], what: str, timeout: float = 60.0) -> None:
+    """Until ``condition()`` holds (the server evaluates samples asynchronously)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def alarm_status(api: ApiServer) -> str | None:
+    alarms = httpx.get(f"{api.url}/alarms", headers=api.headers("read")).json()
+    return next((a["status"] for a in alarms if a["id"] == ALARM), None)
+
+
+def raise_probe_alarm(api: ApiServer) -> None:
+    sample = {"tag": "lauragais.probe", "ts": utcnow().isoformat(), "value": 60.0}
+    posted = httpx.post(f"{api.url}/samples", json={"samples": [sample]}, headers=api.headers("ingest"))
+    assert posted.status_code == 200, posted.text
+
+
+@pytest.mark.slow
+def test_a_viewer_cannot_acknowledge_and_the_refusal_is_audited(api: ApiServer) -> None:
+    raise_probe_alarm(api)
+    wait_for(lambda: alarm_status(api) == "unacknowledged", what="the alarm raised")
+    ack = f"{api.url}/alarms/{ALARM}/ack"
+    refused = httpx.post(ack, json={"user": "Léa"}, headers=api.headers("read"))
+    assert refused.status_code == 403
+    assert alarm_status(api) == "unacknowledged"
+    done = httpx.post(ack, json={"user": "Marie", "comment": "vu"}, headers=api.headers("operate"))
+    assert done.status_code == 200 and done.json()["status"] == "acknowledged"
+    listed = httpx.get(f"{api.url}/alarms", headers=api.headers("read")).json()
+    mine = next(a for a in listed if a["id"] == ALARM)
+    assert mine["station"] == "lauragais" and mine["station_name"] == "Ganguise"
+    assert mine["acknowledged_by"] == "Marie" and mine["raised_value"] == 60.0
+    trail = httpx.get(f"{api.url}/audit", headers=api.headers("admin")).json()
+    assert [(e["actor"], e["command"], e["outcome"], e["origin"]) for e in trail] == [
+        ("Léa", "acknowledge", "forbidden", "api token read"),
+        ("Marie", "acknowledge", "done", "api token operate"),
+    ]
+
+
+@pytest.mark.slow
+def test_an_engineers_mode_survives_a_restart_and_suppresses_then_unsuppresses(api: ApiServer) -> None:
+    raise_probe_alarm(api)
+    wait_for(lambda: alarm_status(api) == "unacknowledged", what="the alarm raised")
+    enter = {"station": "lauragais", "on": True, "user": "Paul", "reason": "vidange de la retenue"}
+    mode = f"{api.url}/modes/maintenance"
+    assert httpx.post(mode, json=enter, headers=api.headers("operate")).status_code == 403
+    entered = httpx.post(mode, json=enter, headers=api.headers("engineer"))
+    assert entered.status_code == 200, entered.text
+    assert [a["id"] for a in entered.json()["changed"]] == [ALARM]
+    assert alarm_status(api) == "suppressed"
+    typo = httpx.post(f"{api.url}/modes/maintenence", json=enter, headers=api.headers("engineer"))
+    assert typo.status_code == 422 and "maintenance" in typo.json()["detail"]
+
+    api.stop()  # the server restarts while the dam is in maintenance
+    api.start(with_station=False)
+    modes = httpx.get(f"{api.url}/modes", headers=api.headers("read")).json()
+    assert [(m["mode"], m["station"], m["user"]) for m in modes] == [("maintenance", "lauragais", "Paul")]
+    assert alarm_status(api) == "suppressed"
+
+    leave = {**enter, "on": False, "reason": "fin de vidange"}
+    left = httpx.post(mode, json=leave, headers=api.headers("engineer"))
+    assert left.status_code == 200 and left.json()["modes"] == []
+    assert alarm_status(api) == "unacknowledged"  # still above its limit: annunciated again
+    since = (utcnow() - timedelta(hours=1)).isoformat()
+    trail = httpx.get(f"{api.url}/audit", params={"from": since}, headers=api.headers("admin")).json()
+    assert [(e["actor"], e["command"], e["outcome"]) for e in trail] == [
+        ("Paul", "enter_mode", "forbidden"),
+        ("Paul", "enter_mode", "done: 1 alarm(s)"),
+        ("Paul", "enter_mode", "refused: unknown mode"),
+        ("Paul", "leave_mode", "done: 1 alarm(s)"),
+    ]
