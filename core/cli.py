@@ -236,8 +236,14 @@ def _hmi(args: argparse.Namespace) -> int:
     if run is None:
         print("ecreteur hmi: the desktop is not installed (pip install 'ecreteur[hmi]')", file=sys.stderr)
         return 1
-    result: int = run(config, args.config, args.data_dir, language=args.language, theme=args.theme,
-                      duration=args.duration, screenshot=args.screenshot)  # fmt: skip
+    from core.storage.lock import DataDirInUse
+
+    try:
+        result: int = run(config, args.config, args.data_dir, language=args.language, theme=args.theme,
+                          duration=args.duration, screenshot=args.screenshot)  # fmt: skip
+    except DataDirInUse as err:
+        print(f"ecreteur hmi: {err}", file=sys.stderr)
+        return 1
     return result
 
 
@@ -264,6 +270,8 @@ def _demo(args: argparse.Namespace) -> int:
               f"({why}); is another demo already running?", file=sys.stderr)  # fmt: skip
         return 1
 
+    from core.storage.lock import DataDirInUse
+
     try:
         with contextlib.suppress(KeyboardInterrupt):
             run = None if args.headless or not _has_display() else _desktop()
@@ -272,6 +280,9 @@ def _demo(args: argparse.Namespace) -> int:
             else:
                 run(config, DEMO_SITE, args.data_dir, language=args.language, theme=args.theme,
                     duration=args.duration, screenshot=args.screenshot)  # fmt: skip
+    except DataDirInUse as err:
+        print(f"ecreteur demo: {err}", file=sys.stderr)
+        return 1
     finally:
         _stop_simulator(simulator)
     return 0
@@ -323,7 +334,14 @@ def _server(args: argparse.Namespace) -> int:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(getattr(logging, args.server_log_level.upper()))
-    asyncio.run(serve(config, args.config, args.data_dir))
+    from core.storage.lock import DataDirInUse
+
+    try:
+        asyncio.run(serve(config, args.config, args.data_dir))
+    except DataDirInUse as err:
+        logging.getLogger("core.api.server").error("%s", err)
+        print(f"ecreteur server: {err}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -30,6 +30,7 @@ from core.notify.store import NotifyStore
 from core.operations import Actor, OperationError, Operations, Role
 from core.storage.audit import AuditStore
 from core.storage.base import Historian
+from core.storage.lock import AuthorityLock
 from core.storage.select import build_historian, build_journal
 
 _LOGGER = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ class Runtime:
         self.historian = historian or build_historian(config.storage, self.data_dir)
         self.journal = journal or build_journal(config.storage, self.data_dir)
         self.alarms = AlarmEngine(config, self.bus, self.journal, clock or LoopClock())
+        self.authority = AuthorityLock(self._store_path().with_suffix(".lock"))
         self.audit = AuditStore(self._store_path().with_suffix(".audit.db"))
         self.operations = Operations(self.alarms, self.audit)
         self.cascade: Cascade | None = None
@@ -113,7 +115,11 @@ class Runtime:
         return path if path.is_absolute() else self.data_dir / path
 
     async def start(self) -> None:
-        """Open the stores, restore the alarms, then connect every station (each on its own)."""
+        """Open the stores, restore the alarms, then connect every station (each on its own).
+
+        Raises :class:`DataDirInUse` when another process already supervises from the same files.
+        """
+        self.authority.acquire()
         await self.historian.start()
         await self.journal.start()
         await self.alarms.start()
@@ -140,6 +146,7 @@ class Runtime:
         await self.historian.stop()
         for unsubscribe in self._unsubscribe:
             unsubscribe()
+        self.authority.release()
 
     async def ingest(self, samples: Sequence[Sample]) -> None:
         """Store ``samples`` durably, then publish them live (alarms, views) on the bus.

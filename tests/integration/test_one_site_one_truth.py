@@ -7,6 +7,8 @@ mode entered by an engineer survives a restart of the server and can still be le
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -16,6 +18,7 @@ import httpx
 import pytest
 
 from core.model import utcnow
+from tests.conftest import REPO
 from tests.integration.api_server import SITE, ApiServer
 
 ALARM = "probe:lauragais.probe:H"
@@ -106,3 +109,14 @@ def test_an_engineers_mode_survives_a_restart_and_suppresses_then_unsuppresses(a
         ("Paul", "enter_mode", "refused: unknown mode"),
         ("Paul", "leave_mode", "done: 1 alarm(s)"),
     ]
+
+
+@pytest.mark.slow
+def test_a_second_server_on_the_same_data_directory_refuses_to_start(api: ApiServer) -> None:
+    command = [sys.executable, "-m", "core.cli", "server", "--config", str(api.config), "--data-dir",
+               str(api.data)]  # fmt: skip
+    second = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=300, check=False)
+    assert second.returncode == 1
+    assert "already supervises this site" in second.stderr and str(api.server.pid) in second.stderr
+    assert "Traceback" not in second.stderr
+    assert httpx.get(f"{api.url}/health").status_code == 200  # the first one is untouched
