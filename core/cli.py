@@ -109,6 +109,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     token.set_defaults(handler=_token)
 
+    user = commands.add_parser("user", help="manage operator accounts and their roles")
+    user.add_argument("action", choices=["add", "list", "passwd", "role", "disable", "enable"])
+    user.add_argument("name", nargs="?")
+    user.add_argument("--role", choices=["viewer", "operator", "engineer", "admin"])
+    user.add_argument("--config", type=Path, required=True)
+    user.add_argument("--data-dir", type=Path, default=Path.cwd())
+    user.set_defaults(handler=_user)
+
     kpis = commands.add_parser("kpis", help="alarm-system figures (EEMUA 191) from the journal")
     kpis.add_argument("--config", type=Path, required=True)
     kpis.add_argument("--data-dir", type=Path, default=Path.cwd())
@@ -363,6 +371,7 @@ def _token(args: argparse.Namespace) -> int:
         if not store.revoke(args.name):
             print(f"no token named {args.name!r}", file=sys.stderr)
             return 1
+        _audit_cli(config, args.data_dir, "token revoke", args.name, "")
         print(f"token {args.name!r} revoked")
         return 0
     try:
@@ -370,12 +379,76 @@ def _token(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"ecreteur token create: {err}", file=sys.stderr)
         return 2
+    _audit_cli(config, args.data_dir, "token create", args.name, " ".join(sorted(set(args.scope))))
     print(secret)
     print(
         f"token {args.name!r} ({', '.join(sorted(set(args.scope)))}): shown once, store it now",
         file=sys.stderr,
     )
     return 0
+
+
+def _new_password(name: str) -> str:
+    """Asked twice at a terminal; one line on stdin from a provisioning script."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass(f"password for {name}: ")
+    if getpass.getpass("again: ") != first:
+        raise ValueError("the two passwords differ")
+    return first
+
+
+def _user(args: argparse.Namespace) -> int:
+    config = _load(args.config)
+    if config is None:
+        return 1
+    from core.api.server import user_store
+    from core.storage.users import UserError
+
+    store = user_store(config, args.data_dir)
+    if args.action == "list":
+        for account in store.list():
+            state = "disabled" if account.disabled else "enabled"
+            print(f"{account.name}\t{account.role}\t{state}\tchanged {account.changed:%Y-%m-%d %H:%M} UTC")
+        return 0
+    if not args.name:
+        print(f"ecreteur user {args.action}: a user name is needed", file=sys.stderr)
+        return 2
+    try:
+        if args.action == "add":
+            if args.role is None:
+                raise UserError("--role is needed: viewer, operator, engineer or admin")
+            account = store.add(args.name, args.role, _new_password(args.name))
+        elif args.action == "passwd":
+            account = store.set_password(args.name, _new_password(args.name))
+        elif args.action == "role":
+            if args.role is None:
+                raise UserError("--role is needed")
+            account = store.set_role(args.name, args.role)
+        else:
+            account = store.set_disabled(args.name, args.action == "disable")
+    except (UserError, ValueError) as err:
+        print(f"ecreteur user {args.action}: {err}", file=sys.stderr)
+        return 1
+    if args.action in ("passwd", "disable", "role"):
+        from core.api.server import token_store
+
+        token_store(config, args.data_dir).close_sessions_of(account.name)  # sign in again
+    detail = f"role {account.role}" + (", disabled" if account.disabled else "")
+    _audit_cli(config, args.data_dir, f"user {args.action}", account.name, detail)
+    print(f"user {account.name!r}: {detail}")
+    return 0
+
+
+def _audit_cli(config: SiteConfig, data_dir: Path, command: str, target: str, detail: str) -> None:
+    """An administrator's change made from the command line, in the site's audit trail."""
+    from core.storage.audit import AuditEntry, AuditStore
+    from core.storage.select import state_file
+
+    audit = AuditStore(state_file(config.storage, data_dir, ".audit.db"))
+    audit.record(AuditEntry(datetime.now(UTC), getpass.getuser(), "admin", "cli", command, target, detail,
+                            "done"))  # fmt: skip
+    audit.close()
 
 
 def _kpis(args: argparse.Namespace) -> int:

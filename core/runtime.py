@@ -31,7 +31,7 @@ from core.operations import Actor, OperationError, Operations, Role
 from core.storage.audit import AuditStore
 from core.storage.base import Historian
 from core.storage.lock import AuthorityLock
-from core.storage.select import build_historian, build_journal
+from core.storage.select import build_historian, build_journal, state_file
 
 _LOGGER = logging.getLogger(__name__)
 _RETENTION_PERIOD_S = 3600.0
@@ -62,8 +62,8 @@ class Runtime:
         self.historian = historian or build_historian(config.storage, self.data_dir)
         self.journal = journal or build_journal(config.storage, self.data_dir)
         self.alarms = AlarmEngine(config, self.bus, self.journal, clock or LoopClock())
-        self.authority = AuthorityLock(self._store_path().with_suffix(".lock"))
-        self.audit = AuditStore(self._store_path().with_suffix(".audit.db"))
+        self.authority = AuthorityLock(state_file(config.storage, self.data_dir, ".lock"))
+        self.audit = AuditStore(state_file(config.storage, self.data_dir, ".audit.db"))
         self.operations = Operations(self.alarms, self.audit)
         self.cascade: Cascade | None = None
         self.webhooks: Webhooks | None = None

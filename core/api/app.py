@@ -36,11 +36,14 @@ from pydantic import (
 from core.alarms.kpi import compute_kpis
 from core.alarms.view import AlarmView
 from core.api import schemas as s
+from core.api.throttle import LoginThrottle
 from core.api.webhooks import add_twilio_webhooks
 from core.model import AlarmEvent, ConnectionState, Quality, Sample, utcnow
 from core.operations import Actor, Forbidden, Invalid, NotNow, Role, UnknownAlarm
 from core.runtime import Runtime
+from core.storage.audit import AuditEntry
 from core.storage.tokens import Token, TokenStore
+from core.storage.users import UserStore
 
 API = "/api/v1"
 _QUALITY = {"good": Quality.GOOD, "uncertain": Quality.UNCERTAIN, "bad": Quality.BAD}
@@ -161,7 +164,7 @@ class Metrics:
         self.latency[route] = (total + seconds, count + 1)
 
 
-def create_app(runtime: Runtime, tokens: TokenStore) -> FastAPI:
+def create_app(runtime: Runtime, tokens: TokenStore, users: UserStore | None = None) -> FastAPI:
     config = runtime.config
     app = FastAPI(
         title="Écrêteur API",
@@ -215,6 +218,53 @@ def create_app(runtime: Runtime, tokens: TokenStore) -> FastAPI:
             where = ".".join(str(p) for p in e["loc"] if p not in ("body", "query", "path"))
             parts.append(f"{where}: {e['msg']}" if where else str(e["msg"]))
         return JSONResponse({"detail": "; ".join(parts)}, status_code=422)
+
+    # -- operators' sessions -------------------------------------------------------------
+
+    throttle = LoginThrottle()
+    session_hours = 12.0  # a control-room shift
+
+    @app.post(
+        f"{API}/auth/login",
+        response_model=s.SessionOut,
+        responses={
+            400: {"model": s.Problem},
+            401: {"model": s.Problem},
+            429: {"model": s.Problem},
+            422: {"model": s.Problem},
+        },
+        summary="Sign in with an operator account (ecreteur user add)",
+    )
+    async def login(body: s.Login, request: Request) -> Any:
+        address = f"ip:{request.client.host if request.client else '?'}"
+        wait = throttle.wait(f"user:{body.user}", address)
+        if wait > 0:
+            raise HTTPException(429, f"too many failed sign-ins: retry in {wait:.0f} s",
+                                headers={"Retry-After": str(math.ceil(wait))})  # fmt: skip
+        account = await asyncio.to_thread(users.verify, body.user, body.password) if users else None
+        outcome = "done" if account else "refused: wrong name or password"
+        runtime.audit.record(AuditEntry(utcnow(), body.user, account.role if account else "-", address,
+                                        "sign in", body.user, "", outcome))  # fmt: skip
+        if account is None:
+            throttle.failed(f"user:{body.user}", address)
+            raise HTTPException(401, "wrong user name or password, or the account is disabled")
+        throttle.succeeded(f"user:{body.user}")
+        secret, expires = tokens.open_session(account.name, account.role, timedelta(hours=session_hours))
+        return s.SessionOut(token=secret, user=account.name, role=account.role, expires=expires)
+
+    @app.post(f"{API}/auth/logout", status_code=204, responses=errors, summary="End this session")
+    async def logout(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+        token: Annotated[Token, Depends(need(None))],
+    ) -> Response:
+        if token.user is not None and credentials is not None:
+            tokens.close_session(credentials.credentials)
+            cache.pop(credentials.credentials, None)
+        return Response(status_code=204)
+
+    @app.get(f"{API}/auth/me", response_model=s.Me, responses=errors, summary="Who this bearer is")
+    async def me(token: Annotated[Token, Depends(need(None))]) -> Any:
+        return s.Me(name=token.name, user=token.user, role=role_of(token).word, scopes=sorted(token.scopes))
 
     # -- ingestion ------------------------------------------------------------------------
 
@@ -391,7 +441,10 @@ def create_app(runtime: Runtime, tokens: TokenStore) -> FastAPI:
     operated = {**with_body, 404: {"model": s.Problem}, 409: {"model": s.Problem}}
 
     def actor(token: Token, user: str) -> Actor:
-        """The API client acts with the role its scopes give it, in the name of ``user``."""
+        """Who acts: a signed-in operator in their own name (whatever the body says), or an API
+        client with the role its scopes give it, in the name of ``user``."""
+        if token.user is not None:
+            return Actor(token.user, role_of(token), "session")
         return Actor(user, role_of(token), f"api token {token.name}")
 
     def carried(command: Callable[[], AlarmView]) -> s.OperationResult:

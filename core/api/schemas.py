@@ -210,3 +210,24 @@ class Ready(BaseModel):
     ready: bool
     stations: dict[str, str]
     historian_writable: bool
+
+
+class Login(_Body):
+    user: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=1, max_length=1000)
+
+
+class SessionOut(BaseModel):
+    """A signed-in operator's bearer token: send it as ``Authorization: Bearer …``."""
+
+    token: str
+    user: str
+    role: str
+    expires: datetime
+
+
+class Me(BaseModel):
+    name: str
+    user: str | None = Field(description="the signed-in operator; none for an API token")
+    role: Literal["viewer", "operator", "engineer", "admin"]
+    scopes: list[str]

@@ -20,7 +20,9 @@ import uvicorn
 from core.api.app import create_app
 from core.config.schema import SiteConfig
 from core.runtime import Runtime
+from core.storage.select import state_file
 from core.storage.tokens import TokenStore
+from core.storage.users import UserStore
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -36,9 +38,12 @@ class _Server(uvicorn.Server):
 
 def token_store(config: SiteConfig, data_dir: Path) -> TokenStore:
     """Tokens live beside the historian, in the server's state directory."""
-    path = Path(config.storage.path)
-    path = path if path.is_absolute() else data_dir / path
-    return TokenStore(path.with_name("tokens.db"))
+    return TokenStore(state_file(config.storage, data_dir, "tokens.db"))
+
+
+def user_store(config: SiteConfig, data_dir: Path) -> UserStore:
+    """Operator accounts live beside the tokens."""
+    return UserStore(state_file(config.storage, data_dir, "tokens.db"))
 
 
 async def serve(config: SiteConfig, config_path: Path, data_dir: Path) -> None:
@@ -56,7 +61,7 @@ async def serve(config: SiteConfig, config_path: Path, data_dir: Path) -> None:
 
     server = _Server(
         uvicorn.Config(
-            create_app(runtime, token_store(config, data_dir)),
+            create_app(runtime, token_store(config, data_dir), user_store(config, data_dir)),
             host=api.host,
             port=api.port,
             log_config=None,

@@ -17,6 +17,13 @@ def _local(storage: Storage, data_dir: Path, path: str) -> Path:
     return Path(path) if Path(path).is_absolute() else data_dir / path
 
 
+def state_file(storage: Storage, data_dir: Path, name: str) -> Path:
+    """A file of the site's state beside ``storage.path``: ``.audit.db`` gives ``ecreteur.audit.db``,
+    a plain name (``tokens.db``) a file of that name in the same folder."""
+    base = _local(storage, data_dir, storage.path)
+    return base.with_suffix(name) if name.startswith(".") else base.with_name(name)
+
+
 def build_journal(storage: Storage, data_dir: Path) -> AlarmJournal:
     local = _local(storage, data_dir, storage.path).with_suffix(".alarms.db")
     if storage.backend == "cassandra":

@@ -11,7 +11,7 @@ import hashlib
 import secrets
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from core.model import utcnow
@@ -19,13 +19,24 @@ from core.storage.base import from_us, to_us
 
 SCOPES = ("read", "ingest", "operate", "engineer", "admin")
 _PREFIX = "ecr_"
+_SESSION_PREFIX = "ecs_"
+ROLE_SCOPES = {
+    "viewer": ("read",),
+    "operator": ("read", "operate"),
+    "engineer": ("read", "operate", "engineer"),
+    "admin": ("admin",),
+}
 
 
 @dataclass(frozen=True, slots=True)
 class Token:
+    """A bearer's rights: an API token (a machine), or a signed-in operator's session (``user``)."""
+
     name: str
     scopes: frozenset[str]
     created: datetime
+    user: str | None = None  # the authenticated operator, for a session
+    expires: datetime | None = None
 
     def allows(self, scope: str) -> bool:
         """``admin`` allows everything; ``engineer`` includes ``operate``."""
@@ -46,6 +57,10 @@ class TokenStore:
             db.execute(
                 "CREATE TABLE IF NOT EXISTS tokens (name TEXT PRIMARY KEY, digest TEXT NOT NULL UNIQUE,"
                 " scopes TEXT NOT NULL, created INTEGER NOT NULL)"
+            )
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS sessions (digest TEXT PRIMARY KEY, user TEXT NOT NULL,"
+                " role TEXT NOT NULL, created INTEGER NOT NULL, expires INTEGER NOT NULL)"
             )
 
     def _db(self) -> sqlite3.Connection:
@@ -68,11 +83,46 @@ class TokenStore:
         return secret
 
     def verify(self, secret: str) -> Token | None:
+        if secret.startswith(_SESSION_PREFIX):
+            return self._session(secret)
         with self._db() as db:
             row = db.execute(
                 "SELECT name, scopes, created FROM tokens WHERE digest = ?", (_digest(secret),)
             ).fetchone()
         return None if row is None else Token(row[0], frozenset(row[1].split()), from_us(row[2]))
+
+    # -- operators' sessions (signed in with a name and a password) ---------------------------
+
+    def open_session(self, user: str, role: str, lasts: timedelta) -> tuple[str, datetime]:
+        """A bearer secret for ``user`` (shown once) and when it expires."""
+        secret = _SESSION_PREFIX + secrets.token_urlsafe(32)
+        now = utcnow()
+        with self._db() as db:
+            db.execute("DELETE FROM sessions WHERE expires < ?", (to_us(now),))
+            db.execute("INSERT INTO sessions VALUES (?, ?, ?, ?, ?)",
+                       (_digest(secret), user, role, to_us(now), to_us(now + lasts)))  # fmt: skip
+        return secret, now + lasts
+
+    def close_session(self, secret: str) -> None:
+        with self._db() as db:
+            db.execute("DELETE FROM sessions WHERE digest = ?", (_digest(secret),))
+
+    def close_sessions_of(self, user: str) -> None:
+        """A disabled account or a changed password ends the user's sessions at once."""
+        with self._db() as db:
+            db.execute("DELETE FROM sessions WHERE user = ?", (user,))
+
+    def _session(self, secret: str) -> Token | None:
+        with self._db() as db:
+            row = db.execute(
+                "SELECT user, role, created, expires FROM sessions WHERE digest = ? AND expires >= ?",
+                (_digest(secret), to_us(utcnow())),
+            ).fetchone()
+        if row is None:
+            return None
+        user, role, created, expires = row
+        scopes = frozenset(ROLE_SCOPES.get(role, ()))
+        return Token(f"session {user}", scopes, from_us(created), user=user, expires=from_us(expires))
 
     def list(self) -> list[Token]:
         with self._db() as db:

@@ -120,3 +120,65 @@ def test_a_second_server_on_the_same_data_directory_refuses_to_start(api: ApiSer
     assert "already supervises this site" in second.stderr and str(api.server.pid) in second.stderr
     assert "Traceback" not in second.stderr
     assert httpx.get(f"{api.url}/health").status_code == 200  # the first one is untouched
+
+
+def add_user(api: ApiServer, name: str, role: str, password: str) -> None:
+    made = subprocess.run(
+        [sys.executable, "-m", "core.cli", "user", "add", name, "--role", role, "--config", str(api.config),
+         "--data-dir", str(api.data)],
+        input=password + "\n", capture_output=True, text=True, cwd=REPO, timeout=120, check=False,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+
+
+def sign_in(api: ApiServer, name: str, password: str) -> httpx.Response:
+    return httpx.post(f"{api.url}/auth/login", json={"user": name, "password": password})
+
+
+@pytest.mark.slow
+def test_operators_sign_in_act_in_their_own_name_and_guessers_are_slowed(api: ApiServer) -> None:
+    add_user(api, "Marie Dupont", "operator", "vanne-de-fond-50")
+    add_user(api, "Léa", "viewer", "je-regarde-seulement")
+    stored = (api.data / "var" / "tokens.db").read_bytes()
+    assert b"$argon2id$" in stored and b"vanne-de-fond-50" not in stored
+
+    raise_probe_alarm(api)
+    wait_for(lambda: alarm_status(api) == "unacknowledged", what="the alarm raised")
+    viewer = sign_in(api, "Léa", "je-regarde-seulement").json()["token"]
+    ack = f"{api.url}/alarms/{ALARM}/ack"
+    assert (
+        httpx.post(ack, json={"user": "x"}, headers={"Authorization": f"Bearer {viewer}"}).status_code == 403
+    )
+
+    session = sign_in(api, "Marie Dupont", "vanne-de-fond-50")
+    assert session.status_code == 200 and session.json()["role"] == "operator"
+    bearer = {"Authorization": f"Bearer {session.json()['token']}"}
+    me = httpx.get(f"{api.url}/auth/me", headers=bearer).json()
+    assert me["user"] == "Marie Dupont" and me["role"] == "operator"
+    # the journal gets the authenticated name, not what the body claims
+    done = httpx.post(ack, json={"user": "quelqu'un d'autre", "comment": "vu"}, headers=bearer)
+    assert done.status_code == 200
+    alarms = httpx.get(f"{api.url}/alarms", headers=api.headers("read")).json()
+    assert next(a for a in alarms if a["id"] == ALARM)["acknowledged_by"] == "Marie Dupont"
+
+    for _ in range(5):
+        assert sign_in(api, "Marie Dupont", "mauvais-mot-de-passe").status_code == 401
+    locked = sign_in(api, "Marie Dupont", "vanne-de-fond-50")
+    assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0
+
+    disabled = subprocess.run(
+        [sys.executable, "-m", "core.cli", "user", "disable", "Marie Dupont", "--config", str(api.config),
+         "--data-dir", str(api.data)],
+        capture_output=True, text=True, cwd=REPO, timeout=120, check=False,
+    )  # fmt: skip
+    assert disabled.returncode == 0, disabled.stderr
+    wait_for(lambda: httpx.get(f"{api.url}/auth/me", headers=bearer).status_code == 401,
+             what="the disabled account's session ended")  # fmt: skip
+    trail = httpx.get(f"{api.url}/audit", headers=api.headers("admin")).json()
+    commands = [(e["command"], e["target"], e["outcome"]) for e in trail]
+    assert ("user add", "Marie Dupont", "done") in commands and (
+        "user disable",
+        "Marie Dupont",
+        "done",
+    ) in commands
+    assert ("sign in", "Marie Dupont", "refused: wrong name or password") in commands
