@@ -10,6 +10,7 @@ the scope.
 """
 
 import asyncio
+import contextlib
 import csv
 import io
 import json
@@ -20,7 +21,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -44,6 +45,7 @@ from core.runtime import Runtime
 from core.storage.audit import AuditEntry
 from core.storage.tokens import Token, TokenStore
 from core.storage.users import UserStore
+from core.stream import EventStream, Filter, Subscriber, alarm_json, sample_json, station_json
 
 API = "/api/v1"
 _QUALITY = {"good": Quality.GOOD, "uncertain": Quality.UNCERTAIN, "bad": Quality.BAD}
@@ -181,6 +183,14 @@ def create_app(runtime: Runtime, tokens: TokenStore, users: UserStore | None = N
     cache: dict[str, tuple[float, Token | None]] = {}
     tags = {tag.id: tag for tag in config.tags}
 
+    def resolve(secret: str) -> Token | None:
+        now = time.monotonic()
+        hit = cache.get(secret)
+        if hit is None or now - hit[0] > _TOKEN_CACHE_S:
+            hit = (now, tokens.verify(secret))
+            cache[secret] = hit
+        return hit[1]
+
     def need(scope: Scope | None) -> Callable[..., Awaitable[Token]]:
         """A valid token with ``scope`` (None: any valid token, its role decides further)."""
 
@@ -189,12 +199,7 @@ def create_app(runtime: Runtime, tokens: TokenStore, users: UserStore | None = N
         ) -> Token:
             if credentials is None:
                 raise HTTPException(401, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
-            now = time.monotonic()
-            hit = cache.get(credentials.credentials)
-            if hit is None or now - hit[0] > _TOKEN_CACHE_S:
-                hit = (now, tokens.verify(credentials.credentials))
-                cache[credentials.credentials] = hit
-            token = hit[1]
+            token = resolve(credentials.credentials)
             if token is None:
                 raise HTTPException(401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"})
             if scope is not None and not token.allows(scope):
@@ -218,6 +223,62 @@ def create_app(runtime: Runtime, tokens: TokenStore, users: UserStore | None = N
             where = ".".join(str(p) for p in e["loc"] if p not in ("body", "query", "path"))
             parts.append(f"{where}: {e['msg']}" if where else str(e["msg"]))
         return JSONResponse({"detail": "; ".join(parts)}, status_code=422)
+
+    # -- the live event stream ----------------------------------------------------------
+
+    def station_of(tag_id: str) -> str | None:
+        tag = config.tag(tag_id)
+        return tag.station if tag else None
+
+    def picture(wanted: Filter) -> dict[str, Any]:
+        alarms = [alarm_json(v) for v in runtime.alarms.views() if wanted.keeps_station(v.station)]
+        states = [station_json(st) for sid, st in runtime.stations.items() if wanted.keeps_station(sid)]
+        latest = [
+            sample_json(x) for tag, x in runtime.latest.items() if wanted.keeps_tag(tag, station_of(tag))
+        ]
+        return {"alarms": alarms, "stations": states, "latest": latest}
+
+    stream = EventStream(runtime.bus, runtime.alarms, station_of, picture)
+    app.state.stream = stream
+
+    @app.websocket(f"{API}/events")
+    async def events(
+        websocket: WebSocket,
+        epoch: str | None = None,
+        since: int | None = None,
+        stations: str = "",
+        tags: str = "",
+        access_token: str | None = None,
+    ) -> None:
+        """Sample batches, station states and alarm transitions, numbered (see core.stream).
+
+        The bearer token comes in the Authorization header, or as ``access_token`` where a
+        client cannot set headers (browsers). Resume with ``epoch`` and ``since``.
+        """
+        header = websocket.headers.get("authorization", "")
+        secret = header[7:] if header.lower().startswith("bearer ") else access_token
+        token = resolve(secret) if secret else None
+        if token is None or not token.allows("read"):
+            await websocket.close(code=4401 if token is None else 4403)
+            return
+        await websocket.accept()
+        wanted = Filter(
+            frozenset(filter(None, stations.split(","))), frozenset(filter(None, tags.split(",")))
+        )
+        subscriber, first = stream.subscribe(wanted, epoch, since)
+        try:
+            for message in first:
+                await websocket.send_text(json.dumps(message))
+            reader = asyncio.create_task(_drain(websocket))
+            pump = asyncio.create_task(_pump(websocket, subscriber, stream))
+            await asyncio.wait({reader, pump}, return_when=asyncio.FIRST_COMPLETED)
+            for task in (reader, pump):
+                task.cancel()
+            await asyncio.gather(reader, pump, return_exceptions=True)
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            stream.unsubscribe(subscriber)
 
     # -- operators' sessions -------------------------------------------------------------
 
@@ -669,6 +730,30 @@ def _alarm_out(a: AlarmView) -> s.AlarmOut:
         acknowledged_at=a.acknowledged_at, shelved_by=a.shelved_by, shelved_reason=a.shelved_reason,
         shelved_until=a.shelved_until, message_fr=a.message_fr, message_en=a.message_en,
     )  # fmt: skip
+
+
+def _listed(text: str) -> frozenset[str]:
+    return frozenset(item for item in text.split(",") if item)
+
+
+async def _drain(websocket: WebSocket) -> None:
+    """Read (and ignore) what the client sends: it ends when the client goes."""
+    with contextlib.suppress(WebSocketDisconnect):
+        while True:
+            await websocket.receive_text()
+
+
+async def _pump(websocket: WebSocket, subscriber: Subscriber, stream: EventStream) -> None:
+    """Send the client its events; a ping when quiet; close (1013) if it fell too far behind."""
+    while True:
+        if subscriber.dropped and subscriber.queue.empty():
+            await websocket.close(code=1013, reason="too slow: resume from your last seq")
+            return
+        try:
+            message = await asyncio.wait_for(subscriber.queue.get(), 15.0)
+        except TimeoutError:
+            message = {"type": "ping", "seq": stream.seq}
+        await websocket.send_text(json.dumps(message))
 
 
 def role_of(token: Token) -> Role:

@@ -7,6 +7,8 @@ mode entered by an engineer survives a restart of the server and can still be le
 
 from __future__ import annotations
 
+import asyncio
+import json
 import subprocess
 import sys
 import time
@@ -182,3 +184,76 @@ def test_operators_sign_in_act_in_their_own_name_and_guessers_are_slowed(api: Ap
         "done",
     ) in commands
     assert ("sign in", "Marie Dupont", "refused: wrong name or password") in commands
+
+
+class StreamClient:
+    """A client of GET /api/v1/events that keeps what it received and its last number."""
+
+    def __init__(self, api: ApiServer) -> None:
+        self.api = api
+        self.epoch: str | None = None
+        self.seq: int | None = None
+        self.journal: list[dict[str, object]] = []
+        self.seqs: list[int] = []
+        self.snapshots = 0
+
+    async def session(self, until: Callable[[], bool], what: str) -> None:
+        """Connect (resuming if it can), take messages until ``until()`` holds, then drop."""
+        from websockets.asyncio.client import connect
+
+        query = f"?epoch={self.epoch}&since={self.seq}" if self.epoch else ""
+        url = self.api.url.replace("http", "ws", 1) + "/events" + query
+        deadline = time.monotonic() + 60
+        async with connect(url, additional_headers=self.api.headers("read")) as socket:
+            while not until():
+                assert time.monotonic() < deadline, f"timed out waiting for {what}"
+                message = json.loads(await asyncio.wait_for(socket.recv(), 60))
+                if message["type"] == "hello":
+                    self.epoch = message["epoch"]
+                elif message["type"] == "snapshot":
+                    self.snapshots += 1
+                    self.seq = message["seq"]
+                elif "seq" in message and message["type"] != "ping":
+                    self.seqs.append(message["seq"])
+                    self.seq = message["seq"]
+                    if message["type"] == "alarm":
+                        self.journal.append(message["event"])
+
+
+def swing_probe(api: ApiServer, values: list[float]) -> None:
+    """Post probe samples one by one: each crossing of 50 raises or returns its alarm."""
+    base = utcnow()
+    for i, value in enumerate(values):
+        sample = {
+            "tag": "lauragais.probe",
+            "ts": (base + timedelta(milliseconds=i)).isoformat(),
+            "value": value,
+        }
+        posted = httpx.post(f"{api.url}/samples", json={"samples": [sample]}, headers=api.headers("ingest"))
+        assert posted.status_code == 200, posted.text
+
+
+def journal_of(api: ApiServer) -> list[tuple[object, ...]]:
+    entries = httpx.get(f"{api.url}/alarms/journal", params={"limit": 10000}, headers=api.headers("read"))
+    return [(e["ts"], e["alarm"], e["action"]) for e in entries.json()["entries"]]
+
+
+@pytest.mark.slow
+async def test_a_stream_client_that_drops_during_a_flood_gets_every_journal_event_once_in_order(
+    api: ApiServer,
+) -> None:
+    client = StreamClient(api)
+    await client.session(lambda: client.epoch is not None and client.snapshots == 1, "the first snapshot")
+    await asyncio.to_thread(swing_probe, api, [60.0, 40.0] * 5)  # ten transitions while connected
+    await client.session(lambda: len(client.journal) >= 10, "the first transitions")
+    # the client is away while the alarm keeps swinging (and an operator acknowledges it)
+    await asyncio.to_thread(swing_probe, api, [60.0, 40.0] * 10 + [60.0])
+    ack = await asyncio.to_thread(
+        httpx.post, f"{api.url}/alarms/{ALARM}/ack", json={"user": "Marie"}, headers=api.headers("operate")
+    )
+    assert ack.status_code == 200
+    await client.session(lambda: len(client.journal) >= 32, "the missed transitions")
+    assert client.snapshots == 1, "the client was resent a snapshot instead of what it missed"
+    assert client.seqs == sorted(set(client.seqs)), "duplicates or disorder in the stream"
+    received = [(e["ts"], e["alarm"], e["action"]) for e in client.journal]
+    assert received == sorted(journal_of(api))

@@ -1,0 +1,203 @@
+"""The server's live event stream: what happens, numbered, so that no client misses any of it.
+
+Every sample batch, station status and alarm transition gets a sequence number within the
+server's *epoch* (a random id per run). The last events are kept in a ring; a client that
+comes back with its epoch and its last sequence number gets exactly what it missed, in order,
+then the live events. A client too far behind (or after a server restart: another epoch) gets a
+snapshot of the whole picture (alarms, stations, latest values) instead, then the live events.
+A client that cannot keep up is dropped rather than slowing the others; it reconnects the same
+way. The web framework only carries the messages (``core.api.app``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import secrets
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from core.alarms.engine import AlarmEngine
+from core.alarms.view import AlarmView
+from core.bus import ALARMS, SAMPLES, STATION_STATUS, Bus
+from core.model import AlarmEvent, Sample, StationStatus
+
+Message = dict[str, Any]
+_QUALITY = ("good", "uncertain", "bad")
+
+
+def iso(ts: datetime) -> str:
+    """UTC with a ``Z``, as the REST API writes times."""
+    return ts.isoformat().replace("+00:00", "Z")
+
+
+def sample_json(sample: Sample) -> Message:
+    value = None if math.isnan(sample.value) else sample.value
+    return {"tag": sample.tag, "ts": iso(sample.ts), "value": value,
+            "quality": _QUALITY[int(sample.quality)]}  # fmt: skip
+
+
+def station_json(status: StationStatus) -> Message:
+    return {"station": status.station, "state": status.state.value, "ts": iso(status.ts),
+            "detail": status.detail, "fault": status.fault, "clock_skew_s": status.clock_skew_s}  # fmt: skip
+
+
+def alarm_json(view: AlarmView) -> Message:
+    def num(value: float | None) -> float | None:
+        return None if value is None or math.isnan(value) else value
+
+    def when(value: datetime | None) -> str | None:
+        return None if value is None else iso(value)
+
+    return {
+        "id": view.id, "tag": view.tag, "station": view.station, "station_name": view.station_name,
+        "kind": view.kind, "priority": view.priority.name.lower(), "status": view.status.value,
+        "active": view.active, "value": num(view.value), "raised_value": num(view.raised_value),
+        "limit": view.limit, "since": when(view.since), "acknowledged_by": view.acknowledged_by,
+        "acknowledged_at": when(view.acknowledged_at), "shelved_by": view.shelved_by,
+        "shelved_reason": view.shelved_reason, "shelved_until": when(view.shelved_until),
+        "message_fr": view.message_fr, "message_en": view.message_en,
+    }  # fmt: skip
+
+
+def event_json(event: AlarmEvent) -> Message:
+    return {"ts": iso(event.ts), "alarm": event.alarm, "tag": event.tag, "action": event.action,
+            "status": event.status.value, "active": event.active, "priority": event.priority.name.lower(),
+            "user": event.user, "comment": event.comment, "message_fr": event.message_fr,
+            "message_en": event.message_en}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    """Which stations' (and tags') events a client wants; empty means all."""
+
+    stations: frozenset[str] = frozenset()
+    tags: frozenset[str] = frozenset()
+
+    def keeps_station(self, station: str) -> bool:
+        return not self.stations or station in self.stations
+
+    def keeps_tag(self, tag: str, station: str | None) -> bool:
+        if self.tags:
+            return tag in self.tags
+        return station is None or self.keeps_station(station)
+
+
+@dataclass
+class _Event:
+    seq: int
+    kind: str  # samples, station, alarm
+    body: Message
+    station: str | None
+    samples: Sequence[Sample] = ()
+
+
+@dataclass(eq=False)  # each connection is its own, hashed by identity
+class Subscriber:
+    """One connected client: its filter and the queue its connection drains."""
+
+    filter: Filter
+    queue: asyncio.Queue[Message] = field(default_factory=lambda: asyncio.Queue(maxsize=10_000))
+    dropped: bool = False
+
+
+class EventStream:
+    """Numbers and keeps the runtime's events, and fans them out. Runs in the event loop."""
+
+    def __init__(
+        self,
+        bus: Bus,
+        engine: AlarmEngine,
+        station_of: Callable[[str], str | None],
+        snapshot: Callable[[Filter], Message],
+        keep: int = 50_000,
+    ) -> None:
+        self.epoch = secrets.token_hex(8)
+        self.seq = 0
+        self._ring: deque[_Event] = deque(maxlen=keep)
+        self._engine = engine
+        self._station_of = station_of
+        self._snapshot = snapshot
+        self._subscribers: set[Subscriber] = set()
+        self.dropped = 0
+        self._unsubscribe = [
+            bus.subscribe(SAMPLES, self._on_samples),
+            bus.subscribe(STATION_STATUS, self._on_station),
+            bus.subscribe(ALARMS, self._on_alarm),
+        ]
+
+    def close(self) -> None:
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+
+    # -- numbering ------------------------------------------------------------------------
+
+    def _add(self, kind: str, body: Message, station: str | None, samples: Sequence[Sample] = ()) -> None:
+        self.seq += 1
+        event = _Event(self.seq, kind, body, station, samples)
+        self._ring.append(event)
+        for subscriber in list(self._subscribers):
+            message = self._render(event, subscriber.filter)
+            if message is None:
+                continue
+            try:
+                subscriber.queue.put_nowait(message)
+            except asyncio.QueueFull:  # too slow: dropped, it will resume from its last number
+                subscriber.dropped = True
+                self.dropped += 1
+                self._subscribers.discard(subscriber)
+
+    def _on_samples(self, samples: Sequence[Sample]) -> None:
+        self._add("samples", {}, None, tuple(samples))
+
+    def _on_station(self, status: StationStatus) -> None:
+        self._add("station", {"station": station_json(status)}, status.station)
+
+    def _on_alarm(self, event: AlarmEvent) -> None:
+        alarm = self._engine.alarms.get(event.alarm)
+        station = alarm.station_id if alarm is not None else None
+        body: Message = {"event": event_json(event)}
+        if alarm is not None:
+            body["alarm"] = alarm_json(alarm.view())
+        self._add("alarm", body, station)
+
+    def _render(self, event: _Event, wanted: Filter) -> Message | None:
+        if event.kind == "samples":
+            kept = [sample_json(s) for s in event.samples if wanted.keeps_tag(s.tag, self._station_of(s.tag))]
+            return {"type": "samples", "seq": event.seq, "samples": kept} if kept else None
+        if event.station is not None and not wanted.keeps_station(event.station):
+            return None
+        return {"type": event.kind, "seq": event.seq, **event.body}
+
+    # -- clients --------------------------------------------------------------------------
+
+    def subscribe(
+        self, wanted: Filter, epoch: str | None, since: int | None
+    ) -> tuple[Subscriber, list[Message]]:
+        """Register a client; return it with what it must receive first, in order.
+
+        With the current ``epoch`` and a ``since`` still in the ring: the events after it.
+        Otherwise: a snapshot of the whole picture at the current number.
+        """
+        subscriber = Subscriber(wanted)
+        first: list[Message] = [{"type": "hello", "epoch": self.epoch, "seq": self.seq}]
+        oldest = self._ring[0].seq if self._ring else self.seq + 1
+        if epoch == self.epoch and since is not None and oldest - 1 <= since <= self.seq:
+            first += [m for e in self._missed(since) if (m := self._render(e, wanted)) is not None]
+        else:
+            first.append({"type": "snapshot", "epoch": self.epoch, "seq": self.seq, **self._snapshot(wanted)})
+        self._subscribers.add(subscriber)
+        return subscriber, first
+
+    def _missed(self, since: int) -> Iterable[_Event]:
+        return (event for event in self._ring if event.seq > since)
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        self._subscribers.discard(subscriber)
+
+    @property
+    def clients(self) -> int:
+        return len(self._subscribers)
