@@ -22,14 +22,20 @@ from pathlib import Path
 from core.children import spawn
 from core.config.loader import ConfigError, load_config
 from core.config.schema import SecurityMode, SiteConfig, Station
+from core.paths import default_data_dir
 from core.sim.scenario import RESOURCES
 
 DEMO_SITE = RESOURCES / "sites" / "demo.yaml"
 
 
+_DATA_DIR_HELP = "state directory (default: $ECRETEUR_DATA_DIR, systemd's, or ~/.local/state/ecreteur)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if getattr(args, "data_dir", False) is None:
+        args.data_dir = default_data_dir()
     logging.basicConfig(
         level=getattr(logging, args.log_level.upper()),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -68,28 +74,26 @@ def _parser() -> argparse.ArgumentParser:
 
     monitor = commands.add_parser("monitor", help="acquire and store a site, showing a live table")
     monitor.add_argument("--config", type=Path, required=True)
-    monitor.add_argument("--data-dir", type=Path, default=Path.cwd())
+    monitor.add_argument("--data-dir", type=Path, default=None, help=_DATA_DIR_HELP)
     monitor.add_argument("--duration", type=float, help="stop after this many seconds")
     monitor.set_defaults(handler=_monitor)
 
     hmi = commands.add_parser("hmi", help="open the desktop on a site")
     hmi.add_argument("--config", type=Path, required=True)
-    hmi.add_argument("--data-dir", type=Path, default=Path.cwd())
+    hmi.add_argument("--data-dir", type=Path, default=None, help=_DATA_DIR_HELP)
     _desktop_options(hmi)
     hmi.set_defaults(handler=_hmi)
 
     demo = commands.add_parser("demo", help="simulate the three demo dams and supervise them")
     _simulation_options(demo)
-    demo.add_argument("--data-dir", type=Path, default=Path("var"))
+    demo.add_argument("--data-dir", type=Path, default=None, help=_DATA_DIR_HELP)
     demo.add_argument("--headless", action="store_true", help="a terminal table instead of the desktop")
     _desktop_options(demo)
     demo.set_defaults(handler=_demo)
 
     server = commands.add_parser("server", help="run headless: acquisition, alarms, historian, REST API")
     server.add_argument("--config", type=Path, required=True)
-    server.add_argument(
-        "--data-dir", type=Path, default=Path.cwd(), help="state directory (historian, tokens)"
-    )
+    server.add_argument("--data-dir", type=Path, default=None, help=_DATA_DIR_HELP)
     server.add_argument(
         "--log-level",
         dest="server_log_level",
@@ -103,7 +107,7 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("action", choices=["create", "list", "revoke"])
     token.add_argument("name", nargs="?")
     token.add_argument("--config", type=Path, required=True)
-    token.add_argument("--data-dir", type=Path, default=Path.cwd())
+    token.add_argument("--data-dir", type=Path, default=None, help=_DATA_DIR_HELP)
     token.add_argument(
         "--scope", action="append", default=[], help="read, ingest, operate, admin (repeatable)"
     )
@@ -114,12 +118,12 @@ def _parser() -> argparse.ArgumentParser:
     user.add_argument("name", nargs="?")
     user.add_argument("--role", choices=["viewer", "operator", "engineer", "admin"])
     user.add_argument("--config", type=Path, required=True)
-    user.add_argument("--data-dir", type=Path, default=Path.cwd())
+    user.add_argument("--data-dir", type=Path, default=None, help=_DATA_DIR_HELP)
     user.set_defaults(handler=_user)
 
     kpis = commands.add_parser("kpis", help="alarm-system figures (EEMUA 191) from the journal")
     kpis.add_argument("--config", type=Path, required=True)
-    kpis.add_argument("--data-dir", type=Path, default=Path.cwd())
+    kpis.add_argument("--data-dir", type=Path, default=None, help=_DATA_DIR_HELP)
     kpis.add_argument("--hours", type=float, default=24.0, help="the period, ending now")
     kpis.add_argument("--operators", type=int, default=1)
     kpis.set_defaults(handler=_kpis)
@@ -134,7 +138,7 @@ def _parser() -> argparse.ArgumentParser:
     trust = commands.add_parser("trust", help="show a secure station's certificate and trust it")
     trust.add_argument("station")
     trust.add_argument("--config", type=Path, required=True)
-    trust.add_argument("--data-dir", type=Path, default=Path.cwd(), help="holds the trust store, pki/")
+    trust.add_argument("--data-dir", type=Path, default=None, help=_DATA_DIR_HELP)
     trust.add_argument("--fingerprint", help="trust without asking if the station presents this SHA-256")
     trust.set_defaults(handler=_trust)
 

@@ -6,11 +6,11 @@ Source strings are English; ``resources/i18n/ecreteur_fr.ts`` holds the French, 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import QCoreApplication, QLocale, QTranslator
 
-I18N = Path(__file__).resolve().parents[1] / "resources" / "i18n"
+from core.paths import resources
+
+I18N = resources() / "i18n"
 CONTEXT = "ecreteur"
 _installed = "en"
 

@@ -17,7 +17,7 @@ PRISM_VERSION="5.16.0"        # validates the paging tests' requests against Twi
 APT_PACKAGES="libegl1 libgl1 libfontconfig1 libxkbcommon0 libdbus-1-3 fonts-dejavu-core systemd
   libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-randr0
   libxcb-shape0 libxcb-xfixes0 libxcb-xkb1 libxcb-xinerama0 libxkbcommon-x11-0 libx11-xcb1
-  xvfb xauth"
+  xvfb xauth python3-venv adduser"  # the last two: the Debian package test installs the package
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

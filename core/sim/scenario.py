@@ -8,9 +8,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ruamel.yaml import YAML
 
 from core.config.base import Labels
+from core.paths import resources
 from core.sim.flood import DamParameters
 
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+RESOURCES = resources()
 
 
 class _Model(BaseModel):

@@ -1,0 +1,1 @@
+"""Data shipped with Écrêteur, installed as the ``ecreteur_resources`` package (core/paths.py)."""
