@@ -17,12 +17,15 @@ Roles (each includes the ones before it):
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from core.alarms.engine import AlarmEngine
 from core.alarms.view import AlarmView
 from core.storage.audit import ActiveMode, AuditEntry, AuditStore
+
+Change = Callable[[str, str, str], bool]  # an engine command: (alarm id, who, why) -> done
 
 
 class Role(enum.IntEnum):
@@ -109,9 +112,7 @@ class Operations:
     # -- alarms ---------------------------------------------------------------------------
 
     def acknowledge(self, actor: Actor, alarm_id: str, comment: str = "") -> AlarmView:
-        self._check(actor, Command.ACKNOWLEDGE, alarm_id, comment)
-        return self._done(actor, Command.ACKNOWLEDGE, alarm_id, comment,
-                          self.engine.acknowledge(alarm_id, actor.name, comment))  # fmt: skip
+        return self._carry(actor, Command.ACKNOWLEDGE, alarm_id, comment, self.engine.acknowledge)
 
     def shelve(self, actor: Actor, alarm_id: str, reason: str, duration: timedelta) -> AlarmView:
         detail = f"{reason} ({duration.total_seconds() / 60:.0f} min)"
@@ -124,14 +125,10 @@ class Operations:
         return self._done(actor, Command.SHELVE, alarm_id, detail, ok)
 
     def unshelve(self, actor: Actor, alarm_id: str, comment: str = "") -> AlarmView:
-        self._check(actor, Command.UNSHELVE, alarm_id, comment)
-        return self._done(actor, Command.UNSHELVE, alarm_id, comment,
-                          self.engine.unshelve(alarm_id, actor.name, comment))  # fmt: skip
+        return self._carry(actor, Command.UNSHELVE, alarm_id, comment, self.engine.unshelve)
 
     def reset(self, actor: Actor, alarm_id: str, comment: str = "") -> AlarmView:
-        self._check(actor, Command.RESET, alarm_id, comment)
-        return self._done(actor, Command.RESET, alarm_id, comment,
-                          self.engine.reset(alarm_id, actor.name, comment))  # fmt: skip
+        return self._carry(actor, Command.RESET, alarm_id, comment, self.engine.reset)
 
     def remove_from_service(self, actor: Actor, alarm_id: str, reason: str) -> AlarmView:
         self._check(actor, Command.REMOVE_FROM_SERVICE, alarm_id, reason)
@@ -140,9 +137,7 @@ class Operations:
                           self.engine.remove_from_service(alarm_id, actor.name, reason))  # fmt: skip
 
     def return_to_service(self, actor: Actor, alarm_id: str, reason: str = "") -> AlarmView:
-        self._check(actor, Command.RETURN_TO_SERVICE, alarm_id, reason)
-        return self._done(actor, Command.RETURN_TO_SERVICE, alarm_id, reason,
-                          self.engine.return_to_service(alarm_id, actor.name, reason))  # fmt: skip
+        return self._carry(actor, Command.RETURN_TO_SERVICE, alarm_id, reason, self.engine.return_to_service)
 
     # -- modes ----------------------------------------------------------------------------
 
@@ -178,6 +173,18 @@ class Operations:
         return [self.engine.view(alarm_id) for alarm_id in changed]
 
     # -- the checks and the trail ---------------------------------------------------------
+
+    def _carry(
+        self,
+        actor: Actor,
+        command: Command,
+        alarm_id: str,
+        text: str,
+        change: Callable[[str, str, str], bool],
+    ) -> AlarmView:
+        """Check, carry out ``change(alarm_id, who, text)`` through the engine, audit, answer."""
+        self._check(actor, command, alarm_id, text)
+        return self._done(actor, command, alarm_id, text, change(alarm_id, actor.name, text))
 
     def _check(self, actor: Actor, command: Command, alarm_id: str, detail: str) -> None:
         if not actor.may(command):

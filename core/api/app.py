@@ -17,7 +17,7 @@ import json
 import math
 import re
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -509,16 +509,8 @@ def create_app(runtime: Runtime, tokens: TokenStore, users: UserStore | None = N
         return Actor(user, role_of(token), f"api token {token.name}")
 
     def carried(command: Callable[[], AlarmView]) -> s.OperationResult:
-        try:
+        with refusals():
             view = command()
-        except UnknownAlarm as err:
-            raise HTTPException(404, f"{err}; GET {API}/alarms lists the active ones") from None
-        except Forbidden as err:
-            raise HTTPException(403, str(err)) from None
-        except NotNow as err:
-            raise HTTPException(409, str(err)) from None
-        except Invalid as err:
-            raise HTTPException(422, str(err)) from None
         return s.OperationResult(alarm=view.id, done=True, status=view.status.value)
 
     ops = runtime.operations
@@ -573,17 +565,9 @@ def create_app(runtime: Runtime, tokens: TokenStore, users: UserStore | None = N
         body: s.ModeChange,
         token: Annotated[Token, Depends(need(None))],
     ) -> Any:
-        try:
+        with refusals():
             changed = ops.set_mode(actor(token, body.user), mode, body.station, body.on,
                                    _via(body.reason, token))  # fmt: skip
-        except UnknownAlarm as err:
-            raise HTTPException(404, str(err)) from None
-        except Forbidden as err:
-            raise HTTPException(403, str(err)) from None
-        except NotNow as err:
-            raise HTTPException(409, str(err)) from None
-        except Invalid as err:
-            raise HTTPException(422, str(err)) from None
         await runtime.audit.flush()  # answered once the mode is durable: it survives a restart
         return s.ModeResult(changed=[_alarm_out(v) for v in changed], modes=modes_out())
 
@@ -730,6 +714,21 @@ def _alarm_out(a: AlarmView) -> s.AlarmOut:
         acknowledged_at=a.acknowledged_at, shelved_by=a.shelved_by, shelved_reason=a.shelved_reason,
         shelved_until=a.shelved_until, message_fr=a.message_fr, message_en=a.message_en,
     )  # fmt: skip
+
+
+@contextlib.contextmanager
+def refusals() -> Iterator[None]:
+    """The operations surface's refusals as HTTP answers: 404, 403, 409, 422."""
+    try:
+        yield
+    except UnknownAlarm as err:
+        raise HTTPException(404, f"{err}; GET {API}/alarms lists the active ones") from None
+    except Forbidden as err:
+        raise HTTPException(403, str(err)) from None
+    except NotNow as err:
+        raise HTTPException(409, str(err)) from None
+    except Invalid as err:
+        raise HTTPException(422, str(err)) from None
 
 
 def _listed(text: str) -> frozenset[str]:

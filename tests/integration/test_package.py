@@ -25,7 +25,9 @@ from PySide6.QtGui import QImage
 from core.children import spawn
 from tests.conftest import REPO, free_port
 
-pytestmark = [pytest.mark.package, pytest.mark.slow]
+# building the package (every wheel) and installing it (a venv from them) take minutes on a
+# loaded PC: the hang guard is sized for that, the waits themselves end when the work is done
+pytestmark = [pytest.mark.package, pytest.mark.slow, pytest.mark.timeout(1800)]
 UNIT = Path("/lib/systemd/system/ecreteur.service")
 
 
@@ -41,6 +43,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     built = run(str(REPO / "installers" / "build-deb.sh"), str(out), cwd=REPO)
     assert built.returncode == 0, built.stderr[-3000:]
     package = Path(built.stdout.strip().splitlines()[-1])
+    if run("dpkg", "-s", "ecreteur").returncode == 0:  # left by an interrupted run
+        run("dpkg", "--purge", "ecreteur")
     done = run("dpkg", "-i", str(package))
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     yield package

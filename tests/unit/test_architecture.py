@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import gc
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,7 +33,14 @@ QT = ("PySide6", "pyqtgraph", "qasync", "hmi")
 
 
 def imports(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    # CPython 3.11's parser fails ("AST constructor recursion depth mismatch") when a garbage
+    # collection runs finalizers in the middle of a parse: collect first, parse without GC
+    gc.collect()
+    gc.disable()
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    finally:
+        gc.enable()
     found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
