@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import gc
 from pathlib import Path
 
@@ -32,10 +33,10 @@ ADAPTERS = {
 QT = ("PySide6", "pyqtgraph", "qasync", "hmi")
 
 
+@functools.cache
 def imports(path: Path) -> set[str]:
     # CPython 3.11's parser fails ("AST constructor recursion depth mismatch") when a garbage
-    # collection runs finalizers in the middle of a parse: collect first, parse without GC
-    gc.collect()
+    # collection runs finalizers in the middle of a parse: parse without the GC (once per file)
     gc.disable()
     try:
         tree = ast.parse(path.read_text(encoding="utf-8"))
