@@ -475,7 +475,9 @@ class StationLink:
         mid-way, the next session restarts from the same point instead of skipping the gap.
         """
         self._set_state(ConnectionState.BACKFILLING, "reading the station's history")
-        end = self.station_now() + timedelta(seconds=1)
+        # generous end: the skew estimate is coarse (a CurrentTime updated once a second), and
+        # reading past the last logged value costs nothing (the historian ignores a (tag, ts) twice)
+        end = max(utcnow(), self.station_now()) + timedelta(seconds=60)
         for item in monitored:
             tag = item.tag.id
             start = gaps.get(tag)  # read before live samples began to fill the historian
