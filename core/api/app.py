@@ -707,13 +707,8 @@ def _finite(value: float | None) -> float | None:
 
 
 def _alarm_out(a: AlarmView) -> s.AlarmOut:
-    return s.AlarmOut(
-        id=a.id, tag=a.tag, station=a.station, station_name=a.station_name, kind=a.kind,
-        priority=_priority(a.priority), status=a.status.value, active=a.active, value=_finite(a.value),
-        raised_value=_finite(a.raised_value), limit=a.limit, since=a.since, acknowledged_by=a.acknowledged_by,
-        acknowledged_at=a.acknowledged_at, shelved_by=a.shelved_by, shelved_reason=a.shelved_reason,
-        shelved_until=a.shelved_until, message_fr=a.message_fr, message_en=a.message_en,
-    )  # fmt: skip
+    """The REST shape of an alarm: the same fields the event stream sends (one mapping)."""
+    return s.AlarmOut.model_validate(alarm_json(a))
 
 
 @contextlib.contextmanager
