@@ -80,7 +80,17 @@ def _parser() -> argparse.ArgumentParser:
 
     hmi = commands.add_parser("hmi", help="open the desktop on a site")
     hmi.add_argument("--config", type=Path, required=True)
-    hmi.add_argument("--data-dir", type=Path, default=None, help=_DATA_DIR_HELP)
+    hmi.add_argument("--data-dir", type=Path, default=None, help=_DATA_DIR_HELP + "; a client: its client/")
+    hmi.add_argument(
+        "--server",
+        metavar="URL",
+        help="be a client of the site's server (sign in; alarms, journal and paging are the server's); "
+        "default: 'server' in ~/.config/ecreteur/client.toml, else standalone",
+    )
+    hmi.add_argument(
+        "--server-ca", type=Path, help="the server's CA certificate, when not in the system store"
+    )
+    hmi.add_argument("--standalone", action="store_true", help="ignore the client profile's server")
     _desktop_options(hmi)
     hmi.set_defaults(handler=_hmi)
 
@@ -248,11 +258,21 @@ def _hmi(args: argparse.Namespace) -> int:
     if run is None:
         print("ecreteur hmi: the desktop is not installed (pip install 'ecreteur[hmi]')", file=sys.stderr)
         return 1
+    from core.remote import ClientProfile
     from core.storage.lock import DataDirInUse
 
     try:
+        profile = ClientProfile.load()
+    except ValueError as err:
+        print(f"ecreteur hmi: {err}", file=sys.stderr)
+        return 1
+    server = None if args.standalone else args.server or profile.server
+    if server and args.data_dir == default_data_dir():  # a client's own cache, beside a local server's
+        args.data_dir = args.data_dir / "client"
+    try:
         result: int = run(config, args.config, args.data_dir, language=args.language, theme=args.theme,
-                          duration=args.duration, screenshot=args.screenshot)  # fmt: skip
+                          duration=args.duration, screenshot=args.screenshot, server=server,
+                          server_ca=args.server_ca or profile.ca, user=profile.user)  # fmt: skip
     except DataDirInUse as err:
         print(f"ecreteur hmi: {err}", file=sys.stderr)
         return 1

@@ -27,6 +27,12 @@ def default_data_dir() -> Path:
     return Path(state) / "ecreteur"
 
 
+def config_home() -> Path:
+    """Per-user settings of a control-room PC (the desktop's client profile)."""
+    config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(config) / "ecreteur"
+
+
 def resources() -> Path:
     """The resources folder, installed (a wheel, a package) or in the source tree."""
     try:

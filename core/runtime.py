@@ -19,6 +19,7 @@ from core.acquisition.opcua import StationLink
 from core.acquisition.trust import TrustStore
 from core.alarms.engine import AlarmEngine
 from core.alarms.journal import AlarmJournal
+from core.board import AlarmBoard, LocalBoard
 from core.bus import BACKFILL, SAMPLES, STATION_STATUS, Bus
 from core.clock import Clock, LoopClock
 from core.config.schema import SiteConfig
@@ -28,6 +29,7 @@ from core.notify.cascade import Cascade
 from core.notify.sms import Webhooks
 from core.notify.store import NotifyStore
 from core.operations import Actor, OperationError, Operations, Role
+from core.remote import ServerBoard, Session
 from core.storage.audit import AuditStore
 from core.storage.base import Historian
 from core.storage.lock import AuthorityLock
@@ -53,7 +55,11 @@ class Runtime:
         historian: Historian | None = None,
         journal: AlarmJournal | None = None,
         clock: Clock | None = None,
+        session: Session | None = None,
     ) -> None:
+        """With a ``session`` this is a desktop client of the site's server: it reads and
+        commands the server's alarms, evaluates its own only to annunciate while the server is
+        lost, and never pages (the server is the site's only pager)."""
         self.config = config
         self.config_path = config_path  # where the desktop saves edited dashboards
         self.bus = Bus()
@@ -65,9 +71,17 @@ class Runtime:
         self.authority = AuthorityLock(state_file(config.storage, self.data_dir, ".lock"))
         self.audit = AuditStore(state_file(config.storage, self.data_dir, ".audit.db"))
         self.operations = Operations(self.alarms, self.audit)
+        self.board: AlarmBoard
+        self.server: ServerBoard | None = None
+        if session is not None:
+            self.board = self.server = ServerBoard(
+                session, self.bus, self.alarms, self.journal, self.historian
+            )
+        else:
+            self.board = LocalBoard(self.bus, self.alarms, self.operations, self.journal, self.historian)
         self.cascade: Cascade | None = None
         self.webhooks: Webhooks | None = None
-        if config.escalation is not None:
+        if config.escalation is not None and session is None:
             accounts = factory.build(config.notify)
             self.webhooks = accounts.webhooks
             self.cascade = Cascade(
@@ -126,6 +140,8 @@ class Runtime:
         self.operations.start()
         if self.cascade is not None:
             await self.cascade.start()
+        if self.server is not None:
+            await self.server.start()
         for link in self.links:
             link.start()
         self._retention = asyncio.create_task(self._retain(), name="retention")
@@ -137,6 +153,8 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._retention
         await asyncio.gather(*(link.stop() for link in self.links))
+        if self.server is not None:
+            await self.server.stop()
         if self.cascade is not None:
             await self.cascade.stop()
         await self.alarms.stop()

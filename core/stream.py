@@ -66,16 +66,24 @@ def alarm_json(view: AlarmView) -> Message:
 def event_json(event: AlarmEvent) -> Message:
     return {"ts": iso(event.ts), "alarm": event.alarm, "tag": event.tag, "action": event.action,
             "status": event.status.value, "active": event.active, "priority": event.priority.name.lower(),
+            "value": None if event.value is None or math.isnan(event.value) else event.value,
+            "limit": event.limit,
             "user": event.user, "comment": event.comment, "message_fr": event.message_fr,
             "message_en": event.message_en}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
 class Filter:
-    """Which stations' (and tags') events a client wants; empty means all."""
+    """Which stations' (and tags') events a client wants, and of which kinds (samples,
+    station, alarm); empty means all. A desktop that reads its stations directly takes only
+    the alarms."""
 
     stations: frozenset[str] = frozenset()
     tags: frozenset[str] = frozenset()
+    kinds: frozenset[str] = frozenset()
+
+    def keeps_kind(self, kind: str) -> bool:
+        return not self.kinds or kind in self.kinds
 
     def keeps_station(self, station: str) -> bool:
         return not self.stations or station in self.stations
@@ -165,6 +173,8 @@ class EventStream:
         self._add("alarm", body, station)
 
     def _render(self, event: _Event, wanted: Filter) -> Message | None:
+        if not wanted.keeps_kind(event.kind):
+            return None
         if event.kind == "samples":
             kept = [sample_json(s) for s in event.samples if wanted.keeps_tag(s.tag, self._station_of(s.tag))]
             return {"type": "samples", "seq": event.seq, "samples": kept} if kept else None

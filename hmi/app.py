@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -12,8 +13,10 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QApplication, QWidget
 
 from core.config.schema import SiteConfig
+from core.remote import Session, SignInFailed, resume
 from core.runtime import Runtime
 from hmi import i18n
+from hmi.signin import SignInDialog
 from hmi.style import THEMES
 from hmi.window import MainWindow
 
@@ -27,8 +30,16 @@ def run(
     theme: str | None = None,
     duration: float | None = None,
     screenshot: Path | None = None,
+    server: str | None = None,
+    server_ca: Path | None = None,
+    user: str = "",
 ) -> int:
-    """Open the desktop until the window closes (or ``duration`` seconds, for smoke runs)."""
+    """Open the desktop until the window closes (or ``duration`` seconds, for smoke runs).
+
+    With ``server`` the desktop is a client of the site's server: the operator signs in first
+    (or ``$ECRETEUR_SESSION`` holds a bearer, for a kiosk PC), then alarms, journal, history and
+    commands are the server's, and this desktop never pages.
+    """
     app = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(app, QApplication)
     app.setQuitOnLastWindowClosed(False)  # the loop ends when main() has stopped the runtime
@@ -41,7 +52,12 @@ def run(
     closed = asyncio.Event()
 
     async def main() -> None:
-        runtime = Runtime(config, config_path=config_path, data_dir=data_dir)
+        session = None
+        if server:
+            session = await _session(server, server_ca, user)
+            if session is None:
+                return  # the operator cancelled the sign-in
+        runtime = Runtime(config, config_path=config_path, data_dir=data_dir, session=session)
         await runtime.start()
         window = MainWindow(runtime, THEMES[theme or "day"], settings)
         app.lastWindowClosed.connect(closed.set)
@@ -65,6 +81,16 @@ def run(
         loop.run_until_complete(main())
     del translator
     return 0
+
+
+async def _session(server: str, ca: Path | None, user: str) -> Session | None:
+    bearer = os.environ.get("ECRETEUR_SESSION")
+    if bearer:
+        try:
+            return await resume(server, bearer, ca)
+        except SignInFailed as err:
+            print(f"ecreteur hmi: $ECRETEUR_SESSION: {err}", file=sys.stderr)
+    return await SignInDialog(server, ca, user).session()
 
 
 def _screenshot(app: QApplication, window: QWidget) -> QPixmap:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from PySide6.QtCore import QObject, Signal
 
 from core.alarms.engine import ForecastValue
-from core.bus import ALARMS, FORECASTS, SAMPLES, STATION_STATUS
+from core.bus import FORECASTS, SAMPLES, STATION_STATUS
 from core.model import AlarmEvent, Sample, StationStatus
 from core.runtime import Runtime
 
@@ -20,7 +20,7 @@ from core.runtime import Runtime
 class Bridge(QObject):
     samples = Signal(object)  # Sequence[Sample]
     station = Signal(object)  # StationStatus
-    alarm = Signal(object)  # AlarmEvent
+    alarm = Signal(object)  # AlarmEvent, or None when the whole alarm picture changed
     forecast = Signal(object)  # ForecastValue
 
     def __init__(self, runtime: Runtime) -> None:
@@ -30,7 +30,7 @@ class Bridge(QObject):
         self._unsubscribe = [
             bus.subscribe(SAMPLES, self._on_samples),
             bus.subscribe(STATION_STATUS, self._on_station),
-            bus.subscribe(ALARMS, self._on_alarm),
+            runtime.board.subscribe(self._on_alarm),  # the server's alarms, or this process's
             bus.subscribe(FORECASTS, self._on_forecast),
         ]
 
@@ -40,7 +40,7 @@ class Bridge(QObject):
     def _on_station(self, status: StationStatus) -> None:
         self.station.emit(status)
 
-    def _on_alarm(self, event: AlarmEvent) -> None:
+    def _on_alarm(self, event: AlarmEvent | None) -> None:
         self.alarm.emit(event)
 
     def _on_forecast(self, forecast: object) -> None:

@@ -8,10 +8,11 @@ Geometry and the last view are remembered between sessions.
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QSettings, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
@@ -25,8 +26,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.board import Authority
 from core.model import AlarmEvent, Priority, StationStatus
-from core.operations import Actor, OperationError, Role
+from core.operations import Actor, Command, OperationError, Role
 from core.runtime import Runtime
 from hmi import i18n
 from hmi.bridge import Bridge
@@ -41,9 +43,14 @@ from hmi.views.trends import TrendsView
 from hmi.widgets.horn import Horn
 from hmi.widgets.link import link_text
 
+UNREACHABLE = "Server unreachable since {since}: alarms evaluated on this desktop (local), no paging from here, commands refused until it is back."  # noqa: E501
+ROLES = {"viewer": "Viewer", "operator": "Operator", "engineer": "Engineer", "admin": "Administrator"}
+
 
 class AlarmBanner(QFrame):
     """Always visible: the most urgent unacknowledged alarm, counts, one-click acknowledge."""
+
+    refused = Signal(str)  # why an acknowledgement from the banner was not carried
 
     def __init__(
         self, runtime: Runtime, actor: Callable[[], Actor], play: Callable[[], None] | None = None
@@ -70,10 +77,11 @@ class AlarmBanner(QFrame):
         self._blink.setInterval(700)
         self._blink.timeout.connect(self._toggle)
         self.top_id: str | None = None
+        self._pending: set[asyncio.Future[None]] = set()
         self.refresh()
 
     def refresh(self) -> None:
-        alarms = self.runtime.alarms.views()
+        alarms = self.runtime.board.views()
         unacked = [a for a in alarms if a.unacknowledged]
         counts = {p: sum(1 for a in alarms if a.priority is p) for p in Priority}
         self.counts.setText(
@@ -82,9 +90,10 @@ class AlarmBanner(QFrame):
         if unacked:
             top = unacked[0]
             self.top_id = top.id
-            self.message.setText(f"{PRIORITY_SHAPE[top.priority]} {top.message(i18n.language())}")
+            local = f" [{tr('local')}]" if top.local else ""
+            self.message.setText(f"{PRIORITY_SHAPE[top.priority]} {top.message(i18n.language())}{local}")
             self.colour = PRIORITY_COLOUR[top.priority].name()
-            self.ack.setEnabled(True)
+            self.ack.setEnabled(self.actor().may(Command.ACKNOWLEDGE))
             if not self._blink.isActive():
                 self._blink.start()
         else:
@@ -97,9 +106,9 @@ class AlarmBanner(QFrame):
         self.horn.update()
         self.silence.setEnabled(self.horn.sounding)
 
-    def on_event(self, event: AlarmEvent) -> None:
+    def on_event(self, event: AlarmEvent | None) -> None:
         """Any alarm change refreshes the banner; a newly raised alarm lifts a mute of the horn."""
-        if event.action == "raised":
+        if event is not None and event.action == "raised":
             self.horn.muted = False
         self.refresh()
 
@@ -112,10 +121,21 @@ class AlarmBanner(QFrame):
         width = 3 if self._blink_on else 1
         self.setStyleSheet(f"QFrame#banner {{ border: {width}px solid {self.colour}; }}")
 
-    def acknowledge_top(self) -> None:
-        if self.top_id is not None:
-            with contextlib.suppress(OperationError):  # a viewer's banner has the button disabled
-                self.runtime.operations.acknowledge(self.actor(), self.top_id, tr("from the banner"))
+    def acknowledge_top(self) -> asyncio.Future[None] | None:
+        """Acknowledge the alarm shown (through the board: this process or the server)."""
+        if self.top_id is None or not self.actor().may(Command.ACKNOWLEDGE):
+            return None
+        future = asyncio.ensure_future(self._acknowledge(self.top_id))
+        self._pending.add(future)
+        future.add_done_callback(self._pending.discard)
+        return future
+
+    async def _acknowledge(self, alarm_id: str) -> None:
+        try:
+            await self.runtime.board.acknowledge(self.actor(), alarm_id, tr("from the banner"))
+        except OperationError as err:
+            self.message.setToolTip(str(err))
+            self.refused.emit(str(err))
 
     @property
     def blinking(self) -> bool:
@@ -142,6 +162,12 @@ class MainWindow(QMainWindow):
             lambda: self.settings.setValue("operator", self.operator_field.text())
         )
         self.banner = AlarmBanner(runtime, self.actor, play)
+        self.banner.refused.connect(lambda why: self.statusBar().showMessage("✖ " + why, 15_000))
+        # where the alarms come from: said in red, above everything, when it is not the server
+        self.authority_banner = QLabel()
+        self.authority_banner.setObjectName("authority")
+        self.authority_banner.setWordWrap(True)
+        self.authority_label = QLabel()
         self.overview = OverviewView(runtime, self.bridge, theme)
         self.alarms = AlarmsView(runtime, self.bridge, theme, self.actor)
         self.tabs = QTabWidget()
@@ -160,6 +186,7 @@ class MainWindow(QMainWindow):
         self.synoptic.open_tag.connect(lambda tag: self.open_trend([tag]))
         central = QWidget()
         layout = QVBoxLayout(central)
+        layout.addWidget(self.authority_banner)
         layout.addWidget(self.banner)
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
@@ -171,10 +198,19 @@ class MainWindow(QMainWindow):
             self.show_station(runtime.stations[station.id])
         self.historian_label = QLabel()
         self.statusBar().addWidget(self.historian_label)
-        self.statusBar().addPermanentWidget(QLabel(tr("Operator:")))
-        self.statusBar().addPermanentWidget(self.operator_field)
+        self.statusBar().addPermanentWidget(self.authority_label)
+        if runtime.server is None:
+            self.statusBar().addPermanentWidget(QLabel(tr("Operator:")))
+            self.statusBar().addPermanentWidget(self.operator_field)
+        else:  # the name in the journal is the one signed in on the server
+            session = runtime.server.session
+            signed_in = tr("Signed in:") + f" {session.user} ({tr(ROLES[session.role.word])})"
+            self.statusBar().addPermanentWidget(QLabel(signed_in))
         self.bridge.station.connect(self.show_station)
         self.bridge.alarm.connect(self.banner.on_event)
+        self.bridge.alarm.connect(lambda _event: self.show_authority())
+        self.alarms.apply_role()
+        self.show_authority()
         QShortcut(QKeySequence("Ctrl+" + ACK_SHORTCUT), self, self.banner.acknowledge_top)
         quit_action = QAction(tr("Quit"), self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
@@ -222,11 +258,41 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.trends)
 
     def operator(self) -> str:
+        if self.runtime.server is not None:
+            return self.runtime.server.session.user
         return self.operator_field.text().strip() or tr("unknown operator")
 
     def actor(self) -> Actor:
-        """Who acts from this desktop, for the operations surface and its audit trail."""
+        """Who acts from this desktop: the operator signed in on the server, or (standalone)
+        the name typed in the status bar, for the operations surface and its audit trail."""
+        if self.runtime.server is not None:
+            return self.runtime.server.session.actor()
         return Actor(self.operator(), Role.OPERATOR, "desktop")
+
+    def show_authority(self) -> None:
+        """Standalone: nothing to say. Client: the server's state; lost, a red banner."""
+        authority: Authority = self.runtime.board.authority
+        if authority.server is None:
+            self.authority_banner.hide()
+            self.authority_label.setText(tr("Standalone: this desktop pages"))
+            return
+        if authority.reachable:
+            self.authority_banner.hide()
+            self.authority_label.setText(tr("Server:") + f" {authority.server} ● " + tr("connected"))
+            self.authority_label.setStyleSheet("")
+            return
+        since = authority.since.astimezone(ZoneInfo(self.runtime.config.site.timezone)).strftime("%H:%M:%S")
+        self.authority_banner.setText(
+            "✖ " + tr(UNREACHABLE).format(since=since)
+            + f"\n{authority.server} — {authority.detail}"
+        )  # fmt: skip
+        colour = PRIORITY_COLOUR[Priority.HIGH].name()
+        self.authority_banner.setStyleSheet(
+            f"color: white; background: {colour}; font-weight: bold; padding: 6px;"
+        )
+        self.authority_banner.show()
+        self.authority_label.setText(tr("Server:") + f" {authority.server} ✖ " + tr("unreachable"))
+        self.authority_label.setStyleSheet(f"color: {colour}; font-weight: bold;")
 
     def show_station(self, status: StationStatus) -> None:
         label = self.station_labels.get(status.station)

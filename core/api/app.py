@@ -234,7 +234,9 @@ def create_app(runtime: Runtime, tokens: TokenStore, users: UserStore | None = N
         alarms = [alarm_json(v) for v in runtime.alarms.views() if wanted.keeps_station(v.station)]
         states = [station_json(st) for sid, st in runtime.stations.items() if wanted.keeps_station(sid)]
         latest = [
-            sample_json(x) for tag, x in runtime.latest.items() if wanted.keeps_tag(tag, station_of(tag))
+            sample_json(x)
+            for tag, x in runtime.latest.items()
+            if wanted.keeps_kind("samples") and wanted.keeps_tag(tag, station_of(tag))
         ]
         return {"alarms": alarms, "stations": states, "latest": latest}
 
@@ -248,6 +250,7 @@ def create_app(runtime: Runtime, tokens: TokenStore, users: UserStore | None = N
         since: int | None = None,
         stations: str = "",
         tags: str = "",
+        kinds: str = "",
         access_token: str | None = None,
     ) -> None:
         """Sample batches, station states and alarm transitions, numbered (see core.stream).
@@ -262,9 +265,7 @@ def create_app(runtime: Runtime, tokens: TokenStore, users: UserStore | None = N
             await websocket.close(code=4401 if token is None else 4403)
             return
         await websocket.accept()
-        wanted = Filter(
-            frozenset(filter(None, stations.split(","))), frozenset(filter(None, tags.split(",")))
-        )
+        wanted = Filter(*(frozenset(filter(None, text.split(","))) for text in (stations, tags, kinds)))
         subscriber, first = stream.subscribe(wanted, epoch, since)
         try:
             for message in first:

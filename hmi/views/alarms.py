@@ -7,8 +7,9 @@ filter, never hidden.
 
 from __future__ import annotations
 
+import asyncio
 import math
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
+    QLabel,
     QMessageBox,
     QPushButton,
     QTableWidget,
@@ -30,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from core.alarms.view import AlarmView
 from core.model import AlarmStatus
-from core.operations import Actor, OperationError
+from core.operations import Actor, Command, OperationError
 from core.runtime import Runtime
 from hmi import i18n
 from hmi.bridge import Bridge
@@ -69,7 +71,7 @@ class AlarmsView(QWidget):
         "Acknowledged by",
     )
 
-    def __init__(self, runtime: Runtime, bridge: Bridge, theme: Theme, actor: object) -> None:
+    def __init__(self, runtime: Runtime, bridge: Bridge, theme: Theme, actor: Callable[[], Actor]) -> None:
         super().__init__()
         self.runtime, self.theme, self.actor = runtime, theme, actor
         self.tz = ZoneInfo(runtime.config.site.timezone)
@@ -105,9 +107,14 @@ class AlarmsView(QWidget):
         tools.addStretch(1)
         for button in (self.ack_button, self.shelve_button, self.unshelve_button):
             tools.addWidget(button)
+        self.notice = QLabel()  # why the last command was refused (not a modal: the horn goes on)
+        self.notice.setObjectName("notice")
+        self.notice.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.addLayout(tools)
+        layout.addWidget(self.notice)
         layout.addWidget(self.table)
+        self._tasks: set[asyncio.Future[int]] = set()
         bridge.alarm.connect(lambda _event: self.refresh())
         self.refresh()
 
@@ -116,7 +123,7 @@ class AlarmsView(QWidget):
     def shown(self) -> list[AlarmView]:
         hidden = (AlarmStatus.SHELVED, AlarmStatus.SUPPRESSED, AlarmStatus.OUT_OF_SERVICE)
         mode, station = self.filter.currentData(), self.station.currentData()
-        alarms = self.runtime.alarms.views()
+        alarms = self.runtime.board.views()
         if mode == "active":
             alarms = [a for a in alarms if a.status not in hidden]
         elif mode == "hidden":
@@ -144,7 +151,7 @@ class AlarmsView(QWidget):
             who = alarm.acknowledged_by or shelved
             cells = [
                 f"{PRIORITY_SHAPE[alarm.priority]} {priority_word(alarm.priority)}",
-                status_word(alarm.status),
+                status_word(alarm.status) + (" · " + tr("local") if alarm.local else ""),
                 alarm.since.astimezone(self.tz).strftime("%d/%m %H:%M:%S") if alarm.since else "—",
                 alarm.station_name,
                 alarm.message(i18n.language()),
@@ -172,31 +179,47 @@ class AlarmsView(QWidget):
 
     # -- actions (the journal gets who and why) -------------------------------------------
 
-    def _carry(self, alarm_ids: list[str], command: Callable[[Actor, str], object]) -> int:
-        """Run ``command`` on each alarm through the operations surface; count what was done."""
-        actor, done, refused = self.actor(), 0, []  # type: ignore[operator]
+    def apply_role(self) -> None:
+        """A command the signed-in role cannot carry is disabled (the authority refuses it anyway)."""
+        actor = self.actor()
+        self.ack_button.setEnabled(actor.may(Command.ACKNOWLEDGE))
+        self.shelve_button.setEnabled(actor.may(Command.SHELVE))
+        self.unshelve_button.setEnabled(actor.may(Command.UNSHELVE))
+
+    async def _carry(self, alarm_ids: list[str], command: Callable[[Actor, str], Awaitable[None]]) -> int:
+        """Run ``command`` on each alarm through the board (this process or the server); count
+        what was done and say why the rest was refused."""
+        actor, done, refused = self.actor(), 0, []
         for alarm_id in alarm_ids:
             try:
-                command(actor, alarm_id)
+                await command(actor, alarm_id)
                 done += 1
             except OperationError as err:
                 refused.append(str(err))
         self.refresh()
-        if refused and any("may not" in why for why in refused):
-            QMessageBox.warning(self, tr("Not allowed"), "\n".join(refused))
+        self.notice.setText("✖ " + "\n".join(dict.fromkeys(refused)) if refused else "")
         return done
 
-    def acknowledge(self, alarm_ids: list[str], comment: str) -> int:
-        ops = self.runtime.operations
-        return self._carry(alarm_ids, lambda actor, alarm_id: ops.acknowledge(actor, alarm_id, comment))
+    async def acknowledge(self, alarm_ids: list[str], comment: str) -> int:
+        board = self.runtime.board
+        return await self._carry(
+            alarm_ids, lambda actor, alarm_id: board.acknowledge(actor, alarm_id, comment)
+        )
 
-    def shelve(self, alarm_ids: list[str], minutes: int, reason: str) -> int:
-        ops, duration = self.runtime.operations, timedelta(minutes=minutes)
-        return self._carry(alarm_ids, lambda actor, alarm_id: ops.shelve(actor, alarm_id, reason, duration))
+    async def shelve(self, alarm_ids: list[str], minutes: int, reason: str) -> int:
+        board, duration = self.runtime.board, timedelta(minutes=minutes)
+        return await self._carry(
+            alarm_ids, lambda actor, alarm_id: board.shelve(actor, alarm_id, reason, duration)
+        )
 
-    def unshelve(self, alarm_ids: list[str]) -> int:
-        ops = self.runtime.operations
-        return self._carry(alarm_ids, lambda actor, alarm_id: ops.unshelve(actor, alarm_id))
+    async def unshelve(self, alarm_ids: list[str]) -> int:
+        board = self.runtime.board
+        return await self._carry(alarm_ids, lambda actor, alarm_id: board.unshelve(actor, alarm_id))
+
+    def _later(self, command: Awaitable[int]) -> None:
+        task = asyncio.ensure_future(command)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _ack_clicked(self) -> None:
         ids = self.selected()
@@ -204,7 +227,7 @@ class AlarmsView(QWidget):
             return
         comment, ok = QInputDialog.getText(self, tr("Acknowledge"), tr("Comment (optional):"))
         if ok:
-            self.acknowledge(ids, comment)
+            self._later(self.acknowledge(ids, comment))
 
     def _shelve_clicked(self) -> None:
         ids = self.selected()
@@ -216,9 +239,9 @@ class AlarmsView(QWidget):
             return
         reason, ok = QInputDialog.getText(self, tr("Shelve"), tr("Reason (required):"))
         if ok and reason.strip():
-            self.shelve(ids, minutes, reason)
+            self._later(self.shelve(ids, minutes, reason))
         elif ok:
             QMessageBox.warning(self, tr("Shelve"), tr("A reason is required to shelve an alarm."))
 
     def _unshelve_clicked(self) -> None:
-        self.unshelve(self.selected())
+        self._later(self.unshelve(self.selected()))

@@ -171,10 +171,9 @@ class CardFrame(QFrame):
         if self.card.type != "alarms" or not isinstance(self.content, QListWidget):
             return
         runtime = self.view.runtime
-        name = runtime.config.station(self.card.station).name if self.card.station else None
         self.content.clear()
-        for alarm in runtime.alarms.annunciated():
-            if name is not None and alarm.station != name:
+        for alarm in runtime.board.views():
+            if self.card.station and alarm.station != self.card.station:
                 continue
             shape = PRIORITY_SHAPE[alarm.priority]
             self.content.addItem(f"{shape} {alarm.message(language())}")
@@ -365,7 +364,7 @@ class DashboardView(QWidget):
         end = utcnow()
         for frame in self.cards:
             for tag in frame.card.tags if frame.card.type == "trend" else []:
-                buckets = await self.runtime.historian.downsampled(tag, end - timedelta(hours=6), end, 720)
+                buckets = await self.runtime.board.downsampled(tag, end - timedelta(hours=6), end, 720)
                 xs, ys = frame.points[tag]
                 history = [
                     (b.start.timestamp(), b.last) for b in buckets if not xs or b.start.timestamp() < xs[0]

@@ -76,9 +76,8 @@ class JournalView(QWidget):
             self._task = asyncio.ensure_future(self.load())
 
     async def load(self) -> None:
-        await self.runtime.journal.flush()
         end = utcnow() + timedelta(seconds=1)
-        self.entries = await self.runtime.journal.events(end - self.period.currentData(), end, limit=20_000)
+        self.entries = await self.runtime.board.journal(end - self.period.currentData(), end, 20_000)
         self.show_entries()
 
     def visible(self) -> list[AlarmEvent]:

@@ -142,7 +142,7 @@ class DamCard(QFrame):
         )
 
     def refresh_alarms(self) -> None:
-        mine = [a for a in self.runtime.alarms.annunciated() if a.station == self.station.name]
+        mine = [a for a in self.runtime.board.views() if a.station == self.station.id]
         if not mine:
             self.alarms.setText(tr("No alarm"))
             self.alarms.setStyleSheet("")
@@ -187,7 +187,7 @@ class OverviewView(QWidget):
         for card in self.cards.values():
             card.show_forecast(forecast)
 
-    def _alarm(self, _event: AlarmEvent) -> None:
+    def _alarm(self, _event: AlarmEvent | None) -> None:
         for card in self.cards.values():
             card.refresh_alarms()
 
@@ -195,9 +195,7 @@ class OverviewView(QWidget):
         """Fill the sparklines with the last 6 hours from the historian (never blocks the UI)."""
         end = utcnow()
         for card in self.cards.values():
-            buckets = await self.runtime.historian.downsampled(
-                card.level_tag, end - timedelta(hours=6), end, 360
-            )
+            buckets = await self.runtime.board.downsampled(card.level_tag, end - timedelta(hours=6), end, 360)
             for bucket in buckets:
                 card.history.appendleft((bucket.start.timestamp(), bucket.last))
             if card.history:

@@ -71,7 +71,7 @@ class DamDrawing(QWidget):
     def _alarm_of(self, key: str) -> object | None:
         tag_id = f"{self.station}.{key}"
         shown = (AlarmStatus.UNACK, AlarmStatus.ACKED, AlarmStatus.RTN_UNACK)
-        active = [a for a in self.runtime.alarms.annunciated() if a.tag == tag_id and a.state.status in shown]
+        active = [a for a in self.runtime.board.views() if a.tag == tag_id and a.status in shown]
         return min(active, key=lambda a: a.priority) if active else None
 
     def paintEvent(self, _event: object) -> None:

@@ -215,7 +215,7 @@ class TrendsView(QWidget):
         start = end - self.span
         points = max(200, self.plot.width() * 2)
         for tag_id, series in list(self.series.items()):
-            buckets = await self.runtime.historian.downsampled(tag_id, start, end, points)
+            buckets = await self.runtime.board.downsampled(tag_id, start, end, points)
             if self.series.get(tag_id) is series:
                 series.set_history(buckets)
         self.plot.setXRange(start.timestamp(), end.timestamp(), padding=0)

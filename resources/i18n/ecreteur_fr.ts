@@ -32,6 +32,10 @@
         <translation>Ajouter une carte</translation>
     </message>
     <message>
+        <source>Administrator</source>
+        <translation>Administrateur</translation>
+    </message>
+    <message>
         <source>Alarm</source>
         <translation>Alarme</translation>
     </message>
@@ -106,6 +110,10 @@
     <message>
         <source>Edit</source>
         <translation>Modifier</translation>
+    </message>
+    <message>
+        <source>Engineer</source>
+        <translation>Ingénieur</translation>
     </message>
     <message>
         <source>Export CSV…</source>
@@ -212,6 +220,10 @@
         <translation>HORS LIGNE</translation>
     </message>
     <message>
+        <source>Operator</source>
+        <translation>Opérateur</translation>
+    </message>
+    <message>
         <source>Operator name</source>
         <translation>Nom de l'opérateur</translation>
     </message>
@@ -230,6 +242,10 @@
     <message>
         <source>Overview</source>
         <translation>Vue d'ensemble</translation>
+    </message>
+    <message>
+        <source>Password:</source>
+        <translation>Mot de passe :</translation>
     </message>
     <message>
         <source>Priority</source>
@@ -264,6 +280,14 @@
         <translation>Enregistrer</translation>
     </message>
     <message>
+        <source>Server unreachable since {since}: alarms evaluated on this desktop (local), no paging from here, commands refused until it is back.</source>
+        <translation>Serveur injoignable depuis {since} : alarmes évaluées sur ce poste (locales), aucun appel d'astreinte d'ici, commandes refusées jusqu'à son retour.</translation>
+    </message>
+    <message>
+        <source>Server:</source>
+        <translation>Serveur :</translation>
+    </message>
+    <message>
         <source>Shelve</source>
         <translation>Mettre en attente</translation>
     </message>
@@ -288,12 +312,24 @@
         <translation>Afficher :</translation>
     </message>
     <message>
+        <source>Signed in:</source>
+        <translation>Connecté :</translation>
+    </message>
+    <message>
+        <source>Signing in…</source>
+        <translation>Connexion…</translation>
+    </message>
+    <message>
         <source>Silent until the next new alarm</source>
         <translation>Silence jusqu'à la prochaine nouvelle alarme</translation>
     </message>
     <message>
         <source>Spillway</source>
         <translation>Déversoir</translation>
+    </message>
+    <message>
+        <source>Standalone: this desktop pages</source>
+        <translation>Autonome : ce poste envoie les appels d'astreinte</translation>
     </message>
     <message>
         <source>State</source>
@@ -348,12 +384,20 @@
         <translation>Opérateur</translation>
     </message>
     <message>
+        <source>User:</source>
+        <translation>Utilisateur :</translation>
+    </message>
+    <message>
         <source>Value</source>
         <translation>Valeur</translation>
     </message>
     <message>
         <source>Value now</source>
         <translation>Valeur actuelle</translation>
+    </message>
+    <message>
+        <source>Viewer</source>
+        <translation>Observateur</translation>
     </message>
     <message>
         <source>Volume</source>
@@ -384,6 +428,10 @@
         <translation>condition</translation>
     </message>
     <message>
+        <source>connected</source>
+        <translation>connecté</translation>
+    </message>
+    <message>
         <source>critical</source>
         <translation>critique</translation>
     </message>
@@ -398,6 +446,10 @@
     <message>
         <source>invalid</source>
         <translation>invalide</translation>
+    </message>
+    <message>
+        <source>local</source>
+        <translation>local</translation>
     </message>
     <message>
         <source>low</source>
@@ -468,12 +520,20 @@
         <translation>opérateur inconnu</translation>
     </message>
     <message>
+        <source>unreachable</source>
+        <translation>injoignable</translation>
+    </message>
+    <message>
         <source>unshelved</source>
         <translation>reprise</translation>
     </message>
     <message>
         <source>unsuppressed</source>
         <translation>démasquée</translation>
+    </message>
+    <message>
+        <source>Écrêteur — sign in</source>
+        <translation>Écrêteur — connexion</translation>
     </message>
 </context>
 </TS>

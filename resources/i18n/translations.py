@@ -133,6 +133,21 @@ FRENCH = {
     "no value": "pas de valeur",
     "This site was not opened from a file.": "Ce site n'a pas été ouvert depuis un fichier.",
     "Dashboards saved to {path}": "Tableaux de bord enregistrés dans {path}",
+    "Password:": "Mot de passe :",
+    "Server:": "Serveur :",
+    "Signed in:": "Connecté :",
+    "Signing in…": "Connexion…",
+    "Standalone: this desktop pages": "Autonome : ce poste envoie les appels d'astreinte",
+    "User:": "Utilisateur :",
+    "connected": "connecté",
+    "local": "local",
+    "unreachable": "injoignable",
+    "Écrêteur — sign in": "Écrêteur — connexion",
+    "Viewer": "Observateur",
+    "Operator": "Opérateur",
+    "Engineer": "Ingénieur",
+    "Administrator": "Administrateur",
+    "Server unreachable since {since}: alarms evaluated on this desktop (local), no paging from here, commands refused until it is back.": "Serveur injoignable depuis {since} : alarmes évaluées sur ce poste (locales), aucun appel d'astreinte d'ici, commandes refusées jusqu'à son retour.",  # noqa: E501
 }
 
 HERE = Path(__file__).resolve().parent

@@ -57,7 +57,7 @@ async def test_an_alarm_reaches_the_banner_and_is_acknowledged_from_the_list(
     assert window.banner.blinking and "Reservoir level high" in window.banner.message.text()
     assert window.alarms.table.rowCount() >= 1
     window.operator_field.setText("Marie Dupont")
-    assert window.alarms.acknowledge([ALARM], "vanne ouverte") == 1
+    assert await window.alarms.acknowledge([ALARM], "vanne ouverte") == 1
     alarm = runtime.alarms.alarms[ALARM]
     assert alarm.state.status is AlarmStatus.ACKED and alarm.ack_user == "Marie Dupont"
     window.banner.refresh()
@@ -75,14 +75,14 @@ async def test_shelving_from_the_list_moves_the_alarm_to_its_own_filter(
     window, runtime, _station = desktop
     await eventually(lambda: runtime.alarms.alarms[ALARM].since, what="the H alarm")
     window.operator_field.setText("Paul")
-    assert window.alarms.shelve([ALARM], 30, "capteur en essai") == 1
+    assert await window.alarms.shelve([ALARM], 30, "capteur en essai") == 1
     table = window.alarms.table
     shown = {table.item(r, 4).text() for r in range(table.rowCount())}  # type: ignore[union-attr]
     assert not any("Reservoir level high" in text for text in shown)
     window.alarms.filter.setCurrentIndex(1)  # shelved and suppressed
     assert window.alarms.table.rowCount() == 1
     assert window.alarms.table.item(0, 1).text() == "Shelved"  # type: ignore[union-attr]
-    assert window.alarms.unshelve([ALARM]) == 1
+    assert await window.alarms.unshelve([ALARM]) == 1
 
 
 async def test_the_window_remembers_its_last_view(
@@ -135,7 +135,7 @@ async def test_the_journal_tab_lists_who_did_what_and_exports_it(
     window, runtime, _station = desktop
     await eventually(lambda: runtime.alarms.alarms[ALARM].since, what="the H alarm")
     window.operator_field.setText("Marie Dupont")
-    window.alarms.acknowledge([ALARM], "vanne ouverte")
+    await window.alarms.acknowledge([ALARM], "vanne ouverte")
     window.tabs.setCurrentWidget(window.journal)
     await eventually(
         lambda: any(e.action == "acknowledged" for e in window.journal.entries), what="the journal"

@@ -10,6 +10,7 @@ from core.alarms.states import Action
 from hmi.views.alarms import AlarmsView
 from hmi.views.journal import PERIODS, JournalView
 from hmi.views.synoptic import LABELS
+from hmi.window import ROLES, UNREACHABLE
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "resources" / "i18n"))
@@ -21,7 +22,9 @@ def shown_strings() -> set[str]:
     actions = {action.value for action in Action if action is not Action.REJECTED}
     periods = {label for label, _span in PERIODS}
     found: set[str] = (
-        set(AlarmsView.COLUMNS) | set(LABELS.values()) | set(JournalView.COLUMNS) | actions | periods
+        (set(AlarmsView.COLUMNS) | set(LABELS.values()) | set(JournalView.COLUMNS) | actions | periods)
+        | set(ROLES.values())
+        | {UNREACHABLE}
     )
     for path in (REPO / "hmi").rglob("*.py"):
         found |= set(re.findall(r'\btr\("([^"]+)"\)', path.read_text(encoding="utf-8")))

@@ -9,19 +9,33 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from twilio.request_validator import RequestValidator
 
 from core.model import utcnow
-from tests.conftest import REPO
+from tests.conftest import REPO, eventually
 from tests.integration.api_server import SITE, ApiServer
+from tests.integration.paging_bench import ALICE, BOB, roster
+from tests.integration.paging_peers import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    PUBLIC_URL,
+    Mailbox,
+    RecordingProxy,
+    Sent,
+    smtp_server,
+)
 
 ALARM = "probe:lauragais.probe:H"
 MAINTENANCE_SITE = SITE.replace(
@@ -268,3 +282,205 @@ async def _drop_and_resume(api: ApiServer) -> None:
     assert client.seqs == sorted(set(client.seqs)), "duplicates or disorder in the stream"
     received = [(e["ts"], e["alarm"], e["action"]) for e in client.journal]
     assert received == sorted(journal_of(api))
+
+
+# --- one server, two desktops as its clients, the simulator, Prism and aiosmtpd ------------------
+
+CLIENT_SITE = """\
+site: {name: Deux postes}
+stations:
+  - {id: lauragais, name: Ganguise, endpoint: "opc.tcp://127.0.0.1:@STATION_PORT@/ecreteur/lauragais",
+      publishing_interval_ms: 200, reconnect_max_delay_s: 1}
+tags:
+  - {id: lauragais.level, station: lauragais, node: "ns=2;s=Level", unit: m, decimals: 2,
+      label: {fr: Niveau, en: Level}}
+  - {id: lauragais.battery, station: lauragais, node: "ns=2;s=Battery", unit: V, decimals: 1,
+      label: {fr: Batterie, en: Battery}}
+alarms:
+  - {id: level, tags: lauragais.level, kind: limits, limits: {HH: {value: 0.5}}}
+  - {id: battery, tags: lauragais.battery, kind: limits, limits: {LL: {value: 1000, priority: critical}}}
+api: {port: @API_PORT@}
+"""
+LEVEL, BATTERY = "level:lauragais.level:HH", "battery:lauragais.battery:LL"
+
+
+def client_paging_yaml(twilio: RecordingProxy, smtp_port: int, ca: Path) -> str:
+    """Level 1: the on-call team by SMS; level 2 (after 15 s): Bob by SMS and e-mail at once.
+    One policy per alarm, so that each alarm is its own incident (a policy groups alarms)."""
+    now = utcnow()
+    first = {"targets": [{"oncall": "astreinte"}], "channels": ["sms"], "delay_min": 0.25}
+    second = {"targets": [{"person": "bob"}], "channels": ["sms", "email"], "channel_step_min": 0,
+              "delay_min": 30}  # fmt: skip
+    sections: dict[str, Any] = {
+        "roster": roster(now),
+        "escalation": {"routes": [{"tags": "lauragais.level", "policy": "crue"},
+                                  {"tags": "lauragais.battery", "policy": "energie"}],
+                       "policies": [{"id": "crue", "levels": [first, second]},
+                                    {"id": "energie", "levels": [first, second]}]},
+    }  # fmt: skip
+    smtp = {"host": "127.0.0.1", "port": smtp_port, "security": "starttls", "username": "ecreteur",
+            "password": "!secret smtp_password", "sender": "ecreteur@eaux.example",
+            "ca_file": str(ca)}  # fmt: skip
+    return (
+        "".join(f"{key}: {json.dumps(value, default=str)}\n" for key, value in sections.items())
+        + "notify:\n"
+        + f"  twilio: {{account_sid: {ACCOUNT_SID}, auth_token: !secret twilio_token, "
+        + f'from_number: "+33500000000", public_url: "{PUBLIC_URL}", api_base: "{twilio.url}"}}\n'
+        + "  smtp: "
+        + json.dumps(smtp).replace('"!secret smtp_password"', "!secret smtp_password")
+        + "\n"
+    )
+
+
+@dataclass
+class Desktop:
+    window: Any
+    runtime: Any
+
+    def status(self, alarm_id: str) -> str | None:
+        return next((v.status.value for v in self.runtime.board.views() if v.id == alarm_id), None)
+
+    def views(self) -> list[Any]:
+        return self.runtime.board.views()
+
+
+async def open_desktop(api: ApiServer, directory: Path, session: Any, qtbot: Any) -> Desktop:
+    from PySide6.QtCore import QSettings
+
+    from core.config import load_config
+    from core.runtime import Runtime
+    from hmi.style import DAY
+    from hmi.window import MainWindow
+
+    runtime = Runtime(load_config(api.config), config_path=api.config, data_dir=directory, session=session)
+    await runtime.start()
+    window = MainWindow(runtime, DAY, QSettings(str(directory / "hmi.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    window.show()
+    return Desktop(window, runtime)
+
+
+async def served_alarms(api: ApiServer) -> list[dict[str, Any]]:
+    async with httpx.AsyncClient() as client:
+        answer = await client.get(f"{api.url}/alarms", headers=api.headers("read"))
+    return list(answer.json())
+
+
+def alarm_number(page: Sent) -> str:
+    found = re.search(r"OK (\d+)", page.form["Body"])
+    assert found, page.form["Body"]
+    return found.group(1)
+
+
+@pytest.mark.slow
+@pytest.mark.paging
+@pytest.mark.timeout(900)
+@pytest.mark.usefixtures("credentials")
+async def test_one_server_two_desktops_one_pager_one_truth(
+    tmp_path: Path, twilio: RecordingProxy, qtbot: Any
+) -> None:
+    from core.operations import Forbidden
+    from core.remote import sign_in as open_session
+    from hmi.signin import SignInDialog
+
+    mailbox = Mailbox()
+    smtp = smtp_server(mailbox, tmp_path, "ecreteur", "s3cret-smtp")
+    api = ApiServer(tmp_path, site=CLIENT_SITE + client_paging_yaml(twilio, smtp.port, smtp.cert_path))
+    desktops: list[Desktop] = []
+    try:
+        api.start()  # the server and the simulated station
+        base = f"http://127.0.0.1:{api.api_port}"
+        add_user(api, "Marie Dupont", "operator", "vanne-de-fond-50")
+        add_user(api, "Léa", "viewer", "je-regarde-seulement")
+        marie = await open_session(base, "Marie Dupont", "vanne-de-fond-50")
+        dialog = SignInDialog(base, user="Léa")  # desktop 2 signs in through its dialog
+        qtbot.addWidget(dialog)
+        asked = asyncio.ensure_future(dialog.session())
+        dialog.password.setText("pas-le-bon")
+        dialog.submit()
+        await eventually(lambda: "✖" in dialog.error.text(), what="a wrong password refused in the dialog")
+        dialog.password.setText("je-regarde-seulement")
+        dialog.submit()
+        lea = await asyncio.wait_for(asked, 60)
+        assert lea is not None and lea.user == "Léa" and lea.role.word == "viewer"
+        desktops = [await open_desktop(api, tmp_path / name, s, qtbot)
+                    for name, s in (("desk1", marie), ("desk2", lea))]  # fmt: skip
+        one, two = desktops
+        for desk in desktops:
+            await eventually(lambda d=desk: d.runtime.board.authority.reachable, what="a desktop connected")
+            assert desk.runtime.cascade is None  # a client never pages
+        assert not two.window.alarms.ack_button.isEnabled()  # a viewer's buttons are disabled
+        assert one.window.alarms.ack_button.isEnabled()
+
+        # the crossing: one SMS per alarm at level 1, from the server alone
+        first = await eventually(lambda: len(twilio.pages("sms")) >= 2 and twilio.pages("sms"), 120,
+                                 what="the on-call team paged for both alarms")  # fmt: skip
+        assert [p.form["To"] for p in first] == [ALICE, ALICE], [p.form["Body"] for p in first]
+        numbers = {("Niveau" in p.form["Body"]): alarm_number(p) for p in first}
+        for desk in desktops:
+            await eventually(lambda d=desk: d.status(LEVEL) == d.status(BATTERY) == "unacknowledged", 60,
+                             what="both alarms on both desktops")  # fmt: skip
+            assert not any(v.local for v in desk.views())
+
+        # a viewer is refused by the server too; Marie acknowledges on desktop 1
+        with pytest.raises(Forbidden):
+            await two.runtime.board.acknowledge(lea.actor(), LEVEL, "je ne peux pas")
+        assert await one.window.alarms.acknowledge([LEVEL], "vanne de fond ouverte") == 1
+        await eventually(lambda: two.status(LEVEL) == "acknowledged", 30, what="desktop 2 sees the ack")
+        level = next(a for a in await served_alarms(api) if a["id"] == LEVEL)
+        assert level["status"] == "acknowledged" and level["acknowledged_by"] == "Marie Dupont"
+        assert next(v for v in two.views() if v.id == LEVEL).acknowledged_by == "Marie Dupont"
+
+        # the battery alarm, not acknowledged, goes to level 2: one SMS and one e-mail to Bob
+        await eventually(lambda: [p for p in twilio.pages("sms") if p.form["To"] == BOB], 120,
+                         what="level 2 for the battery alarm")  # fmt: skip
+        await eventually(lambda: mailbox.messages, 60, what="Bob's e-mail")
+        to_bob = [p for p in twilio.pages("sms") if p.form["To"] == BOB]
+        assert [alarm_number(p) for p in to_bob] == [numbers[False]]  # the acknowledged alarm stopped
+        assert [str(m["To"]) for m in mailbox.messages] == ["bob@eaux.example"]
+
+        # Bob answers the SMS: both desktops show it
+        path = "/api/v1/twilio/sms"
+        reply = {"From": BOB, "To": "+33500000000", "Body": f"OK {numbers[False]}",
+                 "MessageSid": "SM" + "5" * 32}  # fmt: skip
+        signature = RequestValidator(AUTH_TOKEN).compute_signature(PUBLIC_URL + path, reply)
+        async with httpx.AsyncClient() as client:
+            answer = await client.post(f"{base}{path}", data=reply, headers={"X-Twilio-Signature": signature})
+        assert answer.status_code == 200, answer.text
+        for desk in desktops:
+            await eventually(lambda d=desk: d.status(BATTERY) == "acknowledged", 30, what="the SMS ack shown")
+        assert (
+            next(a for a in await served_alarms(api) if a["id"] == BATTERY)["acknowledged_by"] == "Bob Durand"
+        )
+
+        # the server is killed: both desktops say so, keep annunciating their own alarms, page nobody
+        api.server.kill()
+        api.server.wait()
+        api.processes.remove(api.server)
+        sent_before = len(twilio.pages())
+        for desk in desktops:
+            await eventually(lambda d=desk: not d.window.authority_banner.isHidden(), 5,
+                             what="the server-lost banner within 5 s")  # fmt: skip
+            local = desk.views()
+            assert local and all(v.local for v in local)
+            assert {v.id for v in local} >= {LEVEL, BATTERY}
+            assert "[local]" in desk.window.banner.message.text()
+            assert desk.window.banner.horn.sounding  # this desktop's own evaluation, unacknowledged here
+        refused = await one.window.alarms.acknowledge([BATTERY], "pendant la coupure")
+        assert refused == 0 and "cannot be reached" in one.window.alarms.notice.text()
+        assert len(twilio.pages()) == sent_before  # the desktops have no pager to fall back on
+
+        # the server comes back: both desktops show its state again, nothing was paged meanwhile
+        api.start(with_station=False)
+        for desk in desktops:
+            await eventually(lambda d=desk: d.runtime.board.authority.reachable, 120, what="reconnected")
+            await eventually(lambda d=desk: d.window.authority_banner.isHidden(), 5, what="banner gone")
+            assert not any(v.local for v in desk.views())
+            assert desk.status(LEVEL) == "acknowledged" and desk.status(BATTERY) == "acknowledged"
+        assert twilio.invalid() == []
+    finally:
+        for desk in desktops:
+            desk.window.close()
+            await desk.runtime.stop()
+        api.stop()
+        smtp.stop()

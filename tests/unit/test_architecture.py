@@ -29,6 +29,8 @@ ADAPTERS = {
     "twilio": {"core/notify/sms.py", "core/notify/voice.py"},
     "fastapi": {"core/api/app.py", "core/api/webhooks.py"},
     "uvicorn": {"core/api/server.py"},
+    "httpx": {"core/remote.py"},
+    "websockets": {"core/remote.py"},
 }
 QT = ("PySide6", "pyqtgraph", "qasync", "hmi")
 

@@ -1,0 +1,108 @@
+"""The alarm board: what a face (the desktop, a terminal) reads and where its commands go.
+
+A standalone desktop, or the server itself, is its own authority: its board reads the local
+engine, journal and historian and acts through the local operations surface. A desktop
+connected to its site's server gets a :class:`core.remote.ServerBoard` instead, which reads the
+server's picture and sends the commands to it. The faces do not care which: they read frozen
+:class:`AlarmView` snapshots, listen for changes and await commands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from core.alarms.engine import AlarmEngine
+from core.alarms.journal import AlarmJournal
+from core.alarms.view import AlarmView
+from core.bus import ALARMS, Bus
+from core.model import AlarmEvent, Bucket, utcnow
+from core.operations import Actor, Operations
+from core.storage.base import Historian
+
+# Called with the event that changed the board, or None when the whole picture changed
+# (the server came back, or could no longer be reached).
+Listener = Callable[[AlarmEvent | None], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Authority:
+    """Where the board's truth comes from, as the banner and the status bar say it."""
+
+    server: str | None  # the server's URL, None for a standalone process
+    reachable: bool
+    since: datetime
+    detail: str = ""
+
+    @property
+    def local(self) -> bool:
+        """True when the alarms shown are evaluated here (standalone, or the server is lost)."""
+        return self.server is None or not self.reachable
+
+
+class AlarmBoard(Protocol):
+    def views(self) -> list[AlarmView]: ...
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]: ...
+
+    @property
+    def authority(self) -> Authority: ...
+
+    async def acknowledge(self, actor: Actor, alarm_id: str, comment: str = "") -> None: ...
+
+    async def shelve(self, actor: Actor, alarm_id: str, reason: str, duration: timedelta) -> None: ...
+
+    async def unshelve(self, actor: Actor, alarm_id: str, comment: str = "") -> None: ...
+
+    async def reset(self, actor: Actor, alarm_id: str, comment: str = "") -> None: ...
+
+    async def journal(self, start: datetime, end: datetime, limit: int) -> list[AlarmEvent]: ...
+
+    async def downsampled(self, tag: str, start: datetime, end: datetime, points: int) -> list[Bucket]: ...
+
+
+class LocalBoard:
+    """This process is the authority: the engine, its journal and its historian."""
+
+    def __init__(
+        self,
+        bus: Bus,
+        engine: AlarmEngine,
+        operations: Operations,
+        journal: AlarmJournal,
+        historian: Historian,
+    ) -> None:
+        self._bus, self._engine, self._operations = bus, engine, operations
+        self._journal, self._historian = journal, historian
+        self._authority = Authority(None, True, utcnow())
+
+    def views(self) -> list[AlarmView]:
+        return self._engine.views()
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        return self._bus.subscribe(ALARMS, listener)
+
+    @property
+    def authority(self) -> Authority:
+        return self._authority
+
+    async def acknowledge(self, actor: Actor, alarm_id: str, comment: str = "") -> None:
+        self._operations.acknowledge(actor, alarm_id, comment)
+
+    async def shelve(self, actor: Actor, alarm_id: str, reason: str, duration: timedelta) -> None:
+        self._operations.shelve(actor, alarm_id, reason, duration)
+
+    async def unshelve(self, actor: Actor, alarm_id: str, comment: str = "") -> None:
+        self._operations.unshelve(actor, alarm_id, comment)
+
+    async def reset(self, actor: Actor, alarm_id: str, comment: str = "") -> None:
+        self._operations.reset(actor, alarm_id, comment)
+
+    async def journal(self, start: datetime, end: datetime, limit: int) -> list[AlarmEvent]:
+        await self._journal.flush()
+        return await self._journal.events(start, end, limit=limit)
+
+    async def downsampled(self, tag: str, start: datetime, end: datetime, points: int) -> list[Bucket]:
+        return await self._historian.downsampled(tag, start, end, points)

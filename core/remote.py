@@ -1,0 +1,383 @@
+"""A desktop as a client of its site's server: one alarm truth for every control-room PC.
+
+The server is the authority (DESIGN.md, "Deployment"): its alarm picture reaches the desktop
+through the event stream (``GET /api/v1/events``: a snapshot, then numbered alarm events;
+after a blip the desktop resumes from its last number and misses nothing), and every operator
+command goes to the server's REST API in the signed-in operator's name, so the journal, the
+audit trail and the pager are the server's alone. The desktop never pages.
+
+When the server cannot be reached (refused, closed, or silent for a few seconds: the link
+pings it every second) the board says so at once and shows the alarms this desktop evaluates
+from its own station links, marked ``local``, so that the control room keeps annunciating;
+commands are refused with the reason until the server is back, since an acknowledgement the
+server never heard of would be a second truth. On reconnection the server's picture replaces
+the local one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import ssl
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus, WebSocketException
+
+from core.alarms.engine import AlarmEngine
+from core.alarms.journal import AlarmJournal
+from core.alarms.view import AlarmView, annunciation_order
+from core.board import Authority, Listener
+from core.bus import ALARMS, Bus
+from core.model import AlarmEvent, AlarmStatus, Bucket, Priority, utcnow
+from core.operations import Actor, Forbidden, Invalid, NotNow, OperationError, Role, UnknownAlarm
+from core.paths import config_home
+from core.storage.base import Historian
+
+_LOGGER = logging.getLogger(__name__)
+_PING_S = 1.0  # a server that stops answering is declared lost within about 3 s
+_RETRY_MAX_S = 3.0
+
+
+class ServerUnreachable(NotNow):
+    """The server cannot be reached: the command was not carried."""
+
+
+class SignInFailed(Exception):
+    """Wrong name or password, an account disabled, or a server that refuses (with its reason)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A signed-in operator on a server: who acts, with which role, and the bearer to send."""
+
+    url: str  # the server's base URL, e.g. https://scada.example:8443
+    token: str
+    user: str
+    role: Role
+    ca: Path | None = None  # the server's CA when it is not in the system's store
+
+    @property
+    def api(self) -> str:
+        return self.url.rstrip("/") + "/api/v1"
+
+    def verify(self) -> ssl.SSLContext | bool:
+        return ssl.create_default_context(cafile=str(self.ca)) if self.ca else True
+
+    def actor(self) -> Actor:
+        return Actor(self.user, self.role, "desktop")
+
+
+@dataclass(frozen=True, slots=True)
+class ClientProfile:
+    """A control-room PC's client settings (``$XDG_CONFIG_HOME/ecreteur/client.toml``):
+    ``server = "https://…"``, optionally ``ca = "/path/ca.pem"`` and ``user = "name"``."""
+
+    server: str | None = None
+    ca: Path | None = None
+    user: str = ""
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> ClientProfile:
+        path = path or config_home() / "client.toml"
+        if not path.exists():
+            return cls()
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+            raise ValueError(f"{path}: {err}") from err
+        unknown = set(data) - {"server", "ca", "user"}
+        if unknown:
+            raise ValueError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))} (server, ca, user)")
+        ca = data.get("ca")
+        return cls(data.get("server"), Path(ca) if ca else None, str(data.get("user", "")))
+
+
+async def sign_in(url: str, user: str, password: str, ca: Path | None = None) -> Session:
+    """Open a session on the server with an operator account (``ecreteur user add``)."""
+    probe = Session(url, "", user, Role.VIEWER, ca)
+    try:
+        async with httpx.AsyncClient(verify=probe.verify(), timeout=10) as client:
+            answer = await client.post(f"{probe.api}/auth/login", json={"user": user, "password": password})
+    except httpx.HTTPError as err:
+        raise SignInFailed(f"the server {url} cannot be reached: {err or type(err).__name__}") from err
+    if answer.status_code != 200:
+        raise SignInFailed(_detail(answer))
+    body = answer.json()
+    return Session(url, body["token"], body["user"], Role[body["role"].upper()], ca)
+
+
+async def resume(url: str, token: str, ca: Path | None = None) -> Session:
+    """A session from a bearer already held (a token or a saved session): who it is."""
+    probe = Session(url, token, "", Role.VIEWER, ca)
+    try:
+        async with httpx.AsyncClient(verify=probe.verify(), timeout=10) as client:
+            answer = await client.get(f"{probe.api}/auth/me", headers=_bearer(token))
+    except httpx.HTTPError as err:
+        raise SignInFailed(f"the server {url} cannot be reached: {err or type(err).__name__}") from err
+    if answer.status_code != 200:
+        raise SignInFailed(_detail(answer))
+    me = answer.json()
+    return Session(url, token, me["user"] or me["name"], Role[me["role"].upper()], ca)
+
+
+class ServerBoard:
+    """The alarm board of a desktop connected to its server (see the module's docstring)."""
+
+    def __init__(
+        self,
+        session: Session,
+        bus: Bus,
+        engine: AlarmEngine,
+        journal: AlarmJournal,
+        historian: Historian,
+    ) -> None:
+        self.session = session
+        self._engine, self._journal, self._historian = engine, journal, historian
+        self._listeners: list[Listener] = []
+        self._views: dict[str, AlarmView] = {}
+        self._authority = Authority(session.url, False, utcnow(), "connecting")
+        self.epoch: str | None = None
+        self.seq: int | None = None
+        self.snapshots = 0  # how many full pictures the server had to send (resumes avoid them)
+        self._task: asyncio.Task[None] | None = None
+        self._http: httpx.AsyncClient | None = None
+        self._unsubscribe = bus.subscribe(ALARMS, self._local_event)
+
+    # -- the read side --------------------------------------------------------------------
+
+    @property
+    def authority(self) -> Authority:
+        return self._authority
+
+    def views(self) -> list[AlarmView]:
+        if self._authority.reachable:
+            return sorted(self._views.values(), key=annunciation_order)
+        return [replace(view, local=True) for view in self._engine.views()]
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def _notify(self, event: AlarmEvent | None) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:
+                _LOGGER.exception("alarm board listener failed")
+
+    def _local_event(self, event: AlarmEvent) -> None:
+        """The desktop's own evaluation: annunciated only while the server is lost."""
+        if not self._authority.reachable:
+            self._notify(event)
+
+    # -- the link ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._http = httpx.AsyncClient(verify=self.session.verify(), timeout=10)
+        self._task = asyncio.create_task(self._run(), name="server link")
+
+    async def stop(self) -> None:
+        self._unsubscribe()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._http is not None:
+            await self._http.aclose()
+
+    def _set_reachable(self, reachable: bool, detail: str) -> None:
+        if reachable == self._authority.reachable and detail == self._authority.detail:
+            return
+        changed = reachable != self._authority.reachable
+        self._authority = Authority(self.session.url, reachable, utcnow(), detail)
+        if changed:
+            (_LOGGER.info if reachable else _LOGGER.warning)("server %s: %s", self.session.url, detail)
+            self._notify(None)
+
+    def _stream_url(self) -> str:
+        url = self.session.api.replace("https://", "wss://", 1).replace("http://", "ws://", 1) + "/events"
+        url += "?kinds=alarm"
+        if self.epoch is not None and self.seq is not None:
+            url += f"&epoch={self.epoch}&since={self.seq}"
+        return url
+
+    async def _run(self) -> None:
+        delay = 0.2
+        while True:
+            try:
+                ssl_context = self.session.verify() if self.session.url.startswith("https") else None
+                async with connect(
+                    self._stream_url(),
+                    additional_headers=_bearer(self.session.token),
+                    ssl=ssl_context if isinstance(ssl_context, ssl.SSLContext) else None,
+                    open_timeout=5,
+                    ping_interval=_PING_S,
+                    ping_timeout=2 * _PING_S,
+                    max_size=64 * 2**20,
+                ) as socket:
+                    delay = 0.2
+                    async for raw in socket:
+                        self._receive(json.loads(raw))
+                reason = "the server closed the event stream"
+            except InvalidStatus as err:
+                reason = f"the server refused the event stream (HTTP {err.response.status_code})"
+            except (OSError, TimeoutError, WebSocketException) as err:
+                reason = f"cannot reach the server: {err or type(err).__name__}"
+            self._set_reachable(False, reason)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, _RETRY_MAX_S)
+
+    def _receive(self, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        if kind == "hello":
+            if message["epoch"] != self.epoch:
+                self.seq = None  # another run of the server: a snapshot follows
+            self.epoch = message["epoch"]
+            return
+        if kind == "snapshot":
+            self._views = {v.id: v for v in map(view_from_json, message["alarms"])}
+            self.seq = message["seq"]
+            self.snapshots += 1
+            self._set_reachable(True, "connected")
+            self._notify(None)
+            return
+        if kind == "alarm":
+            self.seq = message["seq"]
+            if "alarm" in message:
+                view = view_from_json(message["alarm"])
+                if view.status is AlarmStatus.NORMAL:
+                    self._views.pop(view.id, None)
+                else:
+                    self._views[view.id] = view
+            self._set_reachable(True, "connected")  # a resume sends no snapshot
+            self._notify(event_from_json(message["event"]))
+            return
+        if "seq" in message:
+            self.seq = message["seq"]
+
+    # -- the command side ---------------------------------------------------------------------
+
+    async def _command(self, alarm_id: str, action: str, body: dict[str, Any]) -> None:
+        if not self._authority.reachable or self._http is None:
+            raise ServerUnreachable(
+                f"the server {self.session.url} cannot be reached: nothing was recorded "
+                "(mute the horn meanwhile; act again once the server is back)"
+            )
+        url = f"{self.session.api}/alarms/{quote(alarm_id, safe='')}/{action}"
+        try:
+            answer = await self._http.post(url, json={"user": self.session.user, **body},
+                                           headers=_bearer(self.session.token))  # fmt: skip
+        except httpx.HTTPError as err:
+            raise ServerUnreachable(f"the server did not answer: {err or type(err).__name__}") from err
+        _raise_for(answer)
+
+    async def acknowledge(self, actor: Actor, alarm_id: str, comment: str = "") -> None:
+        await self._command(alarm_id, "ack", {"comment": comment})
+
+    async def shelve(self, actor: Actor, alarm_id: str, reason: str, duration: timedelta) -> None:
+        await self._command(
+            alarm_id, "shelve", {"reason": reason, "duration_min": duration.total_seconds() / 60}
+        )
+
+    async def unshelve(self, actor: Actor, alarm_id: str, comment: str = "") -> None:
+        await self._command(alarm_id, "unshelve", {"comment": comment})
+
+    async def reset(self, actor: Actor, alarm_id: str, comment: str = "") -> None:
+        await self._command(alarm_id, "reset", {"comment": comment})
+
+    # -- history: the server's, this desktop's own while the server is lost -------------------
+
+    async def _get(self, path: str, params: dict[str, Any]) -> Any:
+        if not self._authority.reachable or self._http is None:
+            return None
+        try:
+            answer = await self._http.get(f"{self.session.api}{path}", params=params,
+                                          headers=_bearer(self.session.token))  # fmt: skip
+        except httpx.HTTPError:
+            return None
+        return answer.json() if answer.status_code == 200 else None
+
+    async def journal(self, start: datetime, end: datetime, limit: int) -> list[AlarmEvent]:
+        params = {"from": start.isoformat(), "to": end.isoformat(), "limit": min(limit, 10_000)}
+        body = await self._get("/alarms/journal", params)
+        if body is None:
+            await self._journal.flush()
+            return await self._journal.events(start, end, limit=limit)
+        return sorted((event_from_json(e) for e in body["entries"]), key=lambda e: e.ts)
+
+    async def downsampled(self, tag: str, start: datetime, end: datetime, points: int) -> list[Bucket]:
+        params = {"from": start.isoformat(), "to": end.isoformat(), "max_points": points}
+        body = await self._get(f"/tags/{quote(tag, safe='')}/history", params)
+        if body is None:
+            return await self._historian.downsampled(tag, start, end, points)
+        return [Bucket(_ts(b["start"]), b["min"], b["max"], b["avg"], b["last"], b["count"])
+                for b in body["buckets"]]  # fmt: skip
+
+
+# -- the wire format (core.stream and the REST schemas) ------------------------------------------
+
+
+def _ts(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _when(text: str | None) -> datetime | None:
+    return None if text is None else _ts(text)
+
+
+def view_from_json(body: dict[str, Any]) -> AlarmView:
+    return AlarmView(
+        id=body["id"], tag=body["tag"], station=body["station"], station_name=body["station_name"],
+        kind=body["kind"], priority=Priority[body["priority"].upper()], status=AlarmStatus(body["status"]),
+        active=body["active"], value=body["value"], raised_value=body["raised_value"], limit=body["limit"],
+        since=_when(body["since"]), acknowledged_by=body["acknowledged_by"],
+        acknowledged_at=_when(body["acknowledged_at"]), shelved_by=body["shelved_by"],
+        shelved_reason=body["shelved_reason"], shelved_until=_when(body["shelved_until"]),
+        message_fr=body["message_fr"], message_en=body["message_en"],
+    )  # fmt: skip
+
+
+def event_from_json(body: dict[str, Any]) -> AlarmEvent:
+    return AlarmEvent(
+        alarm=body["alarm"], tag=body["tag"], ts=_ts(body["ts"]), action=body["action"],
+        status=AlarmStatus(body["status"]), active=body["active"],
+        priority=Priority[body["priority"].upper()], value=body.get("value"), limit=body.get("limit"),
+        message_fr=body["message_fr"], message_en=body["message_en"], user=body["user"],
+        comment=body["comment"],
+    )  # fmt: skip
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _detail(answer: httpx.Response) -> str:
+    try:
+        detail = answer.json().get("detail")
+    except ValueError:
+        detail = None
+    return str(detail or f"HTTP {answer.status_code}")
+
+
+_REFUSALS: dict[int, type[OperationError]] = {403: Forbidden, 404: UnknownAlarm, 409: NotNow, 422: Invalid}
+
+
+def _raise_for(answer: httpx.Response) -> None:
+    if answer.status_code == 200:
+        return
+    refusal = _REFUSALS.get(answer.status_code)
+    if refusal is UnknownAlarm:
+        raise UnknownAlarm(_detail(answer))
+    if refusal is not None:
+        raise refusal(_detail(answer))
+    raise ServerUnreachable(f"the server failed: {_detail(answer)}")
