@@ -15,8 +15,11 @@ from PySide6.QtWidgets import QApplication, QWidget
 from core.config.schema import SiteConfig
 from core.remote import Session, SignInFailed, resume
 from core.runtime import Runtime
+from core.storage.select import state_file
+from core.storage.users import UserStore
 from hmi import i18n
-from hmi.signin import SignInDialog
+from hmi.i18n import tr
+from hmi.signin import SignInDialog, on_accounts, on_server
 from hmi.style import THEMES
 from hmi.window import MainWindow
 
@@ -52,14 +55,21 @@ def run(
     closed = asyncio.Event()
 
     async def main() -> None:
-        session = None
+        session, operator = None, None
         if server:
             session = await _session(server, server_ca, user)
             if session is None:
                 return  # the operator cancelled the sign-in
+        else:
+            accounts = UserStore(state_file(config.storage, data_dir, "tokens.db"))
+            if accounts.list():  # this PC has operator accounts: names are verified
+                where = tr("this desktop") + f" ({data_dir})"
+                operator = await SignInDialog(where, on_accounts(accounts), user).session()
+                if operator is None:
+                    return
         runtime = Runtime(config, config_path=config_path, data_dir=data_dir, session=session)
         await runtime.start()
-        window = MainWindow(runtime, THEMES[theme or "day"], settings)
+        window = MainWindow(runtime, THEMES[theme or "day"], settings, signed_in=operator)
         app.lastWindowClosed.connect(closed.set)
         window.show()
         await window.overview.load_history()
@@ -90,7 +100,8 @@ async def _session(server: str, ca: Path | None, user: str) -> Session | None:
             return await resume(server, bearer, ca)
         except SignInFailed as err:
             print(f"ecreteur hmi: $ECRETEUR_SESSION: {err}", file=sys.stderr)
-    return await SignInDialog(server, ca, user).session()
+    found: Session | None = await SignInDialog(server, on_server(server, ca), user).session()
+    return found
 
 
 def _screenshot(app: QApplication, window: QWidget) -> QPixmap:

@@ -1,26 +1,50 @@
-"""Sign-in on the site's server before the desktop opens: the journal gets the operator's own name.
+"""Sign-in before the desktop opens: the journal gets the operator's own name.
 
-The dialog never blocks the loop (no ``exec``): the desktop awaits :meth:`SignInDialog.session`
-while the password is checked on the server, so a slow server cannot freeze the screen, and a
-refusal (wrong password, account disabled, too many attempts, server unreachable) is said in
-the dialog with the server's reason.
+On the site's server (a client desktop) or, for a standalone desktop whose data directory has
+operator accounts (``ecreteur user add``), against those accounts. The dialog never blocks the
+loop (no ``exec``): the desktop awaits :meth:`SignInDialog.session` while the password is
+checked, so a slow server cannot freeze the screen, and a refusal (wrong password, account
+disabled, too many attempts, server unreachable) is said in the dialog with its reason.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout
 
-from core.remote import Session, SignInFailed, sign_in
+from core.operations import Actor, Role
+from core.remote import SignInFailed, sign_in
+from core.storage.users import UserStore
 from hmi.i18n import tr
+
+Attempt = Callable[[str, str], Awaitable[Any]]  # (user, password) -> what signing in gives
+
+
+def on_server(server: str, ca: Path | None = None) -> Attempt:
+    """Sign in on the site's server: gives a :class:`core.remote.Session`."""
+    return lambda user, password: sign_in(server, user, password, ca)
+
+
+def on_accounts(store: UserStore) -> Attempt:
+    """Sign in with this PC's own accounts (standalone desktop): gives an :class:`Actor`."""
+
+    async def attempt(user: str, password: str) -> Actor:
+        account = await asyncio.to_thread(store.verify, user, password)
+        if account is None:
+            raise SignInFailed("wrong user name or password, or the account is disabled")
+        return Actor(account.name, Role[account.role.upper()], "desktop")
+
+    return attempt
 
 
 class SignInDialog(QDialog):
-    def __init__(self, server: str, ca: Path | None = None, user: str = "") -> None:
+    def __init__(self, where: str, attempt: Attempt, user: str = "") -> None:
         super().__init__()
-        self.server, self.ca = server, ca
+        self.where, self.attempt = where, attempt
         self.setWindowTitle(tr("Écrêteur — sign in"))
         self.user = QLineEdit(user)
         self.password = QLineEdit()
@@ -29,7 +53,7 @@ class SignInDialog(QDialog):
         self.error.setWordWrap(True)
         self.error.setObjectName("notice")
         form = QFormLayout()
-        form.addRow(tr("Server:"), QLabel(server))
+        form.addRow(tr("Server:"), QLabel(where))
         form.addRow(tr("User:"), self.user)
         form.addRow(tr("Password:"), self.password)
         self.buttons = QDialogButtonBox(
@@ -42,11 +66,11 @@ class SignInDialog(QDialog):
         layout.addWidget(self.error)
         layout.addWidget(self.buttons)
         (self.password if user else self.user).setFocus()
-        self._result: asyncio.Future[Session | None] = asyncio.get_event_loop().create_future()
+        self._result: asyncio.Future[Any] = asyncio.get_event_loop().create_future()
         self._attempt: asyncio.Task[None] | None = None
 
-    async def session(self) -> Session | None:
-        """The session once signed in; None when the operator cancels."""
+    async def session(self) -> Any:
+        """What signing in gave (a session, an actor); None when the operator cancels."""
         self.show()
         try:
             return await self._result
@@ -61,7 +85,7 @@ class SignInDialog(QDialog):
         self.buttons.setEnabled(False)
         self.error.setText(tr("Signing in…"))
         try:
-            session = await sign_in(self.server, self.user.text().strip(), self.password.text(), self.ca)
+            session = await self.attempt(self.user.text().strip(), self.password.text())
         except SignInFailed as err:
             self.error.setText("✖ " + str(err))
             self.password.clear()

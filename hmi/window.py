@@ -149,9 +149,11 @@ class MainWindow(QMainWindow):
         theme: Theme,
         settings: QSettings | None = None,
         play: Callable[[], None] | None = None,
+        signed_in: Actor | None = None,
     ) -> None:
         super().__init__()
         self.runtime, self.theme = runtime, theme
+        self.signed_in = signed_in  # a standalone desktop with accounts: who signed in
         self.settings = settings or QSettings("Ecreteur", "HMI")
         self.setWindowTitle(f"Écrêteur — {runtime.config.site.name}")
         self.setStyleSheet(stylesheet(theme))
@@ -199,13 +201,14 @@ class MainWindow(QMainWindow):
         self.historian_label = QLabel()
         self.statusBar().addWidget(self.historian_label)
         self.statusBar().addPermanentWidget(self.authority_label)
-        if runtime.server is None:
+        actor = self.actor()
+        if runtime.server is None and signed_in is None:  # no accounts here: a name, not verified
+            self.operator_field.setToolTip(tr("Not verified: create accounts with ecreteur user add"))
             self.statusBar().addPermanentWidget(QLabel(tr("Operator:")))
             self.statusBar().addPermanentWidget(self.operator_field)
-        else:  # the name in the journal is the one signed in on the server
-            session = runtime.server.session
-            signed_in = tr("Signed in:") + f" {session.user} ({tr(ROLES[session.role.word])})"
-            self.statusBar().addPermanentWidget(QLabel(signed_in))
+        else:  # the name in the journal is the one signed in
+            who = tr("Signed in:") + f" {actor.name} ({tr(ROLES[actor.role.word])})"
+            self.statusBar().addPermanentWidget(QLabel(who))
         self.bridge.station.connect(self.show_station)
         self.bridge.alarm.connect(self.banner.on_event)
         self.bridge.alarm.connect(lambda _event: self.show_authority())
@@ -258,16 +261,16 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.trends)
 
     def operator(self) -> str:
-        if self.runtime.server is not None:
-            return self.runtime.server.session.user
-        return self.operator_field.text().strip() or tr("unknown operator")
+        return self.actor().name
 
     def actor(self) -> Actor:
         """Who acts from this desktop: the operator signed in on the server, or (standalone)
         the name typed in the status bar, for the operations surface and its audit trail."""
         if self.runtime.server is not None:
             return self.runtime.server.session.actor()
-        return Actor(self.operator(), Role.OPERATOR, "desktop")
+        if self.signed_in is not None:
+            return self.signed_in
+        return Actor(self.operator_field.text().strip() or tr("unknown operator"), Role.OPERATOR, "desktop")
 
     def show_authority(self) -> None:
         """Standalone: nothing to say. Client: the server's state; lost, a red banner."""

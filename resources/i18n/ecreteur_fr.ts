@@ -216,6 +216,10 @@
         <translation>Non autorisé</translation>
     </message>
     <message>
+        <source>Not verified: create accounts with ecreteur user add</source>
+        <translation>Non vérifié : créez des comptes avec ecreteur user add</translation>
+    </message>
+    <message>
         <source>OFFLINE</source>
         <translation>HORS LIGNE</translation>
     </message>
@@ -514,6 +518,10 @@
     <message>
         <source>suppressed</source>
         <translation>masquée</translation>
+    </message>
+    <message>
+        <source>this desktop</source>
+        <translation>ce poste</translation>
     </message>
     <message>
         <source>unknown operator</source>

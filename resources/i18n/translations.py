@@ -144,6 +144,10 @@ FRENCH = {
     "unreachable": "injoignable",
     "Écrêteur — sign in": "Écrêteur — connexion",
     "Viewer": "Observateur",
+    "this desktop": "ce poste",
+    "Not verified: create accounts with ecreteur user add": (
+        "Non vérifié : créez des comptes avec ecreteur user add"
+    ),
     "Operator": "Opérateur",
     "Engineer": "Ingénieur",
     "Administrator": "Administrateur",

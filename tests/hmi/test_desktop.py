@@ -187,3 +187,36 @@ async def test_the_horn_repeats_until_acknowledged_and_a_mute_lasts_until_the_ne
         runtime.alarms.acknowledge(alarm.id, "Marie", "vu")
     banner.refresh()
     assert not banner.horn.sounding  # nothing left to acknowledge: silence
+
+
+async def test_with_operator_accounts_the_desktop_signs_in_and_a_viewer_cannot_acknowledge(
+    desktop: tuple[MainWindow, Runtime, DamStation], tmp_path: Path, qtbot: object
+) -> None:
+    from core.operations import Role
+    from core.storage.users import UserStore
+    from hmi.signin import SignInDialog, on_accounts
+
+    _window, runtime, _station = desktop
+    store = UserStore(tmp_path / "tokens.db")
+    store.add("Léa", "viewer", "je-regarde-seulement")
+    dialog = SignInDialog("ce poste", on_accounts(store), user="Léa")
+    qtbot.addWidget(dialog)  # type: ignore[attr-defined]
+    asked = asyncio.ensure_future(dialog.session())
+    dialog.password.setText("faux")
+    dialog.submit()
+    await eventually(lambda: "wrong user name or password" in dialog.error.text(), what="the refusal")
+    dialog.password.setText("je-regarde-seulement")
+    dialog.submit()
+    lea = await asyncio.wait_for(asked, 60)
+    assert (lea.name, lea.role) == ("Léa", Role.VIEWER)
+
+    window = MainWindow(runtime, DAY, QSettings(str(tmp_path / "lea.ini"), QSettings.Format.IniFormat),
+                        signed_in=lea)  # fmt: skip
+    qtbot.addWidget(window)  # type: ignore[attr-defined]
+    await eventually(lambda: window.banner.top_id == ALARM, what="the H alarm in the banner")
+    assert not window.banner.ack.isEnabled() and not window.alarms.ack_button.isEnabled()
+    assert window.operator() == "Léa" and window.operator_field.parent() is None  # no free text
+    assert await window.alarms.acknowledge([ALARM], "essai") == 0  # refused by the operations too
+    assert "may not" in window.alarms.notice.text()
+    assert runtime.alarms.view(ALARM).status is AlarmStatus.UNACK
+    window.close()

@@ -381,7 +381,7 @@ async def test_one_server_two_desktops_one_pager_one_truth(
 ) -> None:
     from core.operations import Forbidden
     from core.remote import sign_in as open_session
-    from hmi.signin import SignInDialog
+    from hmi.signin import SignInDialog, on_server
 
     mailbox = Mailbox()
     smtp = smtp_server(mailbox, tmp_path, "ecreteur", "s3cret-smtp")
@@ -393,7 +393,7 @@ async def test_one_server_two_desktops_one_pager_one_truth(
         add_user(api, "Marie Dupont", "operator", "vanne-de-fond-50")
         add_user(api, "Léa", "viewer", "je-regarde-seulement")
         marie = await open_session(base, "Marie Dupont", "vanne-de-fond-50")
-        dialog = SignInDialog(base, user="Léa")  # desktop 2 signs in through its dialog
+        dialog = SignInDialog(base, on_server(base), user="Léa")  # desktop 2 signs in through its dialog
         qtbot.addWidget(dialog)
         asked = asyncio.ensure_future(dialog.session())
         dialog.password.setText("pas-le-bon")
