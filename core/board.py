@@ -20,6 +20,7 @@ from core.alarms.view import AlarmView
 from core.bus import ALARMS, Bus
 from core.model import AlarmEvent, Bucket, utcnow
 from core.operations import Actor, Operations
+from core.storage.audit import ActiveMode
 from core.storage.base import Historian
 
 # Called with the event that changed the board, or None when the whole picture changed
@@ -57,6 +58,14 @@ class AlarmBoard(Protocol):
     async def unshelve(self, actor: Actor, alarm_id: str, comment: str = "") -> None: ...
 
     async def reset(self, actor: Actor, alarm_id: str, comment: str = "") -> None: ...
+
+    async def remove_from_service(self, actor: Actor, alarm_id: str, reason: str) -> None: ...
+
+    async def return_to_service(self, actor: Actor, alarm_id: str, reason: str = "") -> None: ...
+
+    async def modes(self) -> list[ActiveMode]: ...
+
+    async def set_mode(self, actor: Actor, mode: str, station: str | None, on: bool, reason: str) -> None: ...
 
     async def journal(self, start: datetime, end: datetime, limit: int) -> list[AlarmEvent]: ...
 
@@ -99,6 +108,18 @@ class LocalBoard:
 
     async def reset(self, actor: Actor, alarm_id: str, comment: str = "") -> None:
         self._operations.reset(actor, alarm_id, comment)
+
+    async def remove_from_service(self, actor: Actor, alarm_id: str, reason: str) -> None:
+        self._operations.remove_from_service(actor, alarm_id, reason)
+
+    async def return_to_service(self, actor: Actor, alarm_id: str, reason: str = "") -> None:
+        self._operations.return_to_service(actor, alarm_id, reason)
+
+    async def modes(self) -> list[ActiveMode]:
+        return self._operations.modes()
+
+    async def set_mode(self, actor: Actor, mode: str, station: str | None, on: bool, reason: str) -> None:
+        self._operations.set_mode(actor, mode, station, on, reason)
 
     async def journal(self, start: datetime, end: datetime, limit: int) -> list[AlarmEvent]:
         await self._journal.flush()

@@ -103,10 +103,14 @@ class Operations:
     def __init__(self, engine: AlarmEngine, audit: AuditStore) -> None:
         self.engine = engine
         self.audit = audit
+        # the modes in force, read here (the store's writes are queued off the loop: reading it
+        # back at once could still see the mode just left)
+        self._modes: dict[tuple[str, str | None], ActiveMode] = {}
 
     def start(self) -> None:
         """Put back the modes in force before a restart (after the engine restored its alarms)."""
         for mode in self.audit.modes():
+            self._modes[(mode.mode, mode.station)] = mode
             self.engine.restore_mode(mode.mode, mode.station)
 
     # -- alarms ---------------------------------------------------------------------------
@@ -142,7 +146,7 @@ class Operations:
     # -- modes ----------------------------------------------------------------------------
 
     def modes(self) -> list[ActiveMode]:
-        return self.audit.modes()
+        return sorted(self._modes.values(), key=lambda m: m.since)
 
     def set_mode(
         self, actor: Actor, mode: str, station: str | None, on: bool, reason: str
@@ -165,10 +169,12 @@ class Operations:
             raise UnknownAlarm(f"unknown station {station!r}")
         self._reason(actor, command, target, reason)
         changed = self.engine.set_mode(mode, station, on, actor.name, reason)
-        since = self.engine.clock.now()
-        self.audit.set_mode(
-            ActiveMode(mode, station, since, actor.name, reason) if on else None, mode, station
-        )
+        active = ActiveMode(mode, station, self.engine.clock.now(), actor.name, reason) if on else None
+        if active is None:
+            self._modes.pop((mode, station), None)
+        else:
+            self._modes[(mode, station)] = active
+        self.audit.set_mode(active, mode, station)
         self._audit(actor, command, target, reason, f"done: {len(changed)} alarm(s)")
         return [self.engine.view(alarm_id) for alarm_id in changed]
 

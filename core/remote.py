@@ -41,6 +41,7 @@ from core.bus import ALARMS, Bus
 from core.model import AlarmEvent, AlarmStatus, Bucket, Priority, utcnow
 from core.operations import Actor, Forbidden, Invalid, NotNow, OperationError, Role, UnknownAlarm
 from core.paths import config_home
+from core.storage.audit import ActiveMode
 from core.storage.base import Historian
 
 _LOGGER = logging.getLogger(__name__)
@@ -268,12 +269,15 @@ class ServerBoard:
     # -- the command side ---------------------------------------------------------------------
 
     async def _command(self, alarm_id: str, action: str, body: dict[str, Any]) -> None:
+        await self._post(f"{self.session.api}/alarms/{quote(alarm_id, safe='')}/{action}", body)
+
+    async def _post(self, url: str, body: dict[str, Any]) -> None:
+        """A command in the signed-in operator's name (the server ignores ``user`` for a session)."""
         if not self._authority.reachable or self._http is None:
             raise ServerUnreachable(
                 f"the server {self.session.url} cannot be reached: nothing was recorded "
                 "(mute the horn meanwhile; act again once the server is back)"
             )
-        url = f"{self.session.api}/alarms/{quote(alarm_id, safe='')}/{action}"
         try:
             answer = await self._http.post(url, json={"user": self.session.user, **body},
                                            headers=_bearer(self.session.token))  # fmt: skip
@@ -294,6 +298,22 @@ class ServerBoard:
 
     async def reset(self, actor: Actor, alarm_id: str, comment: str = "") -> None:
         await self._command(alarm_id, "reset", {"comment": comment})
+
+    async def remove_from_service(self, actor: Actor, alarm_id: str, reason: str) -> None:
+        await self._command(alarm_id, "out-of-service", {"reason": reason})
+
+    async def return_to_service(self, actor: Actor, alarm_id: str, reason: str = "") -> None:
+        await self._command(alarm_id, "in-service", {"reason": reason or "-"})
+
+    async def modes(self) -> list[ActiveMode]:
+        body = await self._get("/modes", {})
+        if body is None:
+            return []
+        return [ActiveMode(m["mode"], m["station"], _ts(m["since"]), m["user"], m["reason"]) for m in body]
+
+    async def set_mode(self, actor: Actor, mode: str, station: str | None, on: bool, reason: str) -> None:
+        body = {"station": station, "on": on, "reason": reason}
+        await self._post(f"{self.session.api}/modes/{quote(mode, safe='')}", body)
 
     # -- history: the server's, this desktop's own while the server is lost -------------------
 

@@ -9,7 +9,8 @@ Geometry and the last view are remembered between sessions.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QSettings, QTimer, Signal
@@ -17,6 +18,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QMainWindow,
@@ -154,6 +156,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.runtime, self.theme = runtime, theme
         self.signed_in = signed_in  # a standalone desktop with accounts: who signed in
+        self._tasks: set[asyncio.Future[object]] = set()
         self.settings = settings or QSettings("Ecreteur", "HMI")
         self.setWindowTitle(f"Écrêteur — {runtime.config.site.name}")
         self.setStyleSheet(stylesheet(theme))
@@ -241,6 +244,58 @@ class MainWindow(QMainWindow):
                 menu.addAction(action)
             menu.addSeparator()
         menu.addAction(quit_action)
+        self._build_modes_menu()
+
+    def _build_modes_menu(self) -> None:
+        """Modes (maintenance of a dam, site-wide flood…): an engineer's decision, with a reason."""
+        config = self.runtime.config
+        modes = sorted({mode for rule in config.alarms for mode in rule.suppressed_in})
+        self.modes_menu = self.menuBar().addMenu(tr("Modes"))
+        self.mode_actions: dict[tuple[str, str | None], QAction] = {}
+        places: list[tuple[str | None, str]] = [(None, tr("whole site"))]
+        places += [(station.id, station.name) for station in config.stations]
+        for mode in modes:
+            for station, where in places:
+                action = QAction(f"{tr(mode.capitalize())} — {where}", self, checkable=True)
+                action.triggered.connect(lambda on, m=mode, s=station: self._mode_clicked(m, s, on))
+                self.modes_menu.addAction(action)
+                self.mode_actions[(mode, station)] = action
+            self.modes_menu.addSeparator()
+        allowed = self.actor().may(Command.ENTER_MODE)
+        for action in self.mode_actions.values():
+            action.setEnabled(allowed)
+        self.modes_menu.setEnabled(bool(modes))
+        self.modes_menu.aboutToShow.connect(lambda: self._later(self.show_modes()))
+
+    def _later(self, work: Coroutine[Any, Any, object]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def show_modes(self) -> None:
+        """Tick the modes in force, as the authority (this process or the server) has them."""
+        active = {(m.mode, m.station) for m in await self.runtime.board.modes()}
+        for key, action in self.mode_actions.items():
+            action.setChecked(key in active)
+
+    def _mode_clicked(self, mode: str, station: str | None, on: bool) -> None:
+        reason, ok = QInputDialog.getText(self, tr("Modes"), tr("Reason (required):"))
+        if ok and reason.strip():
+            self._later(self.set_mode(mode, station, on, reason))
+        else:
+            self.mode_actions[(mode, station)].setChecked(not on)
+
+    async def set_mode(self, mode: str, station: str | None, on: bool, reason: str) -> bool:
+        """Enter or leave a mode through the board; a refusal is said in the status bar."""
+        try:
+            await self.runtime.board.set_mode(self.actor(), mode, station, on, reason)
+        except OperationError as err:
+            self.statusBar().showMessage("✖ " + str(err), 15_000)
+            await self.show_modes()
+            return False
+        await self.show_modes()
+        self.statusBar().showMessage(tr("Mode changed."), 10_000)
+        return True
 
     def choose(self, key: str, value: str) -> None:
         self.settings.setValue(key, value)

@@ -96,6 +96,13 @@ class AlarmsView(QWidget):
         self.ack_button = QPushButton(tr("Acknowledge") + f" ({ACK_SHORTCUT})")
         self.shelve_button = QPushButton(tr("Shelve…"))
         self.unshelve_button = QPushButton(tr("Unshelve"))
+        self.reset_button = QPushButton(tr("Reset"))
+        self.reset_button.setToolTip(tr("A latched alarm, back to normal, is reset once acknowledged"))
+        self.service_button = QPushButton(tr("Out of service…"))
+        self.return_button = QPushButton(tr("Return to service"))
+        self.reset_button.clicked.connect(lambda: self._later(self.reset(self.selected())))
+        self.service_button.clicked.connect(self._service_clicked)
+        self.return_button.clicked.connect(lambda: self._later(self.return_to_service(self.selected())))
         self.ack_button.clicked.connect(self._ack_clicked)
         self.shelve_button.clicked.connect(self._shelve_clicked)
         self.unshelve_button.clicked.connect(self._unshelve_clicked)
@@ -105,7 +112,7 @@ class AlarmsView(QWidget):
             tools.addWidget(widget)
             widget.currentIndexChanged.connect(self.refresh)
         tools.addStretch(1)
-        for button in (self.ack_button, self.shelve_button, self.unshelve_button):
+        for button in self.buttons():
             tools.addWidget(button)
         self.notice = QLabel()  # why the last command was refused (not a modal: the horn goes on)
         self.notice.setObjectName("notice")
@@ -179,12 +186,17 @@ class AlarmsView(QWidget):
 
     # -- actions (the journal gets who and why) -------------------------------------------
 
+    def buttons(self) -> tuple[QPushButton, ...]:
+        return (self.ack_button, self.shelve_button, self.unshelve_button, self.reset_button,
+                self.service_button, self.return_button)  # fmt: skip
+
     def apply_role(self) -> None:
         """A command the signed-in role cannot carry is disabled (the authority refuses it anyway)."""
         actor = self.actor()
-        self.ack_button.setEnabled(actor.may(Command.ACKNOWLEDGE))
-        self.shelve_button.setEnabled(actor.may(Command.SHELVE))
-        self.unshelve_button.setEnabled(actor.may(Command.UNSHELVE))
+        needs = (Command.ACKNOWLEDGE, Command.SHELVE, Command.UNSHELVE, Command.RESET,
+                 Command.REMOVE_FROM_SERVICE, Command.RETURN_TO_SERVICE)  # fmt: skip
+        for button, command in zip(self.buttons(), needs, strict=True):
+            button.setEnabled(actor.may(command))
 
     async def _carry(self, alarm_ids: list[str], command: Callable[[Actor, str], Awaitable[None]]) -> int:
         """Run ``command`` on each alarm through the board (this process or the server); count
@@ -216,6 +228,20 @@ class AlarmsView(QWidget):
         board = self.runtime.board
         return await self._carry(alarm_ids, lambda actor, alarm_id: board.unshelve(actor, alarm_id))
 
+    async def reset(self, alarm_ids: list[str]) -> int:
+        board = self.runtime.board
+        return await self._carry(alarm_ids, lambda actor, alarm_id: board.reset(actor, alarm_id))
+
+    async def remove_from_service(self, alarm_ids: list[str], reason: str) -> int:
+        board = self.runtime.board
+        return await self._carry(
+            alarm_ids, lambda actor, alarm_id: board.remove_from_service(actor, alarm_id, reason)
+        )
+
+    async def return_to_service(self, alarm_ids: list[str]) -> int:
+        board = self.runtime.board
+        return await self._carry(alarm_ids, lambda actor, alarm_id: board.return_to_service(actor, alarm_id))
+
     def _later(self, command: Awaitable[int]) -> None:
         task = asyncio.ensure_future(command)
         self._tasks.add(task)
@@ -242,6 +268,16 @@ class AlarmsView(QWidget):
             self._later(self.shelve(ids, minutes, reason))
         elif ok:
             QMessageBox.warning(self, tr("Shelve"), tr("A reason is required to shelve an alarm."))
+
+    def _service_clicked(self) -> None:
+        ids = self.selected()
+        if not ids:
+            return
+        reason, ok = QInputDialog.getText(self, tr("Out of service…"), tr("Reason (required):"))
+        if ok and reason.strip():
+            self._later(self.remove_from_service(ids, reason))
+        elif ok:
+            QMessageBox.warning(self, tr("Out of service…"), tr("A reason is required."))
 
     def _unshelve_clicked(self) -> None:
         self._later(self.unshelve(self.selected()))

@@ -4,8 +4,16 @@
 <context>
     <name>ecreteur</name>
     <message>
+        <source>A latched alarm, back to normal, is reset once acknowledged</source>
+        <translation>Une alarme mémorisée, revenue à la normale, se réarme une fois acquittée</translation>
+    </message>
+    <message>
         <source>A reason is required to shelve an alarm.</source>
         <translation>Une raison est obligatoire pour mettre une alarme en attente.</translation>
+    </message>
+    <message>
+        <source>A reason is required.</source>
+        <translation>Un motif est obligatoire.</translation>
     </message>
     <message>
         <source>Acknowledge</source>
@@ -132,6 +140,10 @@
         <translation>Filtrer (barrage, alarme, opérateur…)</translation>
     </message>
     <message>
+        <source>Flood</source>
+        <translation>Crue</translation>
+    </message>
+    <message>
         <source>Gauge</source>
         <translation>Jauge</translation>
     </message>
@@ -174,6 +186,18 @@
     <message>
         <source>Limit</source>
         <translation>Seuil</translation>
+    </message>
+    <message>
+        <source>Maintenance</source>
+        <translation>Maintenance</translation>
+    </message>
+    <message>
+        <source>Mode changed.</source>
+        <translation>Mode changé.</translation>
+    </message>
+    <message>
+        <source>Modes</source>
+        <translation>Modes</translation>
     </message>
     <message>
         <source>Move down</source>
@@ -240,6 +264,10 @@
         <translation>Hors service</translation>
     </message>
     <message>
+        <source>Out of service…</source>
+        <translation>Mettre hors service…</translation>
+    </message>
+    <message>
         <source>Outflow</source>
         <translation>Débit sortant</translation>
     </message>
@@ -278,6 +306,14 @@
     <message>
         <source>Remove</source>
         <translation>Retirer</translation>
+    </message>
+    <message>
+        <source>Reset</source>
+        <translation>Réarmer</translation>
+    </message>
+    <message>
+        <source>Return to service</source>
+        <translation>Remettre en service</translation>
     </message>
     <message>
         <source>Save</source>
@@ -538,6 +574,10 @@
     <message>
         <source>unsuppressed</source>
         <translation>démasquée</translation>
+    </message>
+    <message>
+        <source>whole site</source>
+        <translation>tout le site</translation>
     </message>
     <message>
         <source>Écrêteur — sign in</source>

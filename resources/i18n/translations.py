@@ -144,6 +144,18 @@ FRENCH = {
     "unreachable": "injoignable",
     "Écrêteur — sign in": "Écrêteur — connexion",
     "Viewer": "Observateur",
+    "Reset": "Réarmer",
+    "A latched alarm, back to normal, is reset once acknowledged": (
+        "Une alarme mémorisée, revenue à la normale, se réarme une fois acquittée"
+    ),
+    "Out of service…": "Mettre hors service…",
+    "Return to service": "Remettre en service",
+    "A reason is required.": "Un motif est obligatoire.",
+    "Modes": "Modes",
+    "whole site": "tout le site",
+    "Maintenance": "Maintenance",
+    "Flood": "Crue",
+    "Mode changed.": "Mode changé.",
     "this desktop": "ce poste",
     "Not verified: create accounts with ecreteur user add": (
         "Non vérifié : créez des comptes avec ecreteur user add"

@@ -220,3 +220,36 @@ async def test_with_operator_accounts_the_desktop_signs_in_and_a_viewer_cannot_a
     assert "may not" in window.alarms.notice.text()
     assert runtime.alarms.view(ALARM).status is AlarmStatus.UNACK
     window.close()
+
+
+async def test_an_engineer_enters_a_mode_and_takes_an_alarm_out_of_service_from_the_desktop(
+    desktop: tuple[MainWindow, Runtime, DamStation], tmp_path: Path, qtbot: object
+) -> None:
+    from core.operations import Actor, Role
+
+    operator_window, runtime, _station = desktop
+    assert not operator_window.mode_actions[("maintenance", "lauragais")].isEnabled()
+    assert not operator_window.alarms.service_button.isEnabled()
+    assert not await operator_window.set_mode("maintenance", "lauragais", True, "essai")  # refused anyway
+    assert "may not" in operator_window.statusBar().currentMessage()
+
+    paul = Actor("Paul", Role.ENGINEER, "desktop")
+    window = MainWindow(runtime, DAY, QSettings(str(tmp_path / "paul.ini"), QSettings.Format.IniFormat),
+                        signed_in=paul)  # fmt: skip
+    qtbot.addWidget(window)  # type: ignore[attr-defined]
+    action = window.mode_actions[("maintenance", "lauragais")]
+    assert action.isEnabled() and window.alarms.service_button.isEnabled()
+    assert await window.set_mode("maintenance", "lauragais", True, "vidange de la retenue")
+    assert action.isChecked() and not window.mode_actions[("maintenance", None)].isChecked()
+    assert [(m.mode, m.station, m.actor) for m in runtime.operations.modes()] == [
+        ("maintenance", "lauragais", "Paul")
+    ]
+    assert await window.set_mode("maintenance", "lauragais", False, "fin de vidange")
+    assert not action.isChecked() and runtime.operations.modes() == []
+
+    await eventually(lambda: window.banner.top_id == ALARM, what="the H alarm in the banner")
+    assert await window.alarms.remove_from_service([ALARM], "capteur déposé") == 1
+    assert runtime.alarms.view(ALARM).status is AlarmStatus.OUT_OF_SERVICE
+    assert await window.alarms.return_to_service([ALARM]) == 1
+    assert runtime.alarms.view(ALARM).status is not AlarmStatus.OUT_OF_SERVICE
+    window.close()

@@ -298,7 +298,8 @@ tags:
       label: {fr: Batterie, en: Battery}}
 alarms:
   - {id: level, tags: lauragais.level, kind: limits, limits: {HH: {value: 0.5}}}
-  - {id: battery, tags: lauragais.battery, kind: limits, limits: {LL: {value: 1000, priority: critical}}}
+  - {id: battery, tags: lauragais.battery, kind: limits, limits: {LL: {value: 1000, priority: critical}},
+      suppressed_in: [maintenance]}
 api: {port: @API_PORT@}
 """
 LEVEL, BATTERY = "level:lauragais.level:HH", "battery:lauragais.battery:LL"
@@ -425,6 +426,8 @@ async def test_one_server_two_desktops_one_pager_one_truth(
         # a viewer is refused by the server too; Marie acknowledges on desktop 1
         with pytest.raises(Forbidden):
             await two.runtime.board.acknowledge(lea.actor(), LEVEL, "je ne peux pas")
+        assert not await one.window.set_mode("maintenance", "lauragais", True, "essai")  # an engineer's
+        assert "may not" in one.window.statusBar().currentMessage()
         assert await one.window.alarms.acknowledge([LEVEL], "vanne de fond ouverte") == 1
         await eventually(lambda: two.status(LEVEL) == "acknowledged", 30, what="desktop 2 sees the ack")
         level = next(a for a in await served_alarms(api) if a["id"] == LEVEL)
