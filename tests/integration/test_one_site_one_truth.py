@@ -433,6 +433,13 @@ async def test_one_server_two_desktops_one_pager_one_truth(
         level = next(a for a in await served_alarms(api) if a["id"] == LEVEL)
         assert level["status"] == "acknowledged" and level["acknowledged_by"] == "Marie Dupont"
         assert next(v for v in two.views() if v.id == LEVEL).acknowledged_by == "Marie Dupont"
+        # desktop 2's journal and history are the server's (it never acknowledged anything itself)
+        now = utcnow()
+        journal = await two.runtime.board.journal(now - timedelta(hours=1), now + timedelta(seconds=1), 100)
+        assert ("acknowledged", "Marie Dupont", "vanne de fond ouverte") in [(e.action, e.user, e.comment)
+                                                                             for e in journal]  # fmt: skip
+        history = await two.runtime.board.downsampled("lauragais.level", now - timedelta(hours=1), now, 50)
+        assert history and all(b.max > 0.5 for b in history)
 
         # the battery alarm, not acknowledged, goes to level 2: one SMS and one e-mail to Bob
         await eventually(lambda: [p for p in twilio.pages("sms") if p.form["To"] == BOB], 120,
