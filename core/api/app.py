@@ -676,7 +676,10 @@ def _check(sample: SampleIn, tags: dict[str, Any], horizon: datetime) -> str:
 
 
 def _via(comment: str, token: Token) -> str:
-    """Record which API client carried out an operator action, beside the operator's words."""
+    """Record which API client carried out an operator action, beside the operator's words; a
+    signed-in operator's words stand alone (the journal has their name, the audit the session)."""
+    if token.user is not None:
+        return comment
     return f"{comment} (API: {token.name})" if comment else f"(API: {token.name})"
 
 
