@@ -48,6 +48,7 @@ class Command(enum.Enum):
     LEAVE_MODE = "leave_mode"
     REMOVE_FROM_SERVICE = "remove_from_service"
     RETURN_TO_SERVICE = "return_to_service"
+    SAVE_DASHBOARDS = "save_dashboards"
 
 
 NEEDED: dict[Command, Role] = {
@@ -59,6 +60,7 @@ NEEDED: dict[Command, Role] = {
     Command.LEAVE_MODE: Role.ENGINEER,
     Command.REMOVE_FROM_SERVICE: Role.ENGINEER,
     Command.RETURN_TO_SERVICE: Role.ENGINEER,
+    Command.SAVE_DASHBOARDS: Role.ENGINEER,
 }
 
 
@@ -177,6 +179,20 @@ class Operations:
         self.audit.set_mode(active, mode, station)
         self._audit(actor, command, target, reason, f"done: {len(changed)} alarm(s)")
         return [self.engine.view(alarm_id) for alarm_id in changed]
+
+    # -- dashboards -----------------------------------------------------------------------
+
+    def save_dashboards(self, actor: Actor, target: str, save: Callable[[], object]) -> None:
+        """Write edited dashboards (``save``) into ``target``: an engineer's change, audited;
+        a refusal of the file (a located config error) is audited and raised as it is."""
+        if not actor.may(Command.SAVE_DASHBOARDS):
+            self._forbid(actor, Command.SAVE_DASHBOARDS, target, "")
+        try:
+            save()
+        except Exception as err:
+            self._audit(actor, Command.SAVE_DASHBOARDS, target, "", f"refused: {err}"[:500])
+            raise
+        self._audit(actor, Command.SAVE_DASHBOARDS, target, "", "done")
 
     # -- the checks and the trail ---------------------------------------------------------
 

@@ -182,7 +182,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.trends, tr("Trends"))
         self.journal = JournalView(runtime, self.bridge)
         self.tabs.addTab(self.journal, tr("Journal"))
-        self.dashboards = DashboardView(runtime, self.bridge, theme)
+        self.dashboards = DashboardView(runtime, self.bridge, theme, self.actor)
         self.tabs.addTab(self.dashboards, tr("Dashboards"))
         self.tabs.currentChanged.connect(self._tab_changed)
         self.synoptic = SynopticView(runtime, self.bridge, theme)
@@ -325,7 +325,9 @@ class MainWindow(QMainWindow):
             return self.runtime.server.session.actor()
         if self.signed_in is not None:
             return self.signed_in
-        return Actor(self.operator_field.text().strip() or tr("unknown operator"), Role.OPERATOR, "desktop")
+        # no accounts on this PC: it is not access-controlled (the name is noted, not verified)
+        name = self.operator_field.text().strip() or tr("unknown operator")
+        return Actor(name, Role.ENGINEER, "desktop")
 
     def show_authority(self) -> None:
         """Standalone: nothing to say. Client: the server's state; lost, a red banner."""

@@ -8,7 +8,7 @@ menu adds one; "Save" writes the dashboards into the config file, comments kept
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 from core.config.dashboards import COLUMNS, Card, Dashboard
 from core.config.editor import save_dashboards
 from core.model import ConnectionState, Quality, Sample, StationStatus, utcnow
+from core.operations import Actor, Command
 from core.runtime import Runtime
 from hmi.bridge import Bridge
 from hmi.i18n import language, tr
@@ -191,9 +192,9 @@ class CardFrame(QFrame):
 
 
 class DashboardView(QWidget):
-    def __init__(self, runtime: Runtime, bridge: Bridge, theme: Theme) -> None:
+    def __init__(self, runtime: Runtime, bridge: Bridge, theme: Theme, actor: Callable[[], Actor]) -> None:
         super().__init__()
-        self.runtime, self.theme = runtime, theme
+        self.runtime, self.theme, self.actor = runtime, theme, actor
         self.dashboards: list[Dashboard] = [d.model_copy(deep=True) for d in runtime.config.dashboards]
         self.editing = False
         self.dirty = False
@@ -229,7 +230,14 @@ class DashboardView(QWidget):
         bridge.alarm.connect(lambda _event: self._alarms())
         bridge.station.connect(self._station)
         self.set_editing(False)
+        self.apply_role()
         self.rebuild()
+
+    def apply_role(self) -> None:
+        """Editing dashboards is an engineer's change (and the save is refused anyway)."""
+        allowed = self.actor().may(Command.SAVE_DASHBOARDS)
+        self.edit_button.setEnabled(allowed)
+        self.edit_button.setToolTip("" if allowed else tr("Needs the engineer role"))
 
     @property
     def current(self) -> Dashboard | None:
@@ -349,8 +357,10 @@ class DashboardView(QWidget):
             QMessageBox.warning(self, tr("Save"), tr("This site was not opened from a file."))
             return False
         try:
-            save_dashboards(path, self.dashboards)
-        except Exception as err:  # a located config error or a file error: say it, keep the edits
+            self.runtime.operations.save_dashboards(
+                self.actor(), str(path), lambda: save_dashboards(path, self.dashboards)
+            )
+        except Exception as err:  # refused, a located config error, a file error: say it, keep the edits
             QMessageBox.critical(self, tr("Save"), str(err))
             return False
         self.dirty = False

@@ -224,6 +224,10 @@
         <translation>Plus étroite</translation>
     </message>
     <message>
+        <source>Needs the engineer role</source>
+        <translation>Réservé au rôle ingénieur</translation>
+    </message>
+    <message>
         <source>No alarm</source>
         <translation>Aucune alarme</translation>
     </message>

@@ -144,6 +144,7 @@ FRENCH = {
     "unreachable": "injoignable",
     "Écrêteur — sign in": "Écrêteur — connexion",
     "Viewer": "Observateur",
+    "Needs the engineer role": "Réservé au rôle ingénieur",
     "Reset": "Réarmer",
     "A latched alarm, back to normal, is reset once acknowledged": (
         "Une alarme mémorisée, revenue à la normale, se réarme une fois acquittée"

@@ -227,11 +227,17 @@ async def test_an_engineer_enters_a_mode_and_takes_an_alarm_out_of_service_from_
 ) -> None:
     from core.operations import Actor, Role
 
-    operator_window, runtime, _station = desktop
+    _unverified, runtime, _station = desktop
+    marie = Actor("Marie", Role.OPERATOR, "desktop")
+    settings = QSettings(str(tmp_path / "marie.ini"), QSettings.Format.IniFormat)
+    operator_window = MainWindow(runtime, DAY, settings, signed_in=marie)
+    qtbot.addWidget(operator_window)  # type: ignore[attr-defined]
     assert not operator_window.mode_actions[("maintenance", "lauragais")].isEnabled()
     assert not operator_window.alarms.service_button.isEnabled()
+    assert not operator_window.dashboards.edit_button.isEnabled()
     assert not await operator_window.set_mode("maintenance", "lauragais", True, "essai")  # refused anyway
     assert "may not" in operator_window.statusBar().currentMessage()
+    operator_window.close()
 
     paul = Actor("Paul", Role.ENGINEER, "desktop")
     window = MainWindow(runtime, DAY, QSettings(str(tmp_path / "paul.ini"), QSettings.Format.IniFormat),
@@ -252,4 +258,17 @@ async def test_an_engineer_enters_a_mode_and_takes_an_alarm_out_of_service_from_
     assert runtime.alarms.view(ALARM).status is AlarmStatus.OUT_OF_SERVICE
     assert await window.alarms.return_to_service([ALARM]) == 1
     assert runtime.alarms.view(ALARM).status is not AlarmStatus.OUT_OF_SERVICE
+
+    assert window.dashboards.edit_button.isEnabled() and window.dashboards.save()
+    await runtime.audit.flush()
+    trail = runtime.audit.entries(utcnow() - timedelta(hours=1), utcnow() + timedelta(seconds=1))
+    mine = [(e.actor, e.command, e.outcome.split(":")[0]) for e in trail if e.actor in ("Paul", "Marie")]
+    assert mine == [
+        ("Marie", "enter_mode", "forbidden"),
+        ("Paul", "enter_mode", "done"),
+        ("Paul", "leave_mode", "done"),
+        ("Paul", "remove_from_service", "done"),
+        ("Paul", "return_to_service", "done"),
+        ("Paul", "save_dashboards", "done"),
+    ]
     window.close()
