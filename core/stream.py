@@ -12,6 +12,7 @@ way. The web framework only carries the messages (``core.api.app``).
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import secrets
 from collections import deque
@@ -108,7 +109,7 @@ class Subscriber:
     """One connected client: its filter and the queue its connection drains."""
 
     filter: Filter
-    queue: asyncio.Queue[Message] = field(default_factory=lambda: asyncio.Queue(maxsize=10_000))
+    queue: asyncio.Queue[str] = field(default_factory=lambda: asyncio.Queue(maxsize=10_000))  # JSON texts
     dropped: bool = False
 
 
@@ -147,12 +148,17 @@ class EventStream:
         self.seq += 1
         event = _Event(self.seq, kind, body, station, samples)
         self._ring.append(event)
+        rendered: dict[Filter, str | None] = {}  # clients with the same filter share one text
         for subscriber in list(self._subscribers):
-            message = self._render(event, subscriber.filter)
-            if message is None:
+            wanted = subscriber.filter
+            if wanted not in rendered:
+                message = self._render(event, wanted)
+                rendered[wanted] = None if message is None else json.dumps(message)
+            text = rendered[wanted]
+            if text is None:
                 continue
             try:
-                subscriber.queue.put_nowait(message)
+                subscriber.queue.put_nowait(text)
             except asyncio.QueueFull:  # too slow: dropped, it will resume from its last number
                 subscriber.dropped = True
                 self.dropped += 1

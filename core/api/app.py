@@ -748,10 +748,10 @@ async def _pump(websocket: WebSocket, subscriber: Subscriber, stream: EventStrea
             await websocket.close(code=1013, reason="too slow: resume from your last seq")
             return
         try:
-            message = await asyncio.wait_for(subscriber.queue.get(), 15.0)
+            text = await asyncio.wait_for(subscriber.queue.get(), 15.0)
         except TimeoutError:
-            message = {"type": "ping", "seq": stream.seq}
-        await websocket.send_text(json.dumps(message))
+            text = json.dumps({"type": "ping", "seq": stream.seq})
+        await websocket.send_text(text)
 
 
 def role_of(token: Token) -> Role:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 from typing import Any
 
@@ -46,7 +47,7 @@ def test_filters_keep_one_station_and_live_events_follow_in_order() -> None:
     publish(bus, 1, "dam.level")
     bus.publish(STATION_STATUS, StationStatus("other", ConnectionState.CONNECTED, utcnow()))
     bus.publish(STATION_STATUS, StationStatus("dam", ConnectionState.CONNECTED, utcnow()))
-    got = [subscriber.queue.get_nowait() for _ in range(subscriber.queue.qsize())]
+    got = [json.loads(subscriber.queue.get_nowait()) for _ in range(subscriber.queue.qsize())]
     assert [(m["type"], m["seq"]) for m in got] == [("samples", 2), ("station", 4)]
 
 
