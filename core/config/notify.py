@@ -97,6 +97,18 @@ class Level(_Model):
     channel_step_min: float = Field(5.0, ge=0, le=1440, description="wait before the next channel")
     delay_min: float = Field(15.0, gt=0, le=1440, description="wait before the next level")
 
+    @model_validator(mode="after")
+    def _channels_fit(self) -> Level:
+        """A channel due after the level's delay would never be tried: say so at load time."""
+        last = self.channel_step_min * (len(self.channels) - 1)
+        if last >= self.delay_min:
+            raise ValueError(
+                f"the last channel ({self.channels[-1]}) would come {last:g} min into the level, "
+                f"not before its delay_min of {self.delay_min:g} min: shorten channel_step_min "
+                "or lengthen delay_min"
+            )
+        return self
+
 
 class Policy(_Model):
     id: str = Field(pattern=IDENT)

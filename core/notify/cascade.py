@@ -277,10 +277,19 @@ class Cascade:
             _LOGGER.error("incident %s: policy %r is no longer configured", incident.code, incident.policy)
             self._next_level(incident, None, now)
             return None
+        paged_late = False
         while incident.state == OPEN:
             level = policy.levels[incident.level]
             end = incident.level_at + timedelta(minutes=level.delay_min)
             if now >= end:
+                # a level whose time passed while nobody could send (a stall, a restart, a
+                # failover) is paged now, marked late: never skipped
+                paged_late = self._page_late(incident, level, now) or paged_late
+                if paged_late and self._last_level(incident, policy):
+                    # the people just paged get the level's full time to answer
+                    incident.level_at = now
+                    self.store.save(incident)
+                    continue
                 self._next_level(incident, policy, end)
                 continue
             wake, exhausted = self._page_level(incident, level, now)
@@ -292,6 +301,25 @@ class Cascade:
                 continue
             return min(wake, end) if wake else end
         return None
+
+    @staticmethod
+    def _last_level(incident: Incident, policy: Policy) -> bool:
+        return incident.level + 1 >= len(policy.levels) and incident.cycle + 1 >= policy.repeat
+
+    def _page_late(self, incident: Incident, level: Level, now: datetime) -> bool:
+        """Page, on their first channel, the level's people not paged at all in its time."""
+        late = now - incident.level_at
+        sent = False
+        for person in self._targets(level, incident.level_at):
+            channels = [c for c in level.channels if self._reachable(person, c)]
+            prefix = f"{incident.id}:page:{incident.cycle}:{incident.level}:{person.id}:"
+            if not channels or any(self.store.delivery(prefix + c) is not None for c in channels):
+                continue
+            _LOGGER.warning("incident %s: level %d paged %s late to %s", incident.code,
+                            incident.level + 1, late, person.id)  # fmt: skip
+            self._dispatch(incident, person, channels[0], prefix + channels[0], "page", now, late=late)
+            sent = True
+        return sent
 
     def _next_level(self, incident: Incident, policy: Policy | None, at: datetime) -> None:
         if policy is not None and incident.level + 1 < len(policy.levels):
@@ -363,6 +391,7 @@ class Cascade:
         kind: str,
         now: datetime,
         by: str | None = None,
+        late: timedelta | None = None,
     ) -> Delivery | None:
         """Claim the delivery's key, then send it in the background (or skip a channel that is down)."""
         delivery = Delivery(
@@ -387,11 +416,18 @@ class Cascade:
                 delivery, SKIPPED, f"{channel} down until {down_until.isoformat(timespec='seconds')}", now
             )
             return delivery
-        self._spawn(delivery, self._compose(incident, person, channel, key, kind, by))
+        self._spawn(delivery, self._compose(incident, person, channel, key, kind, by, late))
         return delivery
 
     def _compose(
-        self, incident: Incident, person: Person, channel: str, key: str, kind: str, by: str | None
+        self,
+        incident: Incident,
+        person: Person,
+        channel: str,
+        key: str,
+        kind: str,
+        by: str | None,
+        late: timedelta | None = None,
     ) -> Outbound:
         language, zone = person.language, self.oncall.zone
         to = (person.email if channel == "email" else person.phone) or ""
@@ -408,6 +444,9 @@ class Cascade:
                 subject, text = "", messages.voice(incident.code, lines, language)
             else:
                 subject, text = "", messages.sms(incident.code, lines, language)
+            if late is not None:
+                note = messages.late(late.total_seconds() / 60, language)
+                subject, text = (f"{note} — {subject}" if subject else ""), f"{note} — {text}"
         return Outbound(key, to, language, subject, text, gather=kind == "page" and channel == "voice")
 
     def _lines(self, incident: Incident) -> list[messages.AlarmLine]:

@@ -48,6 +48,7 @@ _PRIORITY = {
 _TEXT = {
     "fr": {
         "ack_hint": "Répondez OK {code} pour acquitter.",
+        "late": "EN RETARD de {minutes:.0f} min",
         "more": "+{n} autre(s) alarme(s)",
         "trend": "tendance {rate:+.2f} {unit}/h",
         "eta": "prévision : seuil dans {eta:.0f} min",
@@ -65,6 +66,7 @@ _TEXT = {
     },
     "en": {
         "ack_hint": "Reply OK {code} to acknowledge.",
+        "late": "LATE by {minutes:.0f} min",
         "more": "+{n} more alarm(s)",
         "trend": "trend {rate:+.2f} {unit}/h",
         "eta": "forecast: threshold in {eta:.0f} min",
@@ -136,6 +138,11 @@ def acknowledged(code: str, user: str, at: datetime, zone: ZoneInfo, language: s
     return words["acked_subject"].format(code=code, user=user), words["acked"].format(
         code=code, user=user, time=clock
     )
+
+
+def late(minutes: float, language: str) -> str:
+    """Said first in a page sent after its time (a stall, a restart, a failover): how late."""
+    return _text(language)["late"].format(minutes=minutes)
 
 
 def cleared(code: str, at: datetime, zone: ZoneInfo, language: str) -> tuple[str, str]:

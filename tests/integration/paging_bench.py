@@ -171,11 +171,13 @@ class PagingBench:
         await self.journal.stop()
 
 
-async def start_bench(config: SiteConfig, directory: Path) -> PagingBench:
+async def start_bench(config: SiteConfig, directory: Path, clock: LoopClock | None = None) -> PagingBench:
+    """The engine and the cascade on ``directory``'s stores; a restart passes the same clock
+    (a new one would anchor the virtual time again)."""
     bus = Bus()
     journal = SQLiteAlarmJournal(directory / "alarms.db")
     await journal.start()
-    engine = AlarmEngine(config, bus, journal, LoopClock())
+    engine = AlarmEngine(config, bus, journal, clock or LoopClock())
     await engine.start()
     accounts = factory.build(config.notify)
     cascade = Cascade(config, bus, engine.clock, NotifyStore(directory / "notify.db"), accounts.channels,

@@ -177,3 +177,26 @@ def test_alarm_rules_load(tmp_path: Path) -> None:
 def test_alarm_mistakes_are_located(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
     found = issues(tmp_path, ALARMS.replace(*change))
     assert any(expected in text for text in found), found
+
+
+def test_a_channel_that_would_come_after_its_levels_delay_is_refused_where_it_is(tmp_path: Path) -> None:
+    paging = """\
+roster:
+  people:
+    - {id: alice, name: Alice, phone: "+33611111111"}
+escalation:
+  routes: [{tags: alpha.level, policy: crue}]
+  policies:
+    - id: crue
+      levels:
+        - targets: [{person: alice}]
+          channels: [sms, voice]
+          channel_step_min: 15
+          delay_min: 15
+"""
+    found = issues(tmp_path, GOOD + paging)
+    assert any(
+        "site.yaml:24: escalation.policies[0].levels[0]" in issue
+        and "the last channel (voice) would come 15 min into the level" in issue
+        for issue in found
+    ), found
