@@ -32,8 +32,9 @@ from core.operations import Actor, OperationError, Operations, Role
 from core.remote import ServerBoard, Session
 from core.storage.audit import AuditStore
 from core.storage.base import Historian
+from core.storage.lease import Lease
 from core.storage.lock import AuthorityLock
-from core.storage.select import build_historian, build_journal, state_file
+from core.storage.select import build_historian, build_journal, build_lease, state_file
 
 _LOGGER = logging.getLogger(__name__)
 _RETENTION_PERIOD_S = 3600.0
@@ -81,7 +82,9 @@ class Runtime:
             self.board = LocalBoard(self.bus, self.alarms, self.operations, self.journal, self.historian)
         self.cascade: Cascade | None = None
         self.webhooks: Webhooks | None = None
+        self.lease: Lease | None = None
         if config.escalation is not None and session is None:
+            self.lease = build_lease(config.storage)
             accounts = factory.build(config.notify)
             self.webhooks = accounts.webhooks
             self.cascade = Cascade(
@@ -92,7 +95,11 @@ class Runtime:
                 accounts.channels,
                 self._acknowledged_by_phone,
                 self.alarms.forecast,
+                self.lease.leading if self.lease is not None else None,
             )
+            if self.lease is not None:
+                cascade = self.cascade
+                self.lease.on_change(lambda leading: cascade.resume() if leading else None)
         self.latest: dict[str, Sample] = {}
         self.write_errors = 0
         self.trust = TrustStore(self.data_dir / "pki")
@@ -138,6 +145,8 @@ class Runtime:
         await self.journal.start()
         await self.alarms.start()
         self.operations.start()
+        if self.lease is not None:
+            await self.lease.start()  # before the cascade: it pages only while leading
         if self.cascade is not None:
             await self.cascade.start()
         if self.server is not None:
@@ -157,6 +166,8 @@ class Runtime:
             await self.server.stop()
         if self.cascade is not None:
             await self.cascade.stop()
+        if self.lease is not None:
+            await self.lease.stop()  # handed back: another server takes over at once
         await self.alarms.stop()
         await self.audit.flush()
         self.audit.close()

@@ -604,9 +604,18 @@ def create_app(runtime: Runtime, tokens: TokenStore, users: UserStore | None = N
 
     # -- operations -----------------------------------------------------------------------
 
-    @app.get(f"{API}/health", response_model=s.Health)
+    @app.get(f"{API}/health", response_model=s.Health, response_model_exclude_none=True)
     async def health() -> Any:
-        return s.Health(status="alive")
+        lease = runtime.lease
+        if lease is None:
+            return s.Health(status="alive")
+        if lease.fail_open:
+            pager = "every server"
+        elif lease.leading():
+            pager = "this server"
+        else:
+            pager = "another server" if lease.leader else "none"
+        return s.Health(status="alive", pager=pager, leader=lease.leader)
 
     @app.get(f"{API}/ready", response_model=s.Ready, responses={**errors, 503: {"model": s.Ready}})
     async def ready(_: Annotated[Token, Depends(need("read"))]) -> Any:
@@ -812,4 +821,12 @@ def _prometheus(runtime: Runtime, metrics: Metrics) -> str:
     for route, (total, count) in sorted(metrics.latency.items()):
         lines.append(f'ecreteur_http_request_duration_seconds_sum{{route="{route}"}} {total:.6f}')
         lines.append(f'ecreteur_http_request_duration_seconds_count{{route="{route}"}} {count}')
+    if runtime.lease is not None:
+        lease = runtime.lease
+        lines += ["# HELP ecreteur_leader 1 while this server holds the pager's lease (or pages fail-open).",
+                  "# TYPE ecreteur_leader gauge",
+                  f'ecreteur_leader{{owner="{lease.owner}",leader="{lease.leader or ""}"}} '
+                  f"{int(lease.leading())}",
+                  "# TYPE ecreteur_leader_changes_total counter",
+                  f"ecreteur_leader_changes_total {lease.changes}"]  # fmt: skip
     return "\n".join(lines) + "\n"

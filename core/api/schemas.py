@@ -204,6 +204,11 @@ class Kpis(BaseModel):
 
 class Health(BaseModel):
     status: Literal["alive"]
+    pager: Literal["this server", "another server", "every server", "none"] | None = Field(
+        None,
+        description="redundant servers (Cassandra): who pages; every server while Cassandra is unreachable",
+    )
+    leader: str | None = Field(None, description="the lease holder (host:pid:…), as last read")
 
 
 class Ready(BaseModel):

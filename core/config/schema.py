@@ -199,6 +199,12 @@ class Cassandra(_Model):
     timeout_s: float = Field(10.0, gt=0, le=120)
     spool_path: str = Field("var/ecreteur.spool.db", description="local store-and-forward spool")
     spool_max_samples: int = Field(50_000_000, ge=1_000)
+    lease_ttl_s: int = Field(
+        15,
+        ge=3,
+        le=300,
+        description="redundant servers: the pager's lease; a dead leader is replaced within it",
+    )
 
 
 class Storage(_Model):

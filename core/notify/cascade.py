@@ -87,7 +87,10 @@ class Cascade:
         channels: Mapping[str, Channel],
         acknowledge: Callable[[str, str, str], bool],
         forecasts: Forecasts | None = None,
+        leading: Callable[[], bool] | None = None,
     ) -> None:
+        """``leading()`` says whether this server may page now (the leader lease of redundant
+        servers, ``core.storage.lease``); a follower tracks incidents but sends nothing."""
         if config.escalation is None or config.roster is None:
             raise ValueError("the cascade needs `roster` and `escalation` in the site config")
         self.config = config
@@ -98,6 +101,7 @@ class Cascade:
         self.policies = {policy.id: policy for policy in self.escalation.policies}
         self._acknowledge = acknowledge
         self._forecasts = forecasts
+        self._leading = leading or (lambda: True)
         self._timer: Timer | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._down_until: dict[str, datetime] = {}
@@ -260,10 +264,16 @@ class Cascade:
         return True
 
     # the schedule -----------------------------------------------------------------------------
+    def resume(self) -> None:
+        """This server became the leader: send whatever is due now."""
+        self._tick()
+
     def _tick(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if not self._leading():
+            return  # a follower: the leader pages; resume() when this server takes over
         now = self.clock.now()
         wakes = [wake for incident in self.store.incidents(OPEN) if (wake := self._advance(incident, now))]
         if wakes:
@@ -499,6 +509,9 @@ class Cascade:
         while True:
             if delivery.attempts and not self._wanted(delivery):
                 self._settle(delivery, CANCELLED, "acknowledged before the retry", self.clock.now())
+                return
+            if not self._leading():  # fenced: lost the lead (a pause, a cut) since it was claimed
+                self._settle(delivery, SKIPPED, "not sent: this server no longer leads", self.clock.now())
                 return
             delivery.attempts += 1
             delivery.state = SENDING

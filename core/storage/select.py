@@ -11,6 +11,7 @@ from pathlib import Path
 from core.alarms.journal import AlarmJournal
 from core.config.schema import Storage
 from core.storage.base import Historian
+from core.storage.lease import Lease, owner_name
 
 
 def _local(storage: Storage, data_dir: Path, path: str) -> Path:
@@ -37,6 +38,20 @@ def build_journal(storage: Storage, data_dir: Path) -> AlarmJournal:
     from core.storage.sqlite_journal import SQLiteAlarmJournal
 
     return SQLiteAlarmJournal(local)
+
+
+def build_lease(storage: Storage) -> Lease | None:
+    """The leader lease of redundant servers: on Cassandra only (on SQLite a data directory
+    has one server, which the authority lock enforces). One keyspace is one site: its lease
+    row is ``pager``."""
+    if storage.backend != "cassandra":
+        return None
+    from core.config.secrets import resolve
+    from core.storage.cassandra import connect
+
+    settings = storage.cassandra
+    password = resolve(settings.password) if settings.password else None
+    return Lease(lambda: connect(settings, password), "pager", owner_name(), settings.lease_ttl_s)
 
 
 def build_historian(storage: Storage, data_dir: Path) -> Historian:

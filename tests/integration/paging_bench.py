@@ -8,6 +8,7 @@ real FastAPI routes in-process, signed as Twilio signs them.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -171,7 +172,12 @@ class PagingBench:
         await self.journal.stop()
 
 
-async def start_bench(config: SiteConfig, directory: Path, clock: LoopClock | None = None) -> PagingBench:
+async def start_bench(
+    config: SiteConfig,
+    directory: Path,
+    clock: LoopClock | None = None,
+    leading: Callable[[], bool] | None = None,
+) -> PagingBench:
     """The engine and the cascade on ``directory``'s stores; a restart passes the same clock
     (a new one would anchor the virtual time again)."""
     bus = Bus()
@@ -181,6 +187,6 @@ async def start_bench(config: SiteConfig, directory: Path, clock: LoopClock | No
     await engine.start()
     accounts = factory.build(config.notify)
     cascade = Cascade(config, bus, engine.clock, NotifyStore(directory / "notify.db"), accounts.channels,
-                      engine.acknowledge, engine.forecast)  # fmt: skip
+                      engine.acknowledge, engine.forecast, leading)  # fmt: skip
     await cascade.start()
     return PagingBench(config, engine, cascade, journal, accounts.webhooks)

@@ -8,11 +8,14 @@ late it is, and gives the people just paged the level's full time to answer.
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from core.clock import LoopClock
+from tests.integration.conftest import cassandra_settings
 from tests.integration.paging_bench import ALICE, BOB, paging_site, start_bench, two_levels
 from tests.integration.paging_peers import RecordingProxy
 
@@ -60,3 +63,126 @@ async def test_on_time_levels_are_not_marked_late(tmp_path: Path, twilio: Record
     assert len(bodies) == 2 and not any("LATE" in b or "RETARD" in b for b in bodies)
     assert bench.cascade.store.incident(1).state == "exhausted"  # type: ignore[union-attr]
     await bench.stop()
+
+
+async def test_a_follower_tracks_the_incident_sends_nothing_and_pages_when_it_takes_over(
+    tmp_path: Path, twilio: RecordingProxy
+) -> None:
+    leads = False
+    bench = await start_bench(
+        paging_site(twilio, two_levels(["sms"], ["sms"])), tmp_path, leading=lambda: leads
+    )
+    bench.level(4.5)
+    await asyncio.sleep(20 * 60)
+    await bench.settled()
+    assert twilio.pages() == [] and bench.cascade.store.incident(1) is not None  # known, not paged
+    leads = True
+    bench.cascade.resume()
+    await bench.settled()
+    assert [p.form["To"] for p in twilio.pages()] == [ALICE, BOB]  # level 2's time has come too
+    await bench.stop()
+
+
+# --- the leader lease on a real Cassandra node ----------------------------------------------------
+
+
+class Monotonic:
+    """A process's monotonic clock that a test can jump, as a SIGSTOP would."""
+
+    def __init__(self) -> None:
+        self.offset, self._time = 0.0, time.monotonic
+
+    def __call__(self) -> float:
+        return self._time() + self.offset
+
+
+@pytest.mark.cassandra
+@pytest.mark.looptime(False)
+async def test_one_leader_failover_within_the_lease_and_a_paused_leader_is_fenced(
+    cassandra_node: Any,
+) -> None:
+    from core.storage.cassandra import connect
+    from core.storage.lease import Lease
+
+    settings = cassandra_settings(cassandra_node)
+    clocks = [Monotonic(), Monotonic()]
+    a, b = (Lease(lambda: connect(settings, None), "pager", name, ttl_s=3, monotonic=clock)
+            for name, clock in zip(("a", "b"), clocks, strict=True))  # fmt: skip
+    try:
+        await a.cycle()
+        await b.cycle()
+        assert a.leading() and not b.leading() and b.leader == "a"  # one winner
+
+        clocks[0].offset = 10.0  # a is paused past its lease: it knows before sending anything
+        assert not a.leading()
+        deadline = time.monotonic() + 60  # the row lives until its TTL runs out in Cassandra
+        while not b.leading():
+            assert time.monotonic() < deadline, "b did not take over"
+            await b.cycle()
+            await asyncio.sleep(0.2)
+        await a.cycle()  # a wakes up: its renewal is refused
+        assert not a.leading() and a.leader == "b"
+
+        await b.stop()  # a clean stop hands the lease back at once
+        await a.cycle()
+        assert a.leading() and a.changes == 3  # gained, lost, gained again
+    finally:
+        await a.stop()
+        await b.stop()
+
+
+def _pager(api: Any) -> str | None:
+    import httpx
+
+    try:
+        return httpx.get(f"{api.url}/health", timeout=2).json().get("pager")
+    except httpx.HTTPError:
+        return None
+
+
+def _until(condition: Any, what: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+@pytest.mark.slow
+@pytest.mark.cassandra
+@pytest.mark.looptime(False)
+@pytest.mark.timeout(900)
+def test_two_servers_elect_one_pager_and_fail_over_on_kill_and_on_a_pause(
+    tmp_path: Path, twilio: RecordingProxy, cassandra_node: Any
+) -> None:
+    import os
+    import signal
+
+    from tests.integration.api_server import SITE, ApiServer
+    from tests.integration.test_paging_restart import paging_yaml
+
+    keyspace = cassandra_settings(cassandra_node).keyspace
+    where = f"port: {cassandra_node.port}, keyspace: {keyspace}, consistency: ONE, lease_ttl_s: 3"
+    site = SITE + paging_yaml(twilio) + f"storage: {{backend: cassandra, cassandra: {{{where}}}}}\n"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, second = ApiServer(tmp_path / "a", site=site), ApiServer(tmp_path / "b", site=site)
+    try:
+        first.start(with_station=False)
+        second.start(with_station=False)
+        _until(lambda: {_pager(first), _pager(second)} == {"this server", "another server"}, "one pager")
+        leader, follower = (first, second) if _pager(first) == "this server" else (second, first)
+
+        os.kill(leader.server.pid, signal.SIGSTOP)  # paused past its lease
+        _until(lambda: _pager(follower) == "this server", "the follower takes over")
+        os.kill(leader.server.pid, signal.SIGCONT)
+        _until(lambda: _pager(leader) == "another server", "the paused leader knows it lost")
+        assert _pager(follower) == "this server"
+
+        follower.server.kill()  # kill -9 of the new leader: the first takes the lead back
+        follower.server.wait()
+        _until(lambda: _pager(leader) == "this server", "failover after kill -9")
+        metrics = __import__("httpx").get(f"{leader.url}/metrics", headers=leader.headers("read")).text
+        assert "ecreteur_leader{" in metrics and "} 1" in metrics.split("ecreteur_leader{")[1].split("\n")[0]
+    finally:
+        first.stop()
+        second.stop()
