@@ -31,7 +31,7 @@ from urllib.parse import quote
 
 import httpx
 from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus, WebSocketException
+from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
 from core.alarms.engine import AlarmEngine
 from core.alarms.journal import AlarmJournal
@@ -232,6 +232,8 @@ class ServerBoard:
                 reason = "the server closed the event stream"
             except InvalidStatus as err:
                 reason = f"the server refused the event stream (HTTP {err.response.status_code})"
+            except ConnectionClosed:
+                reason = "the connection to the server was lost"
             except (OSError, TimeoutError, WebSocketException) as err:
                 reason = f"cannot reach the server: {err or type(err).__name__}"
             self._set_reachable(False, reason)
