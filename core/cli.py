@@ -203,9 +203,9 @@ def _simulation_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tick", type=float, default=1.0, help="seconds between station updates")
 
 
-def _load(path: Path) -> SiteConfig | None:
+def _load(path: Path, check_files: bool = True) -> SiteConfig | None:
     try:
-        return load_config(path)
+        return load_config(path, check_files)
     except ConfigError as err:
         for issue in err.issues:
             print(issue, file=sys.stderr)
@@ -569,7 +569,7 @@ def _trust(args: argparse.Namespace) -> int:
 
 
 def _cert(args: argparse.Namespace) -> int:
-    config = _load(args.config)
+    config = _load(args.config, check_files=False)  # it makes the files the config names
     if config is None:
         return 1
     from core.acquisition.opcua import create_certificate

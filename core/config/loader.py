@@ -18,7 +18,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import MarkedYAMLError
 
-from core.config.base import SecretRef
+from core.config.base import IDENT, TAG_ID, SecretRef
+from core.config.notify import ACCOUNT_SID, E164, EMAIL, TIME_OF_DAY
 from core.config.schema import LimitsRule, SiteConfig, matching
 
 Loc = tuple[str | int, ...]
@@ -46,16 +47,36 @@ class ConfigError(Exception):
         super().__init__("\n".join(str(issue) for issue in issues))
 
 
-def load_config(path: str | Path) -> SiteConfig:
-    """Load and validate ``path``; raise :class:`ConfigError` listing every problem found."""
+_MAX_VALUES = 200_000  # a real site is a few tens of thousands; YAML aliases can make billions
+
+
+class _TooLarge(Exception):
+    def __init__(self, loc: Loc) -> None:
+        self.loc = loc
+
+
+def load_config(path: str | Path, check_files: bool = True) -> SiteConfig:
+    """Load and validate ``path``; raise :class:`ConfigError` listing every problem found.
+
+    ``check_files``: certificate, key and CA files must exist (``ecreteur cert create``, which
+    makes the station certificates, loads without it)."""
     path = Path(path)
     tree = _parse(path)
     try:
-        config = SiteConfig.model_validate(_plain(tree))
+        plain = _plain(tree, [0], ())
+    except _TooLarge as err:
+        message = (f"the file expands to more than {_MAX_VALUES:,} values (YAML anchors and aliases "
+                   "repeated into each other?): refused")  # fmt: skip
+        raise ConfigError([_issue(path, tree, err.loc, message)]) from None
+    try:
+        config = SiteConfig.model_validate(plain)
     except ValidationError as err:
         issues = [_issue(path, tree, _without_tags(tree, e["loc"]), _explain(e)) for e in err.errors()]
         raise ConfigError(issues) from None
-    issues = [_issue(path, tree, loc, message) for loc, message in _consistency(config)]
+    found = list(_consistency(config))
+    if check_files:
+        found += _files(config, path.resolve().parent)
+    issues = [_issue(path, tree, loc, message) for loc, message in found]
     if issues:
         raise ConfigError(issues)
     return config
@@ -64,9 +85,17 @@ def load_config(path: str | Path) -> SiteConfig:
 def _parse(path: Path) -> Any:
     yaml = YAML(typ="rt")
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as err:
         raise ConfigError([Issue(str(path), 0, "", f"cannot read the file: {err.strerror}")]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw.count(b"\n", 0, err.start) + 1
+        column = err.start - (raw.rfind(b"\n", 0, err.start) + 1) + 1
+        message = (f"not UTF-8 text: byte 0x{raw[err.start]:02x} at column {column} "
+                   "(save the file as UTF-8)")  # fmt: skip
+        raise ConfigError([Issue(str(path), line, "", message)]) from None
     try:
         tree = yaml.load(text)
     except MarkedYAMLError as err:
@@ -79,16 +108,22 @@ def _parse(path: Path) -> Any:
     return tree
 
 
-def _plain(node: Any) -> Any:
-    """ruamel's round-trip tree as plain Python, with ``!secret`` turned into SecretRef."""
+def _plain(node: Any, count: list[int], loc: Loc) -> Any:
+    """ruamel's round-trip tree as plain Python, with ``!secret`` turned into SecretRef.
+
+    Aliases are copied where they are used, so the copy is counted: a "billion laughs" file of
+    a few hundred bytes is refused at ``_MAX_VALUES`` (``loc``: where), within a second."""
+    count[0] += 1
+    if count[0] > _MAX_VALUES:
+        raise _TooLarge(loc[:2])
     if isinstance(node, TaggedScalar):
         if node.tag.value == "!secret":
             return SecretRef(str(node.value))
         return node.value
     if isinstance(node, dict):
-        return {str(k): _plain(v) for k, v in node.items()}
+        return {str(k): _plain(v, count, (*loc, str(k))) for k, v in node.items()}
     if isinstance(node, list):
-        return [_plain(v) for v in node]
+        return [_plain(v, count, (*loc, i)) for i, v in enumerate(node)]
     return node
 
 
@@ -149,8 +184,39 @@ def _explain(error: Any) -> str:
     if kind == "union_tag_invalid":
         return f"unknown kind {error['ctx']['tag']!r}; expected one of {error['ctx']['expected_tags']}"
     if kind == "string_pattern_mismatch":
-        return f"{message}; use lower-case letters, digits and underscores"
+        hint = _PATTERN_HINTS.get(error["ctx"]["pattern"], "")
+        return f"not the expected form: {hint}" if hint else str(message)
     return str(message).removeprefix("Value error, ")
+
+
+_PATTERN_HINTS = {
+    IDENT: "use lower-case letters, digits and underscores, starting with a letter",
+    TAG_ID: "a tag id is its station's id, a dot, then lower-case letters, digits and underscores",
+    E164: "an international number in E.164 form, e.g. +33612345678",
+    TIME_OF_DAY: "a time of day as HH:MM, e.g. 08:00",
+    EMAIL: "an e-mail address such as astreinte@example.fr",
+    ACCOUNT_SID: "a Twilio account SID: AC then 32 hexadecimal digits",
+}
+
+
+def _files(config: SiteConfig, base: Path) -> Iterator[tuple[Loc, str]]:
+    """Certificate, key and CA files named in the config exist (relative to the config's folder)."""
+
+    def missing(loc: Loc, name: str | None, hint: str = "") -> Iterator[tuple[Loc, str]]:
+        if name is not None and not (base / name).is_file():
+            yield loc, f"no such file: {base / name}{hint}"
+
+    for i, station in enumerate(config.stations):
+        security, where = station.security, ("stations", i, "security")
+        make = " (`ecreteur cert create --config …` makes it)"
+        yield from missing((*where, "certificate"), security.certificate, make)
+        yield from missing((*where, "private_key"), security.private_key, make)
+        yield from missing((*where, "server_certificate"), security.server_certificate)
+    if config.api.tls is not None:
+        yield from missing(("api", "tls", "certificate"), config.api.tls.certificate)
+        yield from missing(("api", "tls", "private_key"), config.api.tls.private_key)
+    if config.notify.smtp is not None:
+        yield from missing(("notify", "smtp", "ca_file"), config.notify.smtp.ca_file)
 
 
 def _consistency(config: SiteConfig) -> Iterator[tuple[Loc, str]]:
@@ -221,6 +287,14 @@ def _notify_consistency(config: SiteConfig) -> Iterator[tuple[Loc, str]]:
                 if account is None:
                     needed = "notify.smtp" if channel == "email" else "notify.twilio"
                     yield (*where, "channels"), f"channel {channel!r} needs `{needed}`"
+            reachable = _reachable(level, people, teams)
+            for channel in level.channels:
+                if reachable is not None and not reachable.get(channel, True):
+                    field = "email" if channel == "email" else "phone"
+                    yield (
+                        (*where, "channels"),
+                        f"channel {channel!r} reaches nobody of this level (no {field})",
+                    )
             for k, target in enumerate(level.targets):
                 if target.person is not None and target.person not in people:
                     yield (*where, "targets", k, "person"), f"unknown person {target.person!r}"
@@ -228,6 +302,26 @@ def _notify_consistency(config: SiteConfig) -> Iterator[tuple[Loc, str]]:
                 if named is not None and named not in teams:
                     field = "oncall" if target.oncall else "team"
                     yield (*where, "targets", k, field), f"unknown team {named!r}"
+
+
+def _reachable(level: Any, people: dict[str, Any], teams: dict[str, Any]) -> dict[str, bool] | None:
+    """For each channel of ``level``, whether any of its people has the address it needs
+    (None when a target is unknown: reported elsewhere)."""
+    members: list[Any] = []
+    for target in level.targets:
+        if target.person is not None:
+            if target.person not in people:
+                return None
+            members.append(people[target.person])
+        else:
+            team = teams.get(target.oncall or target.team)
+            if team is None:
+                return None
+            members += [people[m] for m in team.members if m in people]
+    return {
+        channel: any(bool(p.email) if channel == "email" else bool(p.phone) for p in members)
+        for channel in level.channels
+    }
 
 
 def _dashboard_consistency(config: SiteConfig) -> Iterator[tuple[Loc, str]]:

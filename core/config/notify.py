@@ -18,6 +18,9 @@ from core.config.base import IDENT, PriorityName, Secret
 from core.config.base import StrictModel as _Model
 
 E164 = r"^\+[1-9][0-9]{6,14}$"
+EMAIL = r"^[^@\s]+@[^@\s]+$"
+TIME_OF_DAY = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+ACCOUNT_SID = r"^AC[0-9a-fA-F]{32}$"
 Channel = Literal["email", "sms", "voice"]
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 WEEKDAYS: tuple[str, ...] = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -27,7 +30,7 @@ class Person(_Model):
     id: str = Field(pattern=IDENT)
     name: str
     phone: str | None = Field(None, pattern=E164, description="E.164, e.g. +33612345678")
-    email: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+$")
+    email: str | None = Field(None, pattern=EMAIL)
     language: Literal["fr", "en"] = "fr"
 
 
@@ -35,7 +38,7 @@ class Handoff(_Model):
     """When one week's on-call hands over to the next, in the roster's local time."""
 
     day: Weekday = "monday"
-    time: str = Field("08:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    time: str = Field("08:00", pattern=TIME_OF_DAY)
 
 
 class Override(_Model):
@@ -140,13 +143,13 @@ class Smtp(_Model):
     security: Literal["starttls", "tls", "none"] = "starttls"
     username: str | None = None
     password: Secret | None = None
-    sender: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    sender: str = Field(pattern=EMAIL)
     timeout_s: float = Field(10.0, gt=0, le=120)
     ca_file: str | None = Field(None, description="PEM bundle to trust instead of the system one")
 
 
 class Twilio(_Model):
-    account_sid: str = Field(pattern=r"^AC[0-9a-fA-F]{32}$")
+    account_sid: str = Field(pattern=ACCOUNT_SID)
     auth_token: Secret
     from_number: str = Field(pattern=E164)
     public_url: str = Field(description="the https URL at which Twilio reaches this server's API")

@@ -12,6 +12,7 @@ import re
 from enum import StrEnum
 from functools import cached_property
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 
@@ -30,8 +31,17 @@ def matching(pattern: str, ids: list[str], known: set[str] | None = None) -> lis
 
 class Site(_Model):
     name: str
-    timezone: str = "Europe/Paris"
+    timezone: str = Field("Europe/Paris", description="an IANA time zone, e.g. Europe/Paris")
     language: Literal["fr", "en"] = "fr"
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; an IANA name such as Europe/Paris") from None
+        return value
 
 
 class SecurityMode(StrEnum):
@@ -70,8 +80,11 @@ class Station(_Model):
     @field_validator("endpoint")
     @classmethod
     def _endpoint(cls, value: str) -> str:
-        if not re.match(r"^opc\.tcp://[^/:]+(:\d+)?(/.*)?$", value):
+        found = re.match(r"^opc\.tcp://[^/:]+(:(\d+))?(/.*)?$", value)
+        if not found:
             raise ValueError("expected an OPC-UA URL such as opc.tcp://10.0.0.5:4840/")
+        if found.group(2) is not None and not 1 <= int(found.group(2)) <= 65535:
+            raise ValueError(f"port {found.group(2)} is not between 1 and 65535")
         return value
 
 

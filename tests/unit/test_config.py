@@ -79,7 +79,10 @@ def test_plain_password_is_refused_with_the_fix(tmp_path: Path) -> None:
             ":14: tags[0].range: range minimum 20.0 is not below maximum 0.0",
         ),
         (("    label: {fr: Niveau, en: Level}\n", ""), ":10: tags[0].label: required field is missing"),
-        (("id: alpha.level", "id: Alpha Level"), ":10: tags[0].id: String should match pattern"),
+        (
+            ("id: alpha.level", "id: Alpha Level"),
+            ":10: tags[0].id: not the expected form: a tag id is its station's id, a dot",
+        ),
         (('    node: "ns=2;s=Level"\n', ""), ":10: tags[0]: give exactly one of `node`"),
     ],
 )
@@ -200,3 +203,69 @@ escalation:
         and "the last channel (voice) would come 15 min into the level" in issue
         for issue in found
     ), found
+
+
+def test_a_file_that_is_not_utf8_is_refused_at_its_line_without_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "site.yaml"
+    path.write_bytes(GOOD.replace("name: Test", "name: Barrage de Sainte-Cécile").encode("latin-1"))
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    (issue,) = err.value.issues
+    assert issue.line == 2 and "not UTF-8 text: byte 0xe9" in issue.message
+
+
+def test_an_alias_bomb_is_refused_instead_of_expanded(tmp_path: Path) -> None:
+    bomb = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+    for name, previous in zip("bcdefghi", "abcdefgh", strict=True):
+        bomb += f"{name}: &{name} [{', '.join(['*' + previous] * 9)}]\n"
+    found = issues(tmp_path, GOOD + bomb)
+    assert len(found) == 1 and "expands to more than 200,000 values" in found[0]
+
+
+def test_an_unknown_time_zone_and_a_port_out_of_range_are_refused(tmp_path: Path) -> None:
+    text = GOOD.replace("  name: Test\n", "  name: Test\n  timezone: Mars/Olympus\n").replace(
+        "127.0.0.1:4840/", "127.0.0.1:99999/"
+    )
+    found = issues(tmp_path, text)
+    assert any("site.yaml:3: site.timezone: unknown time zone 'Mars/Olympus'" in i for i in found), found
+    assert any("stations[0].endpoint: port 99999 is not between 1 and 65535" in i for i in found), found
+
+
+def test_a_pattern_error_gives_the_hint_of_its_own_pattern(tmp_path: Path) -> None:
+    paging = """\
+roster:
+  people:
+    - {id: alice, name: Alice, phone: "0612345678"}
+"""
+    (found,) = issues(tmp_path, GOOD + paging)
+    assert "roster.people[0].phone: not the expected form: an international number in E.164 form" in found
+    assert "lower-case" not in found
+
+
+def test_certificate_files_must_exist_except_for_the_command_that_makes_them(tmp_path: Path) -> None:
+    text = GOOD.replace(
+        "    password: !secret alpha_opcua\n",
+        "    password: !secret alpha_opcua\n"
+        "    security: {mode: SignAndEncrypt, certificate: pki/own/cert.der, private_key: pki/own/key.pem}\n",
+    )
+    found = issues(tmp_path, text)
+    assert len(found) == 2 and all("no such file" in i and "ecreteur cert create" in i for i in found)
+    assert load_config(tmp_path / "site.yaml", check_files=False).stations[0].security.certificate
+
+
+def test_a_channel_that_reaches_nobody_of_its_level_is_refused(tmp_path: Path) -> None:
+    paging = """\
+roster:
+  people:
+    - {id: alice, name: Alice, phone: "+33611111111"}
+escalation:
+  routes: [{tags: alpha.level, policy: crue}]
+  policies:
+    - id: crue
+      levels:
+        - {targets: [{person: alice}], channels: [sms, email], channel_step_min: 1, delay_min: 15}
+notify:
+  smtp: {host: 127.0.0.1, sender: ecreteur@example.fr}
+"""
+    found = [i for i in issues(tmp_path, GOOD + paging) if "reaches nobody" in i]
+    assert found and "channel 'email' reaches nobody of this level (no email)" in found[0]
