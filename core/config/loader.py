@@ -20,6 +20,7 @@ from ruamel.yaml.error import MarkedYAMLError
 
 from core.config.base import IDENT, TAG_ID, SecretRef
 from core.config.notify import ACCOUNT_SID, E164, EMAIL, TIME_OF_DAY
+from core.config.partial import checkable
 from core.config.schema import LimitsRule, SiteConfig, matching
 
 Loc = tuple[str | int, ...]
@@ -72,7 +73,12 @@ def load_config(path: str | Path, check_files: bool = True) -> SiteConfig:
         config = SiteConfig.model_validate(plain)
     except ValidationError as err:
         issues = [_issue(path, tree, _without_tags(tree, e["loc"]), _explain(e)) for e in err.errors()]
-        raise ConfigError(issues) from None
+        rest = checkable(plain, [tuple(e["loc"]) for e in err.errors()])
+        if rest is not None:  # the next layer too: what the broken items hid
+            checks = _consistency(rest.config)
+            hidden = [(loc, text) for loc, text in checks if not rest.mentions_removed(text)]
+            issues += [_issue(path, tree, rest.original(loc), text) for loc, text in hidden]
+        raise ConfigError(_unique(issues)) from None
     found = list(_consistency(config))
     if check_files:
         found += _files(config, path.resolve().parent)
@@ -80,6 +86,10 @@ def load_config(path: str | Path, check_files: bool = True) -> SiteConfig:
     if issues:
         raise ConfigError(issues)
     return config
+
+
+def _unique(issues: list[Issue]) -> list[Issue]:
+    return list(dict.fromkeys(issues))
 
 
 def _parse(path: Path) -> Any:
