@@ -50,6 +50,7 @@ from core.stream import EventStream, Filter, Subscriber, alarm_json, sample_json
 API = "/api/v1"
 _QUALITY = {"good": Quality.GOOD, "uncertain": Quality.UNCERTAIN, "bad": Quality.BAD}
 _TOKEN_CACHE_S = 5.0
+_TOKEN_CACHE = 1024  # valid bearers kept verified
 
 Scope = Literal["read", "ingest", "operate", "engineer", "admin"]
 
@@ -183,13 +184,29 @@ def create_app(runtime: Runtime, tokens: TokenStore, users: UserStore | None = N
     cache: dict[str, tuple[float, Token | None]] = {}
     tags = {tag.id: tag for tag in config.tags}
 
+    generation = [tokens.generation()]
+
     def resolve(secret: str) -> Token | None:
-        now = time.monotonic()
+        """A valid token for ``secret``. Only valid tokens are cached, at most _TOKEN_CACHE
+        of them, and the cache is emptied as soon as the token store changes (a revocation, a
+        disabled account, from the CLI too): a revoked token stops working at once."""
+        now, current = time.monotonic(), tokens.generation()
+        if current != generation[0]:
+            cache.clear()
+            generation[0] = current
         hit = cache.get(secret)
-        if hit is None or now - hit[0] > _TOKEN_CACHE_S:
-            hit = (now, tokens.verify(secret))
-            cache[secret] = hit
-        return hit[1]
+        if hit is not None and now - hit[0] <= _TOKEN_CACHE_S:
+            return hit[1]
+        token = tokens.verify(secret)
+        if token is None:
+            cache.pop(secret, None)
+            return None
+        while len(cache) >= _TOKEN_CACHE:
+            cache.pop(next(iter(cache)))
+        cache[secret] = (now, token)
+        return token
+
+    app.state.token_cache = cache
 
     def need(scope: Scope | None) -> Callable[..., Awaitable[Token]]:
         """A valid token with ``scope`` (None: any valid token, its role decides further)."""
@@ -631,7 +648,11 @@ def create_app(runtime: Runtime, tokens: TokenStore, users: UserStore | None = N
         summary="Prometheus text format",
     )
     async def prometheus(_: Annotated[Token, Depends(need("read"))]) -> Any:
-        return PlainTextResponse(_prometheus(runtime, metrics), media_type="text/plain; version=0.0.4")
+        text = _prometheus(runtime, metrics) + (
+            "# HELP ecreteur_token_cache_entries Valid bearer tokens kept verified (bounded).\n"
+            f"# TYPE ecreteur_token_cache_entries gauge\necreteur_token_cache_entries {len(cache)}\n"
+        )
+        return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
     add_twilio_webhooks(app, runtime)
     return app

@@ -52,6 +52,7 @@ def _digest(secret: str) -> str:
 class TokenStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self._watch: sqlite3.Connection | None = None
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._db() as db:
             db.execute(
@@ -65,6 +66,14 @@ class TokenStore:
 
     def _db(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path)
+
+    def generation(self) -> int:
+        """A number that changes whenever tokens, sessions or accounts change, from any process
+        (SQLite's ``data_version`` seen from a connection that never writes): a cache of
+        verified tokens is valid while it stays the same."""
+        if self._watch is None:
+            self._watch = sqlite3.connect(self.path, check_same_thread=False)
+        return int(self._watch.execute("PRAGMA data_version").fetchone()[0])
 
     def create(self, name: str, scopes: list[str]) -> str:
         """Create a token and return its secret value (shown once, never stored)."""

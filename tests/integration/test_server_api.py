@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from core.model import utcnow
-from tests.integration.api_server import ApiServer, cli
+from tests.integration.api_server import SCOPES, ApiServer, cli
 
 
 @pytest.fixture(scope="module")
@@ -125,6 +125,23 @@ def test_tokens_and_scopes(api: ApiServer) -> None:
     )
     listed = cli("token", "list", "--config", str(api.config), "--data-dir", str(api.data)).stdout
     assert "read\tread" in listed and "temporary" not in listed and "ecr_" not in listed
+
+
+def test_a_revoked_token_stops_at_once_and_bogus_tokens_are_not_kept(api: ApiServer) -> None:
+    made = cli("token", "create", "briefly", "--scope", "read", "--config", str(api.config),
+               "--data-dir", str(api.data))  # fmt: skip
+    briefly = {"Authorization": f"Bearer {made.stdout.strip()}"}
+    assert httpx.get(f"{api.url}/tags", headers=briefly).status_code == 200  # verified and cached
+    revoked = cli("token", "revoke", "briefly", "--config", str(api.config), "--data-dir", str(api.data))
+    assert revoked.returncode == 0
+    assert httpx.get(f"{api.url}/tags", headers=briefly).status_code == 401  # not 5 s later: now
+    with httpx.Client() as client:
+        for n in range(300):
+            bogus = {"Authorization": f"Bearer ecr_{n:04d}" + "x" * 8000}
+            assert client.get(f"{api.url}/tags", headers=bogus).status_code == 401
+    metrics = httpx.get(f"{api.url}/metrics", headers=api.headers("read")).text
+    cached = int(metrics.split("\necreteur_token_cache_entries ")[1].split()[0])
+    assert cached <= len(SCOPES)  # the valid ones only
 
 
 def test_alarm_operations_over_the_api(api: ApiServer) -> None:
