@@ -18,7 +18,7 @@ import math
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, WebSocket, WebSocketDisconnect
@@ -26,10 +26,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Strict,
     TypeAdapter,
     ValidationError,
 )
@@ -56,13 +58,24 @@ Scope = Literal["read", "ingest", "operate", "engineer", "admin"]
 
 
 def _iso_only(value: Any) -> Any:
-    """Query times are ISO 8601 strings: a bare number is not silently taken as a Unix time."""
-    if isinstance(value, str) and not re.match(r"^\d{4}-\d{2}-\d{2}", value):
+    """Times are ISO 8601 strings: a bare number is not silently taken as a Unix time."""
+    if not isinstance(value, str) or not re.match(r"^\d{4}-\d{2}-\d{2}", value):
         raise ValueError("expected an ISO 8601 time with its zone, e.g. 2026-11-27T03:00:00Z")
     return value
 
 
-When = Annotated[AwareDatetime, BeforeValidator(_iso_only)]
+_EARLIEST = datetime(1970, 1, 2, tzinfo=UTC)  # a day of margin for the zones east of UTC
+_LATEST = datetime(9999, 12, 30, tzinfo=UTC)
+
+
+def _in_range(value: datetime) -> datetime:
+    """Times the stores can hold: from 1970 (a year-1 stamp broke the historians) to 9999."""
+    if not _EARLIEST <= value <= _LATEST:
+        raise ValueError("a time between 1970 and 9999")
+    return value
+
+
+When = Annotated[AwareDatetime, BeforeValidator(_iso_only), AfterValidator(_in_range)]
 
 
 class SampleIn(BaseModel):
@@ -70,8 +83,8 @@ class SampleIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     tag: str
-    ts: AwareDatetime
-    value: float
+    ts: When
+    value: Annotated[float, Strict()]  # true is not 1.0, "3" is not 3
     quality: Literal["good", "uncertain", "bad"] = "good"
 
 
@@ -232,9 +245,20 @@ def create_app(runtime: Runtime, tokens: TokenStore, users: UserStore | None = N
     }
     with_body = {**errors, 400: {"model": s.Problem, "description": "the body is not JSON"}}
 
+    public = (f"{API}/health", f"{API}/auth/login", f"{API}/twilio/")
+
     @app.exception_handler(RequestValidationError)
-    async def invalid(_request: Request, err: RequestValidationError) -> JSONResponse:
-        """One error shape for the whole API: ``{"detail": "where: what"}``."""
+    async def invalid(request: Request, err: RequestValidationError) -> JSONResponse:
+        """One error shape for the whole API: ``{"detail": "where: what"}``. A request without a
+        valid token hears 401 first, whatever its body: nothing is said to a stranger about it."""
+        if request.url.path.startswith(API) and not request.url.path.startswith(public):
+            header = request.headers.get("authorization", "")
+            secret = header[7:] if header.lower().startswith("bearer ") else ""
+            if not secret or resolve(secret) is None:
+                detail = "a bearer token is required" if not secret else "unknown or revoked token"
+                return JSONResponse(
+                    {"detail": detail}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
+                )
         parts = []
         for e in err.errors():
             where = ".".join(str(p) for p in e["loc"] if p not in ("body", "query", "path"))
@@ -353,6 +377,7 @@ def create_app(runtime: Runtime, tokens: TokenStore, users: UserStore | None = N
         responses={
             **errors,
             413: {"model": s.Problem},
+            415: {"model": s.Problem, "description": "the body is not sent as application/json"},
             422: {
                 "model": s.IngestResult | s.Problem,
                 "description": "no sample accepted, or a malformed body",
@@ -364,12 +389,18 @@ def create_app(runtime: Runtime, tokens: TokenStore, users: UserStore | None = N
         },
     )
     async def post_samples(request: Request, _: Annotated[Token, Depends(need("ingest"))]) -> Any:
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind != "application/json":
+            raise HTTPException(
+                415, f"send the samples as application/json, not {kind[:60] or 'no content type'}"
+            )
         items = _items(await request.body())
         if len(items) > config.api.max_batch:
             raise HTTPException(
                 413, f"{len(items)} samples in one batch; the limit is {config.api.max_batch}"
             )
         horizon = utcnow() + timedelta(seconds=config.api.max_future_s)
+        oldest = utcnow() - timedelta(days=config.storage.retention_days)
         accepted: list[Sample] = []
         rejected: list[s.Rejected] = []
         for index, item in enumerate(_validate(items)):
@@ -377,7 +408,7 @@ def create_app(runtime: Runtime, tokens: TokenStore, users: UserStore | None = N
                 rejected.append(s.Rejected(index=index, error=_explain(item)))
                 continue
             sample = item
-            problem = _check(sample, tags, horizon)
+            problem = _check(sample, tags, horizon, oldest)
             if problem:
                 rejected.append(s.Rejected(index=index, error=problem))
                 continue
@@ -664,6 +695,8 @@ def _items(body: bytes) -> list[Any]:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as err:
         raise HTTPException(422, f"the body is not valid JSON: {err}") from None
+    except RecursionError:
+        raise HTTPException(422, "the body nests too deeply to be a batch of samples") from None
     if not isinstance(data, dict) or set(data) != {"samples"} or not isinstance(data["samples"], list):
         raise HTTPException(422, 'expected {"samples": [{"tag": …, "ts": …, "value": …}, …]}')
     items: list[Any] = data["samples"]
@@ -695,13 +728,17 @@ def _explain(err: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def _check(sample: SampleIn, tags: dict[str, Any], horizon: datetime) -> str:
+def _check(sample: SampleIn, tags: dict[str, Any], horizon: datetime, oldest: datetime) -> str:
     if sample.tag not in tags:
-        return f"unknown tag {sample.tag!r}"
+        shown = sample.tag if len(sample.tag) <= 100 else sample.tag[:100] + "…"
+        return f"unknown tag {shown!r}"
     if not math.isfinite(sample.value):
         return "value: must be a finite number"
     if sample.ts > horizon:
         return f"ts: {sample.ts.isoformat()} is in the future (clock wrong?)"
+    if sample.ts < oldest:
+        return (f"ts: {sample.ts.isoformat()} is older than the retention ({oldest.date().isoformat()}): "
+                "it would be deleted, so it is not stored")  # fmt: skip
     return ""
 
 

@@ -144,6 +144,41 @@ def test_a_revoked_token_stops_at_once_and_bogus_tokens_are_not_kept(api: ApiSer
     assert cached <= len(SCOPES)  # the valid ones only
 
 
+def test_hostile_and_wrong_requests_get_a_reason_and_change_nothing(api: ApiServer) -> None:
+    ingest = {**api.headers("ingest"), "Content-Type": "application/json"}
+
+    def post(samples: object) -> httpx.Response:
+        return httpx.post(f"{api.url}/samples", json={"samples": samples}, headers=ingest)
+
+    def reason(answer: httpx.Response) -> str:
+        assert answer.status_code == 422, answer.text
+        return str(answer.json()["rejected"][0]["error"])
+
+    year_one = {"tag": "lauragais.level", "ts": "0001-01-01T00:00:00+14:00", "value": 1.0}
+    assert "between 1970 and 9999" in reason(post([year_one]))
+    too_old = {"tag": "lauragais.level", "ts": "1990-01-01T00:00:00Z", "value": 1.0}
+    assert "older than the retention" in reason(post([too_old]))
+    assert "valid number" in reason(post([{"tag": "lauragais.level", "ts": now_iso(), "value": True}]))
+    assert "ISO 8601" in reason(post([{"tag": "lauragais.level", "ts": 1764650000, "value": 1.0}]))
+    echoed = reason(post([{"tag": "x" * 100_000, "ts": now_iso(), "value": 1.0}]))
+    assert len(echoed) < 200 and echoed.startswith("unknown tag 'xxx")
+
+    nested = b'{"samples": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    deep = httpx.post(f"{api.url}/samples", content=nested, headers=ingest)
+    assert deep.status_code == 422 and "nests too deeply" in deep.json()["detail"]
+    plain = httpx.post(f"{api.url}/samples", content=b"lauragais.level 1.0", headers=api.headers("ingest"))
+    assert plain.status_code == 415 and "application/json" in plain.json()["detail"]
+
+    bounds = {"from": "0001-01-01T00:00:00Z", "to": "0001-01-02T00:00:00Z"}
+    history = httpx.get(f"{api.url}/tags/lauragais.level/history", params=bounds, headers=api.headers("read"))
+    assert history.status_code == 422 and "between 1970 and 9999" in history.json()["detail"]
+
+    stranger = httpx.post(
+        f"{api.url}/alarms/x/ack", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
+    assert stranger.status_code == 401  # not 422: nothing is said about the body to a stranger
+
+
 def test_alarm_operations_over_the_api(api: ApiServer) -> None:
     high = {"samples": [{"tag": "lauragais.probe", "ts": now_iso(-1), "value": 70}]}
     posted = httpx.post(f"{api.url}/samples", json=high, headers=api.headers("ingest"))
