@@ -840,6 +840,11 @@ def _entry(e: AlarmEvent) -> s.JournalEntry:
     )  # fmt: skip
 
 
+def metric_number(value: float) -> str:
+    """A gauge's value: counts exact (1234567, not 1.23457e+06), fractions to 6 digits."""
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.6g}"
+
+
 def _prometheus(runtime: Runtime, metrics: Metrics) -> str:
     lines = [
         "# HELP ecreteur_samples_received_total Samples received from each station.",
@@ -863,7 +868,10 @@ def _prometheus(runtime: Runtime, metrics: Metrics) -> str:
     ]  # fmt: skip
     backend_metrics = getattr(runtime.historian, "metrics", None)  # e.g. the Cassandra spool
     for name, value in (backend_metrics() if backend_metrics else {}).items():
-        lines += [f"# TYPE ecreteur_historian_{name} gauge", f"ecreteur_historian_{name} {value:g}"]
+        lines += [
+            f"# TYPE ecreteur_historian_{name} gauge",
+            f"ecreteur_historian_{name} {metric_number(value)}",
+        ]
     counts: dict[tuple[str, str], int] = {}
     for alarm in runtime.alarms.alarms.values():
         key = (alarm.priority.name.lower(), alarm.state.status.value)

@@ -197,6 +197,7 @@ class CassandraHistorian:
         self._roll_lock = asyncio.Lock()
         self._prepared: dict[str, PreparedStatement] = {}
         self.replayed = 0
+        self.written_rows = 0  # samples written into Cassandra, directly or replayed from the spool
 
     # life cycle -------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -369,6 +370,7 @@ class CassandraHistorian:
         if self._up:
             try:
                 await self._insert(samples)
+                self.written_rows += len(samples)
                 return
             except Exception as err:
                 self._lost(err)
@@ -437,6 +439,7 @@ class CassandraHistorian:
                     await self._insert(chunk)
                     await self._spooled(self._spool.forget, last)
                     self.replayed += len(chunk)
+                    self.written_rows += len(chunk)
                     if not self._spool.size:
                         _LOGGER.info("spool drained: %d samples replayed into Cassandra", self.replayed)
                     pause = 1.0

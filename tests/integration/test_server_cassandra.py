@@ -73,6 +73,8 @@ def test_server_on_cassandra_stores_a_live_station_and_serves_its_history(
         metrics = httpx.get(f"{api.url}/metrics", headers=api.headers("read")).text
         assert "ecreteur_historian_cassandra_up 1" in metrics
         assert "ecreteur_historian_spool_samples 0" in metrics
+        stored = int(metrics.split("\necreteur_samples_stored_total ")[1].split()[0])
+        assert stored >= 20  # counted on Cassandra too
         assert f"Cassandra 127.0.0.1:{cassandra_node.port} connected (keyspace {keyspace})" in api.log()
     finally:
         api.stop()
