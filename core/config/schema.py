@@ -224,6 +224,11 @@ class Storage(_Model):
     backend: Literal["sqlite", "cassandra"] = "sqlite"
     path: str = Field("var/ecreteur.db", description="SQLite file; with Cassandra, the journals' base name")
     retention_days: int = Field(3650, ge=1)
+    durability: Literal["power_cut", "process_crash"] = Field(
+        "power_cut",
+        description="what an acknowledged sample or alarm event survives in SQLite: a power cut "
+        "(fsync at each commit) or a crash of the process only (faster)",
+    )
     cassandra: Cassandra = Cassandra()
 
 

@@ -25,6 +25,13 @@ def state_file(storage: Storage, data_dir: Path, name: str) -> Path:
     return base.with_suffix(name) if name.startswith(".") else base.with_name(name)
 
 
+def synchronous(storage: Storage) -> str:
+    """SQLite's setting for ``storage.durability``: FULL fsyncs the write-ahead log at each
+    commit (an acknowledged sample survives a power cut), NORMAL at checkpoints only (it
+    survives a crash of the process, not of the machine)."""
+    return "FULL" if storage.durability == "power_cut" else "NORMAL"
+
+
 def build_journal(storage: Storage, data_dir: Path) -> AlarmJournal:
     local = _local(storage, data_dir, storage.path).with_suffix(".alarms.db")
     if storage.backend == "cassandra":
@@ -37,7 +44,7 @@ def build_journal(storage: Storage, data_dir: Path) -> AlarmJournal:
         )
     from core.storage.sqlite_journal import SQLiteAlarmJournal
 
-    return SQLiteAlarmJournal(local)
+    return SQLiteAlarmJournal(local, synchronous=synchronous(storage))
 
 
 def build_lease(storage: Storage) -> Lease | None:
@@ -67,4 +74,4 @@ def build_historian(storage: Storage, data_dir: Path) -> Historian:
         return CassandraHistorian(settings, storage.retention_days, local(settings.spool_path), password)
     from core.storage.sqlite import SQLiteHistorian
 
-    return SQLiteHistorian(local(storage.path))
+    return SQLiteHistorian(local(storage.path), synchronous=synchronous(storage))

@@ -151,7 +151,7 @@ class _Dirty:
 class SQLiteHistorian:
     """The embedded historian (default backend). See the module docstring for the design."""
 
-    def __init__(self, path: str | Path, *, synchronous: str = "NORMAL") -> None:
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL") -> None:
         self.path = Path(path)
         self._synchronous = synchronous
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()

@@ -44,8 +44,9 @@ def _dt(us: int | None) -> datetime | None:
 
 
 class SQLiteAlarmJournal:
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL") -> None:
         self.path = Path(path)
+        self._synchronous = synchronous  # FULL: a journaled event survives a power cut
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="alarm-journal")
         self._db: sqlite3.Connection | None = None
         self._pending: list[tuple[AlarmEvent, StoredAlarm]] = []
@@ -60,7 +61,7 @@ class SQLiteAlarmJournal:
     def _open(self) -> None:
         db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         db.execute("PRAGMA journal_mode = WAL")
-        db.execute("PRAGMA synchronous = NORMAL")
+        db.execute(f"PRAGMA synchronous = {self._synchronous}")
         db.executescript(_SCHEMA)
         self._db = db
 

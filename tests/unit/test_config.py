@@ -269,3 +269,16 @@ notify:
 """
     found = [i for i in issues(tmp_path, GOOD + paging) if "reaches nobody" in i]
     assert found and "channel 'email' reaches nobody of this level (no email)" in found[0]
+
+
+def test_durability_reaches_the_sqlite_stores(tmp_path: Path) -> None:
+    from core.storage.select import build_historian, build_journal
+
+    default = load_config(write(tmp_path, GOOD))
+    assert default.storage.durability == "power_cut"
+    faster = load_config(write(tmp_path, GOOD + "storage: {durability: process_crash}\n"))
+    for config, pragma in ((default, "FULL"), (faster, "NORMAL")):
+        historian = build_historian(config.storage, tmp_path)
+        journal = build_journal(config.storage, tmp_path)
+        assert historian._synchronous == pragma and journal._synchronous == pragma  # type: ignore[attr-defined]
+    assert issues(tmp_path, GOOD + "storage: {durability: sometimes}\n")
