@@ -18,6 +18,7 @@ from pathlib import Path
 import uvicorn
 
 from core.api.app import create_app
+from core.api.deadline import with_deadline
 from core.config.schema import SiteConfig
 from core.runtime import Runtime
 from core.storage.select import state_file
@@ -70,6 +71,7 @@ async def serve(config: SiteConfig, config_path: Path, data_dir: Path) -> None:
             ssl_certfile=resolve(api.tls.certificate) if api.tls else None,
             ssl_keyfile=resolve(api.tls.private_key) if api.tls else None,
             timeout_graceful_shutdown=10,
+            http=with_deadline(api.request_deadline_s),
         )
     )
     loop = asyncio.get_running_loop()

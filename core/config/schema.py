@@ -246,6 +246,9 @@ class Api(_Model):
     max_batch: int = Field(10_000, ge=1, le=1_000_000, description="samples per POST /samples")
     max_body_bytes: int = Field(4_000_000, ge=1_000)
     max_future_s: float = Field(300.0, ge=0, description="refuse samples stamped further in the future")
+    request_deadline_s: float = Field(
+        15.0, gt=0, le=600, description="a request must arrive whole within this, or its connection is closed"
+    )
 
 
 class SiteConfig(_Model):

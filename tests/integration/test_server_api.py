@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from core.model import utcnow
-from tests.integration.api_server import SCOPES, ApiServer, cli
+from tests.integration.api_server import SCOPES, SITE, ApiServer, cli
 
 
 @pytest.fixture(scope="module")
@@ -251,5 +251,26 @@ def test_server_without_station_still_serves_and_reports_not_ready(tmp_path: Pat
     try:
         ready = httpx.get(f"{server.url}/ready", headers=server.headers("read"))
         assert ready.status_code == 503 and ready.json()["stations"] != {"lauragais": "connected"}
+    finally:
+        server.stop()
+
+
+@pytest.mark.slow
+def test_a_connection_that_never_finishes_its_request_is_closed(tmp_path: Path) -> None:
+    import socket
+
+    server = ApiServer(tmp_path, site=SITE.replace("max_body_bytes: 200000}", "max_body_bytes: 200000, "
+                                                   "request_deadline_s: 2}"))  # fmt: skip
+    server.start(with_station=False)
+    try:
+        silent = socket.create_connection(("127.0.0.1", server.api_port))
+        trickle = socket.create_connection(("127.0.0.1", server.api_port))
+        trickle.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\n")  # and never the end
+        for sock in (silent, trickle):
+            sock.settimeout(120)  # a guard: the server closes long before
+            assert sock.recv(100) == b""  # closed by the server
+            sock.close()
+        assert "no whole request within 2 s" in server.log()
+        assert httpx.get(f"{server.url}/health").status_code == 200  # others are served meanwhile
     finally:
         server.stop()

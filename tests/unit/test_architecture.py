@@ -28,7 +28,8 @@ ADAPTERS = {
     "aiosmtplib": {"core/notify/email.py"},
     "twilio": {"core/notify/sms.py", "core/notify/voice.py"},
     "fastapi": {"core/api/app.py", "core/api/webhooks.py"},
-    "uvicorn": {"core/api/server.py"},
+    "uvicorn": {"core/api/server.py", "core/api/deadline.py"},
+    "h11": {"core/api/deadline.py"},
     "httpx": {"core/remote.py"},
     "websockets": {"core/remote.py"},
 }
