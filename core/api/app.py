@@ -100,6 +100,25 @@ _INGEST_SCHEMA = {
 ASGIApp = Callable[[MutableMapping[str, Any], Any, Any], Awaitable[None]]
 
 
+class Stopping:
+    """Once the server is stopping (SIGTERM), a new request gets 503 with a reason and a
+    Retry-After, and its connection is closed, rather than a reset: a client (an IoT gateway,
+    a desktop) knows to retry, elsewhere or in a moment. The requests in flight finish."""
+
+    def __init__(self, app: ASGIApp, state: Any) -> None:
+        self.app, self.state = app, state
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not getattr(self.state, "stopping", False):
+            await self.app(scope, receive, send)
+            return
+        body = b'{"detail":"the server is stopping: retry in a few seconds"}'
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                   (b"retry-after", b"5"), (b"connection", b"close")]  # fmt: skip
+        await send({"type": "http.response.start", "status": 503, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
 class BodyLimit:
     """Refuse bodies above ``limit`` bytes with 413 and a JSON reason, before anything reads them."""
 
@@ -192,6 +211,8 @@ def create_app(runtime: Runtime, tokens: TokenStore, users: UserStore | None = N
     )
     metrics = Metrics()
     app.add_middleware(BodyLimit, limit=config.api.max_body_bytes)
+    app.state.stopping = False
+    app.add_middleware(Stopping, state=app.state)
     app.add_middleware(Measure, metrics=metrics)
     bearer = HTTPBearer(auto_error=False, description="a token from `ecreteur token create`")
     cache: dict[str, tuple[float, Token | None]] = {}

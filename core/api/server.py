@@ -26,6 +26,7 @@ from core.storage.tokens import TokenStore
 from core.storage.users import UserStore
 
 _LOGGER = logging.getLogger(__name__)
+_DRAIN_S = 1.0  # between SIGTERM and closing the listener: clients are told, not reset
 
 
 class _Server(uvicorn.Server):
@@ -60,9 +61,10 @@ async def serve(config: SiteConfig, config_path: Path, data_dir: Path) -> None:
     def resolve(value: str) -> str:
         return str(Path(value) if Path(value).is_absolute() else base / value)
 
+    app = create_app(runtime, token_store(config, data_dir), user_store(config, data_dir))
     server = _Server(
         uvicorn.Config(
-            create_app(runtime, token_store(config, data_dir), user_store(config, data_dir)),
+            app,
             host=api.host,
             port=api.port,
             log_config=None,
@@ -78,7 +80,8 @@ async def serve(config: SiteConfig, config_path: Path, data_dir: Path) -> None:
 
     def stop(name: str) -> None:
         _LOGGER.info("%s received: stopping", name)
-        server.should_exit = True
+        app.state.stopping = True  # new requests hear 503 and Retry-After, not a reset
+        loop.call_later(_DRAIN_S, setattr, server, "should_exit", True)
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop, sig.name)

@@ -25,6 +25,7 @@ def test_sigterm_during_ingestion_loses_no_acknowledged_sample(tmp_path: Path) -
     base = utcnow() - timedelta(days=1)
     acknowledged: list[int] = []
     failures: list[str] = []
+    told: list[tuple[str | None, str]] = []
 
     def ingest() -> None:
         seconds = 0
@@ -36,6 +37,9 @@ def test_sigterm_during_ingestion_loses_no_acknowledged_sample(tmp_path: Path) -
                     response = client.post(f"{api.url}/samples", json={"samples": batch})
                 except httpx.TransportError:
                     return  # the server has stopped accepting
+                if response.status_code == 503:  # stopping: told so, with when to retry
+                    told.append((response.headers.get("retry-after"), response.json()["detail"]))
+                    return
                 if response.status_code != 200 or response.json()["accepted"] != 100:
                     failures.append(response.text)
                     return
@@ -51,6 +55,7 @@ def test_sigterm_during_ingestion_loses_no_acknowledged_sample(tmp_path: Path) -
     assert api.server.wait(timeout=60) == 0
     api.stop()
     assert not failures
+    assert told == [("5", "the server is stopping: retry in a few seconds")]  # not a reset
 
     async def stored() -> set[int]:
         historian = SQLiteHistorian(api.data / "var" / "ecreteur.db")
