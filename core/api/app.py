@@ -457,7 +457,13 @@ def create_app(runtime: Runtime, tokens: TokenStore, users: UserStore | None = N
             for st in config.stations
         ]
 
-    @app.get(f"{API}/tags", response_model=list[s.TagOut], responses=errors)
+    # OpenAPI links: how a client (and schemathesis's stateful phase) goes from a list to an item
+    tag_links = {"links": {
+        "latest": {"operationId": "tag_latest", "parameters": {"tag": "$response.body#/0/id"}},
+        "history": {"operationId": "tag_history", "parameters": {"tag": "$response.body#/0/id"}},
+    }}  # fmt: skip
+
+    @app.get(f"{API}/tags", response_model=list[s.TagOut], responses={**errors, 200: tag_links})
     async def list_tags(_: Annotated[Token, Depends(need("read"))]) -> Any:
         return [
             s.TagOut(
@@ -480,6 +486,7 @@ def create_app(runtime: Runtime, tokens: TokenStore, users: UserStore | None = N
 
     @app.get(
         f"{API}/tags/{{tag}}/latest",
+        operation_id="tag_latest",
         response_model=s.SampleOut,
         responses={**errors, 404: {"model": s.Problem}},
     )
@@ -491,6 +498,7 @@ def create_app(runtime: Runtime, tokens: TokenStore, users: UserStore | None = N
 
     @app.get(
         f"{API}/tags/{{tag}}/history",
+        operation_id="tag_history",
         response_model=s.History,
         responses={**errors, 404: {"model": s.Problem}, 200: {"content": {"text/csv": {}}}},
         summary="Raw or downsampled history; CSV when the client accepts text/csv",
@@ -527,12 +535,20 @@ def create_app(runtime: Runtime, tokens: TokenStore, users: UserStore | None = N
 
     # -- alarms ---------------------------------------------------------------------------
 
-    @app.get(f"{API}/alarms", response_model=list[s.AlarmOut], responses=errors, summary="Annunciated alarms")
+    alarm_links = {"links": {
+        "acknowledge": {"operationId": "alarm_ack", "parameters": {"alarm_id": "$response.body#/0/id"}},
+        "shelve": {"operationId": "alarm_shelve", "parameters": {"alarm_id": "$response.body#/0/id"}},
+        "journal": {"operationId": "alarm_journal", "parameters": {"alarm": "$response.body#/0/id"}},
+    }}  # fmt: skip
+
+    @app.get(f"{API}/alarms", response_model=list[s.AlarmOut], responses={**errors, 200: alarm_links},
+             summary="Annunciated alarms")  # fmt: skip
     async def alarms(_: Annotated[Token, Depends(need("read"))]) -> Any:
         return [_alarm_out(view) for view in runtime.alarms.views()]
 
     @app.get(
         f"{API}/alarms/journal",
+        operation_id="alarm_journal",
         response_model=s.Journal,
         responses={**errors, 200: {"content": {"text/csv": {}}}},
     )
@@ -585,12 +601,14 @@ def create_app(runtime: Runtime, tokens: TokenStore, users: UserStore | None = N
 
     ops = runtime.operations
 
-    @app.post(f"{API}/alarms/{{alarm_id}}/ack", response_model=s.OperationResult, responses=operated)
+    @app.post(f"{API}/alarms/{{alarm_id}}/ack", operation_id="alarm_ack", response_model=s.OperationResult,
+              responses=operated)  # fmt: skip
     async def ack(alarm_id: str, body: s.Ack, token: Annotated[Token, Depends(need(None))]) -> Any:
         who = actor(token, body.user)
         return carried(lambda: ops.acknowledge(who, alarm_id, _via(body.comment, token)))
 
-    @app.post(f"{API}/alarms/{{alarm_id}}/shelve", response_model=s.OperationResult, responses=operated)
+    @app.post(f"{API}/alarms/{{alarm_id}}/shelve", operation_id="alarm_shelve",
+              response_model=s.OperationResult, responses=operated)  # fmt: skip
     async def shelve(alarm_id: str, body: s.Shelve, token: Annotated[Token, Depends(need(None))]) -> Any:
         who, duration = actor(token, body.user), timedelta(minutes=body.duration_min)
         return carried(lambda: ops.shelve(who, alarm_id, _via(body.reason, token), duration))

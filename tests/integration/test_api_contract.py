@@ -19,6 +19,8 @@ import pytest
 from tests.conftest import REPO
 from tests.integration.api_server import ApiServer
 
+EXAMPLES = "200"  # per operation; and the stateful phase follows the schema's links
+
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
@@ -34,7 +36,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
 
 def schemathesis(api: ApiServer, *extra: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "schemathesis.cli", "run", f"{api.url}/openapi.json", "--checks", "all",
-               "--exclude-checks", "positive_data_acceptance", "--max-examples", "25",
+               "--exclude-checks", "positive_data_acceptance", "--max-examples", EXAMPLES,
                "--generation-deterministic", "--no-color", *extra]  # fmt: skip
     return subprocess.run(command, capture_output=True, text=True, timeout=600, check=False, cwd=REPO)
 
