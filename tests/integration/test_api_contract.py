@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from core.model import utcnow
 from tests.conftest import REPO
 from tests.integration.api_server import ApiServer
 
@@ -30,6 +31,11 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
     while httpx.get(f"{server.url}/ready", headers=server.headers("read")).status_code != 200:
         assert time.monotonic() < deadline, "the server never got ready"
         time.sleep(0.2)
+    # an alarm for the stateful phase to follow, from the alarm list to its commands and journal
+    probe = {"samples": [{"tag": "lauragais.probe", "ts": utcnow().isoformat(), "value": 60.0}]}
+    assert (
+        httpx.post(f"{server.url}/samples", json=probe, headers=server.headers("ingest")).status_code == 200
+    )
     yield server
     server.stop()
 
@@ -46,6 +52,7 @@ def test_every_operation_conforms_with_a_valid_token(api: ApiServer) -> None:
     result = schemathesis(api, "-H", f"Authorization: Bearer {api.tokens['admin']}")
     assert result.returncode == 0, result.stdout[-8000:]
     assert "Tested: 23" in result.stdout  # every operation of the API, none skipped
+    assert "✅ Stateful" in result.stdout and "Could not resolve parameter" not in result.stdout
 
 
 @pytest.mark.slow
