@@ -53,6 +53,7 @@ API = "/api/v1"
 _QUALITY = {"good": Quality.GOOD, "uncertain": Quality.UNCERTAIN, "bad": Quality.BAD}
 _TOKEN_CACHE_S = 5.0
 _TOKEN_CACHE = 1024  # valid bearers kept verified
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})  # the others count as one
 
 Scope = Literal["read", "ingest", "operate", "engineer", "admin"]
 
@@ -182,7 +183,8 @@ class Measure:
             await self.app(scope, receive, capture)
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")
-            self.metrics.observe(scope["method"], route, status, time.perf_counter() - start)
+            method = scope["method"] if scope["method"] in _METHODS else "other"  # any token is a method
+            self.metrics.observe(method, route, status, time.perf_counter() - start)
 
 
 class Metrics:
