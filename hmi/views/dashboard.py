@@ -44,6 +44,7 @@ from hmi.i18n import language, tr
 from hmi.style import PRIORITY_COLOUR, PRIORITY_SHAPE, Theme
 from hmi.views.synoptic import DamDrawing
 from hmi.widgets.gauge import LevelGauge
+from hmi.widgets.timeaxis import site_time_axis
 
 ROW_HEIGHT = 100
 LINE_COLOURS = ("#4f7cac", "#b07d3a", "#6b8e5a", "#8a6aa8")  # muted, told apart by the legend
@@ -118,7 +119,7 @@ class CardFrame(QFrame):
             gauge.limits = runtime.alarms.limits(card.tag)
             return gauge
         if card.type == "trend":
-            plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem()})
+            plot = pg.PlotWidget(axisItems={"bottom": site_time_axis(runtime.config.site.timezone)})
             plot.setBackground(theme.background)
             plot.showGrid(x=True, y=True, alpha=0.2)
             plot.setClipToView(True)

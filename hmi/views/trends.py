@@ -33,6 +33,7 @@ from core.runtime import Runtime
 from hmi.bridge import Bridge
 from hmi.i18n import tr
 from hmi.style import Theme
+from hmi.widgets.timeaxis import site_time_axis
 
 PRESETS = (("1 h", timedelta(hours=1)), ("6 h", timedelta(hours=6)), ("24 h", timedelta(hours=24)),
            ("7 d", timedelta(days=7)))  # fmt: skip
@@ -110,9 +111,7 @@ class TrendsView(QWidget):
                     item.setCheckState(Qt.CheckState.Unchecked)
                     self.picker.addItem(item)
         self.picker.itemChanged.connect(lambda _item: self.reload())
-        zone = ZoneInfo(runtime.config.site.timezone)
-        offset = utcnow().astimezone(zone).utcoffset() or timedelta(0)
-        axis = pg.DateAxisItem(utcOffset=-offset.total_seconds())  # the site's local time
+        axis = site_time_axis(runtime.config.site.timezone)
         self.plot = pg.PlotWidget(axisItems={"bottom": axis}, background=theme.panel)
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.addLegend()

@@ -97,3 +97,21 @@ def test_a_save_that_would_break_the_config_is_refused_and_the_file_kept(tmp_pat
     assert "unknown tag 'nowhere.level'" in str(err.value)
     assert site.read_text(encoding="utf-8") == before
     assert [p.name for p in tmp_path.iterdir()] == ["site.yaml"]  # no temporary file left behind
+
+
+async def test_a_dashboard_trend_reads_the_sites_time_like_the_trends_tab(
+    desktop: tuple[MainWindow, Runtime, DamStation],
+) -> None:
+    window, _runtime, _station = desktop
+    trends = [f for d in ("crue", "ganguise") for f in _cards_of(window, d) if f.card.type == "trend"]
+    assert trends, "the demo dashboards have a trend card"
+    tab_offset = window.trends.plot.getAxis("bottom").utcOffset
+    assert tab_offset != 0  # Europe/Paris is never UTC
+    for frame in trends:
+        assert frame.content.getAxis("bottom").utcOffset == tab_offset  # type: ignore[union-attr]
+
+
+def _cards_of(window: MainWindow, dashboard: str) -> list[CardFrame]:
+    chooser = window.dashboards.chooser
+    chooser.setCurrentIndex(chooser.findData(dashboard))
+    return list(window.dashboards.cards)
