@@ -65,6 +65,10 @@ def load_config(path: str | Path, check_files: bool = True) -> SiteConfig:
     tree = _parse(path)
     try:
         plain = _plain(tree, [0], ())
+    except RecursionError:
+        raise ConfigError(
+            [Issue(str(path), 0, "", "the file nests lists or mappings too deeply to be a site")]
+        ) from None
     except _TooLarge as err:
         message = (f"the file expands to more than {_MAX_VALUES:,} values (YAML anchors and aliases "
                    "repeated into each other?): refused")  # fmt: skip
@@ -113,6 +117,10 @@ def _parse(path: Path) -> Any:
         line = mark.line + 1 if mark else 0
         problem = err.problem or err.context or "invalid YAML"
         raise ConfigError([Issue(str(path), line, "", f"YAML syntax: {problem}")]) from None
+    except RecursionError:
+        raise ConfigError(
+            [Issue(str(path), 0, "", "the file nests lists or mappings too deeply to be a site")]
+        ) from None
     if not isinstance(tree, CommentedMap):
         raise ConfigError([Issue(str(path), 1, "", "expected a mapping with site, stations, tags…")])
     return tree

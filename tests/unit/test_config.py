@@ -282,3 +282,8 @@ def test_durability_reaches_the_sqlite_stores(tmp_path: Path) -> None:
         journal = build_journal(config.storage, tmp_path)
         assert historian._synchronous == pragma and journal._synchronous == pragma  # type: ignore[attr-defined]
     assert issues(tmp_path, GOOD + "storage: {durability: sometimes}\n")
+
+
+def test_a_file_nested_too_deeply_is_refused_without_a_traceback(tmp_path: Path) -> None:
+    (found,) = issues(tmp_path, "site: " + "[" * 5000 + "]" * 5000 + "\n")
+    assert "nests lists or mappings too deeply" in found
