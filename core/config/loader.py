@@ -96,6 +96,26 @@ def _unique(issues: list[Issue]) -> list[Issue]:
     return list(dict.fromkeys(issues))
 
 
+_MAX_DEPTH = 64  # a site nests a handful of levels; YAML parsers recurse, slowly, on thousands
+
+
+def _flow_depth(text: str) -> int:
+    """The deepest ``[``/``{`` nesting outside quotes, found before the parser recurses into it."""
+    depth = deepest = 0
+    quote = ""
+    for char in text:
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth = max(0, depth - 1)
+    return deepest
+
+
 def _parse(path: Path) -> Any:
     yaml = YAML(typ="rt")
     try:
@@ -110,6 +130,9 @@ def _parse(path: Path) -> Any:
         message = (f"not UTF-8 text: byte 0x{raw[err.start]:02x} at column {column} "
                    "(save the file as UTF-8)")  # fmt: skip
         raise ConfigError([Issue(str(path), line, "", message)]) from None
+    if _flow_depth(text) > _MAX_DEPTH:
+        message = f"the file nests lists or mappings more than {_MAX_DEPTH} deep: not a site"
+        raise ConfigError([Issue(str(path), 0, "", message)])
     try:
         tree = yaml.load(text)
     except MarkedYAMLError as err:

@@ -286,4 +286,4 @@ def test_durability_reaches_the_sqlite_stores(tmp_path: Path) -> None:
 
 def test_a_file_nested_too_deeply_is_refused_without_a_traceback(tmp_path: Path) -> None:
     (found,) = issues(tmp_path, "site: " + "[" * 5000 + "]" * 5000 + "\n")
-    assert "nests lists or mappings too deeply" in found
+    assert "nests lists or mappings more than 64 deep" in found
