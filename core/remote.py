@@ -103,31 +103,29 @@ class ClientProfile:
         return cls(data.get("server"), Path(ca) if ca else None, str(data.get("user", "")))
 
 
+async def _ask(probe: Session, method: str, path: str, **request: Any) -> dict[str, Any]:
+    """One sign-in request; a refusal or an unreachable server is a :class:`SignInFailed`."""
+    try:
+        async with httpx.AsyncClient(verify=probe.verify(), timeout=10) as client:
+            answer = await client.request(method, f"{probe.api}{path}", **request)
+    except httpx.HTTPError as err:
+        raise SignInFailed(f"the server {probe.url} cannot be reached: {err or type(err).__name__}") from err
+    if answer.status_code != 200:
+        raise SignInFailed(_detail(answer))
+    body: dict[str, Any] = answer.json()
+    return body
+
+
 async def sign_in(url: str, user: str, password: str, ca: Path | None = None) -> Session:
     """Open a session on the server with an operator account (``ecreteur user add``)."""
     probe = Session(url, "", user, Role.VIEWER, ca)
-    try:
-        async with httpx.AsyncClient(verify=probe.verify(), timeout=10) as client:
-            answer = await client.post(f"{probe.api}/auth/login", json={"user": user, "password": password})
-    except httpx.HTTPError as err:
-        raise SignInFailed(f"the server {url} cannot be reached: {err or type(err).__name__}") from err
-    if answer.status_code != 200:
-        raise SignInFailed(_detail(answer))
-    body = answer.json()
+    body = await _ask(probe, "POST", "/auth/login", json={"user": user, "password": password})
     return Session(url, body["token"], body["user"], Role[body["role"].upper()], ca)
 
 
 async def resume(url: str, token: str, ca: Path | None = None) -> Session:
     """A session from a bearer already held (a token or a saved session): who it is."""
-    probe = Session(url, token, "", Role.VIEWER, ca)
-    try:
-        async with httpx.AsyncClient(verify=probe.verify(), timeout=10) as client:
-            answer = await client.get(f"{probe.api}/auth/me", headers=_bearer(token))
-    except httpx.HTTPError as err:
-        raise SignInFailed(f"the server {url} cannot be reached: {err or type(err).__name__}") from err
-    if answer.status_code != 200:
-        raise SignInFailed(_detail(answer))
-    me = answer.json()
+    me = await _ask(Session(url, token, "", Role.VIEWER, ca), "GET", "/auth/me", headers=_bearer(token))
     return Session(url, token, me["user"] or me["name"], Role[me["role"].upper()], ca)
 
 

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.acquisition.opcua import StationLink
 from core.acquisition.trust import TrustStore
@@ -29,12 +30,14 @@ from core.notify.cascade import Cascade
 from core.notify.sms import Webhooks
 from core.notify.store import NotifyStore
 from core.operations import Actor, OperationError, Operations, Role
-from core.remote import ServerBoard, Session
 from core.storage.audit import AuditStore
 from core.storage.base import Historian
 from core.storage.lease import Lease
 from core.storage.lock import AuthorityLock
 from core.storage.select import build_historian, build_journal, build_lease, state_file
+
+if TYPE_CHECKING:
+    from core.remote import ServerBoard, Session
 
 _LOGGER = logging.getLogger(__name__)
 _RETENTION_PERIOD_S = 3600.0
@@ -75,6 +78,8 @@ class Runtime:
         self.board: AlarmBoard
         self.server: ServerBoard | None = None
         if session is not None:
+            from core.remote import ServerBoard  # a desktop client only: the server never loads it
+
             self.board = self.server = ServerBoard(
                 session, self.bus, self.alarms, self.journal, self.historian
             )

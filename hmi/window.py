@@ -9,8 +9,7 @@ Geometry and the last view are remembered between sessions.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QSettings, QTimer, Signal
@@ -36,6 +35,7 @@ from hmi import i18n
 from hmi.bridge import Bridge
 from hmi.i18n import tr
 from hmi.style import PRIORITY_COLOUR, PRIORITY_SHAPE, Theme, stylesheet
+from hmi.tasks import later
 from hmi.views.alarms import ACK_SHORTCUT, AlarmsView
 from hmi.views.dashboard import DashboardView
 from hmi.views.journal import JournalView
@@ -79,7 +79,6 @@ class AlarmBanner(QFrame):
         self._blink.setInterval(700)
         self._blink.timeout.connect(self._toggle)
         self.top_id: str | None = None
-        self._pending: set[asyncio.Future[None]] = set()
         self.refresh()
 
     def refresh(self) -> None:
@@ -127,10 +126,7 @@ class AlarmBanner(QFrame):
         """Acknowledge the alarm shown (through the board: this process or the server)."""
         if self.top_id is None or not self.actor().may(Command.ACKNOWLEDGE):
             return None
-        future = asyncio.ensure_future(self._acknowledge(self.top_id))
-        self._pending.add(future)
-        future.add_done_callback(self._pending.discard)
-        return future
+        return later(self._acknowledge(self.top_id))
 
     async def _acknowledge(self, alarm_id: str) -> None:
         try:
@@ -156,7 +152,6 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.runtime, self.theme = runtime, theme
         self.signed_in = signed_in  # a standalone desktop with accounts: who signed in
-        self._tasks: set[asyncio.Future[object]] = set()
         self.settings = settings or QSettings("Ecreteur", "HMI")
         self.setWindowTitle(f"Écrêteur — {runtime.config.site.name}")
         self.setStyleSheet(stylesheet(theme))
@@ -265,12 +260,7 @@ class MainWindow(QMainWindow):
         for action in self.mode_actions.values():
             action.setEnabled(allowed)
         self.modes_menu.setEnabled(bool(modes))
-        self.modes_menu.aboutToShow.connect(lambda: self._later(self.show_modes()))
-
-    def _later(self, work: Coroutine[Any, Any, object]) -> None:
-        task = asyncio.ensure_future(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self.modes_menu.aboutToShow.connect(lambda: later(self.show_modes()))
 
     async def show_modes(self) -> None:
         """Tick the modes in force, as the authority (this process or the server) has them."""
@@ -281,7 +271,7 @@ class MainWindow(QMainWindow):
     def _mode_clicked(self, mode: str, station: str | None, on: bool) -> None:
         reason, ok = QInputDialog.getText(self, tr("Modes"), tr("Reason (required):"))
         if ok and reason.strip():
-            self._later(self.set_mode(mode, station, on, reason))
+            later(self.set_mode(mode, station, on, reason))
         else:
             self.mode_actions[(mode, station)].setChecked(not on)
 

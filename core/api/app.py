@@ -275,8 +275,7 @@ def create_app(runtime: Runtime, tokens: TokenStore, users: UserStore | None = N
         """One error shape for the whole API: ``{"detail": "where: what"}``. A request without a
         valid token hears 401 first, whatever its body: nothing is said to a stranger about it."""
         if request.url.path.startswith(API) and not request.url.path.startswith(public):
-            header = request.headers.get("authorization", "")
-            secret = header[7:] if header.lower().startswith("bearer ") else ""
+            secret = bearer_secret(request.headers.get("authorization", "")) or ""
             if not secret or resolve(secret) is None:
                 detail = "a bearer token is required" if not secret else "unknown or revoked token"
                 return JSONResponse(
@@ -322,8 +321,7 @@ def create_app(runtime: Runtime, tokens: TokenStore, users: UserStore | None = N
         The bearer token comes in the Authorization header, or as ``access_token`` where a
         client cannot set headers (browsers). Resume with ``epoch`` and ``since``.
         """
-        header = websocket.headers.get("authorization", "")
-        secret = header[7:] if header.lower().startswith("bearer ") else access_token
+        secret = bearer_secret(websocket.headers.get("authorization", "")) or access_token
         token = resolve(secret) if secret else None
         if token is None or not token.allows("read"):
             await websocket.close(code=4401 if token is None else 4403)
@@ -879,6 +877,11 @@ def _entry(e: AlarmEvent) -> s.JournalEntry:
         priority=_priority(e.priority), value=_finite(e.value), limit=e.limit, message_fr=e.message_fr,
         message_en=e.message_en, user=e.user, comment=e.comment,
     )  # fmt: skip
+
+
+def bearer_secret(header: str) -> str | None:
+    """The token of an ``Authorization: Bearer …`` header, None without one."""
+    return header[7:] if header.lower().startswith("bearer ") else None
 
 
 def metric_number(value: float) -> str:

@@ -7,7 +7,6 @@ filter, never hidden.
 
 from __future__ import annotations
 
-import asyncio
 import math
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -38,6 +37,7 @@ from hmi import i18n
 from hmi.bridge import Bridge
 from hmi.i18n import tr
 from hmi.style import PRIORITY_COLOUR, PRIORITY_SHAPE, SHELVED, Theme
+from hmi.tasks import later
 from hmi.views.overview import priority_word
 
 ACK_SHORTCUT = "F4"
@@ -100,9 +100,9 @@ class AlarmsView(QWidget):
         self.reset_button.setToolTip(tr("A latched alarm, back to normal, is reset once acknowledged"))
         self.service_button = QPushButton(tr("Out of service…"))
         self.return_button = QPushButton(tr("Return to service"))
-        self.reset_button.clicked.connect(lambda: self._later(self.reset(self.selected())))
+        self.reset_button.clicked.connect(lambda: later(self.reset(self.selected())))
         self.service_button.clicked.connect(self._service_clicked)
-        self.return_button.clicked.connect(lambda: self._later(self.return_to_service(self.selected())))
+        self.return_button.clicked.connect(lambda: later(self.return_to_service(self.selected())))
         self.ack_button.clicked.connect(self._ack_clicked)
         self.shelve_button.clicked.connect(self._shelve_clicked)
         self.unshelve_button.clicked.connect(self._unshelve_clicked)
@@ -121,7 +121,6 @@ class AlarmsView(QWidget):
         layout.addLayout(tools)
         layout.addWidget(self.notice)
         layout.addWidget(self.table)
-        self._tasks: set[asyncio.Future[int]] = set()
         bridge.alarm.connect(lambda _event: self.refresh())
         self.refresh()
 
@@ -242,18 +241,13 @@ class AlarmsView(QWidget):
         board = self.runtime.board
         return await self._carry(alarm_ids, lambda actor, alarm_id: board.return_to_service(actor, alarm_id))
 
-    def _later(self, command: Awaitable[int]) -> None:
-        task = asyncio.ensure_future(command)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     def _ack_clicked(self) -> None:
         ids = self.selected()
         if not ids:
             return
         comment, ok = QInputDialog.getText(self, tr("Acknowledge"), tr("Comment (optional):"))
         if ok:
-            self._later(self.acknowledge(ids, comment))
+            later(self.acknowledge(ids, comment))
 
     def _shelve_clicked(self) -> None:
         ids = self.selected()
@@ -265,7 +259,7 @@ class AlarmsView(QWidget):
             return
         reason, ok = QInputDialog.getText(self, tr("Shelve"), tr("Reason (required):"))
         if ok and reason.strip():
-            self._later(self.shelve(ids, minutes, reason))
+            later(self.shelve(ids, minutes, reason))
         elif ok:
             QMessageBox.warning(self, tr("Shelve"), tr("A reason is required to shelve an alarm."))
 
@@ -275,9 +269,9 @@ class AlarmsView(QWidget):
             return
         reason, ok = QInputDialog.getText(self, tr("Out of service…"), tr("Reason (required):"))
         if ok and reason.strip():
-            self._later(self.remove_from_service(ids, reason))
+            later(self.remove_from_service(ids, reason))
         elif ok:
             QMessageBox.warning(self, tr("Out of service…"), tr("A reason is required."))
 
     def _unshelve_clicked(self) -> None:
-        self._later(self.unshelve(self.selected()))
+        later(self.unshelve(self.selected()))

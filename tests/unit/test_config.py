@@ -182,8 +182,8 @@ def test_alarm_mistakes_are_located(tmp_path: Path, change: tuple[str, str], exp
     assert any(expected in text for text in found), found
 
 
-def test_a_channel_that_would_come_after_its_levels_delay_is_refused_where_it_is(tmp_path: Path) -> None:
-    paging = """\
+# a one-person roster and a policy whose levels follow (each test writes its own)
+ALICE_ON_CALL = """\
 roster:
   people:
     - {id: alice, name: Alice, phone: "+33611111111"}
@@ -192,12 +192,17 @@ escalation:
   policies:
     - id: crue
       levels:
+"""
+
+
+def test_a_channel_that_would_come_after_its_levels_delay_is_refused_where_it_is(tmp_path: Path) -> None:
+    level = """\
         - targets: [{person: alice}]
           channels: [sms, voice]
           channel_step_min: 15
           delay_min: 15
 """
-    found = issues(tmp_path, GOOD + paging)
+    found = issues(tmp_path, GOOD + ALICE_ON_CALL + level)
     assert any(
         "site.yaml:24: escalation.policies[0].levels[0]" in issue
         and "the last channel (voice) would come 15 min into the level" in issue
@@ -254,20 +259,12 @@ def test_certificate_files_must_exist_except_for_the_command_that_makes_them(tmp
 
 
 def test_a_channel_that_reaches_nobody_of_its_level_is_refused(tmp_path: Path) -> None:
-    paging = """\
-roster:
-  people:
-    - {id: alice, name: Alice, phone: "+33611111111"}
-escalation:
-  routes: [{tags: alpha.level, policy: crue}]
-  policies:
-    - id: crue
-      levels:
+    level = """\
         - {targets: [{person: alice}], channels: [sms, email], channel_step_min: 1, delay_min: 15}
 notify:
   smtp: {host: 127.0.0.1, sender: ecreteur@example.fr}
 """
-    found = [i for i in issues(tmp_path, GOOD + paging) if "reaches nobody" in i]
+    found = [i for i in issues(tmp_path, GOOD + ALICE_ON_CALL + level) if "reaches nobody" in i]
     assert found and "channel 'email' reaches nobody of this level (no email)" in found[0]
 
 
