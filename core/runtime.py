@@ -28,13 +28,12 @@ from core.model import Sample, StationStatus, utcnow
 from core.notify import factory
 from core.notify.cascade import Cascade
 from core.notify.sms import Webhooks
-from core.notify.store import NotifyStore
 from core.operations import Actor, OperationError, Operations, Role
 from core.storage.audit import AuditStore
 from core.storage.base import Historian
 from core.storage.lease import Lease
 from core.storage.lock import AuthorityLock
-from core.storage.select import build_historian, build_journal, build_lease, state_file
+from core.storage.select import build_historian, build_journal, build_lease, build_paging_store, state_file
 
 if TYPE_CHECKING:
     from core.remote import ServerBoard, Session
@@ -96,7 +95,7 @@ class Runtime:
                 config,
                 self.bus,
                 self.alarms.clock,
-                NotifyStore(self._store_path().with_suffix(".notify.db")),
+                build_paging_store(config.storage, self._store_path().with_suffix(".notify.db")),
                 accounts.channels,
                 self._acknowledged_by_phone,
                 self.alarms.forecast,

@@ -45,6 +45,7 @@ from core.model import AlarmEvent, ConnectionState, Quality, Sample, utcnow
 from core.operations import Actor, Forbidden, Invalid, NotNow, Role, UnknownAlarm
 from core.runtime import Runtime
 from core.storage.audit import AuditEntry
+from core.storage.paging_shared import SharedPagingStore
 from core.storage.tokens import Token, TokenStore
 from core.storage.users import UserStore
 from core.stream import EventStream, Filter, Subscriber, alarm_json, sample_json, station_json
@@ -939,4 +940,10 @@ def _prometheus(runtime: Runtime, metrics: Metrics) -> str:
                   f"{int(lease.leading())}",
                   "# TYPE ecreteur_leader_changes_total counter",
                   f"ecreteur_leader_changes_total {lease.changes}"]  # fmt: skip
+    store = runtime.cascade.store if runtime.cascade is not None else None
+    if isinstance(store, SharedPagingStore):
+        lines += ["# HELP ecreteur_paging_backlog paging-store writes not yet forwarded to Cassandra.",
+                  "# TYPE ecreteur_paging_backlog gauge", f"ecreteur_paging_backlog {store.backlog}",
+                  "# TYPE ecreteur_paging_forward_errors_total counter",
+                  f"ecreteur_paging_forward_errors_total {store.forward_errors}"]  # fmt: skip
     return "\n".join(lines) + "\n"

@@ -36,7 +36,7 @@ from core.notify import messages
 from core.notify.channels import Channel, ChannelDown, Outbound, Rejected, Transient
 from core.notify.roster import OnCall
 from core.notify.sms import parse_reply
-from core.notify.store import (
+from core.storage.paging import (
     ACKED,
     CANCELLED,
     CLEARED,
@@ -53,8 +53,9 @@ from core.notify.store import (
     UNKNOWN,
     Delivery,
     Incident,
-    NotifyStore,
+    PagingStore,
 )
+from core.storage.paging_shared import SharedPagingStore
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -64,6 +65,8 @@ _TAKEN = {"acknowledged": "", "shelved": " (shelved)", "removed": " (out of serv
 _FAILED_STATUSES = {"failed", "undelivered", "busy", "no-answer", "canceled"}
 _REACHED_STATUSES = {"delivered", "read", "completed", "answered"}
 _NOTICE_CHANNELS = ("sms", "email")
+_LATE_AFTER = timedelta(minutes=1)  # a page sent this long after its time says how late it is
+_SYNC_S = 2.0  # how often redundant servers look at each other's rows in the shared store
 
 Forecasts = Callable[[str], tuple[float | None, float | None]]
 
@@ -83,14 +86,16 @@ class Cascade:
         config: SiteConfig,
         bus: Bus,
         clock: Clock,
-        store: NotifyStore,
+        store: PagingStore,
         channels: Mapping[str, Channel],
         acknowledge: Callable[[str, str, str], bool],
         forecasts: Forecasts | None = None,
         leading: Callable[[], bool] | None = None,
     ) -> None:
         """``leading()`` says whether this server may page now (the leader lease of redundant
-        servers, ``core.storage.lease``); a follower tracks incidents but sends nothing."""
+        servers, ``core.storage.lease``). A follower opens no incident and sends nothing: it
+        keeps the alarms it saw raised, copies the leader's incidents from a shared store
+        (``SharedPagingStore``), and takes over from there when ``resume()`` is called."""
         if config.escalation is None or config.roster is None:
             raise ValueError("the cascade needs `roster` and `escalation` in the site config")
         self.config = config
@@ -107,24 +112,44 @@ class Cascade:
         self._down_until: dict[str, datetime] = {}
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="notify")
         self._unsubscribe: Callable[[], None] | None = None
+        self._unpaged: dict[str, tuple[AlarmEvent, datetime]] = {}  # raised while following
+        self._catching_up = False
+        self._sync: asyncio.Task[None] | None = None
+        self._inflight: set[str] = set()  # delivery keys being sent by this process
 
     # life cycle ---------------------------------------------------------------------------
     async def start(self) -> None:
         """Open the store, settle what a crash interrupted, listen to alarms, resume the schedule."""
         self.store.open()
+        self._unsubscribe = self.bus.subscribe(ALARMS, self.on_alarm)
+        if isinstance(self.store, SharedPagingStore):
+            await self.store.start()
+            self._sync = asyncio.create_task(self._syncing(), name="paging-sync")
+            if self._leading():
+                await self._catch_up()
+            return
+        self._recover()
+        self._tick()
+
+    def _recover(self) -> None:
+        """Settle what a crash (of this server or of the leader it replaces) interrupted."""
         now = self.clock.now()
         for delivery in self.store.deliveries(None, SENDING):
-            self._settle(delivery, UNKNOWN, "interrupted by a restart; not sent again", now)
+            if delivery.key not in self._inflight:
+                self._settle(delivery, UNKNOWN, "interrupted by a restart; not sent again", now)
         for delivery in self.store.deliveries(None, RETRY):
-            self._spawn(delivery)
-        self._unsubscribe = self.bus.subscribe(ALARMS, self.on_alarm)
-        self._tick()
+            if delivery.key not in self._inflight:
+                self._spawn(delivery)
 
     async def stop(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()
         if self._timer is not None:
             self._timer.cancel()
+        if self._sync is not None:
+            self._sync.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sync
         if self._tasks:  # let requests in flight finish briefly, so their outcome is recorded
             _done, pending = await asyncio.wait(self._tasks, timeout=5.0)
             for task in pending:
@@ -134,10 +159,15 @@ class Cascade:
         self._executor.shutdown(wait=False, cancel_futures=True)
         for channel in self.channels.values():
             channel.close()
+        if isinstance(self.store, SharedPagingStore):
+            await self.store.stop()
         self.store.close()
 
     # alarm events ---------------------------------------------------------------------------
     def on_alarm(self, event: AlarmEvent) -> None:
+        if not self._leading():
+            self._follow(event)
+            return
         if event.action == "raised":
             self._raised(event)
         elif event.action in _TAKEN:
@@ -148,6 +178,18 @@ class Cascade:
                 self.store.set_alarm_active(incident.id, event.alarm, False)
                 if not any(active for _, _, active in self.store.alarms(incident.id)):
                     self._cleared(incident, event.ts)
+
+    def _follow(self, event: AlarmEvent) -> None:
+        """A follower keeps what it would page, and passes acknowledgements to the leader."""
+        if event.action == "raised":
+            if self.route(event) is not None:
+                self._unpaged[event.alarm] = (event, self.clock.now())
+            return
+        if event.action in _TAKEN or event.action == "returned" or not event.active:
+            self._unpaged.pop(event.alarm, None)
+        if event.action in _TAKEN:
+            for incident in self.store.incidents_of(event.alarm, OPEN):
+                self.store.acknowledge(incident, (event.user or "?") + _TAKEN[event.action], event.ts)
 
     def route(self, event: AlarmEvent) -> Policy | None:
         """The policy of the first route the alarm matches."""
@@ -163,11 +205,13 @@ class Cascade:
             return self.policies[route.policy]
         return None
 
-    def _raised(self, event: AlarmEvent) -> None:
+    def _raised(self, event: AlarmEvent, seen: datetime | None = None) -> None:
+        """Open an incident for ``event`` (or join one), as of ``seen``: when a follower saw an
+        alarm that nobody paged, its escalation runs from then, late levels paged at once."""
         policy = self.route(event)
         if policy is None:
             return
-        now = self.clock.now()
+        now = seen or self.clock.now()
         window = timedelta(seconds=self.escalation.group_window_s)
         joined = [
             i for i in self.store.incidents(OPEN) if i.policy == policy.id and now - i.opened_at <= window
@@ -184,6 +228,10 @@ class Cascade:
         self._tick()
 
     def _taken(self, incident: Incident, user: str, at: datetime) -> None:
+        if not self._leading():  # the leader tells the people paged
+            self.store.acknowledge(incident, user, at)
+            _LOGGER.info("incident %s acknowledged by %s, passed to the leader", incident.code, user)
+            return
         incident.state, incident.acked_by, incident.acked_at = ACKED, user, at
         self.store.save(incident)
         _LOGGER.info("incident %s acknowledged by %s: paging stops", incident.code, user)
@@ -265,14 +313,84 @@ class Cascade:
 
     # the schedule -----------------------------------------------------------------------------
     def resume(self) -> None:
-        """This server became the leader: send whatever is due now."""
+        """This server became the leader: catch up with the shared store, then send what is due."""
+        if isinstance(self.store, SharedPagingStore):
+            self._catching_up = True
+            task = asyncio.get_running_loop().create_task(self._catch_up(), name="paging-catch-up")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            return
+        self._page_unpaged()
         self._tick()
+
+    async def _catch_up(self) -> None:
+        """Copy where the old leader stopped, then page, never twice, what nobody paged."""
+        assert isinstance(self.store, SharedPagingStore)
+        self._catching_up = True
+        try:
+            changed = await self.store.pull()
+            _LOGGER.warning("leading: %d incidents taken over from the shared store", changed)
+        except Exception as err:  # Cassandra away: page from what this server knows
+            _LOGGER.error("leading without the shared store's latest rows (%s)", err)
+        finally:
+            self._catching_up = False
+        if self._leading():
+            self._recover()
+            self._page_unpaged()
+            self._tick()
+
+    def _page_unpaged(self) -> None:
+        """Alarms this server saw raised while following and no incident holds."""
+        unpaged, self._unpaged = self._unpaged, {}
+        for alarm, (event, seen) in unpaged.items():
+            if not self.store.incidents_of(alarm, OPEN, ACKED):
+                self._raised(event, seen)
+
+    async def _syncing(self) -> None:
+        """Redundant servers: a follower copies the leader's rows; the leader takes the
+        acknowledgements that reached a follower."""
+        while True:
+            await asyncio.sleep(_SYNC_S)
+            try:
+                if self._catching_up:
+                    continue
+                if self._leading():
+                    await self._take_acknowledgements()
+                else:
+                    await self._copy_leader()
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:
+                _LOGGER.warning("paging store: sync with the other servers postponed (%s)", err)
+
+    async def _copy_leader(self) -> None:
+        assert isinstance(self.store, SharedPagingStore)
+        was_open = {i.id for i in self.store.incidents(OPEN)}
+        await self.store.pull()
+        for incident in self.store.incidents(ACKED):
+            if incident.id in was_open:  # acknowledged at the leader: in this server's list too
+                self._acknowledge_alarms(incident, incident.acked_by or "?")
+        for alarm in [a for a in self._unpaged if self.store.incidents_of(a, OPEN, ACKED)]:
+            del self._unpaged[alarm]  # the leader has it
+
+    async def _take_acknowledgements(self) -> None:
+        assert isinstance(self.store, SharedPagingStore)
+        for theirs in await self.store.taken_elsewhere():
+            mine = self.store.incident(theirs.id)
+            if mine is None or mine.state != OPEN or not self._leading():
+                continue
+            self._taken(mine, theirs.acked_by or "?", theirs.acked_at or self.clock.now())
+            self._acknowledge_alarms(mine, theirs.acked_by or "?")
+
+    def _acknowledge_alarms(self, incident: Incident, by: str) -> None:
+        for alarm, _, _ in self.store.alarms(incident.id):
+            self._acknowledge(alarm, by, f"OK {incident.code} (on another server)")
 
     def _tick(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if not self._leading():
+        if not self._leading() or self._catching_up:
             return  # a follower: the leader pages; resume() when this server takes over
         now = self.clock.now()
         wakes = [wake for incident in self.store.incidents(OPEN) if (wake := self._advance(incident, now))]
@@ -356,7 +474,8 @@ class Cascade:
                     exhausted, wake = False, due if wake is None else min(wake, due)
                     break
                 if delivery is None:
-                    delivery = self._dispatch(incident, person, channel, key, "page", now)
+                    late = now - due if now - due >= _LATE_AFTER else None
+                    delivery = self._dispatch(incident, person, channel, key, "page", now, late=late)
                 planned = incident.level_at + step * (k + 1)
                 if delivery is not None and delivery.state in DONE_BADLY:
                     due = min(planned, delivery.updated_at)  # a failed channel hands over at once
@@ -495,7 +614,10 @@ class Cascade:
             self._send(delivery, outbound), name=f"page {delivery.key}"
         )
         self._tasks.add(task)
+        self._inflight.add(delivery.key)
         task.add_done_callback(self._tasks.discard)
+        key = delivery.key
+        task.add_done_callback(lambda _task: self._inflight.discard(key))
 
     def _wanted(self, delivery: Delivery) -> bool:
         if delivery.kind != "page":
@@ -506,6 +628,10 @@ class Cascade:
     async def _send(self, delivery: Delivery, outbound: Outbound) -> None:
         channel = self.channels[delivery.channel]
         loop = asyncio.get_running_loop()
+        if delivery.attempts == 0 and not await self.store.reserve(delivery):
+            _LOGGER.warning("%s already claimed by another server: not sent from here", delivery.key)
+            self._settle(delivery, SKIPPED, "claimed by another server", self.clock.now())
+            return
         while True:
             if delivery.attempts and not self._wanted(delivery):
                 self._settle(delivery, CANCELLED, "acknowledged before the retry", self.clock.now())

@@ -12,6 +12,7 @@ from core.alarms.journal import AlarmJournal
 from core.config.schema import Storage
 from core.storage.base import Historian
 from core.storage.lease import Lease, owner_name
+from core.storage.paging import PagingStore
 
 
 def _local(storage: Storage, data_dir: Path, path: str) -> Path:
@@ -59,6 +60,24 @@ def build_lease(storage: Storage) -> Lease | None:
     settings = storage.cassandra
     password = resolve(settings.password) if settings.password else None
     return Lease(lambda: connect(settings, password), "pager", owner_name(), settings.lease_ttl_s)
+
+
+def build_paging_store(storage: Storage, local: Path) -> PagingStore:
+    """The cascade's store: the SQLite file ``local`` alone, or, on Cassandra, that file kept in
+    step with the site's shared tables (redundant servers take over from each other's rows)."""
+    from core.storage.paging_sqlite import SqlitePagingStore
+
+    if storage.backend != "cassandra":
+        return SqlitePagingStore(local)
+    from core.config.secrets import resolve
+    from core.storage.cassandra import connect
+    from core.storage.paging_cassandra import CassandraPagingStore
+    from core.storage.paging_shared import SharedPagingStore
+
+    settings = storage.cassandra
+    password = resolve(settings.password) if settings.password else None
+    shared = CassandraPagingStore(lambda: connect(settings, password), settings.timeout_s)
+    return SharedPagingStore(SqlitePagingStore(local), shared)
 
 
 def build_historian(storage: Storage, data_dir: Path) -> Historian:

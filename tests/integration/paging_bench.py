@@ -29,7 +29,8 @@ from core.model import Sample
 from core.notify import factory
 from core.notify.cascade import Cascade
 from core.notify.sms import SMS_PATH, STATUS_PATH, VOICE_PATH, Webhooks
-from core.notify.store import Delivery, NotifyStore
+from core.storage.paging import Delivery
+from core.storage.paging_sqlite import SqlitePagingStore
 from core.storage.sqlite_journal import SQLiteAlarmJournal
 from tests.conftest import site
 from tests.integration.paging_peers import AUTH_TOKEN, PUBLIC_URL, RecordingProxy, twilio_section
@@ -158,7 +159,7 @@ class PagingBench:
 
     async def settled(self) -> None:
         """Wait until no delivery is in flight (a real peer answers in real time, not virtual)."""
-        from core.notify.store import RETRY, SENDING
+        from core.storage.paging import RETRY, SENDING
 
         for _ in range(2000):
             await asyncio.sleep(0.05)
@@ -186,7 +187,8 @@ async def start_bench(
     engine = AlarmEngine(config, bus, journal, clock or LoopClock())
     await engine.start()
     accounts = factory.build(config.notify)
-    cascade = Cascade(config, bus, engine.clock, NotifyStore(directory / "notify.db"), accounts.channels,
+    store = SqlitePagingStore(directory / "notify.db")
+    cascade = Cascade(config, bus, engine.clock, store, accounts.channels,
                       engine.acknowledge, engine.forecast, leading)  # fmt: skip
     await cascade.start()
     return PagingBench(config, engine, cascade, journal, accounts.webhooks)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +66,7 @@ async def test_on_time_levels_are_not_marked_late(tmp_path: Path, twilio: Record
     await bench.stop()
 
 
-async def test_a_follower_tracks_the_incident_sends_nothing_and_pages_when_it_takes_over(
+async def test_a_follower_opens_nothing_sends_nothing_and_pages_from_the_raise_when_it_takes_over(
     tmp_path: Path, twilio: RecordingProxy
 ) -> None:
     leads = False
@@ -75,11 +76,13 @@ async def test_a_follower_tracks_the_incident_sends_nothing_and_pages_when_it_ta
     bench.level(4.5)
     await asyncio.sleep(20 * 60)
     await bench.settled()
-    assert twilio.pages() == [] and bench.cascade.store.incident(1) is not None  # known, not paged
-    leads = True
+    assert twilio.pages() == [] and bench.cascade.store.incident(1) is None  # the leader's job
+    leads = True  # the leader died before paging: the follower saw the alarm raised 20 min ago
     bench.cascade.resume()
     await bench.settled()
-    assert [p.form["To"] for p in twilio.pages()] == [ALICE, BOB]  # level 2's time has come too
+    pages = twilio.pages()
+    assert [p.form["To"] for p in pages] == [ALICE, BOB]  # level 2's time has come too
+    assert all(p.form["Body"].startswith(("EN RETARD", "LATE")) for p in pages)
     await bench.stop()
 
 
@@ -140,11 +143,12 @@ def _pager(api: Any) -> str | None:
         return None
 
 
-def _until(condition: Any, what: str, timeout: float = 120) -> None:
+def _until(condition: Any, what: str, timeout: float = 120) -> Any:
     deadline = time.monotonic() + timeout
-    while not condition():
+    while not (result := condition()):
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.1)
+    return result
 
 
 @pytest.mark.slow
@@ -186,3 +190,66 @@ def test_two_servers_elect_one_pager_and_fail_over_on_kill_and_on_a_pause(
     finally:
         first.stop()
         second.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.cassandra
+@pytest.mark.looptime(False)
+@pytest.mark.timeout(900)
+def test_kill_9_of_the_leader_mid_escalation_the_other_server_resumes_from_the_shared_store(
+    tmp_path: Path, twilio: RecordingProxy, cassandra_node: Any
+) -> None:
+    """Level 1 went out from the leader; the leader dies; the other server pages level 2 on
+    time, never level 1 again, and an SMS reply posted to it acknowledges."""
+    import httpx
+    from twilio.request_validator import RequestValidator
+
+    from core.model import utcnow
+    from tests.integration.api_server import SITE, ApiServer
+    from tests.integration.paging_peers import AUTH_TOKEN, PUBLIC_URL
+    from tests.integration.test_paging_restart import paging_yaml
+
+    keyspace = cassandra_settings(cassandra_node).keyspace
+    where = f"port: {cassandra_node.port}, keyspace: {keyspace}, consistency: ONE, lease_ttl_s: 3"
+    site = SITE + paging_yaml(twilio) + f"storage: {{backend: cassandra, cassandra: {{{where}}}}}\n"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    servers = [ApiServer(tmp_path / "a", site=site), ApiServer(tmp_path / "b", site=site)]
+    try:
+        for server in servers:
+            server.start(with_station=False)
+        _until(lambda: {_pager(s) for s in servers} == {"this server", "another server"}, "one pager")
+        leader, follower = servers if _pager(servers[0]) == "this server" else servers[::-1]
+
+        posted_at = utcnow()
+        sample = {"tag": "lauragais.probe", "ts": posted_at.isoformat(), "value": 60.0}  # above H 50
+        for server in servers:  # both acquire: the same sample reaches both engines
+            answer = httpx.post(
+                f"{server.url}/samples", json={"samples": [sample]}, headers=server.headers("ingest")
+            )
+            assert answer.status_code == 200, answer.text
+        _until(lambda: twilio.pages("sms"), "level 1 from the leader")
+        leader.server.kill()  # SIGKILL mid-escalation: level 2 is due 6 s after the raise
+        leader.server.wait()
+
+        _until(lambda: _pager(follower) == "this server", "the other server takes over")
+        bob = _until(lambda: [p for p in twilio.pages("sms") if p.form["To"] == BOB], "level 2")[0]
+        assert bob.at - posted_at >= timedelta(seconds=6)  # not before its time
+        assert "LATE" not in bob.form["Body"] and "RETARD" not in bob.form["Body"]
+        assert [p.form["To"] for p in twilio.pages()] == [ALICE, BOB]  # level 1 not sent again
+
+        path = "/api/v1/twilio/sms"
+        reply = {"From": BOB, "To": "+33500000000", "Body": "OK 1", "MessageSid": "SM" + "5" * 32}
+        signature = RequestValidator(AUTH_TOKEN).compute_signature(PUBLIC_URL + path, reply)
+        answer = httpx.post(f"http://127.0.0.1:{follower.api_port}{path}", data=reply,
+                            headers={"X-Twilio-Signature": signature})  # fmt: skip
+        assert answer.status_code == 200 and "Alarm 1 acknowledged" in answer.text
+        _until(lambda: len(twilio.pages()) == 3, "Alice told who acknowledged")
+        told = twilio.pages()[2]
+        assert told.form["To"] == ALICE and "acquittée par Bob Durand" in told.form["Body"]
+        assert twilio.invalid() == []
+        alarms = httpx.get(f"{follower.url}/alarms", headers=follower.headers("read")).json()
+        assert next(a for a in alarms if a["tag"] == "lauragais.probe")["status"] == "acknowledged"
+    finally:
+        for server in servers:
+            server.stop()

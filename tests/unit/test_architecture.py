@@ -18,7 +18,7 @@ ADAPTERS = {
         "core/storage/sqlite_journal.py",
         "core/storage/tokens.py",
         "core/sim/station.py",
-        "core/notify/store.py",
+        "core/storage/paging_sqlite.py",
         "core/storage/spool.py",
         "core/storage/audit.py",
         "core/storage/users.py",

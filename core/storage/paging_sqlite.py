@@ -1,4 +1,4 @@
-"""The cascade's durable state in SQLite: incidents, their alarms, deliveries and attempts.
+"""The paging store in SQLite: incidents, their alarms, deliveries and attempts (one server).
 
 A delivery's primary key is its deduplication key (incident, kind, cycle, level, person,
 channel): a row is inserted *before* the provider is called, so after a kill -9 a message is
@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+from core.storage.paging import ACKED, OPEN, Delivery, Incident
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS incidents (
@@ -34,64 +35,12 @@ CREATE TABLE IF NOT EXISTS attempts (
 CREATE TABLE IF NOT EXISTS webhooks (token TEXT PRIMARY KEY, ts REAL NOT NULL);
 """
 
-OPEN, ACKED, CLEARED, EXHAUSTED = "open", "acknowledged", "cleared", "exhausted"
-# delivery states: in flight, accepted by the provider, confirmed, given up, or not known after a crash
-SENDING, RETRY, SENT, DELIVERED, FAILED, SKIPPED, CANCELLED, UNKNOWN = (
-    "sending",
-    "retry",
-    "sent",
-    "delivered",
-    "failed",
-    "skipped",
-    "cancelled",
-    "unknown",
-)
-DONE_BADLY = {FAILED, SKIPPED}
-REACHED = {SENT, DELIVERED, UNKNOWN}
-
 
 def _ts(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, UTC)
 
 
-@dataclass(slots=True)
-class Incident:
-    """Alarms paged together, and how far their escalation has gone."""
-
-    id: int
-    policy: str
-    state: str
-    opened_at: datetime
-    level: int
-    cycle: int
-    level_at: datetime
-    acked_by: str | None = None
-    acked_at: datetime | None = None
-    closed_at: datetime | None = None
-
-    @property
-    def code(self) -> str:
-        """What the on-call person types back: ``OK 12``."""
-        return str(self.id)
-
-
-@dataclass(slots=True)
-class Delivery:
-    key: str
-    incident: int
-    kind: str
-    level: int
-    cycle: int
-    person: str
-    channel: str
-    state: str
-    attempts: int
-    detail: str
-    created_at: datetime
-    updated_at: datetime
-
-
-class NotifyStore:
+class SqlitePagingStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._db: sqlite3.Connection | None = None
@@ -280,3 +229,58 @@ class NotifyStore:
         """True the first time a webhook is seen; Twilio retries carry the same token."""
         cursor = self.db.execute("INSERT OR IGNORE INTO webhooks VALUES (?, ?)", (token, at.timestamp()))
         return cursor.rowcount == 1
+
+    # copies of another store's rows (a redundant server catching up) ----------------------
+    def put_incident(self, incident: Incident) -> None:
+        """Write ``incident`` under its own id (later ids continue after it)."""
+        self.db.execute(
+            "INSERT OR REPLACE INTO incidents VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (
+                incident.id,
+                incident.policy,
+                incident.state,
+                incident.opened_at.timestamp(),
+                incident.level,
+                incident.cycle,
+                incident.level_at.timestamp(),
+                incident.acked_by,
+                incident.acked_at.timestamp() if incident.acked_at else None,
+                incident.closed_at.timestamp() if incident.closed_at else None,
+            ),
+        )
+
+    def put_alarms(self, incident: int, alarms: list[tuple[str, dict[str, object], bool]]) -> None:
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.execute("DELETE FROM incident_alarms WHERE incident=?", (incident,))
+            self.db.executemany(
+                "INSERT INTO incident_alarms VALUES (?,?,?,?)",
+                [(incident, alarm, json.dumps(event), int(active)) for alarm, event, active in alarms],
+            )
+
+    def put_delivery(self, delivery: Delivery, attempts: list[tuple[str, datetime, str, str]]) -> None:
+        """Write ``delivery`` and replace its attempts with ``attempts``."""
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.execute(
+                "INSERT OR REPLACE INTO deliveries VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    delivery.key, delivery.incident, delivery.kind, delivery.level, delivery.cycle,
+                    delivery.person, delivery.channel, delivery.state, delivery.attempts, delivery.detail,
+                    delivery.created_at.timestamp(), delivery.updated_at.timestamp(),
+                ),
+            )  # fmt: skip
+            self.db.execute("DELETE FROM attempts WHERE key=?", (delivery.key,))
+            self.db.executemany(
+                "INSERT INTO attempts (key, ts, outcome, detail) VALUES (?,?,?,?)",
+                [(key, at.timestamp(), outcome, detail) for key, at, outcome, detail in attempts],
+            )
+
+    # what only redundant servers need, trivial on one ---------------------------------------
+    def acknowledge(self, incident: Incident, by: str, at: datetime) -> None:
+        incident.state, incident.acked_by, incident.acked_at = ACKED, by, at
+        self.save(incident)
+
+    async def reserve(self, delivery: Delivery) -> bool:
+        """``claim`` already decided: one server owns this file."""
+        return True

@@ -1,0 +1,300 @@
+"""The paging store in Cassandra: the incidents, deliveries and attempts every server can read.
+
+One keyspace is one site. Writes that two servers could race on are lightweight transactions
+(Paxos): an incident id is taken with ``UPDATE … IF next = n``, a delivery is claimed with
+``INSERT … IF NOT EXISTS`` before its provider is called (two servers can never send the same
+message), a webhook is seen once with ``INSERT … IF NOT EXISTS``, and an acknowledgement from
+a follower moves an incident with ``UPDATE … IF state = 'open'``. Everything else is a plain
+idempotent upsert. Calls block (a few milliseconds each): callers on an event loop use
+``paging_shared``, which keeps a local copy and talks to Cassandra from a worker thread.
+
+Incidents live in one partition clustered by id, newest first: a site opens a few a day, and
+reads (``recent``, the open ones) take the newest thousand (``_WINDOW``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from core.storage.paging import ACKED, OPEN, Delivery, Incident, incident_of
+
+_WINDOW = 1_000  # incidents read back: far more than a site has open at once
+_WEBHOOK_TTL_S = 7 * 86_400  # Twilio retries a webhook for hours, never for a week
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS paging_ids (name text PRIMARY KEY, next int)",
+    "CREATE TABLE IF NOT EXISTS paging_incidents (site text, id int, policy text, state text, "
+    "opened_at double, level int, cycle int, level_at double, acked_by text, acked_at double, "
+    "closed_at double, PRIMARY KEY ((site), id)) WITH CLUSTERING ORDER BY (id DESC)",
+    "CREATE TABLE IF NOT EXISTS paging_alarms (incident int, alarm text, event text, active boolean, "
+    "added bigint, PRIMARY KEY ((incident), alarm))",
+    "CREATE TABLE IF NOT EXISTS paging_deliveries (incident int, key text, kind text, level int, "
+    "cycle int, person text, channel text, state text, attempts int, detail text, created_at double, "
+    "updated_at double, PRIMARY KEY ((incident), key))",
+    "CREATE TABLE IF NOT EXISTS paging_attempts (key text, seq timeuuid, ts double, outcome text, "
+    "detail text, PRIMARY KEY ((key), seq))",
+    "CREATE TABLE IF NOT EXISTS paging_webhooks (sid text PRIMARY KEY, ts double)",  # token: reserved,
+)
+_SITE = "site"  # the incidents' one partition
+_INCIDENT = "id, policy, state, opened_at, level, cycle, level_at, acked_by, acked_at, closed_at"
+_DELIVERY = (
+    "key, incident, kind, level, cycle, person, channel, state, attempts, detail, created_at, updated_at"
+)
+
+
+def _dt(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+def _t(value: datetime | None) -> float | None:
+    return None if value is None else value.timestamp()
+
+
+class CassandraPagingStore:
+    """``PagingStore`` on a Cassandra session. ``connect()`` returns ``(cluster, session)``."""
+
+    def __init__(self, connect: Callable[[], tuple[Any, Any]], timeout_s: float = 5.0) -> None:
+        self._connect = connect
+        self.timeout_s = timeout_s
+        self._cluster: Any = None
+        self._session: Any = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._session is not None
+
+    def open(self) -> None:
+        cluster, session = self._connect()
+        for statement in _SCHEMA:
+            session.execute(statement, timeout=max(self.timeout_s, 30.0))
+        self._cluster, self._session = cluster, session
+
+    def close(self) -> None:
+        if self._cluster is not None:
+            self._cluster.shutdown()
+        self._cluster = self._session = None
+
+    def _run(self, query: str, params: tuple[Any, ...] = ()) -> Any:
+        if self._session is None:
+            raise RuntimeError("the paging store is not open")
+        return self._session.execute(query, params, timeout=self.timeout_s)
+
+    # incidents ----------------------------------------------------------------------------
+    def open_incident(self, policy: str, at: datetime) -> Incident:
+        incident = Incident(self._next_id(), policy, OPEN, at, 0, 0, at)
+        self.put_incident(incident)
+        return incident
+
+    def _next_id(self) -> int:
+        """The next incident id, taken with a compare-and-set that two servers cannot both win."""
+        while True:
+            row = self._run("SELECT next FROM paging_ids WHERE name = 'incident'").one()
+            if row is None:
+                taken = self._run("INSERT INTO paging_ids (name, next) VALUES ('incident', 2) IF NOT EXISTS")
+                if taken.was_applied:
+                    return 1
+                continue
+            taken = self._run(
+                "UPDATE paging_ids SET next = %s WHERE name = 'incident' IF next = %s",
+                (row.next + 1, row.next),
+            )
+            if taken.was_applied:
+                return int(row.next)
+
+    def reserve_ids(self, above: int) -> None:
+        """Make later ids start after ``above`` (ids taken by a local copy while Cassandra was away)."""
+        while True:
+            row = self._run("SELECT next FROM paging_ids WHERE name = 'incident'").one()
+            if row is None:
+                if self._run("INSERT INTO paging_ids (name, next) VALUES ('incident', %s) IF NOT EXISTS",
+                             (above + 1,)).was_applied:  # fmt: skip
+                    return
+                continue
+            if row.next > above:
+                return
+            if self._run("UPDATE paging_ids SET next = %s WHERE name = 'incident' IF next = %s",
+                         (above + 1, row.next)).was_applied:  # fmt: skip
+                return
+
+    def put_incident(self, incident: Incident) -> None:
+        self._run(
+            f"INSERT INTO paging_incidents (site, {_INCIDENT}) VALUES (%s, {', '.join(['%s'] * 10)})",
+            (
+                _SITE, incident.id, incident.policy, incident.state, _t(incident.opened_at), incident.level,
+                incident.cycle, _t(incident.level_at), incident.acked_by, _t(incident.acked_at),
+                _t(incident.closed_at),
+            ),
+        )  # fmt: skip
+
+    save = put_incident
+
+    def acknowledge(self, incident: Incident, by: str, at: datetime) -> None:
+        incident.state, incident.acked_by, incident.acked_at = ACKED, by, at
+        self.acknowledge_open(incident.id, by, at)
+
+    async def reserve(self, delivery: Delivery) -> bool:
+        """``claim`` already decided, with an LWT."""
+        return True
+
+    def acknowledge_open(self, incident_id: int, by: str, at: datetime) -> bool:
+        """Move an open incident to acknowledged; False if it was no longer open."""
+        return bool(
+            self._run(
+                "UPDATE paging_incidents SET state = 'acknowledged', acked_by = %s, acked_at = %s "
+                "WHERE site = %s AND id = %s IF state = 'open'",
+                (by, at.timestamp(), _SITE, incident_id),
+            ).was_applied
+        )
+
+    def incident(self, incident_id: int) -> Incident | None:
+        row = self._run(
+            f"SELECT {_INCIDENT} FROM paging_incidents WHERE site = %s AND id = %s", (_SITE, incident_id)
+        ).one()
+        return None if row is None else self._incident(row)
+
+    def incidents(self, *states: str) -> list[Incident]:
+        found = [i for i in self.recent(_WINDOW) if i.state in states]
+        return sorted(found, key=lambda i: i.id)
+
+    def recent(self, limit: int = 100) -> list[Incident]:
+        rows = self._run(f"SELECT {_INCIDENT} FROM paging_incidents WHERE site = %s LIMIT %s", (_SITE, limit))
+        return [self._incident(row) for row in rows]
+
+    @staticmethod
+    def _incident(row: Any) -> Incident:
+        return Incident(
+            int(row.id), row.policy, row.state, datetime.fromtimestamp(row.opened_at, UTC), int(row.level),
+            int(row.cycle), datetime.fromtimestamp(row.level_at, UTC), row.acked_by, _dt(row.acked_at),
+            _dt(row.closed_at),
+        )  # fmt: skip
+
+    # alarms of an incident ----------------------------------------------------------------
+    def add_alarm(self, incident: int, alarm: str, event: dict[str, object]) -> None:
+        self._run(
+            "INSERT INTO paging_alarms (incident, alarm, event, active, added) VALUES (%s, %s, %s, true, %s)",
+            (incident, alarm, json.dumps(event), time.time_ns()),
+        )
+
+    def set_alarm_active(self, incident: int, alarm: str, active: bool) -> None:
+        self._run(
+            "UPDATE paging_alarms SET active = %s WHERE incident = %s AND alarm = %s IF EXISTS",
+            (active, incident, alarm),
+        )
+
+    def alarms(self, incident: int) -> list[tuple[str, dict[str, object], bool]]:
+        rows = list(self._run("SELECT alarm, event, active, added FROM paging_alarms WHERE incident = %s",
+                              (incident,)))  # fmt: skip
+        rows.sort(key=lambda r: (r.added or 0, r.alarm))
+        return [(r.alarm, json.loads(r.event), bool(r.active)) for r in rows]
+
+    def put_alarms(self, incident: int, alarms: list[tuple[str, dict[str, object], bool]]) -> None:
+        base = time.time_ns()
+        for n, (alarm, event, active) in enumerate(alarms):
+            self._run(
+                "INSERT INTO paging_alarms (incident, alarm, event, active, added) "
+                "VALUES (%s, %s, %s, %s, %s)",
+                (incident, alarm, json.dumps(event), active, base + n),
+            )
+
+    def incidents_of(self, alarm: str, *states: str) -> list[Incident]:
+        return [i for i in self.incidents(*states) if any(a == alarm for a, _, _ in self.alarms(i.id))]
+
+    # deliveries ---------------------------------------------------------------------------
+    def _delivery_row(self, d: Delivery) -> tuple[Any, ...]:
+        return (d.key, d.incident, d.kind, d.level, d.cycle, d.person, d.channel, d.state, d.attempts,
+                d.detail, d.created_at.timestamp(), d.updated_at.timestamp())  # fmt: skip
+
+    def claim(self, delivery: Delivery) -> bool:
+        """Record a delivery about to be attempted; False if its key was already taken (by anyone)."""
+        return bool(
+            self._run(
+                f"INSERT INTO paging_deliveries ({_DELIVERY}) VALUES ({', '.join(['%s'] * 12)}) "
+                "IF NOT EXISTS",
+                self._delivery_row(delivery),
+            ).was_applied
+        )
+
+    def update(self, delivery: Delivery) -> None:
+        """A claimed delivery's progress; conditional like its claim, so that both are ordered by
+        Paxos rather than by two machines' clocks."""
+        self._run(
+            "UPDATE paging_deliveries SET state = %s, attempts = %s, detail = %s, updated_at = %s "
+            "WHERE incident = %s AND key = %s IF EXISTS",
+            (delivery.state, delivery.attempts, delivery.detail, delivery.updated_at.timestamp(),
+             delivery.incident, delivery.key),
+        )  # fmt: skip
+
+    def put_delivery(self, delivery: Delivery, attempts: list[tuple[str, datetime, str, str]]) -> None:
+        self._run(
+            f"INSERT INTO paging_deliveries ({_DELIVERY}) VALUES ({', '.join(['%s'] * 12)})",
+            self._delivery_row(delivery),
+        )
+        for key, at, outcome, detail in attempts:
+            self.attempt(key, at, outcome, detail)
+
+    def delivery(self, key: str) -> Delivery | None:
+        try:
+            incident = incident_of(key)
+        except ValueError:
+            return None
+        row = self._run(
+            f"SELECT {_DELIVERY} FROM paging_deliveries WHERE incident = %s AND key = %s", (incident, key)
+        ).one()
+        return None if row is None else self._delivery(row)
+
+    def deliveries(self, incident: int | None = None, *states: str) -> list[Delivery]:
+        incidents = [incident] if incident is not None else [i.id for i in self.recent(_WINDOW)]
+        found: list[Delivery] = []
+        for ident in incidents:
+            rows = self._run(f"SELECT {_DELIVERY} FROM paging_deliveries WHERE incident = %s", (ident,))
+            found.extend(d for d in map(self._delivery, rows) if not states or d.state in states)
+        return sorted(found, key=lambda d: (d.created_at, d.key))
+
+    @staticmethod
+    def _delivery(row: Any) -> Delivery:
+        return Delivery(
+            row.key, int(row.incident), row.kind, int(row.level), int(row.cycle), row.person, row.channel,
+            row.state, int(row.attempts), row.detail, datetime.fromtimestamp(row.created_at, UTC),
+            datetime.fromtimestamp(row.updated_at, UTC),
+        )  # fmt: skip
+
+    def attempt(self, key: str, at: datetime, outcome: str, detail: str) -> None:
+        """One attempt, keyed by its time (a replay of the same attempt is the same row)."""
+        seq = uuid.UUID(int=_time_uuid(at, outcome, detail))
+        self._run(
+            "INSERT INTO paging_attempts (key, seq, ts, outcome, detail) VALUES (%s, %s, %s, %s, %s)",
+            (key, seq, at.timestamp(), outcome, detail),
+        )
+
+    def attempts(self, key: str | None = None) -> list[tuple[str, datetime, str, str]]:
+        keys = [d.key for d in self.deliveries()] if key is None else [key]
+        rows: list[tuple[str, datetime, str, str]] = []
+        for k in keys:
+            for r in self._run("SELECT key, ts, outcome, detail FROM paging_attempts WHERE key = %s", (k,)):
+                rows.append((r.key, datetime.fromtimestamp(r.ts, UTC), r.outcome, r.detail))
+        return sorted(rows, key=lambda r: r[1]) if key is None else rows
+
+    # webhooks -----------------------------------------------------------------------------
+    def first_time(self, token: str, at: datetime) -> bool:
+        """True the first time any server of the site sees a webhook (Twilio retries reuse it)."""
+        return bool(
+            self._run(
+                "INSERT INTO paging_webhooks (sid, ts) VALUES (%s, %s) "
+                f"IF NOT EXISTS USING TTL {_WEBHOOK_TTL_S}",
+                (token, at.timestamp()),
+            ).was_applied
+        )
+
+
+def _time_uuid(at: datetime, outcome: str, detail: str) -> int:
+    """A version-1 UUID whose time is ``at`` and whose node part is a hash of the attempt: the
+    same attempt written twice is one row, two attempts in the same microsecond are two."""
+    ticks = int(at.timestamp() * 1e7) + 0x01B21DD213814000  # 100 ns since 1582-10-15
+    low, mid, high = ticks & 0xFFFFFFFF, (ticks >> 32) & 0xFFFF, (ticks >> 48) & 0x0FFF
+    node = int.from_bytes(uuid.uuid5(uuid.NAMESPACE_OID, f"{outcome}\x00{detail}").bytes[:8], "big")
+    clock_seq = (node >> 48) & 0x3FFF | 0x8000
+    return (low << 96) | (mid << 80) | ((high | 0x1000) << 64) | (clock_seq << 48) | (node & 0xFFFFFFFFFFFF)
