@@ -250,6 +250,8 @@ def test_kill_9_of_the_leader_mid_escalation_the_other_server_resumes_from_the_s
         assert twilio.invalid() == []
         alarms = httpx.get(f"{follower.url}/alarms", headers=follower.headers("read")).json()
         assert next(a for a in alarms if a["tag"] == "lauragais.probe")["status"] == "acknowledged"
+        metrics = lambda: httpx.get(f"{follower.url}/metrics", headers=follower.headers("read")).text  # noqa: E731
+        _until(lambda: "ecreteur_paging_backlog 0\n" in metrics(), "every paging write in Cassandra")
     finally:
         for server in servers:
             server.stop()
