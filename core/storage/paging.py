@@ -11,9 +11,10 @@ delivery's incident from its key alone.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Protocol
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 OPEN, ACKED, CLEARED, EXHAUSTED = "open", "acknowledged", "cleared", "exhausted"
 # delivery states: in flight, accepted by the provider, confirmed, given up, or not known after a crash
@@ -66,6 +67,46 @@ class Delivery:
     detail: str
     created_at: datetime
     updated_at: datetime
+
+
+def _t(value: datetime | None) -> float | None:
+    return None if value is None else value.timestamp()
+
+
+def _dt(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+# Both backends store an incident and a delivery as one row of these columns, in this order,
+# with times as POSIX seconds: one codec for both.
+INCIDENT_COLUMNS = "id, policy, state, opened_at, level, cycle, level_at, acked_by, acked_at, closed_at"
+DELIVERY_COLUMNS = (
+    "key, incident, kind, level, cycle, person, channel, state, attempts, detail, created_at, updated_at"
+)
+
+
+def incident_row(i: Incident) -> tuple[Any, ...]:
+    return (i.id, i.policy, i.state, _t(i.opened_at), i.level, i.cycle, _t(i.level_at), i.acked_by,
+            _t(i.acked_at), _t(i.closed_at))  # fmt: skip
+
+
+def incident_from_row(row: Sequence[Any]) -> Incident:
+    ident, policy, state, opened, level, cycle, level_at, acked_by, acked_at, closed_at = row
+    return Incident(int(ident), str(policy), str(state), datetime.fromtimestamp(opened, UTC), int(level),
+                    int(cycle), datetime.fromtimestamp(level_at, UTC), acked_by, _dt(acked_at),
+                    _dt(closed_at))  # fmt: skip
+
+
+def delivery_row(d: Delivery) -> tuple[Any, ...]:
+    return (d.key, d.incident, d.kind, d.level, d.cycle, d.person, d.channel, d.state, d.attempts,
+            d.detail, d.created_at.timestamp(), d.updated_at.timestamp())  # fmt: skip
+
+
+def delivery_from_row(row: Sequence[Any]) -> Delivery:
+    key, incident, kind, level, cycle, person, channel, state, attempts, detail, created, updated = row
+    return Delivery(str(key), int(incident), str(kind), int(level), int(cycle), str(person), str(channel),
+                    str(state), int(attempts), str(detail), datetime.fromtimestamp(created, UTC),
+                    datetime.fromtimestamp(updated, UTC))  # fmt: skip
 
 
 def incident_of(key: str) -> int:

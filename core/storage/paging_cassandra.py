@@ -21,7 +21,19 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from core.storage.paging import ACKED, OPEN, Delivery, Incident, incident_of
+from core.storage.paging import (
+    ACKED,
+    DELIVERY_COLUMNS,
+    INCIDENT_COLUMNS,
+    OPEN,
+    Delivery,
+    Incident,
+    delivery_from_row,
+    delivery_row,
+    incident_from_row,
+    incident_of,
+    incident_row,
+)
 
 _WINDOW = 1_000  # incidents read back: far more than a site has open at once
 _WEBHOOK_TTL_S = 7 * 86_400  # Twilio retries a webhook for hours, never for a week
@@ -37,21 +49,11 @@ _SCHEMA = (
     "updated_at double, PRIMARY KEY ((incident), key))",
     "CREATE TABLE IF NOT EXISTS paging_attempts (key text, seq timeuuid, ts double, outcome text, "
     "detail text, PRIMARY KEY ((key), seq))",
-    "CREATE TABLE IF NOT EXISTS paging_webhooks (sid text PRIMARY KEY, ts double)",  # token: reserved,
+    # `sid`, not `token`: a reserved word in CQL
+    "CREATE TABLE IF NOT EXISTS paging_webhooks (sid text PRIMARY KEY, ts double)",
 )
 _SITE = "site"  # the incidents' one partition
-_INCIDENT = "id, policy, state, opened_at, level, cycle, level_at, acked_by, acked_at, closed_at"
-_DELIVERY = (
-    "key, incident, kind, level, cycle, person, channel, state, attempts, detail, created_at, updated_at"
-)
-
-
-def _dt(value: float | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value, UTC)
-
-
-def _t(value: datetime | None) -> float | None:
-    return None if value is None else value.timestamp()
+_INCIDENT, _DELIVERY = INCIDENT_COLUMNS, DELIVERY_COLUMNS
 
 
 class CassandraPagingStore:
@@ -123,12 +125,8 @@ class CassandraPagingStore:
     def put_incident(self, incident: Incident) -> None:
         self._run(
             f"INSERT INTO paging_incidents (site, {_INCIDENT}) VALUES (%s, {', '.join(['%s'] * 10)})",
-            (
-                _SITE, incident.id, incident.policy, incident.state, _t(incident.opened_at), incident.level,
-                incident.cycle, _t(incident.level_at), incident.acked_by, _t(incident.acked_at),
-                _t(incident.closed_at),
-            ),
-        )  # fmt: skip
+            (_SITE, *incident_row(incident)),
+        )
 
     save = put_incident
 
@@ -154,7 +152,7 @@ class CassandraPagingStore:
         row = self._run(
             f"SELECT {_INCIDENT} FROM paging_incidents WHERE site = %s AND id = %s", (_SITE, incident_id)
         ).one()
-        return None if row is None else self._incident(row)
+        return None if row is None else incident_from_row(row)
 
     def incidents(self, *states: str) -> list[Incident]:
         found = [i for i in self.recent(_WINDOW) if i.state in states]
@@ -162,15 +160,7 @@ class CassandraPagingStore:
 
     def recent(self, limit: int = 100) -> list[Incident]:
         rows = self._run(f"SELECT {_INCIDENT} FROM paging_incidents WHERE site = %s LIMIT %s", (_SITE, limit))
-        return [self._incident(row) for row in rows]
-
-    @staticmethod
-    def _incident(row: Any) -> Incident:
-        return Incident(
-            int(row.id), row.policy, row.state, datetime.fromtimestamp(row.opened_at, UTC), int(row.level),
-            int(row.cycle), datetime.fromtimestamp(row.level_at, UTC), row.acked_by, _dt(row.acked_at),
-            _dt(row.closed_at),
-        )  # fmt: skip
+        return [incident_from_row(row) for row in rows]
 
     # alarms of an incident ----------------------------------------------------------------
     def add_alarm(self, incident: int, alarm: str, event: dict[str, object]) -> None:
@@ -204,17 +194,13 @@ class CassandraPagingStore:
         return [i for i in self.incidents(*states) if any(a == alarm for a, _, _ in self.alarms(i.id))]
 
     # deliveries ---------------------------------------------------------------------------
-    def _delivery_row(self, d: Delivery) -> tuple[Any, ...]:
-        return (d.key, d.incident, d.kind, d.level, d.cycle, d.person, d.channel, d.state, d.attempts,
-                d.detail, d.created_at.timestamp(), d.updated_at.timestamp())  # fmt: skip
-
     def claim(self, delivery: Delivery) -> bool:
         """Record a delivery about to be attempted; False if its key was already taken (by anyone)."""
         return bool(
             self._run(
                 f"INSERT INTO paging_deliveries ({_DELIVERY}) VALUES ({', '.join(['%s'] * 12)}) "
                 "IF NOT EXISTS",
-                self._delivery_row(delivery),
+                delivery_row(delivery),
             ).was_applied
         )
 
@@ -231,7 +217,7 @@ class CassandraPagingStore:
     def put_delivery(self, delivery: Delivery, attempts: list[tuple[str, datetime, str, str]]) -> None:
         self._run(
             f"INSERT INTO paging_deliveries ({_DELIVERY}) VALUES ({', '.join(['%s'] * 12)})",
-            self._delivery_row(delivery),
+            delivery_row(delivery),
         )
         for key, at, outcome, detail in attempts:
             self.attempt(key, at, outcome, detail)
@@ -244,23 +230,15 @@ class CassandraPagingStore:
         row = self._run(
             f"SELECT {_DELIVERY} FROM paging_deliveries WHERE incident = %s AND key = %s", (incident, key)
         ).one()
-        return None if row is None else self._delivery(row)
+        return None if row is None else delivery_from_row(row)
 
     def deliveries(self, incident: int | None = None, *states: str) -> list[Delivery]:
         incidents = [incident] if incident is not None else [i.id for i in self.recent(_WINDOW)]
         found: list[Delivery] = []
         for ident in incidents:
             rows = self._run(f"SELECT {_DELIVERY} FROM paging_deliveries WHERE incident = %s", (ident,))
-            found.extend(d for d in map(self._delivery, rows) if not states or d.state in states)
+            found.extend(d for d in map(delivery_from_row, rows) if not states or d.state in states)
         return sorted(found, key=lambda d: (d.created_at, d.key))
-
-    @staticmethod
-    def _delivery(row: Any) -> Delivery:
-        return Delivery(
-            row.key, int(row.incident), row.kind, int(row.level), int(row.cycle), row.person, row.channel,
-            row.state, int(row.attempts), row.detail, datetime.fromtimestamp(row.created_at, UTC),
-            datetime.fromtimestamp(row.updated_at, UTC),
-        )  # fmt: skip
 
     def attempt(self, key: str, at: datetime, outcome: str, detail: str) -> None:
         """One attempt, keyed by its time (a replay of the same attempt is the same row)."""

@@ -37,7 +37,7 @@ class SharedPagingStore:
 
     def __init__(self, local: SqlitePagingStore, shared: CassandraPagingStore) -> None:
         self.local, self.shared = local, shared
-        self._outbox: deque[tuple[str, Callable[[], Any]]] = deque()
+        self._outbox: deque[Callable[[], Any]] = deque()
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._lost: set[str] = set()  # delivery keys another server claimed first
@@ -76,8 +76,8 @@ class SharedPagingStore:
         return len(self._outbox)
 
     # forwarding ---------------------------------------------------------------------------
-    def _send(self, what: str, write: Callable[[], Any]) -> None:
-        self._outbox.append((what, write))
+    def _send(self, write: Callable[[], Any]) -> None:
+        self._outbox.append(write)
         if self._wake is not None:
             self._wake.set()
 
@@ -92,8 +92,7 @@ class SharedPagingStore:
             if self._outbox:
                 await self._connected()
             while self._outbox:
-                _what, write = self._outbox[0]
-                await asyncio.to_thread(write)
+                await asyncio.to_thread(self._outbox[0])
                 self._outbox.popleft()
 
     async def _forwarding(self) -> None:
@@ -129,20 +128,20 @@ class SharedPagingStore:
             self.shared.reserve_ids(copy.id)
             self.shared.put_incident(copy)
 
-        self._send("incident", write)
+        self._send(write)
         return incident
 
     def save(self, incident: Incident) -> None:
         self.local.save(incident)
         copy = replace(incident)
-        self._send("incident", lambda: self.shared.put_incident(copy))
+        self._send(lambda: self.shared.put_incident(copy))
 
     def acknowledge(self, incident: Incident, by: str, at: datetime) -> None:
         """A follower's acknowledgement: here at once, in Cassandra with an LWT, for the leader."""
         incident.state, incident.acked_by, incident.acked_at = ACKED, by, at
         self.local.save(incident)
         ident = incident.id
-        self._send("acknowledgement", lambda: self.shared.acknowledge_open(ident, by, at))
+        self._send(lambda: self.shared.acknowledge_open(ident, by, at))
 
     def incident(self, incident_id: int) -> Incident | None:
         return self.local.incident(incident_id)
@@ -155,11 +154,11 @@ class SharedPagingStore:
 
     def add_alarm(self, incident: int, alarm: str, event: dict[str, object]) -> None:
         self.local.add_alarm(incident, alarm, event)
-        self._send("alarm", lambda: self.shared.add_alarm(incident, alarm, dict(event)))
+        self._send(lambda: self.shared.add_alarm(incident, alarm, dict(event)))
 
     def set_alarm_active(self, incident: int, alarm: str, active: bool) -> None:
         self.local.set_alarm_active(incident, alarm, active)
-        self._send("alarm", lambda: self.shared.set_alarm_active(incident, alarm, active))
+        self._send(lambda: self.shared.set_alarm_active(incident, alarm, active))
 
     def alarms(self, incident: int) -> list[tuple[str, dict[str, object], bool]]:
         return self.local.alarms(incident)
@@ -189,14 +188,14 @@ class SharedPagingStore:
         if key in self._lost:
             return
         if key in self._reserved:
-            self._send("delivery", lambda: self.shared.update(copy))
+            self._send(lambda: self.shared.update(copy))
         else:  # never reserved (a channel down, Cassandra away when sent): written as it is now
 
             def write() -> None:
                 if not self.shared.claim(copy):
                     self.shared.update(copy)
 
-            self._send("delivery", write)
+            self._send(write)
 
     def delivery(self, key: str) -> Delivery | None:
         return self.local.delivery(key)
@@ -207,7 +206,7 @@ class SharedPagingStore:
     def attempt(self, key: str, at: datetime, outcome: str, detail: str) -> None:
         self.local.attempt(key, at, outcome, detail)
         if key not in self._lost:
-            self._send("attempt", lambda: self.shared.attempt(key, at, outcome, detail))
+            self._send(lambda: self.shared.attempt(key, at, outcome, detail))
 
     def attempts(self, key: str | None = None) -> list[tuple[str, datetime, str, str]]:
         return self.local.attempts(key)
@@ -225,7 +224,8 @@ class SharedPagingStore:
         await self._connected()
         await self.flush()
         theirs = await asyncio.to_thread(self.shared.recent, _WINDOW)
-        changed = [i for i in reversed(theirs) if self.local.incident(i.id) != i]
+        mine = {i.id: i for i in self.local.recent(_WINDOW)}
+        changed = [i for i in reversed(theirs) if mine.get(i.id) != i]
         live = [i for i in reversed(theirs) if i.state in (OPEN, ACKED) or i in changed]
         details = await asyncio.to_thread(self._details, [i.id for i in live])
         for incident in live:
@@ -252,9 +252,9 @@ class SharedPagingStore:
 
     async def taken_elsewhere(self) -> list[Incident]:
         """Incidents open here that another server has marked acknowledged in Cassandra."""
-        mine = {i.id: i for i in self.local.incidents(OPEN)}
+        mine = [i.id for i in self.local.incidents(OPEN)]
         if not mine:
             return []
         await self._connected()
-        theirs = await asyncio.to_thread(self.shared.recent, _WINDOW)
-        return [i for i in theirs if i.id in mine and i.state == ACKED]
+        theirs = await asyncio.to_thread(lambda: [self.shared.incident(ident) for ident in mine])
+        return [i for i in theirs if i is not None and i.state == ACKED]

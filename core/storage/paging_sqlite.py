@@ -14,7 +14,16 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
-from core.storage.paging import ACKED, OPEN, Delivery, Incident
+from core.storage.paging import (
+    ACKED,
+    OPEN,
+    Delivery,
+    Incident,
+    delivery_from_row,
+    delivery_row,
+    incident_from_row,
+    incident_row,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS incidents (
@@ -34,10 +43,6 @@ CREATE TABLE IF NOT EXISTS attempts (
     detail TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS webhooks (token TEXT PRIMARY KEY, ts REAL NOT NULL);
 """
-
-
-def _ts(value: float | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value, UTC)
 
 
 class SqlitePagingStore:
@@ -75,49 +80,25 @@ class SqlitePagingStore:
         return Incident(cursor.lastrowid, policy, OPEN, at, 0, 0, at)
 
     def save(self, incident: Incident) -> None:
+        ident, *rest = incident_row(incident)
         self.db.execute(
-            "UPDATE incidents SET state=?, level=?, cycle=?, level_at=?, acked_by=?, acked_at=?, closed_at=? "
-            "WHERE id=?",
-            (
-                incident.state,
-                incident.level,
-                incident.cycle,
-                incident.level_at.timestamp(),
-                incident.acked_by,
-                incident.acked_at.timestamp() if incident.acked_at else None,
-                incident.closed_at.timestamp() if incident.closed_at else None,
-                incident.id,
-            ),
+            "UPDATE incidents SET policy=?, state=?, opened_at=?, level=?, cycle=?, level_at=?, acked_by=?, "
+            "acked_at=?, closed_at=? WHERE id=?",
+            (*rest, ident),
         )
 
     def incident(self, incident_id: int) -> Incident | None:
         row = self.db.execute("SELECT * FROM incidents WHERE id=?", (incident_id,)).fetchone()
-        return None if row is None else self._incident(row)
+        return None if row is None else incident_from_row(row)
 
     def incidents(self, *states: str) -> list[Incident]:
         marks = ",".join("?" * len(states))
         rows = self.db.execute(f"SELECT * FROM incidents WHERE state IN ({marks}) ORDER BY id", states)
-        return [self._incident(row) for row in rows]
+        return [incident_from_row(row) for row in rows]
 
     def recent(self, limit: int = 100) -> list[Incident]:
         rows = self.db.execute("SELECT * FROM incidents ORDER BY id DESC LIMIT ?", (limit,))
-        return [self._incident(row) for row in rows]
-
-    @staticmethod
-    def _incident(row: tuple[object, ...]) -> Incident:
-        ident, policy, state, opened, level, cycle, level_at, acked_by, acked_at, closed_at = row
-        return Incident(
-            int(ident),  # type: ignore[call-overload]
-            str(policy),
-            str(state),
-            datetime.fromtimestamp(float(opened), UTC),  # type: ignore[arg-type]
-            int(level),  # type: ignore[call-overload]
-            int(cycle),  # type: ignore[call-overload]
-            datetime.fromtimestamp(float(level_at), UTC),  # type: ignore[arg-type]
-            None if acked_by is None else str(acked_by),
-            _ts(acked_at),  # type: ignore[arg-type]
-            _ts(closed_at),  # type: ignore[arg-type]
-        )
+        return [incident_from_row(row) for row in rows]
 
     # alarms of an incident ----------------------------------------------------------------
     def add_alarm(self, incident: int, alarm: str, event: dict[str, object]) -> None:
@@ -143,28 +124,13 @@ class SqlitePagingStore:
             f"WHERE a.alarm=? AND i.state IN ({marks}) ORDER BY i.id",
             (alarm, *states),
         )
-        return [self._incident(row) for row in rows]
+        return [incident_from_row(row) for row in rows]
 
     # deliveries ---------------------------------------------------------------------------
     def claim(self, delivery: Delivery) -> bool:
         """Record a delivery about to be attempted; False if its key was already used."""
-        cursor = self.db.execute(
-            "INSERT OR IGNORE INTO deliveries VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                delivery.key,
-                delivery.incident,
-                delivery.kind,
-                delivery.level,
-                delivery.cycle,
-                delivery.person,
-                delivery.channel,
-                delivery.state,
-                delivery.attempts,
-                delivery.detail,
-                delivery.created_at.timestamp(),
-                delivery.updated_at.timestamp(),
-            ),
-        )
+        cursor = self.db.execute("INSERT OR IGNORE INTO deliveries VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                                 delivery_row(delivery))  # fmt: skip
         return cursor.rowcount == 1
 
     def update(self, delivery: Delivery) -> None:
@@ -181,7 +147,7 @@ class SqlitePagingStore:
 
     def delivery(self, key: str) -> Delivery | None:
         row = self.db.execute("SELECT * FROM deliveries WHERE key=?", (key,)).fetchone()
-        return None if row is None else self._delivery(row)
+        return None if row is None else delivery_from_row(row)
 
     def deliveries(self, incident: int | None = None, *states: str) -> list[Delivery]:
         sql, args = "SELECT * FROM deliveries WHERE 1=1", list[object]()
@@ -191,25 +157,7 @@ class SqlitePagingStore:
         if states:
             sql += f" AND state IN ({','.join('?' * len(states))})"
             args.extend(states)
-        return [self._delivery(row) for row in self.db.execute(sql + " ORDER BY created_at, key", args)]
-
-    @staticmethod
-    def _delivery(row: tuple[object, ...]) -> Delivery:
-        key, incident, kind, level, cycle, person, channel, state, attempts, detail, created, updated = row
-        return Delivery(
-            str(key),
-            int(incident),  # type: ignore[call-overload]
-            str(kind),
-            int(level),  # type: ignore[call-overload]
-            int(cycle),  # type: ignore[call-overload]
-            str(person),
-            str(channel),
-            str(state),
-            int(attempts),  # type: ignore[call-overload]
-            str(detail),
-            datetime.fromtimestamp(float(created), UTC),  # type: ignore[arg-type]
-            datetime.fromtimestamp(float(updated), UTC),  # type: ignore[arg-type]
-        )
+        return [delivery_from_row(row) for row in self.db.execute(sql + " ORDER BY created_at, key", args)]
 
     def attempt(self, key: str, at: datetime, outcome: str, detail: str) -> None:
         self.db.execute(
@@ -233,21 +181,8 @@ class SqlitePagingStore:
     # copies of another store's rows (a redundant server catching up) ----------------------
     def put_incident(self, incident: Incident) -> None:
         """Write ``incident`` under its own id (later ids continue after it)."""
-        self.db.execute(
-            "INSERT OR REPLACE INTO incidents VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (
-                incident.id,
-                incident.policy,
-                incident.state,
-                incident.opened_at.timestamp(),
-                incident.level,
-                incident.cycle,
-                incident.level_at.timestamp(),
-                incident.acked_by,
-                incident.acked_at.timestamp() if incident.acked_at else None,
-                incident.closed_at.timestamp() if incident.closed_at else None,
-            ),
-        )
+        self.db.execute("INSERT OR REPLACE INTO incidents VALUES (?,?,?,?,?,?,?,?,?,?)",
+                        incident_row(incident))  # fmt: skip
 
     def put_alarms(self, incident: int, alarms: list[tuple[str, dict[str, object], bool]]) -> None:
         with self.db:
@@ -263,13 +198,8 @@ class SqlitePagingStore:
         with self.db:
             self.db.execute("BEGIN")
             self.db.execute(
-                "INSERT OR REPLACE INTO deliveries VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    delivery.key, delivery.incident, delivery.kind, delivery.level, delivery.cycle,
-                    delivery.person, delivery.channel, delivery.state, delivery.attempts, delivery.detail,
-                    delivery.created_at.timestamp(), delivery.updated_at.timestamp(),
-                ),
-            )  # fmt: skip
+                "INSERT OR REPLACE INTO deliveries VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", delivery_row(delivery)
+            )
             self.db.execute("DELETE FROM attempts WHERE key=?", (delivery.key,))
             self.db.executemany(
                 "INSERT INTO attempts (key, ts, outcome, detail) VALUES (?,?,?,?)",

@@ -299,3 +299,12 @@ class Blackhole:
 
     def close(self) -> None:
         self.sock.close()
+
+
+def signed_sms_reply(sender: str, body: str, sid: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The form and headers of an SMS reply as Twilio posts it to ``/api/v1/twilio/sms``."""
+    from twilio.request_validator import RequestValidator
+
+    form = {"From": sender, "To": "+33500000000", "Body": body, "MessageSid": sid}
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(PUBLIC_URL + "/api/v1/twilio/sms", form)
+    return form, {"X-Twilio-Signature": signature}

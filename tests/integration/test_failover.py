@@ -151,6 +151,21 @@ def _until(condition: Any, what: str, timeout: float = 120) -> Any:
     return result
 
 
+def _two_servers(tmp_path: Path, twilio: RecordingProxy, node: Any) -> list[Any]:
+    """Two ``ecreteur server`` processes (not started) of one site on one Cassandra keyspace."""
+    from tests.integration.api_server import SITE, ApiServer
+    from tests.integration.test_paging_restart import paging_yaml
+
+    keyspace = cassandra_settings(node).keyspace
+    where = f"port: {node.port}, keyspace: {keyspace}, consistency: ONE, lease_ttl_s: 3"
+    site = SITE + paging_yaml(twilio) + f"storage: {{backend: cassandra, cassandra: {{{where}}}}}\n"
+    servers = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        servers.append(ApiServer(tmp_path / name, site=site))
+    return servers
+
+
 @pytest.mark.slow
 @pytest.mark.cassandra
 @pytest.mark.looptime(False)
@@ -161,15 +176,7 @@ def test_two_servers_elect_one_pager_and_fail_over_on_kill_and_on_a_pause(
     import os
     import signal
 
-    from tests.integration.api_server import SITE, ApiServer
-    from tests.integration.test_paging_restart import paging_yaml
-
-    keyspace = cassandra_settings(cassandra_node).keyspace
-    where = f"port: {cassandra_node.port}, keyspace: {keyspace}, consistency: ONE, lease_ttl_s: 3"
-    site = SITE + paging_yaml(twilio) + f"storage: {{backend: cassandra, cassandra: {{{where}}}}}\n"
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
-    first, second = ApiServer(tmp_path / "a", site=site), ApiServer(tmp_path / "b", site=site)
+    first, second = _two_servers(tmp_path, twilio, cassandra_node)
     try:
         first.start(with_station=False)
         second.start(with_station=False)
@@ -202,19 +209,11 @@ def test_kill_9_of_the_leader_mid_escalation_the_other_server_resumes_from_the_s
     """Level 1 went out from the leader; the leader dies; the other server pages level 2 on
     time, never level 1 again, and an SMS reply posted to it acknowledges."""
     import httpx
-    from twilio.request_validator import RequestValidator
 
     from core.model import utcnow
-    from tests.integration.api_server import SITE, ApiServer
-    from tests.integration.paging_peers import AUTH_TOKEN, PUBLIC_URL
-    from tests.integration.test_paging_restart import paging_yaml
+    from tests.integration.paging_peers import signed_sms_reply
 
-    keyspace = cassandra_settings(cassandra_node).keyspace
-    where = f"port: {cassandra_node.port}, keyspace: {keyspace}, consistency: ONE, lease_ttl_s: 3"
-    site = SITE + paging_yaml(twilio) + f"storage: {{backend: cassandra, cassandra: {{{where}}}}}\n"
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
-    servers = [ApiServer(tmp_path / "a", site=site), ApiServer(tmp_path / "b", site=site)]
+    servers = _two_servers(tmp_path, twilio, cassandra_node)
     try:
         for server in servers:
             server.start(with_station=False)
@@ -238,11 +237,9 @@ def test_kill_9_of_the_leader_mid_escalation_the_other_server_resumes_from_the_s
         assert "LATE" not in bob.form["Body"] and "RETARD" not in bob.form["Body"]
         assert [p.form["To"] for p in twilio.pages()] == [ALICE, BOB]  # level 1 not sent again
 
-        path = "/api/v1/twilio/sms"
-        reply = {"From": BOB, "To": "+33500000000", "Body": "OK 1", "MessageSid": "SM" + "5" * 32}
-        signature = RequestValidator(AUTH_TOKEN).compute_signature(PUBLIC_URL + path, reply)
-        answer = httpx.post(f"http://127.0.0.1:{follower.api_port}{path}", data=reply,
-                            headers={"X-Twilio-Signature": signature})  # fmt: skip
+        reply, signed = signed_sms_reply(BOB, "OK 1", "SM" + "5" * 32)
+        url = f"http://127.0.0.1:{follower.api_port}/api/v1/twilio/sms"
+        answer = httpx.post(url, data=reply, headers=signed)
         assert answer.status_code == 200 and "Alarm 1 acknowledged" in answer.text
         _until(lambda: len(twilio.pages()) == 3, "Alice told who acknowledged")
         told = twilio.pages()[2]

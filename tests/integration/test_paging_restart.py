@@ -14,12 +14,11 @@ from typing import Any
 
 import httpx
 import pytest
-from twilio.request_validator import RequestValidator
 
 from core.model import utcnow
 from tests.integration.api_server import SITE, ApiServer
 from tests.integration.paging_bench import ALICE, BOB, roster
-from tests.integration.paging_peers import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, RecordingProxy
+from tests.integration.paging_peers import ACCOUNT_SID, PUBLIC_URL, RecordingProxy, signed_sms_reply
 
 
 def paging_yaml(twilio: RecordingProxy) -> str:
@@ -79,11 +78,8 @@ def test_kill_9_mid_escalation_resumes_at_the_right_level_without_sending_twice(
         assert bob_page.at - posted_at >= timedelta(seconds=6)  # level 2 not before its time
         assert [p.form["To"] for p in twilio.pages()] == [ALICE, BOB]  # level 1 not sent again
 
-        path = "/api/v1/twilio/sms"
-        reply = {"From": BOB, "To": "+33500000000", "Body": "OK 1", "MessageSid": "SM" + "4" * 32}
-        signature = RequestValidator(AUTH_TOKEN).compute_signature(PUBLIC_URL + path, reply)
-        answer = httpx.post(f"http://127.0.0.1:{api.api_port}{path}", data=reply,
-                            headers={"X-Twilio-Signature": signature})  # fmt: skip
+        reply, signed = signed_sms_reply(BOB, "OK 1", "SM" + "4" * 32)
+        answer = httpx.post(f"http://127.0.0.1:{api.api_port}/api/v1/twilio/sms", data=reply, headers=signed)
         assert answer.status_code == 200 and "Alarm 1 acknowledged" in answer.text
         wait_for(lambda: len(twilio.pages()) == 3, "Alice told who acknowledged")
         told = twilio.pages()[2]
