@@ -39,7 +39,7 @@ from cassandra.query import BatchStatement, BatchType, PreparedStatement
 from core.config.schema import Cassandra
 from core.model import Bucket, Quality, Sample
 from core.storage.base import HOUR_US, MINUTE_US, StorageError, bucket_plan, from_us, query_span, to_us
-from core.storage.spool import Spool, SpoolFull
+from core.storage.spool import Spool, SpooledRow, SpoolFull
 
 _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -47,7 +47,8 @@ T = TypeVar("T")
 MINUTE, HOUR = MINUTE_US, HOUR_US
 SCHEMA_VERSION = 1
 _BATCH_ROWS = 64  # rows of one partition per unlogged batch
-_REPLAY_CHUNK = 5_000
+_REPLAY_CHUNK = 20_000  # samples per replay round: enough requests to fill max_in_flight
+_PROBE_MAX_S = 2.0  # at most this long between two probes of a Cassandra that is down
 
 _TABLES = [
     """CREATE TABLE IF NOT EXISTS samples (
@@ -84,7 +85,7 @@ def connect(s: Cassandra, password: str | None) -> tuple[Cluster, Session]:
     cluster = Cluster(
         s.contact_points, port=s.port, execution_profiles={EXEC_PROFILE_DEFAULT: profile},
         auth_provider=auth, connect_timeout=s.timeout_s, protocol_version=5,
-        reconnection_policy=ExponentialReconnectionPolicy(1.0, 10.0),  # back soon after an outage
+        reconnection_policy=ExponentialReconnectionPolicy(0.5, 2.0),  # back within seconds of an outage
     )  # fmt: skip
     try:
         session = cluster.connect()
@@ -388,14 +389,20 @@ class CassandraHistorian:
         self._up = False
 
     async def _insert(self, samples: Sequence[Sample]) -> None:
-        """Write to Cassandra, grouped by partition, many batches in flight; then mark the roll-ups."""
+        rows = [(s.tag, to_us(s.ts), None if math.isnan(s.value) else s.value, int(s.quality), s.status)
+                for s in samples]  # fmt: skip
+        await self._insert_rows(rows)
+
+    async def _insert_rows(self, spooled: Sequence[SpooledRow]) -> None:
+        """Write to Cassandra, grouped by partition, many batches in flight; then mark the roll-ups.
+        Rows are the spool's own shape, so a replay skips the round trip through ``Sample``."""
         insert = self._prepared["insert"]
         partitions: dict[tuple[str, int], list[tuple[Any, ...]]] = defaultdict(list)
-        for s in samples:
-            us = to_us(s.ts)
+        minutes: set[tuple[str, int]] = set()
+        for tag, us, value, quality, status in spooled:
             bucket = self._bucket(us)
-            value = None if math.isnan(s.value) else s.value
-            partitions[(s.tag, bucket)].append((s.tag, bucket, us, value, int(s.quality), s.status))
+            partitions[(tag, bucket)].append((tag, bucket, us, value, quality, status))
+            minutes.add((tag, us // MINUTE * MINUTE))
         requests: list[Any] = []
         for rows in partitions.values():
             for i in range(0, len(rows), _BATCH_ROWS):
@@ -412,7 +419,6 @@ class CassandraHistorian:
         requests += [(self._prepared["bucket"], key) for key in new]
         await asyncio.gather(*(self._bounded(statement, args) for statement, args in requests))
         self._known.update(new)
-        minutes = {(s.tag, to_us(s.ts) // MINUTE * MINUTE) for s in samples}
         assert self._spool is not None
         await self._spooled(self._spool.mark, minutes)
 
@@ -435,22 +441,33 @@ class CassandraHistorian:
                     _LOGGER.info("Cassandra %s answers again", self._where())
                 assert self._spool is not None
                 if self._spool.size:
-                    last, chunk = await self._spooled(self._spool.oldest, _REPLAY_CHUNK)
-                    await self._insert(chunk)
-                    await self._spooled(self._spool.forget, last)
-                    self.replayed += len(chunk)
-                    self.written_rows += len(chunk)
-                    if not self._spool.size:
-                        _LOGGER.info("spool drained: %d samples replayed into Cassandra", self.replayed)
-                    pause = 1.0
-                    continue
+                    await self._replay()
                 pause = 1.0
             except asyncio.CancelledError:
                 raise
             except Exception as err:
                 self._lost(err)
-                pause = min(pause * 2, 30.0)
+                pause = min(pause * 2, _PROBE_MAX_S)
             await asyncio.sleep(pause)
+
+    async def _replay(self) -> None:
+        """Drain the spool oldest first; the next chunk is read while the current one is written,
+        and a chunk is forgotten only once written (a failure replays it again, idempotently)."""
+        assert self._spool is not None
+        last, chunk = await self._spooled(self._spool.oldest, _REPLAY_CHUNK)
+        while chunk:
+            following = asyncio.ensure_future(self._spooled(self._spool.oldest, _REPLAY_CHUNK, last))
+            try:
+                await self._insert_rows(chunk)
+            except BaseException:
+                following.cancel()
+                raise
+            await self._spooled(self._spool.forget, last)
+            self.replayed += len(chunk)
+            self.written_rows += len(chunk)
+            next_last, chunk = await following
+            last = next_last or last
+        _LOGGER.info("spool drained: %d samples replayed into Cassandra", self.replayed)
 
     # roll-ups ---------------------------------------------------------------------------------
     async def _rollups(self) -> None:

@@ -16,8 +16,8 @@ import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from core.model import Quality, Sample
-from core.storage.base import from_us, to_us
+from core.model import Sample
+from core.storage.base import to_us
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS spool (
@@ -26,6 +26,10 @@ CREATE TABLE IF NOT EXISTS spool (
 CREATE TABLE IF NOT EXISTS rollup_todo (
     tag TEXT NOT NULL, minute INTEGER NOT NULL, PRIMARY KEY (tag, minute));
 """
+
+
+# a spooled sample as the historian writes it: tag, time in µs, value (None for NaN), quality, status
+SpooledRow = tuple[str, int, float | None, int, int | None]
 
 
 class SpoolFull(Exception):
@@ -67,16 +71,15 @@ class Spool:
         if self.oldest_at is None:
             self.oldest_at = now
 
-    def oldest(self, n: int) -> tuple[int, list[Sample]]:
-        """The ``n`` oldest spooled samples, and the last sequence number among them."""
+    def oldest(self, n: int, after: int = 0) -> tuple[int, list[SpooledRow]]:
+        """The ``n`` oldest spooled rows after sequence ``after`` as ``(tag, ts_us, value, quality,
+        status)``, the historian's own row shape, and the last sequence number among them (0 when
+        there are none)."""
         rows = self._db.execute(
-            "SELECT seq, tag, ts, value, quality, status FROM spool ORDER BY seq LIMIT ?", (n,)
+            "SELECT seq, tag, ts, value, quality, status FROM spool WHERE seq > ? ORDER BY seq LIMIT ?",
+            (after, n),
         ).fetchall()
-        samples = [
-            Sample(tag, from_us(ts), math.nan if value is None else value, Quality(quality), None, status)
-            for _, tag, ts, value, quality, status in rows
-        ]
-        return (rows[-1][0] if rows else 0), samples
+        return (rows[-1][0] if rows else 0), [row[1:] for row in rows]
 
     def forget(self, up_to: int) -> None:
         """Drop what has been replayed, up to sequence ``up_to``."""
