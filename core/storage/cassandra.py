@@ -169,6 +169,13 @@ class JournalReplica:
             self._session, self._state, list(states), concurrency=64, raise_on_first_error=True
         )
 
+    def states(self) -> list[Any]:
+        """Every alarm's last stored state, as the site's servers forwarded it."""
+        assert self._session is not None
+        return list(self._session.execute(
+            "SELECT alarm, status, active, since, shelved_until, ack_user, ack_ts FROM alarm_state"
+        ))  # fmt: skip
+
     def events(self, since: int, until: int) -> list[Any]:
         assert self._session is not None
         rows: list[Any] = []

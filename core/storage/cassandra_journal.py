@@ -72,7 +72,20 @@ class CassandraAlarmJournal:
                 _LOGGER.warning("alarm journal: forwarding postponed: %s", err)
 
     async def load(self) -> dict[str, StoredAlarm]:
-        return await self.local.load()
+        """The local file's states; for a server that has none yet (a new VM, a replaced disk),
+        the site's, as the other servers forwarded them to Cassandra."""
+        states = await self.local.load()
+        if states or not self.replica.is_open:
+            return states
+        try:
+            rows = await asyncio.to_thread(self.replica.states)
+        except Exception as err:
+            _LOGGER.warning("alarm journal: cannot read the site's alarm states from Cassandra (%s)", err)
+            return states
+        if rows:
+            _LOGGER.warning("alarm journal: no local state; %d alarm states restored from Cassandra",
+                            len(rows))  # fmt: skip
+        return {r.alarm: _state(r) for r in rows}
 
     async def events(
         self, since: datetime, until: datetime, alarm: str | None = None, limit: int = 10_000
@@ -125,3 +138,12 @@ def _event(r: Any) -> AlarmEvent:
         r.alarm, r.tag, from_us(r.ts), r.action, AlarmStatus(r.status), r.active, Priority(r.priority),
         r.value, r.threshold, r.message_fr or "", r.message_en or "", r.user or "", r.comment or "",
     )  # fmt: skip
+
+
+def _at(us: int | None) -> datetime | None:
+    return None if us is None else from_us(us)
+
+
+def _state(r: Any) -> StoredAlarm:
+    return StoredAlarm(r.alarm, AlarmStatus(r.status), bool(r.active), _at(r.since), _at(r.shelved_until),
+                       r.ack_user or "", _at(r.ack_ts))  # fmt: skip

@@ -252,3 +252,30 @@ def test_kill_9_of_the_leader_mid_escalation_the_other_server_resumes_from_the_s
     finally:
         for server in servers:
             server.stop()
+
+
+@pytest.mark.cassandra
+@pytest.mark.looptime(False)
+async def test_a_new_server_with_no_local_state_restores_the_sites_alarm_states_from_cassandra(
+    tmp_path: Path, cassandra_node: Any
+) -> None:
+    from core.alarms.journal import StoredAlarm
+    from core.model import AlarmStatus
+    from core.storage.cassandra_journal import CassandraAlarmJournal
+    from tests.integration.test_journal_contract import T0, event
+
+    settings = cassandra_settings(cassandra_node)
+    first = CassandraAlarmJournal(settings, tmp_path / "a" / "alarms.db")
+    await first.start()
+    marie = ("Marie", T0 + timedelta(minutes=1))
+    acked = StoredAlarm("lauragais.level.hh", AlarmStatus.ACKED, True, T0, None, *marie)
+    first.record(event(1, "lauragais.level.hh", "acknowledged"), acked)
+    await first.flush()
+    await first.stop()
+
+    second = CassandraAlarmJournal(settings, tmp_path / "b" / "alarms.db")  # a new VM: empty data directory
+    await second.start()
+    try:
+        assert await second.load() == {"lauragais.level.hh": acked}  # acknowledged by Marie, still active
+    finally:
+        await second.stop()
