@@ -166,6 +166,21 @@ def _two_servers(tmp_path: Path, twilio: RecordingProxy, node: Any) -> list[Any]
     return servers
 
 
+def _probe_above_h(servers: list[Any]) -> Any:
+    """Post one sample above the probe's H limit to every server (each acquires); when."""
+    import httpx
+
+    from core.model import utcnow
+
+    posted_at = utcnow()
+    sample = {"tag": "lauragais.probe", "ts": posted_at.isoformat(), "value": 60.0}  # above H 50
+    for server in servers:
+        url, ingest = f"{server.url}/samples", server.headers("ingest")
+        answer = httpx.post(url, json={"samples": [sample]}, headers=ingest)
+        assert answer.status_code == 200, answer.text
+    return posted_at
+
+
 @pytest.mark.slow
 @pytest.mark.cassandra
 @pytest.mark.looptime(False)
@@ -183,11 +198,15 @@ def test_two_servers_elect_one_pager_and_fail_over_on_kill_and_on_a_pause(
         _until(lambda: {_pager(first), _pager(second)} == {"this server", "another server"}, "one pager")
         leader, follower = (first, second) if _pager(first) == "this server" else (second, first)
 
-        os.kill(leader.server.pid, signal.SIGSTOP)  # paused past its lease
+        _probe_above_h([first, second])
+        _until(lambda: twilio.pages("sms"), "level 1 from the leader")
+        os.kill(leader.server.pid, signal.SIGSTOP)  # paused past its lease, level 2 due meanwhile
         _until(lambda: _pager(follower) == "this server", "the follower takes over")
+        _until(lambda: [p for p in twilio.pages("sms") if p.form["To"] == BOB], "level 2 from the new leader")
         os.kill(leader.server.pid, signal.SIGCONT)
         _until(lambda: _pager(leader) == "another server", "the paused leader knows it lost")
         assert _pager(follower) == "this server"
+        assert [p.form["To"] for p in twilio.pages()] == [ALICE, BOB]  # the woken leader sent nothing
 
         follower.server.kill()  # kill -9 of the new leader: the first takes the lead back
         follower.server.wait()
@@ -210,7 +229,6 @@ def test_kill_9_of_the_leader_mid_escalation_the_other_server_resumes_from_the_s
     time, never level 1 again, and an SMS reply posted to it acknowledges."""
     import httpx
 
-    from core.model import utcnow
     from tests.integration.paging_peers import signed_sms_reply
 
     servers = _two_servers(tmp_path, twilio, cassandra_node)
@@ -220,13 +238,7 @@ def test_kill_9_of_the_leader_mid_escalation_the_other_server_resumes_from_the_s
         _until(lambda: {_pager(s) for s in servers} == {"this server", "another server"}, "one pager")
         leader, follower = servers if _pager(servers[0]) == "this server" else servers[::-1]
 
-        posted_at = utcnow()
-        sample = {"tag": "lauragais.probe", "ts": posted_at.isoformat(), "value": 60.0}  # above H 50
-        for server in servers:  # both acquire: the same sample reaches both engines
-            answer = httpx.post(
-                f"{server.url}/samples", json={"samples": [sample]}, headers=server.headers("ingest")
-            )
-            assert answer.status_code == 200, answer.text
+        posted_at = _probe_above_h(servers)
         _until(lambda: twilio.pages("sms"), "level 1 from the leader")
         leader.server.kill()  # SIGKILL mid-escalation: level 2 is due 6 s after the raise
         leader.server.wait()
