@@ -12,12 +12,13 @@ CACHE="${ECRETEUR_CACHE:-$HOME/.cache/ecreteur}"
 export ECRETEUR_NPM_CACHE="${ECRETEUR_NPM_CACHE:-$CACHE/npm}"
 NODE_OPCUA_VERSION="2.182.2" # the last release that declares Node 20 support
 PRISM_VERSION="5.16.0"        # validates the paging tests' requests against Twilio's OpenAPI spec
+AXE_VERSION="4.14.1"          # the web pages' accessibility checks, run in Chromium
 # Qt's offscreen platform needs the first line; a real X display (the xcb platform) the second
 # (QT_DEBUG_PLUGINS=1 names a missing one); the tests run the desktop under Xvfb too.
 APT_PACKAGES="libegl1 libgl1 libfontconfig1 libxkbcommon0 libdbus-1-3 fonts-dejavu-core systemd
   libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-randr0
   libxcb-shape0 libxcb-xfixes0 libxcb-xkb1 libxcb-xinerama0 libxkbcommon-x11-0 libx11-xcb1
-  xvfb xauth python3-venv adduser"  # the last two: the Debian package test installs the package
+  xvfb xauth python3-venv adduser chromium"  # adduser: the Debian package test; chromium: the web tests
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -90,6 +91,7 @@ case "$command" in
     ensure_venv
     ensure_npm node-opcua "$NODE_OPCUA_VERSION" "the OPC-UA interop tests"
     ensure_npm @stoplight/prism-cli "$PRISM_VERSION" "the paging tests"
+    ensure_npm axe-core "$AXE_VERSION" "the web pages' accessibility tests"
     ensure_cassandra
     export ECRETEUR_CACHE="$CACHE"
     export QT_QPA_PLATFORM=offscreen

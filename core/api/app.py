@@ -18,6 +18,7 @@ import math
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -39,14 +40,25 @@ from pydantic import (
 from core.alarms.kpi import compute_kpis
 from core.alarms.view import AlarmView
 from core.api import schemas as s
+from core.api.cookies import (
+    SESSION_COOKIE,
+    SecurityHeaders,
+    close_browser_session,
+    cross_site,
+    csrf_refusal,
+    open_browser_session,
+    page_policy,
+)
+from core.api.site import add_site_routes
 from core.api.throttle import LoginThrottle
+from core.api.web import add_web_pages
 from core.api.webhooks import add_twilio_webhooks
 from core.model import AlarmEvent, ConnectionState, Quality, Sample, utcnow
 from core.operations import Actor, Forbidden, Invalid, NotNow, Role, UnknownAlarm
 from core.runtime import Runtime
 from core.storage.audit import AuditEntry
 from core.storage.paging_shared import SharedPagingStore
-from core.storage.tokens import Token, TokenStore
+from core.storage.tokens import ROLE_SCOPES, Token, TokenStore
 from core.storage.users import UserStore
 from core.stream import EventStream, Filter, Subscriber, alarm_json, sample_json, station_json
 
@@ -217,6 +229,8 @@ def create_app(runtime: Runtime, tokens: TokenStore, users: UserStore | None = N
     app.state.stopping = False
     app.add_middleware(Stopping, state=app.state)
     app.add_middleware(Measure, metrics=metrics)
+    tls = config.api.tls is not None
+    app.add_middleware(SecurityHeaders, policy=lambda path: page_policy())
     bearer = HTTPBearer(auto_error=False, description="a token from `ecreteur token create`")
     cache: dict[str, tuple[float, Token | None]] = {}
     tags = {tag.id: tag for tag in config.tags}
@@ -249,18 +263,33 @@ def create_app(runtime: Runtime, tokens: TokenStore, users: UserStore | None = N
         """A valid token with ``scope`` (None: any valid token, its role decides further)."""
 
         async def check(
+            request: Request,
             credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
         ) -> Token:
-            if credentials is None:
-                raise HTTPException(401, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
-            token = resolve(credentials.credentials)
-            if token is None:
-                raise HTTPException(401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"})
+            token = authenticate(request, credentials)
             if scope is not None and not token.allows(scope):
                 raise HTTPException(403, f"this token lacks the {scope!r} scope")
             return token
 
         return check
+
+    def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Token:
+        """The bearer of a header, else a browser's session cookie (with the CSRF rule)."""
+        if credentials is not None:
+            token = resolve(credentials.credentials)
+            if token is None:
+                raise HTTPException(401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"})
+            return token
+        cookie = request.cookies.get(SESSION_COOKIE)
+        token = resolve(cookie) if cookie else None
+        if token is None:
+            raise HTTPException(401, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
+        refusal = csrf_refusal(request.method, request.headers, request.cookies, tls)
+        if refusal is not None:
+            raise HTTPException(403, refusal)
+        return replace(token, via="web")
+
+    app.state.authenticate = authenticate
 
     errors: dict[int | str, dict[str, Any]] = {
         401: {"model": s.Problem, "description": "missing or unknown token"},
@@ -276,7 +305,8 @@ def create_app(runtime: Runtime, tokens: TokenStore, users: UserStore | None = N
         """One error shape for the whole API: ``{"detail": "where: what"}``. A request without a
         valid token hears 401 first, whatever its body: nothing is said to a stranger about it."""
         if request.url.path.startswith(API) and not request.url.path.startswith(public):
-            secret = bearer_secret(request.headers.get("authorization", "")) or ""
+            secret = bearer_secret(request.headers.get("authorization", ""))
+            secret = secret or request.cookies.get(SESSION_COOKIE, "")
             if not secret or resolve(secret) is None:
                 detail = "a bearer token is required" if not secret else "unknown or revoked token"
                 return JSONResponse(
@@ -323,6 +353,8 @@ def create_app(runtime: Runtime, tokens: TokenStore, users: UserStore | None = N
         client cannot set headers (browsers). Resume with ``epoch`` and ``since``.
         """
         secret = bearer_secret(websocket.headers.get("authorization", "")) or access_token
+        if secret is None and cross_site(websocket.headers, tls) is None:
+            secret = websocket.cookies.get(SESSION_COOKIE)  # a page of ours, not another site's
         token = resolve(secret) if secret else None
         if token is None or not token.allows("read"):
             await websocket.close(code=4401 if token is None else 4403)
@@ -361,6 +393,11 @@ def create_app(runtime: Runtime, tokens: TokenStore, users: UserStore | None = N
         summary="Sign in with an operator account (ecreteur user add)",
     )
     async def login(body: s.Login, request: Request) -> Any:
+        secret, account, expires = await sign_in(body, request, "sign in")
+        return s.SessionOut(token=secret, user=account.name, role=account.role, expires=expires)
+
+    async def sign_in(body: s.Login, request: Request, command: str) -> tuple[str, Any, datetime]:
+        """Check a name and password (throttled, audited) and open a session."""
         address = f"ip:{request.client.host if request.client else '?'}"
         wait = throttle.wait(f"user:{body.user}", address)
         if wait > 0:
@@ -369,23 +406,45 @@ def create_app(runtime: Runtime, tokens: TokenStore, users: UserStore | None = N
         account = await asyncio.to_thread(users.verify, body.user, body.password) if users else None
         outcome = "done" if account else "refused: wrong name or password"
         runtime.audit.record(AuditEntry(utcnow(), body.user, account.role if account else "-", address,
-                                        "sign in", body.user, "", outcome))  # fmt: skip
+                                        command, body.user, "", outcome))  # fmt: skip
         if account is None:
             throttle.failed(f"user:{body.user}", address)
             raise HTTPException(401, "wrong user name or password, or the account is disabled")
         throttle.succeeded(f"user:{body.user}")
         secret, expires = tokens.open_session(account.name, account.role, timedelta(hours=session_hours))
-        return s.SessionOut(token=secret, user=account.name, role=account.role, expires=expires)
+        return secret, account, expires
+
+    @app.post(
+        f"{API}/auth/session",
+        response_model=s.Me,
+        responses={400: {"model": s.Problem}, 401: {"model": s.Problem}, 403: {"model": s.Problem},
+                   429: {"model": s.Problem}, 422: {"model": s.Problem}},
+        summary="Sign a browser in: the session is an HttpOnly cookie, with a CSRF cookie",
+    )  # fmt: skip
+    async def browser_login(body: s.Login, request: Request) -> Any:
+        where = cross_site(request.headers, tls)
+        if where is not None:  # a sign-in forged by another site would sign the victim in as someone else
+            raise HTTPException(403, f"{where} cannot sign in")
+        secret, account, expires = await sign_in(body, request, "sign in (web)")
+        response = JSONResponse(s.Me(name=f"session {account.name}", user=account.name, role=account.role,
+                                     scopes=sorted(ROLE_SCOPES[account.role])).model_dump())  # fmt: skip
+        open_browser_session(response, secret, expires, tls)
+        return response
 
     @app.post(f"{API}/auth/logout", status_code=204, responses=errors, summary="End this session")
     async def logout(
+        request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
         token: Annotated[Token, Depends(need(None))],
     ) -> Response:
-        if token.user is not None and credentials is not None:
-            tokens.close_session(credentials.credentials)
-            cache.pop(credentials.credentials, None)
-        return Response(status_code=204)
+        secret = credentials.credentials if credentials is not None else request.cookies.get(SESSION_COOKIE)
+        if token.user is not None and secret:
+            tokens.close_session(secret)
+            cache.pop(secret, None)
+        response = Response(status_code=204)
+        if credentials is None:  # a browser: its cookies go too
+            close_browser_session(response, tls)
+        return response
 
     @app.get(f"{API}/auth/me", response_model=s.Me, responses=errors, summary="Who this bearer is")
     async def me(token: Annotated[Token, Depends(need(None))]) -> Any:
@@ -592,7 +651,7 @@ def create_app(runtime: Runtime, tokens: TokenStore, users: UserStore | None = N
         """Who acts: a signed-in operator in their own name (whatever the body says), or an API
         client with the role its scopes give it, in the name of ``user``."""
         if token.user is not None:
-            return Actor(token.user, role_of(token), "session")
+            return Actor(token.user, role_of(token), token.via)
         return Actor(user, role_of(token), f"api token {token.name}")
 
     def carried(command: Callable[[], AlarmView]) -> s.OperationResult:
@@ -726,6 +785,8 @@ def create_app(runtime: Runtime, tokens: TokenStore, users: UserStore | None = N
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
     add_twilio_webhooks(app, runtime)
+    add_site_routes(app, runtime, need, errors)
+    add_web_pages(app, config.site.name, authenticate)
     return app
 
 

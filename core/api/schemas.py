@@ -236,3 +236,69 @@ class Me(BaseModel):
     user: str | None = Field(description="the signed-in operator; none for an API token")
     role: Literal["viewer", "operator", "engineer", "admin"]
     scopes: list[str]
+
+
+class DamLevel(BaseModel):
+    tag: str
+    unit: str
+    decimals: int
+    range: tuple[float, float] | None
+    limits: dict[str, float] = Field(description="HHH/HH/H/L/LL limits configured on the level")
+
+
+class DamOut(BaseModel):
+    """A dam as the overview draws it: its level and limits, its tags by role, its forecast."""
+
+    id: str
+    name: str
+    link: str = Field(description="the station link's state, e.g. connected")
+    level: DamLevel | None
+    tags: dict[str, str] = Field(description="tag id by role: inflow, outflow, rain, gate…")
+    units: dict[str, str] = Field(description="unit by role")
+    rate_per_h: float | None = Field(description="the level's trend, units per hour")
+    eta_min: float | None = Field(description="minutes to the forecast threshold (e.g. the crest)")
+
+
+class ShiftOut(BaseModel):
+    person: str
+    start: datetime
+    end: datetime
+    reason: str = ""
+
+
+class TeamOut(BaseModel):
+    id: str
+    name: str
+    now: ShiftOut
+    next: ShiftOut
+
+
+class DeliveryOut(BaseModel):
+    kind: str = Field(description="page, ack or clear")
+    level: int
+    person: str
+    channel: str
+    state: str
+    attempts: int
+    detail: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class IncidentOut(BaseModel):
+    id: int
+    policy: str
+    state: str
+    opened_at: datetime
+    level: int = Field(description="the escalation level reached, from 0")
+    acked_by: str | None
+    acked_at: datetime | None
+    closed_at: datetime | None
+    alarms: list[str]
+    deliveries: list[DeliveryOut]
+
+
+class OnCallOut(BaseModel):
+    configured: bool = Field(True, description="false when this server has no roster or escalation")
+    teams: list[TeamOut]
+    incidents: list[IncidentOut] = Field(description="open ones first, then the most recent")

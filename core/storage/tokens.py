@@ -37,6 +37,7 @@ class Token:
     created: datetime
     user: str | None = None  # the authenticated operator, for a session
     expires: datetime | None = None
+    via: str = "session"  # how a session reached the API: the desktop's bearer, or a browser's cookie
 
     def allows(self, scope: str) -> bool:
         """``admin`` allows everything; ``engineer`` includes ``operate``."""

@@ -1,0 +1,98 @@
+"""The site as the web pages draw it: the dams with their level, limits and forecast, and who
+is on call with the incidents paged. Read-only routes (the ``read`` scope).
+
+No ``from __future__ import annotations`` (FastAPI reads annotations at run time).
+"""
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI
+
+from core.api import schemas as s
+from core.config.roles import dam_tags
+from core.model import ConnectionState, utcnow
+from core.notify.roster import OnCall, Shift
+from core.runtime import Runtime
+from core.storage.paging import OPEN, Incident
+from core.storage.tokens import Token
+
+API = "/api/v1"
+_INCIDENTS = 30  # recent incidents shown beside the open ones
+
+
+def add_site_routes(
+    app: FastAPI,
+    runtime: Runtime,
+    need: Callable[[Any], Callable[..., Awaitable[Token]]],
+    errors: dict[int | str, dict[str, Any]],
+) -> None:
+    config = runtime.config
+
+    @app.get(
+        f"{API}/dams",
+        response_model=list[s.DamOut],
+        responses=errors,
+        summary="Each dam: level, limits, tags by role",
+    )
+    async def dams(_: Annotated[Token, Depends(need("read"))]) -> Any:
+        out = []
+        for station in config.stations:
+            roles = dam_tags(config, station.id)
+            level_tag = config.tag(roles["level"]) if "level" in roles else None
+            level = None
+            rate = eta = None
+            if level_tag is not None:
+                limits = runtime.alarms.limits(level_tag.id)
+                level = s.DamLevel(tag=level_tag.id, unit=level_tag.unit, decimals=level_tag.decimals,
+                                   range=level_tag.range, limits=limits)  # fmt: skip
+                rate, eta = runtime.alarms.forecast(level_tag.id)
+            status = runtime.stations.get(station.id)
+            link = status.state.value if status else ConnectionState.DISCONNECTED.value
+            units = {role: t.unit for role, tag in roles.items() if (t := config.tag(tag)) is not None}
+            out.append(s.DamOut(id=station.id, name=station.name, link=link, level=level, tags=roles,
+                                units=units, rate_per_h=rate, eta_min=eta))  # fmt: skip
+        return out
+
+    @app.get(
+        f"{API}/oncall",
+        response_model=s.OnCallOut,
+        responses=errors,
+        summary="Who is on call, and the incidents paged",
+    )
+    async def oncall(_: Annotated[Token, Depends(need("read"))]) -> Any:
+        cascade = runtime.cascade
+        if config.roster is None or cascade is None:
+            return s.OnCallOut(configured=False, teams=[], incidents=[])
+        roster, now = OnCall(config.roster), utcnow()
+
+        def shift(one: Shift) -> s.ShiftOut:
+            return s.ShiftOut(person=one.person.name, start=one.start, end=one.end, reason=one.reason)
+
+        teams = [
+            s.TeamOut(id=t.id, name=t.name, now=shift(roster.shift(t.id, now)),
+                      next=shift(roster.next_shift(t.id, now)))
+            for t in config.roster.teams
+        ]  # fmt: skip
+        store = cascade.store
+        incidents = {i.id: i for i in store.incidents(OPEN)}
+        for incident in store.recent(_INCIDENTS):
+            incidents.setdefault(incident.id, incident)
+        names = {p.id: p.name for p in config.roster.people}
+        return s.OnCallOut(teams=teams, incidents=[incident_out(i, names) for i in incidents.values()])
+
+    def incident_out(incident: Incident, names: dict[str, str]) -> s.IncidentOut:
+        store = runtime.cascade.store  # type: ignore[union-attr]
+        deliveries = [
+            s.DeliveryOut(kind=d.kind, level=d.level, person=names.get(d.person, d.person), channel=d.channel,
+                          state=d.state, attempts=d.attempts, detail=d.detail, created_at=d.created_at,
+                          updated_at=d.updated_at)
+            for d in sorted(store.deliveries(incident.id), key=lambda d: d.created_at)
+        ]  # fmt: skip
+        return s.IncidentOut(id=incident.id, policy=incident.policy, state=incident.state,
+                             opened_at=incident.opened_at, level=incident.level, acked_by=incident.acked_by,
+                             acked_at=incident.acked_at, closed_at=incident.closed_at,
+                             alarms=[alarm for alarm, _, _ in store.alarms(incident.id)],
+                             deliveries=deliveries)  # fmt: skip
+
+    app.state.incident_out = incident_out

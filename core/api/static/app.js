@@ -1,0 +1,211 @@
+// Shared by every page: language, theme, the REST API with the session cookie, the event
+// stream, the header. No framework and no CDN: the control room's network reaches the server only.
+
+const WORDS = {
+  fr: {
+    overview: "Vue d'ensemble", alarms: "Alarmes", oncall: "Astreinte", signout: "Se déconnecter",
+    live: "En direct", reconnecting: "Reconnexion…", night: "Nuit", day: "Jour", language: "English",
+    theme: "Thème", critical: "critique", high: "haute", medium: "moyenne", low: "basse",
+    calm: "Normal", lost: "Liaison perdue", level: "Niveau", inflow: "Débit entrant", outflow: "Débit sortant",
+    spillway_flow: "Déversoir", rain: "Pluie", gate: "Vanne", volume: "Volume", crest_in: "Crête dans",
+    link: "Liaison", trend: "Tendance", no_forecast: "pas de montée", min: "min", h: "h",
+    connected: "connectée", connecting: "connexion…", disconnected: "perdue", backfilling: "rattrapage",
+    stopped: "arrêtée", alarms_n: "alarmes", alarm_1: "alarme", last6h: "6 dernières heures",
+    active_alarms: "Alarmes en cours", journal: "Journal", all_dams: "Tous les barrages",
+    all_priorities: "Toutes priorités", dam: "Barrage", priority: "Priorité", show: "Afficher",
+    active_only: "En cours", all_states: "Toutes, y compris en attente", ack: "Acquitter",
+    shelve: "Mettre en attente", unshelve: "Reprendre", comment: "Commentaire", reason: "Motif",
+    duration: "Durée", confirm: "Confirmer", cancel: "Annuler", since: "depuis", raised_at: "déclenchée à",
+    now_value: "maintenant", limit: "seuil", acknowledged_by: "acquittée par", shelved_by: "en attente par",
+    until: "jusqu'à", none_active: "Aucune alarme en cours.", unacknowledged: "non acquittée",
+    acknowledged: "acquittée", returned_unacknowledged: "revenue, non acquittée", shelved: "en attente",
+    suppressed: "supprimée", out_of_service: "hors service", normal: "normale", done: "Fait.",
+    when: "Quand", action: "Action", who: "Qui", message: "Message", on_call_now: "De garde",
+    next: "Ensuite", team: "Équipe", incidents: "Incidents", incident: "Incident", opened: "Ouvert",
+    state: "État", paged: "Appels", person: "Personne", channel: "Canal", none_incident: "Aucun incident.",
+    open: "ouvert", exhausted: "épuisé", cleared: "revenu à la normale", sign_in: "Se connecter",
+    user: "Identifiant", password: "Mot de passe", wrong: "Identifiant ou mot de passe incorrect.",
+    forbidden: "Votre rôle ne permet pas cette action.", error: "Erreur", escalation_level: "Niveau d'escalade",
+    raised: "déclenchée", cleared_ev: "retour à la normale", read_only: "Lecture seule (rôle observateur).",
+    minutes: "minutes", sms: "SMS", email: "e-mail", voice: "appel", page: "appel", value: "Valeur",
+    no_roster: "Aucune astreinte n'est configurée sur ce serveur.",
+    viewer: "observateur", operator: "opérateur", engineer: "ingénieur", admin: "administrateur",
+  },
+  en: {
+    overview: "Overview", alarms: "Alarms", oncall: "On call", signout: "Sign out",
+    live: "Live", reconnecting: "Reconnecting…", night: "Night", day: "Day", language: "Français",
+    theme: "Theme", critical: "critical", high: "high", medium: "medium", low: "low",
+    calm: "Normal", lost: "Link lost", level: "Level", inflow: "Inflow", outflow: "Outflow",
+    spillway_flow: "Spillway", rain: "Rain", gate: "Gate", volume: "Volume", crest_in: "Crest in",
+    link: "Link", trend: "Trend", no_forecast: "not rising", min: "min", h: "h",
+    connected: "connected", connecting: "connecting…", disconnected: "lost", backfilling: "catching up",
+    stopped: "stopped", alarms_n: "alarms", alarm_1: "alarm", last6h: "last 6 hours",
+    active_alarms: "Active alarms", journal: "Journal", all_dams: "All dams",
+    all_priorities: "All priorities", dam: "Dam", priority: "Priority", show: "Show",
+    active_only: "Active", all_states: "All, shelved included", ack: "Acknowledge",
+    shelve: "Shelve", unshelve: "Unshelve", comment: "Comment", reason: "Reason",
+    duration: "Duration", confirm: "Confirm", cancel: "Cancel", since: "since", raised_at: "raised at",
+    now_value: "now", limit: "limit", acknowledged_by: "acknowledged by", shelved_by: "shelved by",
+    until: "until", none_active: "No active alarm.", unacknowledged: "unacknowledged",
+    acknowledged: "acknowledged", returned_unacknowledged: "returned, unacknowledged", shelved: "shelved",
+    suppressed: "suppressed", out_of_service: "out of service", normal: "normal", done: "Done.",
+    when: "When", action: "Action", who: "Who", message: "Message", on_call_now: "On call",
+    next: "Next", team: "Team", incidents: "Incidents", incident: "Incident", opened: "Opened",
+    state: "State", paged: "Pages", person: "Person", channel: "Channel", none_incident: "No incident.",
+    open: "open", exhausted: "exhausted", cleared: "back to normal", sign_in: "Sign in",
+    user: "User name", password: "Password", wrong: "Wrong user name or password.",
+    forbidden: "Your role does not allow this.", error: "Error", escalation_level: "Escalation level",
+    raised: "raised", cleared_ev: "back to normal", read_only: "Read only (viewer role).",
+    minutes: "minutes", sms: "SMS", email: "e-mail", voice: "voice call", page: "page", value: "Value",
+    no_roster: "No on-call roster is configured on this server.",
+    viewer: "viewer", operator: "operator", engineer: "engineer", admin: "administrator",
+  },
+};
+
+export const RANK = { critical: 4, high: 3, medium: 2, low: 1 };
+export const SHAPE = { critical: "◆", high: "▲", medium: "■", low: "●" };
+
+export let lang = localStorage.getItem("lang") || document.documentElement.lang || "fr";
+document.documentElement.lang = lang;
+export const T = (key) => (WORDS[lang] && WORDS[lang][key]) || WORDS.en[key] || key;
+export const ZONE = document.body.dataset.tz || "Europe/Paris";
+
+const theme = localStorage.getItem("theme");
+if (theme) document.documentElement.dataset.theme = theme;
+
+/** An element: h("p", {class: "x"}, "text", child…); text is never parsed as HTML. */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElementNS(
+    ["svg", "polyline", "line", "rect", "text", "title"].includes(tag) && attrs.svg !== false
+      ? "http://www.w3.org/2000/svg" : "http://www.w3.org/1999/xhtml", tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === undefined || v === false || k === "svg") continue;
+    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else el.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+export function fmt(value, decimals = 2) {
+  if (value === null || value === undefined || Number.isNaN(value)) return "—";
+  return Number(value).toLocaleString(lang === "fr" ? "fr-FR" : "en-GB",
+    { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+}
+
+/** A time in the site's zone, the same on every page. */
+export function when(iso, withDate = false) {
+  if (!iso) return "—";
+  const options = { timeZone: ZONE, hour: "2-digit", minute: "2-digit", second: "2-digit" };
+  if (withDate) Object.assign(options, { weekday: "short", day: "numeric", month: "short" });
+  return new Intl.DateTimeFormat(lang === "fr" ? "fr-FR" : "en-GB", options).format(new Date(iso));
+}
+
+function cookie(name) {
+  const found = document.cookie.split("; ").find((part) => part.startsWith(name + "="));
+  return found ? decodeURIComponent(found.slice(name.length + 1)) : "";
+}
+
+export class ApiError extends Error {
+  constructor(status, detail) { super(detail); this.status = status; }
+}
+
+/** A REST call with the session cookie; state-changing calls repeat the CSRF cookie. */
+export async function api(path, { method = "GET", body } = {}) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (method !== "GET") headers["X-CSRF-Token"] = cookie("ecr_csrf");
+  const response = await fetch("/api/v1" + path, {
+    method, headers, credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (response.status === 401 && !path.startsWith("/auth/session")) {
+    location.assign("/login?next=" + encodeURIComponent(location.pathname));
+    throw new ApiError(401, "signed out");
+  }
+  if (response.status === 204) return null;
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) throw new ApiError(response.status, data.detail || response.statusText);
+  return data;
+}
+
+let liveBadge = null;
+export function setLive(on) {
+  if (!liveBadge) return;
+  liveBadge.className = "live " + (on ? "on" : "off");
+  liveBadge.textContent = on ? "● " + T("live") : "○ " + T("reconnecting");
+}
+
+/** The header: site, pages, who is signed in, language, day/night, live state. */
+export async function header(active) {
+  const bar = document.getElementById("bar");
+  const me = active === "login" ? null : await api("/auth/me");
+  const pages = [["/", "overview"], ["/alarms", "alarms"], ["/oncall", "oncall"]];
+  liveBadge = active === "login" ? null : h("span", { class: "live", role: "status", "aria-live": "polite" });
+  const night = (document.documentElement.dataset.theme ||
+    (matchMedia("(prefers-color-scheme: dark)").matches ? "night" : "day")) === "night";
+  bar.replaceChildren(
+    h("span", { class: "site" }, document.body.dataset.site || "Écrêteur"),
+    me ? h("nav", { "aria-label": "Pages" }, h("ul", {}, pages.map(([href, key]) =>
+      h("li", {}, h("a", { href, "aria-current": key === active ? "page" : null }, T(key)))))) : null,
+    h("div", { class: "tools" },
+      liveBadge,
+      me ? h("span", { class: "muted" }, `${me.user || me.name} (${T(me.role)})`) : null,
+      h("button", { type: "button", lang: lang === "fr" ? "en" : "fr", "aria-label": T("language"), onclick: () => {
+        localStorage.setItem("lang", lang === "fr" ? "en" : "fr"); location.reload(); } }, lang === "fr" ? "EN" : "FR"),
+      h("button", { type: "button", "aria-pressed": String(night), "aria-label": T("theme") + " " + T("night"),
+        onclick: () => {
+          const next = night ? "day" : "night";
+          localStorage.setItem("theme", next); document.documentElement.dataset.theme = next; header(active);
+        } }, night ? "☀" : "☾"),
+      me ? h("button", { type: "button", onclick: async () => {
+        await api("/auth/logout", { method: "POST" }); location.assign("/login"); } }, T("signout")) : null,
+    ),
+  );
+  setLive(false);
+  return me;
+}
+
+/**
+ * The server's event stream over a WebSocket with the session cookie. After a drop it resumes
+ * from the last number it saw (the server replays what was missed, or sends a fresh snapshot).
+ */
+export function stream(kinds, handlers) {
+  let epoch = null, seq = null, delay = 500;
+  function open() {
+    const query = new URLSearchParams({ kinds });
+    if (epoch !== null) { query.set("epoch", epoch); query.set("since", String(seq)); }
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const socket = new WebSocket(`${scheme}://${location.host}/api/v1/events?${query}`);
+    socket.onmessage = (message) => {
+      const event = JSON.parse(message.data);
+      if (event.type === "hello") { setLive(true); delay = 500; if (event.epoch !== epoch) seq = null; epoch = event.epoch; return; }
+      if (typeof event.seq === "number") seq = event.seq;
+      const handler = handlers[event.type];
+      if (handler) handler(event);
+    };
+    socket.onclose = (closing) => {
+      setLive(false);
+      if (closing.code === 4401) { location.assign("/login?next=" + encodeURIComponent(location.pathname)); return; }
+      setTimeout(open, delay);
+      delay = Math.min(delay * 2, 5000);
+    };
+  }
+  open();
+}
+
+export function priorityBadge(priority, count) {
+  return h("span", { class: "badge " + priority },
+    `${SHAPE[priority]} ${T(priority)}${count > 1 ? " · " + count : ""}`);
+}
+
+export function showError(where, error) {
+  const text = error.status === 403 ? T("forbidden") : `${T("error")} : ${error.message}`;
+  where.replaceChildren(h("p", { class: "error", role: "alert" }, text));
+}
+
+export function main() {
+  return document.getElementById("main");
+}

@@ -1,0 +1,39 @@
+// On call: who is on call now and next, the open incidents, who was paged when and by which channel.
+import { T, api, h, header, main, stream, when } from "./app.js";
+
+await header("oncall");
+const teams = h("div", { id: "teams" });
+const incidents = h("div", { id: "incidents" });
+main().replaceChildren(h("h1", {}, T("oncall")), teams, h("h2", {}, T("incidents")), incidents);
+
+function table(headings, rows) {
+  return h("div", { class: "tablewrap" }, h("table", {},
+    h("thead", {}, h("tr", {}, headings.map((c) => h("th", { scope: "col" }, c)))),
+    h("tbody", {}, rows)));
+}
+
+async function load() {
+  let data;
+  try { data = await api("/oncall"); } catch (error) {
+    teams.replaceChildren(h("p", { class: "muted" }, error.message)); return;
+  }
+  if (!data.configured) { teams.replaceChildren(h("p", { class: "muted" }, T("no_roster"))); incidents.replaceChildren(); return; }
+  teams.replaceChildren(table([T("team"), T("on_call_now"), T("next")], data.teams.map((t) => h("tr", {},
+    h("th", { scope: "row" }, t.name),
+    h("td", {}, t.now.person, h("div", { class: "muted" }, `${T("until")} ${when(t.now.end, true)}`, t.now.reason ? ` (${t.now.reason})` : "")),
+    h("td", {}, t.next.person, h("div", { class: "muted" }, when(t.next.start, true)))))));
+  if (!data.incidents.length) { incidents.replaceChildren(h("p", { class: "muted" }, T("none_incident"))); return; }
+  incidents.replaceChildren(...data.incidents.map((i) => h("section", { class: "panel", "data-incident": i.id },
+    h("h3", {}, `${T("incident")} ${i.id} · `, h("span", { class: "state-" + i.state }, T(i.state))),
+    h("p", { class: "muted" }, `${T("opened")} ${when(i.opened_at, true)} · ${T("escalation_level")} ${i.level + 1}`,
+      i.acked_by ? ` · ${T("acknowledged_by")} ${i.acked_by} ${when(i.acked_at, true)}` : ""),
+    h("p", {}, i.alarms.join(", ")),
+    table([T("when"), T("person"), T("channel"), T("state"), T("action")], i.deliveries.map((d) => h("tr", {},
+      h("td", {}, when(d.created_at, true)), h("td", {}, d.person), h("td", {}, T(d.channel)),
+      h("td", {}, d.state + (d.detail ? ` (${d.detail})` : "")), h("td", {}, `${T(d.kind)} ${d.level + 1}`))))),
+  ));
+}
+
+await load();
+setInterval(load, 15000);
+stream("alarm", { alarm() { setTimeout(load, 500); } });

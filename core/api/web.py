@@ -1,0 +1,88 @@
+"""The web pages: overview, alarms and on-call, for phones and desks, served with their assets.
+
+No ``from __future__ import annotations`` (FastAPI reads annotations at run time).
+
+Each page is a small HTML shell (no inline script: the Content-Security-Policy forbids it)
+that loads its module from ``/static``; the scripts read the REST API and the event stream
+with the browser's session cookie (``core.api.cookies``). Every asset ships in the package: a
+control-room network reaches no CDN. A page asked for without a session answers with the
+sign-in page's address, and comes back after sign-in.
+"""
+
+import html
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials
+from fastapi.staticfiles import StaticFiles
+
+from core.storage.tokens import Token
+
+STATIC = Path(__file__).with_name("static")
+PAGES = {"/": "overview", "/alarms": "alarms", "/oncall": "oncall"}
+
+
+def language(request: Request) -> str:
+    """French unless the browser prefers English (the customer's staff speak French)."""
+    accepted = request.headers.get("accept-language", "fr").lower()
+    return "en" if accepted.startswith("en") else "fr"
+
+
+def shell(page: str, title: str, lang: str, extra: str = "") -> str:
+    """A page's HTML: the header and main landmarks; its module draws the rest."""
+    return f"""<!doctype html>
+<html lang="{lang}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<title>{html.escape(title)}</title>
+<link rel="stylesheet" href="/static/web.css">
+<link rel="icon" href="/static/icon.svg" type="image/svg+xml">
+<script type="module" src="/static/{page}.js"></script>
+</head>
+<body data-page="{page}"{extra}>
+<a class="skip" href="#main">Aller au contenu / Skip to content</a>
+<header id="bar"></header>
+<main id="main" tabindex="-1"><p class="muted" id="loading">…</p></main>
+</body>
+</html>
+"""
+
+
+def add_web_pages(
+    app: FastAPI,
+    site_name: str,
+    authenticate: Callable[[Request, HTTPAuthorizationCredentials | None], Token],
+) -> None:
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    def signed_in(request: Request) -> bool:
+        try:
+            authenticate(request, None)
+        except HTTPException:
+            return False
+        return True
+
+    def page(name: str) -> Callable[[Request], Response]:
+        def serve(request: Request) -> Response:
+            if not signed_in(request):
+                return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+            return HTMLResponse(
+                shell(name, site_name, language(request), f' data-site="{html.escape(site_name)}"')
+            )
+
+        return serve
+
+    for path, name in PAGES.items():
+        app.add_api_route(path, page(name), methods=["GET"], include_in_schema=False)
+
+    async def login(request: Request) -> Response:
+        return HTMLResponse(
+            shell("login", site_name, language(request), f' data-site="{html.escape(site_name)}"')
+        )
+
+    app.add_api_route("/login", login, methods=["GET"], include_in_schema=False)

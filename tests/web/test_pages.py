@@ -1,0 +1,217 @@
+"""The web pages in Chromium against a real server: sign in, live values, acknowledgement seen by
+the REST API and by a desktop client, CSRF, and pages that need nothing but the server."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import BrowserContext, expect
+
+from tests.integration.api_server import ApiServer
+from tests.web.conftest import PASSWORD, base, post_samples, sign_in
+
+PROBE = "probe:lauragais.probe:H"
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class DesktopClient:
+    """A desktop's runtime as a client of the server (``ecreteur hmi --server``), without its
+    window, on its own event loop in a thread: the sync browser keeps this thread."""
+
+    def __init__(self, api: ApiServer, directory: Path) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.runtime: Any = self.call(self._start(api, directory))
+
+    def call(self, coroutine: Any) -> Any:
+        future: Future[Any] = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+        return future.result(timeout=120)
+
+    async def _start(self, api: ApiServer, directory: Path) -> Any:
+        from core.config import load_config
+        from core.remote import sign_in as open_session
+        from core.runtime import Runtime
+
+        session = await open_session(base(api), "alice", PASSWORD)
+        runtime = Runtime(
+            load_config(api.config), config_path=api.config, data_dir=directory, session=session
+        )
+        await runtime.start()
+        return runtime
+
+    def status(self, alarm: str) -> tuple[str | None, str | None]:
+        async def read() -> tuple[str | None, str | None]:
+            view = next((v for v in self.runtime.board.views() if v.id == alarm), None)
+            return (view.status.value, view.acknowledged_by) if view else (None, None)
+
+        return self.call(read())  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        self.call(self.runtime.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=30)
+        self.loop.close()
+
+
+@pytest.fixture
+def desktop(web: ApiServer, tmp_path: Path) -> Iterator[DesktopClient]:
+    client = DesktopClient(web, tmp_path / "desktop")
+    yield client
+    client.close()
+
+
+def until(condition: Any, what: str, timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def served(api: ApiServer, alarm: str) -> dict[str, Any]:
+    answer = httpx.get(f"{api.url}/alarms", headers=api.headers("read"), timeout=30)
+    return next((a for a in answer.json() if a["id"] == alarm), {})
+
+
+def raise_probe(api: ApiServer) -> None:
+    """The probe's alarm unacknowledged, whatever an earlier test left (the server is shared)."""
+    if served(api, PROBE).get("status") not in (None, "normal", "unacknowledged"):
+        post_samples(api, ("lauragais.probe", 10.0, now()))
+        until(lambda: not served(api, PROBE).get("active"), "the probe back to normal")
+    post_samples(api, ("lauragais.probe", 70.0, now()))
+    until(lambda: served(api, PROBE).get("status") == "unacknowledged", "the probe's alarm")
+
+
+@pytest.mark.web
+def test_sign_in_see_the_level_live_and_acknowledge_seen_by_the_api_and_a_desktop(
+    web: ApiServer, context: BrowserContext, desktop: DesktopClient
+) -> None:
+    page = context.new_page()
+    sign_in(page, web)
+    level = page.locator("[data-dam=lauragais] [data-role=level]")
+    expect(level).to_be_visible()
+    posted = time.monotonic()
+    post_samples(web, ("lauragais.level", 12.34, now()))
+    expect(level).to_have_text("12,34")  # French decimals: the browser's locale is fr-FR
+    print(f"sample to screen: {time.monotonic() - posted:.3f} s")
+    post_samples(web, ("lauragais.level", 12.56, now()))
+    expect(level).to_have_text("12,56")
+
+    raise_probe(web)  # above H 50: the probe's alarm
+    until(lambda: desktop.status(PROBE)[0] == "unacknowledged", "the desktop to annunciate the alarm")
+    page.get_by_role("link", name="Alarmes").click()
+    row = page.locator(f'[data-alarm="{PROBE}"]')
+    expect(row).to_contain_text("non acquittée")
+    row.get_by_role("button", name="Acquitter").click()
+    row.get_by_label("Commentaire").fill("vu sur le téléphone")
+    row.get_by_role("button", name="Confirmer").click()
+    expect(row).to_contain_text("acquittée par alice")
+
+    alarm = served(web, PROBE)
+    assert (alarm["status"], alarm["acknowledged_by"]) == ("acknowledged", "alice")
+    until(
+        lambda: desktop.status(PROBE) == ("acknowledged", "alice"), "the desktop to see the acknowledgement"
+    )
+    journal = httpx.get(f"{web.url}/alarms/journal", params={"alarm": PROBE}, headers=web.headers("read"))
+    ack = [e for e in journal.json()["entries"] if e["action"] == "acknowledged"]
+    assert [(e["user"], e["comment"]) for e in ack] == [("alice", "vu sur le téléphone")]
+
+
+@pytest.mark.web
+def test_a_page_without_a_session_asks_for_sign_in_and_a_wrong_password_is_refused(
+    web: ApiServer, context: BrowserContext
+) -> None:
+    page = context.new_page()
+    page.goto(base(web) + "/alarms")
+    page.wait_for_url("**/login?next=/alarms")
+    page.fill("#user", "alice")
+    page.fill("#password", "not the password")
+    page.click("button[type=submit]")
+    expect(page.get_by_role("alert")).to_have_text("Identifiant ou mot de passe incorrect.")
+    assert context.cookies() == [] or all(c["name"] != "ecr_session" for c in context.cookies())
+
+
+@pytest.mark.web
+def test_the_session_cookie_is_httponly_samesite_strict_and_the_pages_forbid_inline_scripts(
+    web: ApiServer, context: BrowserContext
+) -> None:
+    page = context.new_page()
+    sign_in(page, web)
+    session = next(c for c in context.cookies() if c["name"] == "ecr_session")
+    assert session["httpOnly"] and session["sameSite"] == "Strict"
+    assert page.evaluate("document.cookie").find("ecr_session") == -1  # no script can read it
+    policy = httpx.get(base(web) + "/login").headers["content-security-policy"]
+    assert (
+        "script-src 'self'" in policy and "unsafe-inline" not in policy and "frame-ancestors 'none'" in policy
+    )
+
+
+@pytest.mark.web
+def test_a_cross_site_request_cannot_act_with_the_session(web: ApiServer, context: BrowserContext) -> None:
+    page = context.new_page()
+    sign_in(page, web)
+    raise_probe(web)
+    target = f"{web.url}/alarms/{PROBE}/ack"
+    seen: list[int] = []
+
+    # Another site's page posts a form to our server in the signed-in browser.
+    def evil(route: Any) -> None:
+        route.fulfill(status=200, content_type="text/html", body=(
+            f'<form id="f" method="post" action="{target}" enctype="text/plain">'
+            '<input name=\'{"user":"mallory","comment":"x","pad":"\' value=\'"}\'></form>'
+            "<script>document.getElementById('f').submit()</script>"))  # fmt: skip
+
+    page.route("http://evil.example/**", evil)
+    page.on("response", lambda r: seen.append(r.status) if r.url == target else None)
+    page.goto("http://evil.example/")
+    until(lambda: seen, "the forged request's answer")
+    assert seen[0] in (401, 403)
+    # The same request with the cookie but from another origin, and one without the CSRF header
+    forged = context.request.post(target, data={"user": "mallory"}, headers={"Origin": "http://evil.example"})
+    assert forged.status == 403, forged.text()
+    assert "cannot act" in forged.json()["detail"]
+    bare = context.request.post(target, data={"user": "mallory"})
+    assert bare.status == 403 and "X-CSRF-Token" in bare.json()["detail"]
+    assert served(web, PROBE)["status"] == "unacknowledged"
+
+
+@pytest.mark.web
+@pytest.mark.parametrize("path", ["/", "/alarms", "/oncall"])
+def test_the_pages_load_with_nothing_but_the_server(
+    web: ApiServer, context: BrowserContext, path: str
+) -> None:
+    outside: list[str] = []
+    errors: list[str] = []
+    origin = base(web)
+
+    def only_the_server(route: Any) -> None:
+        if route.request.url.startswith(origin) or route.request.url.startswith(origin.replace("http", "ws")):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_the_server)
+    page = context.new_page()
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    sign_in(page, web, then=path)
+    expect(page.locator("#loading")).to_have_count(0)
+    expect(page.locator(".live.on")).to_be_visible()  # the event stream is connected
+    assert outside == []
+    assert errors == []
