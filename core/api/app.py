@@ -49,11 +49,13 @@ from core.api.cookies import (
     open_browser_session,
     page_policy,
 )
+from core.api.links import add_link_routes
 from core.api.site import add_site_routes
 from core.api.throttle import LoginThrottle
 from core.api.web import add_web_pages
 from core.api.webhooks import add_twilio_webhooks
 from core.model import AlarmEvent, ConnectionState, Quality, Sample, utcnow
+from core.notify.links import IncidentLinks
 from core.operations import Actor, Forbidden, Invalid, NotNow, Role, UnknownAlarm
 from core.runtime import Runtime
 from core.storage.audit import AuditEntry
@@ -214,7 +216,9 @@ class Metrics:
         self.latency[route] = (total + seconds, count + 1)
 
 
-def create_app(runtime: Runtime, tokens: TokenStore, users: UserStore | None = None) -> FastAPI:
+def create_app(
+    runtime: Runtime, tokens: TokenStore, users: UserStore | None = None, links: IncidentLinks | None = None
+) -> FastAPI:
     config = runtime.config
     app = FastAPI(
         title="Écrêteur API",
@@ -786,7 +790,9 @@ def create_app(runtime: Runtime, tokens: TokenStore, users: UserStore | None = N
 
     add_twilio_webhooks(app, runtime)
     add_site_routes(app, runtime, need, errors)
-    add_web_pages(app, config.site.name, authenticate)
+    if links is not None and runtime.cascade is not None:
+        add_link_routes(app, runtime, links, tls)
+    add_web_pages(app, config.site.name, authenticate, links is not None and runtime.cascade is not None)
     return app
 
 

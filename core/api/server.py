@@ -13,6 +13,7 @@ import gc
 import logging
 import signal
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import uvicorn
@@ -20,6 +21,8 @@ import uvicorn
 from core.api.app import create_app
 from core.api.deadline import with_deadline
 from core.config.schema import SiteConfig
+from core.config.secrets import resolve
+from core.notify.links import IncidentLinks, link_key
 from core.runtime import Runtime
 from core.storage.select import state_file
 from core.storage.tokens import TokenStore
@@ -48,6 +51,19 @@ def user_store(config: SiteConfig, data_dir: Path) -> UserStore:
     return UserStore(state_file(config.storage, data_dir, "tokens.db"))
 
 
+def incident_links(config: SiteConfig, data_dir: Path) -> IncidentLinks | None:
+    """The links in pages to their incident, when ``api.links`` says where the pages are."""
+    settings = config.api.links
+    if settings is None:
+        return None
+    key = (
+        resolve(settings.secret).encode()
+        if settings.secret is not None
+        else link_key(state_file(config.storage, data_dir, "links.key"))
+    )
+    return IncidentLinks(key, settings.public_url, timedelta(minutes=settings.valid_min))
+
+
 async def serve(config: SiteConfig, config_path: Path, data_dir: Path) -> None:
     runtime = Runtime(config, config_path=config_path, data_dir=data_dir)
     await runtime.start()
@@ -61,7 +77,10 @@ async def serve(config: SiteConfig, config_path: Path, data_dir: Path) -> None:
     def resolve(value: str) -> str:
         return str(Path(value) if Path(value).is_absolute() else base / value)
 
-    app = create_app(runtime, token_store(config, data_dir), user_store(config, data_dir))
+    links = incident_links(config, data_dir)
+    if runtime.cascade is not None:
+        runtime.cascade.links = links
+    app = create_app(runtime, token_store(config, data_dir), user_store(config, data_dir), links)
     server = _Server(
         uvicorn.Config(
             app,

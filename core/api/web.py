@@ -57,6 +57,7 @@ def add_web_pages(
     app: FastAPI,
     site_name: str,
     authenticate: Callable[[Request, HTTPAuthorizationCredentials | None], Token],
+    links: bool,
 ) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
@@ -86,3 +87,12 @@ def add_web_pages(
         )
 
     app.add_api_route("/login", login, methods=["GET"], include_in_schema=False)
+
+    async def incident(token: str, request: Request) -> Response:
+        """An incident link: no session needed, the token in the address is the credential."""
+        return HTMLResponse(
+            shell("incident", site_name, language(request), f' data-site="{html.escape(site_name)}"')
+        )
+
+    if links:
+        app.add_api_route("/i/{token}", incident, methods=["GET"], include_in_schema=False)

@@ -237,6 +237,20 @@ class Tls(_Model):
     private_key: str = Field(description="PEM private key")
 
 
+class Links(_Model):
+    """Incident links in pages, e-mails and SMS (``core.notify.links``): open the incident and
+    acknowledge it with one confirmation, without signing in."""
+
+    public_url: str = Field(
+        pattern=r"^https?://[^/\s]+(/\S*)?$",
+        description="the address at which on-call staff reach this server's pages, e.g. https://scada.example",
+    )
+    valid_min: float = Field(120.0, gt=0, le=7 * 1440, description="a link works this long after its page")
+    secret: Secret | None = Field(
+        None, description="the signing key (redundant servers share one); default: a key file beside the data"
+    )
+
+
 class Api(_Model):
     """The REST API of ``ecreteur server``."""
 
@@ -249,6 +263,7 @@ class Api(_Model):
     request_deadline_s: float = Field(
         15.0, gt=0, le=600, description="a request must arrive whole within this, or its connection is closed"
     )
+    links: Links | None = Field(None, description="incident links in pages; none without it")
 
 
 class SiteConfig(_Model):

@@ -34,6 +34,7 @@ from core.config.schema import SiteConfig, matching
 from core.model import AlarmEvent, Priority
 from core.notify import messages
 from core.notify.channels import Channel, ChannelDown, Outbound, Rejected, Transient
+from core.notify.links import IncidentLinks
 from core.notify.roster import OnCall
 from core.notify.sms import parse_reply
 from core.storage.paging import (
@@ -116,6 +117,7 @@ class Cascade:
         self._catching_up = False
         self._sync: asyncio.Task[None] | None = None
         self._inflight: set[str] = set()  # delivery keys being sent by this process
+        self.links: IncidentLinks | None = None  # set by a server that serves the incident pages
 
     # life cycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -295,6 +297,13 @@ class Cascade:
             else f"Alarm {incident.code} acknowledged. Thank you."
         )
         return Reply(text, person.language, True)
+
+    def acknowledge_by_link(self, incident_id: int, person_id: str) -> Reply:
+        """The person paged confirmed on their incident link (``core.notify.links``)."""
+        person = self.oncall.people.get(person_id)
+        if person is None:
+            return Reply("Personne inconnue.", self.config.site.language, False)
+        return self._phone_ack(self.store.incident(incident_id), person, "lien web")
 
     def on_status(self, key: str, status: str, detail: str = "") -> bool:
         """A delivery status callback; a failure moves the cascade on at once."""
@@ -573,6 +582,8 @@ class Cascade:
                 subject, text = "", messages.voice(incident.code, lines, language)
             else:
                 subject, text = "", messages.sms(incident.code, lines, language)
+            if self.links is not None and channel in ("sms", "email"):
+                text += ("\n" if channel == "email" else " ") + self.links.url(incident.id, person.id, now)
             if late is not None:
                 note = messages.late(late.total_seconds() / 60, language)
                 subject, text = (f"{note} — {subject}" if subject else ""), f"{note} — {text}"

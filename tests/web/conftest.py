@@ -121,3 +121,7 @@ def axe_script() -> Path:
             f"axe-core is needed for the accessibility tests ({script}): installers/dev.sh test installs it"
         )
     return script
+
+
+# Prism (Twilio's contract) and the secrets as systemd hands them, shared with the paging tests
+from tests.integration.conftest import credentials, prism, twilio  # noqa: E402, F401

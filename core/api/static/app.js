@@ -29,6 +29,10 @@ const WORDS = {
     raised: "déclenchée", cleared_ev: "retour à la normale", read_only: "Lecture seule (rôle observateur).",
     minutes: "minutes", sms: "SMS", email: "e-mail", voice: "appel", page: "appel", value: "Valeur",
     no_roster: "Aucune astreinte n'est configurée sur ce serveur.",
+    take_charge: "Vous avez été appelé(e) pour cet incident. Confirmez pour l'acquitter : l'escalade s'arrête.",
+    ack_incident: "J'acquitte l'incident", for_person: "Pour", link_until: "Lien valable jusqu'à",
+    link_refused: "Ce lien ne peut plus servir", sign_in_instead: "Se connecter pour agir",
+    already: "Déjà traité", by: "par",
     viewer: "observateur", operator: "opérateur", engineer: "ingénieur", admin: "administrateur",
   },
   en: {
@@ -58,6 +62,10 @@ const WORDS = {
     raised: "raised", cleared_ev: "back to normal", read_only: "Read only (viewer role).",
     minutes: "minutes", sms: "SMS", email: "e-mail", voice: "voice call", page: "page", value: "Value",
     no_roster: "No on-call roster is configured on this server.",
+    take_charge: "You were paged for this incident. Confirm to acknowledge it: the escalation stops.",
+    ack_incident: "I acknowledge incident", for_person: "For", link_until: "Link valid until",
+    link_refused: "This link can no longer be used", sign_in_instead: "Sign in to act",
+    already: "Already handled", by: "by",
     viewer: "viewer", operator: "operator", engineer: "engineer", admin: "administrator",
   },
 };
@@ -141,9 +149,10 @@ export function setLive(on) {
 /** The header: site, pages, who is signed in, language, day/night, live state. */
 export async function header(active) {
   const bar = document.getElementById("bar");
-  const me = active === "login" ? null : await api("/auth/me");
+  const signedOut = active === "login" || active === "link";  // a link is its own credential
+  const me = signedOut ? null : await api("/auth/me");
   const pages = [["/", "overview"], ["/alarms", "alarms"], ["/oncall", "oncall"]];
-  liveBadge = active === "login" ? null : h("span", { class: "live", role: "status", "aria-live": "polite" });
+  liveBadge = signedOut ? null : h("span", { class: "live", role: "status", "aria-live": "polite" });
   const night = (document.documentElement.dataset.theme ||
     (matchMedia("(prefers-color-scheme: dark)").matches ? "night" : "day")) === "night";
   bar.replaceChildren(

@@ -1,0 +1,104 @@
+"""The routes behind an incident link (``core.notify.links``): see the incident, then confirm.
+
+No ``from __future__ import annotations`` (FastAPI reads annotations at run time).
+
+The token in the address is the credential, so these routes need no session; reading does not
+use the link, confirming does (once). Every confirmation and every refusal is audited with the
+person the link was made for.
+"""
+
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from pydantic import BaseModel, Field
+
+from core.api.cookies import cross_site
+from core.model import utcnow
+from core.notify.links import Claim, IncidentLinks, LinkRefused
+from core.runtime import Runtime
+from core.storage.audit import AuditEntry
+
+API = "/api/v1"
+
+
+class LinkAlarm(BaseModel):
+    alarm: str
+    station: str
+    priority: str
+    message_fr: str
+    message_en: str
+    active: bool
+
+
+class LinkView(BaseModel):
+    """What the person paged sees: their incident, and whether it still needs them."""
+
+    incident: int
+    state: str = Field(description="open, acknowledged, cleared or exhausted")
+    opened_at: Any
+    acked_by: str | None
+    acked_at: Any
+    person: str
+    expires: Any
+    alarms: list[LinkAlarm]
+
+
+class LinkResult(BaseModel):
+    done: bool
+    message: str
+
+
+def add_link_routes(app: FastAPI, runtime: Runtime, links: IncidentLinks, tls: bool) -> None:
+    cascade = runtime.cascade
+    assert cascade is not None
+    names = {p.id: p.name for p in cascade.oncall.roster.people}
+    problems: dict[int | str, dict[str, Any]] = {410: {"description": "expired, used or altered"}}
+
+    def audited(request: Request, who: str, outcome: str, target: str = "") -> None:
+        address = f"ip:{request.client.host if request.client else '?'}"
+        runtime.audit.record(AuditEntry(utcnow(), who, "operator", f"web link {address}",
+                                        "acknowledge incident", target, "", outcome))  # fmt: skip
+
+    def claim(request: Request, token: str) -> Claim:
+        try:
+            return links.read(token, utcnow())
+        except LinkRefused as refused:
+            audited(request, "-", f"refused: {refused}")
+            raise HTTPException(410, str(refused)) from None
+
+    @app.get(f"{API}/links/{{token}}", response_model=LinkView, responses=problems, include_in_schema=False)
+    async def show(token: str, request: Request) -> Any:
+        found = claim(request, token)
+        incident = cascade.store.incident(found.incident)
+        if incident is None:
+            raise HTTPException(410, "this incident is no longer known")
+        alarms = []
+        for alarm, record, active in cascade.store.alarms(incident.id):
+            tag = runtime.config.tag(str(record.get("tag", "")))
+            station = runtime.config.station(tag.station).name if tag else ""
+            priority = (
+                runtime.alarms.alarms[alarm].priority.name.lower() if alarm in runtime.alarms.alarms else ""
+            )
+            alarms.append(LinkAlarm(alarm=alarm, station=station, priority=priority, active=active,
+                                    message_fr=str(record.get("message_fr", "")),
+                                    message_en=str(record.get("message_en", ""))))  # fmt: skip
+        return LinkView(incident=incident.id, state=incident.state, opened_at=incident.opened_at,
+                        acked_by=incident.acked_by, acked_at=incident.acked_at,
+                        person=names.get(found.person, found.person), expires=found.expires,
+                        alarms=alarms)  # fmt: skip
+
+    @app.post(
+        f"{API}/links/{{token}}/ack", response_model=LinkResult, responses=problems, include_in_schema=False
+    )
+    async def acknowledge(token: str, request: Request) -> Any:
+        where = cross_site(request.headers, tls)
+        if where is not None:
+            raise HTTPException(403, f"{where} cannot use this link")
+        found = claim(request, token)
+        who, target = names.get(found.person, found.person), f"incident {found.incident}"
+        if not cascade.store.first_time(f"link:{found.nonce}", utcnow()):
+            audited(request, who, "refused: link already used", target)
+            raise HTTPException(410, "this link was already used")
+        reply = cascade.acknowledge_by_link(found.incident, found.person)
+        audited(request, who, "done" if reply.acknowledged else f"refused: {reply.text}", target)
+        return LinkResult(done=reply.acknowledged, message=reply.text)

@@ -1,0 +1,120 @@
+"""From the SMS to the page: the link in a recorded page opens its incident without a sign-in and
+acknowledges it once; a second use, an expired link and an altered one are refused, and audited."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import BrowserContext, expect
+
+from core.model import utcnow
+from core.notify.links import IncidentLinks
+from tests.integration.api_server import ApiServer
+from tests.integration.paging_bench import ALICE, roster
+from tests.integration.paging_peers import ACCOUNT_SID, PUBLIC_URL, RecordingProxy, Sent
+from tests.web.conftest import WEB_SITE, base, post_samples
+
+PROBE = "probe:lauragais.probe:H"
+
+
+def paging_yaml(twilio: RecordingProxy) -> str:
+    """Level 1: the on-call team (Alice this week) by SMS; level 2 much later."""
+    policy = {"id": "sonde", "levels": [
+        {"targets": [{"oncall": "astreinte"}], "channels": ["sms"], "delay_min": 30},
+        {"targets": [{"person": "bob"}], "channels": ["sms"], "delay_min": 30}]}  # fmt: skip
+    sections: dict[str, Any] = {
+        "roster": roster(utcnow()),
+        "escalation": {"routes": [{"tags": "lauragais.probe", "policy": "sonde"}], "policies": [policy]},
+    }
+    return (
+        "".join(f"{key}: {json.dumps(value, default=str)}\n" for key, value in sections.items())
+        + "notify:\n"
+        + f"  twilio: {{account_sid: {ACCOUNT_SID}, auth_token: !secret twilio_token, "
+        + f'from_number: "+33500000000", public_url: "{PUBLIC_URL}", api_base: "{twilio.url}"}}\n'
+    )
+
+
+@pytest.fixture
+def paged(tmp_path: Path, twilio: RecordingProxy, credentials: Path) -> Iterator[ApiServer]:
+    site = WEB_SITE.replace(
+        "api: {port: @API_PORT@}",
+        'api: {port: @API_PORT@, links: {public_url: "http://127.0.0.1:@API_PORT@", valid_min: 120}}',
+    )
+    server = ApiServer(tmp_path, site=site + paging_yaml(twilio))
+    server.start(with_station=False)
+    yield server
+    server.stop()
+
+
+def sms_to(twilio: RecordingProxy, phone: str, timeout: float = 60.0) -> Sent:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for sent in twilio.sent:
+            if sent.path.endswith("/Messages.json") and sent.form.get("To") == phone:
+                return sent
+        time.sleep(0.05)
+    raise AssertionError(f"no SMS to {phone}: {twilio.sent}")
+
+
+def served(api: ApiServer, alarm: str) -> dict[str, Any]:
+    answer = httpx.get(f"{api.url}/alarms", headers=api.headers("read"), timeout=30)
+    return next((a for a in answer.json() if a["id"] == alarm), {})
+
+
+@pytest.mark.web
+@pytest.mark.paging
+def test_the_link_in_the_sms_opens_the_incident_and_acknowledges_it_once(
+    paged: ApiServer, twilio: RecordingProxy, context: BrowserContext
+) -> None:
+    post_samples(paged, ("lauragais.probe", 60.0, datetime.now(UTC).isoformat()))
+    sms = sms_to(twilio, ALICE)
+    found = re.search(r"(http://\S+/i/[A-Za-z0-9_-]+)", sms.form["Body"])
+    assert found, sms.form["Body"]
+    link = found.group(1)
+    print(sms.form["Body"])
+    assert len(link) - len(base(paged)) < 60  # short enough for an SMS
+
+    page = context.new_page()  # a phone that never signed in
+    page.goto(link)
+    expect(page.locator("h1")).to_contain_text("ouvert")
+    expect(page.get_by_text("Pour Alice Martin")).to_be_visible()
+    page.get_by_role("button", name=re.compile("J'acquitte l'incident")).click()
+    expect(page.locator("#result")).to_contain_text("acquittée")
+    expect(page.locator("h1")).to_contain_text("acquitté")
+    alarm = served(paged, PROBE)
+    assert (alarm["status"], alarm["acknowledged_by"]) == ("acknowledged", "Alice Martin")
+
+    token = link.rsplit("/", 1)[1]
+    again = httpx.post(f"{paged.url}/links/{token}/ack", timeout=30)
+    assert again.status_code == 410 and "already used" in again.json()["detail"]
+
+    key_file = next(paged.data.rglob("links.key"))  # beside the tokens, readable by the server only
+    assert key_file.stat().st_mode & 0o077 == 0
+    key = key_file.read_bytes()
+    expired = IncidentLinks(key, base(paged), timedelta(minutes=120)).token(
+        1, "alice", utcnow() - timedelta(hours=3)
+    )
+    late = httpx.post(f"{paged.url}/links/{expired}/ack", timeout=30)
+    assert late.status_code == 410 and "expired" in late.json()["detail"]
+    page.goto(f"{base(paged)}/i/{expired}")
+    expect(page.get_by_role("alert")).to_contain_text("expired")
+
+    altered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    assert httpx.get(f"{paged.url}/links/{altered}", timeout=30).status_code == 410
+    other = IncidentLinks(b"k" * 32, base(paged), timedelta(minutes=120)).token(1, "alice", utcnow())
+    assert httpx.post(f"{paged.url}/links/{other}/ack", timeout=30).status_code == 410
+
+    audit = httpx.get(f"{paged.url}/audit", headers=paged.headers("admin"), timeout=30).json()
+    uses = [(e["actor"], e["outcome"]) for e in audit if e["command"] == "acknowledge incident"]
+    assert uses[0] == ("Alice Martin", "done")
+    assert ("Alice Martin", "refused: link already used") in uses
+    assert any(outcome.startswith("refused: this link expired") for _, outcome in uses)
+    assert sum(1 for _, outcome in uses if outcome == "refused: this link is not valid") >= 2
