@@ -792,7 +792,7 @@ def create_app(
     add_site_routes(app, runtime, need, errors)
     if links is not None and runtime.cascade is not None:
         add_link_routes(app, runtime, links, tls)
-    add_web_pages(app, config.site.name, authenticate, links is not None and runtime.cascade is not None)
+    add_web_pages(app, config.site, authenticate, links is not None and runtime.cascade is not None)
     return app
 
 

@@ -19,32 +19,37 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from fastapi.staticfiles import StaticFiles
 
+from core.config.schema import Site
 from core.storage.tokens import Token
 
 STATIC = Path(__file__).with_name("static")
 PAGES = {"/": "overview", "/alarms": "alarms", "/oncall": "oncall"}
 
 
-def language(request: Request) -> str:
-    """French unless the browser prefers English (the customer's staff speak French)."""
-    accepted = request.headers.get("accept-language", "fr").lower()
-    return "en" if accepted.startswith("en") else "fr"
+def language(request: Request, default: str) -> str:
+    """The browser's preferred language among French and English, else the site's."""
+    for part in request.headers.get("accept-language", "").lower().split(","):
+        code = part.strip()[:2]
+        if code in ("fr", "en"):
+            return code
+    return default
 
 
-def shell(page: str, title: str, lang: str, extra: str = "") -> str:
+def shell(page: str, site: Site, lang: str) -> str:
     """A page's HTML: the header and main landmarks; its module draws the rest."""
+    name = html.escape(site.name)
     return f"""<!doctype html>
 <html lang="{lang}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
-<title>{html.escape(title)}</title>
+<title>{name}</title>
 <link rel="stylesheet" href="/static/web.css">
 <link rel="icon" href="/static/icon.svg" type="image/svg+xml">
 <script type="module" src="/static/{page}.js"></script>
 </head>
-<body data-page="{page}"{extra}>
+<body data-page="{page}" data-site="{name}" data-tz="{html.escape(site.timezone)}">
 <a class="skip" href="#main">Aller au contenu / Skip to content</a>
 <header id="bar"></header>
 <main id="main" tabindex="-1"><p class="muted" id="loading">…</p></main>
@@ -55,7 +60,7 @@ def shell(page: str, title: str, lang: str, extra: str = "") -> str:
 
 def add_web_pages(
     app: FastAPI,
-    site_name: str,
+    site: Site,
     authenticate: Callable[[Request, HTTPAuthorizationCredentials | None], Token],
     links: bool,
 ) -> None:
@@ -68,31 +73,33 @@ def add_web_pages(
             return False
         return True
 
+    def html_page(name: str, request: Request) -> Response:
+        return HTMLResponse(shell(name, site, language(request, site.language)))
+
     def page(name: str) -> Callable[[Request], Response]:
         def serve(request: Request) -> Response:
             if not signed_in(request):
                 return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
-            return HTMLResponse(
-                shell(name, site_name, language(request), f' data-site="{html.escape(site_name)}"')
-            )
+            return html_page(name, request)
 
         return serve
 
     for path, name in PAGES.items():
         app.add_api_route(path, page(name), methods=["GET"], include_in_schema=False)
 
+    async def dam(station: str, request: Request) -> Response:
+        return page("dam")(request)
+
+    app.add_api_route("/dams/{station}", dam, methods=["GET"], include_in_schema=False)
+
     async def login(request: Request) -> Response:
-        return HTMLResponse(
-            shell("login", site_name, language(request), f' data-site="{html.escape(site_name)}"')
-        )
+        return html_page("login", request)
 
     app.add_api_route("/login", login, methods=["GET"], include_in_schema=False)
 
     async def incident(token: str, request: Request) -> Response:
         """An incident link: no session needed, the token in the address is the credential."""
-        return HTMLResponse(
-            shell("incident", site_name, language(request), f' data-site="{html.escape(site_name)}"')
-        )
+        return html_page("incident", request)
 
     if links:
         app.add_api_route("/i/{token}", incident, methods=["GET"], include_in_schema=False)

@@ -4,6 +4,7 @@ the REST API and by a desktop client, CSRF, and pages that need nothing but the 
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -215,3 +216,34 @@ def test_the_pages_load_with_nothing_but_the_server(
     expect(page.locator(".live.on")).to_be_visible()  # the event stream is connected
     assert outside == []
     assert errors == []
+
+
+@pytest.mark.web
+def test_a_dam_page_draws_its_synoptic_and_trend_with_limits_a_gap_and_a_csv(
+    web: ApiServer, context: BrowserContext
+) -> None:
+    from datetime import timedelta
+
+    start = datetime.now(UTC) - timedelta(hours=5)
+    rows = [
+        ("lauragais.level", 12.0 + i / 100, (start + timedelta(minutes=2 * i)).isoformat())
+        for i in range(120)
+        if not 40 <= i < 60
+    ]  # fmt: skip  (40 min with no sample)
+    post_samples(web, *rows)
+    page = context.new_page()
+    sign_in(page, web)
+    page.get_by_role("link", name="Ganguise", exact=True).click()
+    page.wait_for_url("**/dams/lauragais")
+    expect(page.locator(".synoptic")).to_be_visible()
+    expect(page.locator("[data-tag='lauragais.level']")).to_contain_text("m")
+    chart = page.locator("#trend .chart")
+    expect(chart).to_have_attribute("aria-label", re.compile(r"Niveau \(m\)"))
+    expect(chart.locator(".limit")).to_have_count(2)  # H and HH
+    assert chart.locator("polyline.line").count() >= 2  # the silent 40 minutes break the line
+    assert chart.locator("polyline.band").count() >= 2
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Télécharger (CSV)").click()
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    assert text.splitlines()[0] == "ts,value,quality"
+    assert len(text.splitlines()) > 100

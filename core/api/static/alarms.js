@@ -25,7 +25,7 @@ main().replaceChildren(
     h("label", { for: "f-scope" }, T("show"), scope)),
   list,
   h("h2", { class: "journal-title" }, T("journal")),
-  h("div", { class: "tablewrap" }, h("table", { id: "journal" },
+  h("div", { class: "tablewrap", tabindex: 0, role: "region", "aria-label": T("journal") }, h("table", { id: "journal" },
     h("thead", {}, h("tr", {}, [T("when"), T("action"), T("message"), T("value"), T("who"), T("comment")]
       .map((c) => h("th", { scope: "col" }, c)))), log)),
 );

@@ -33,6 +33,11 @@ const WORDS = {
     ack_incident: "J'acquitte l'incident", for_person: "Pour", link_until: "Lien valable jusqu'à",
     link_refused: "Ce lien ne peut plus servir", sign_in_instead: "Se connecter pour agir",
     already: "Déjà traité", by: "par",
+    no_unacked: "Aucune alarme à acquitter", unacked_alarms: "Alarmes non acquittées",
+    bad: "invalide", uncertain: "douteuse", per_h: "/h", synoptic: "Synoptique", trends: "Tendances",
+    csv: "Télécharger (CSV)", zoom_in: "Zoom avant", zoom_out: "Zoom arrière", earlier: "Plus tôt",
+    later: "Plus tard", now: "Maintenant", range: "Période", tag: "Mesure", details: "Détails",
+    minmax: "min–max", spillway: "Déversoir", bottom_gate: "Vanne de fond", reservoir: "Retenue",
     viewer: "observateur", operator: "opérateur", engineer: "ingénieur", admin: "administrateur",
   },
   en: {
@@ -66,6 +71,11 @@ const WORDS = {
     ack_incident: "I acknowledge incident", for_person: "For", link_until: "Link valid until",
     link_refused: "This link can no longer be used", sign_in_instead: "Sign in to act",
     already: "Already handled", by: "by",
+    no_unacked: "No alarm to acknowledge", unacked_alarms: "Unacknowledged alarms",
+    bad: "bad", uncertain: "uncertain", per_h: "/h", synoptic: "Synoptic", trends: "Trends",
+    csv: "Download (CSV)", zoom_in: "Zoom in", zoom_out: "Zoom out", earlier: "Earlier",
+    later: "Later", now: "Now", range: "Period", tag: "Measurement", details: "Details",
+    minmax: "min–max", spillway: "Spillway", bottom_gate: "Bottom gate", reservoir: "Reservoir",
     viewer: "viewer", operator: "operator", engineer: "engineer", admin: "administrator",
   },
 };
@@ -91,7 +101,7 @@ export function h(tag, attrs = {}, ...children) {
     if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
     else el.setAttribute(k, v === true ? "" : String(v));
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     el.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -140,6 +150,29 @@ export async function api(path, { method = "GET", body } = {}) {
 }
 
 let liveBadge = null;
+let banner = null;
+/** Every alarm the server annunciates, kept by the stream for the banner on every page. */
+export const ALARMS = new Map();
+const UNACKED = new Set(["unacknowledged", "returned_unacknowledged"]);
+
+function drawBanner() {
+  if (!banner) return;
+  const unacked = [...ALARMS.values()].filter((a) => UNACKED.has(a.status));
+  if (!unacked.length) {
+    banner.className = "banner calm";
+    banner.replaceChildren(h("span", {}, "✓ " + T("no_unacked")));
+    return;
+  }
+  unacked.sort((a, b) => RANK[b.priority] - RANK[a.priority] || (b.since || "").localeCompare(a.since || ""));
+  const first = unacked[0];
+  const counts = ["critical", "high", "medium", "low"].map((p) => [p, unacked.filter((a) => a.priority === p).length])
+    .filter(([, n]) => n > 0);
+  banner.className = "banner " + first.priority;
+  banner.replaceChildren(
+    h("a", { href: "/alarms" }, h("strong", {}, `${SHAPE[first.priority]} ${T(first.priority)}`), " ",
+      document.documentElement.lang === "en" ? first.message_en : first.message_fr),
+    h("span", { class: "counts" }, counts.map(([p, n]) => h("span", { class: "badge " + p }, `${SHAPE[p]} ${n}`))));
+}
 export function setLive(on) {
   if (!liveBadge) return;
   liveBadge.className = "live " + (on ? "on" : "off");
@@ -155,14 +188,16 @@ export async function header(active) {
   liveBadge = signedOut ? null : h("span", { class: "live", role: "status", "aria-live": "polite" });
   const night = (document.documentElement.dataset.theme ||
     (matchMedia("(prefers-color-scheme: dark)").matches ? "night" : "day")) === "night";
+  banner = signedOut ? null : h("div", { class: "banner calm", role: "status", "aria-live": "polite",
+    "aria-label": T("unacked_alarms") });
   bar.replaceChildren(
     h("span", { class: "site" }, document.body.dataset.site || "Écrêteur"),
     me ? h("nav", { "aria-label": "Pages" }, h("ul", {}, pages.map(([href, key]) =>
       h("li", {}, h("a", { href, "aria-current": key === active ? "page" : null }, T(key)))))) : null,
     h("div", { class: "tools" },
       liveBadge,
-      me ? h("span", { class: "muted" }, `${me.user || me.name} (${T(me.role)})`) : null,
-      h("button", { type: "button", lang: lang === "fr" ? "en" : "fr", "aria-label": T("language"), onclick: () => {
+      me ? h("span", { class: "muted who" }, `${me.user || me.name} (${T(me.role)})`) : null,
+      h("button", { type: "button", lang: lang === "fr" ? "en" : "fr", "aria-label": `${lang === "fr" ? "EN" : "FR"} (${T("language")})`, onclick: () => {
         localStorage.setItem("lang", lang === "fr" ? "en" : "fr"); location.reload(); } }, lang === "fr" ? "EN" : "FR"),
       h("button", { type: "button", "aria-pressed": String(night), "aria-label": T("theme") + " " + T("night"),
         onclick: () => {
@@ -173,6 +208,8 @@ export async function header(active) {
         await api("/auth/logout", { method: "POST" }); location.assign("/login"); } }, T("signout")) : null,
     ),
   );
+  if (banner) bar.append(banner);
+  drawBanner();
   setLive(false);
   return me;
 }
@@ -192,6 +229,8 @@ export function stream(kinds, handlers) {
       const event = JSON.parse(message.data);
       if (event.type === "hello") { setLive(true); delay = 500; if (event.epoch !== epoch) seq = null; epoch = event.epoch; return; }
       if (typeof event.seq === "number") seq = event.seq;
+      if (event.type === "snapshot") { ALARMS.clear(); for (const a of event.alarms) ALARMS.set(a.id, a); drawBanner(); }
+      if (event.type === "alarm" && event.alarm) { ALARMS.set(event.alarm.id, event.alarm); drawBanner(); }
       const handler = handlers[event.type];
       if (handler) handler(event);
     };

@@ -6,8 +6,8 @@ const teams = h("div", { id: "teams" });
 const incidents = h("div", { id: "incidents" });
 main().replaceChildren(h("h1", {}, T("oncall")), teams, h("h2", {}, T("incidents")), incidents);
 
-function table(headings, rows) {
-  return h("div", { class: "tablewrap" }, h("table", {},
+function table(headings, rows, name) {
+  return h("div", { class: "tablewrap", tabindex: 0, role: "region", "aria-label": name }, h("table", {},
     h("thead", {}, h("tr", {}, headings.map((c) => h("th", { scope: "col" }, c)))),
     h("tbody", {}, rows)));
 }
@@ -21,7 +21,7 @@ async function load() {
   teams.replaceChildren(table([T("team"), T("on_call_now"), T("next")], data.teams.map((t) => h("tr", {},
     h("th", { scope: "row" }, t.name),
     h("td", {}, t.now.person, h("div", { class: "muted" }, `${T("until")} ${when(t.now.end, true)}`, t.now.reason ? ` (${t.now.reason})` : "")),
-    h("td", {}, t.next.person, h("div", { class: "muted" }, when(t.next.start, true)))))));
+    h("td", {}, t.next.person, h("div", { class: "muted" }, when(t.next.start, true))))), T("oncall")));
   if (!data.incidents.length) { incidents.replaceChildren(h("p", { class: "muted" }, T("none_incident"))); return; }
   incidents.replaceChildren(...data.incidents.map((i) => h("section", { class: "panel", "data-incident": i.id },
     h("h3", {}, `${T("incident")} ${i.id} · `, h("span", { class: "state-" + i.state }, T(i.state))),
@@ -30,7 +30,8 @@ async function load() {
     h("p", {}, i.alarms.join(", ")),
     table([T("when"), T("person"), T("channel"), T("state"), T("action")], i.deliveries.map((d) => h("tr", {},
       h("td", {}, when(d.created_at, true)), h("td", {}, d.person), h("td", {}, T(d.channel)),
-      h("td", {}, d.state + (d.detail ? ` (${d.detail})` : "")), h("td", {}, `${T(d.kind)} ${d.level + 1}`))))),
+      h("td", {}, d.state + (d.detail ? ` (${d.detail})` : "")), h("td", {}, `${T(d.kind)} ${d.level + 1}`))),
+      `${T("paged")} ${i.id}`)),
   ));
 }
 

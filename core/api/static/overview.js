@@ -41,9 +41,19 @@ function gauge(dam, value) {
     "aria-label": `${T("level")} ${fmt(value, level.decimals)} ${level.unit}` },
     h("rect", { class: "water", x: 6, y: top, width: 18, height: 110 - top }),
     h("rect", { class: "tube", x: 6, y: 10, width: 18, height: 100 }),
-    Object.entries(level.limits).filter(([, v]) => v >= low && v <= high).flatMap(([name, v]) => [
+    labelled(Object.entries(level.limits).filter(([, v]) => v >= low && v <= high), y).flatMap(([name, v, at]) => [
       h("line", { class: "limit " + name, x1: 2, x2: 28, y1: y(v), y2: y(v) }),
-      h("text", { x: 31, y: y(v) + 3 }, name)]));
+      h("text", { x: 31, y: at + 3 }, name)]));
+}
+
+/** Limits with where to write their names: at least 10 px apart, so that H and HH never overlap. */
+function labelled(limits, y) {
+  const out = [];
+  for (const [name, v] of [...limits].sort((a, b) => b[1] - a[1])) {
+    const at = out.length ? Math.max(y(v), out[out.length - 1][2] + 10) : y(v);
+    out.push([name, v, at]);
+  }
+  return out;
 }
 
 function spark(dam) {
@@ -66,14 +76,28 @@ function spark(dam) {
     h("text", { x: 34, y: height - 1 }, `−${HOURS} ${T("h")}`),
     Object.entries(dam.level.limits).filter(([, v]) => v >= lo && v <= hi).map(([name, v]) =>
       h("line", { class: "limit " + name, x1: 34, x2: width, y1: y(v), y2: y(v) })),
-    h("polyline", { points: points.map(([t, v]) => `${x(t).toFixed(1)},${y(v).toFixed(1)}`).join(" ") }));
+    runs(points).map((run) => h("polyline", { points: run.map(([t, v]) => `${x(t).toFixed(1)},${y(v).toFixed(1)}`).join(" ") })));
+}
+
+/** The points split where the station was silent: a gap is drawn as a gap, not a straight line. */
+function runs(points) {
+  const out = [];
+  let run = [];
+  for (const point of points) {
+    if (run.length && point[0] - run[run.length - 1][0] > 10 * 60e3) { out.push(run); run = []; }
+    run.push(point);
+  }
+  if (run.length) out.push(run);
+  return out;
 }
 
 function value(dam, role) {
   const tag = dam.tags[role];
   if (!tag) return null;
   const sample = latest.get(tag);
-  return sample ? `${fmt(sample.value, 1)} ${dam.units[role] || ""}` : "—";
+  if (!sample) return "—";
+  const note = sample.quality === "good" ? "" : ` (${T(sample.quality)})`;
+  return `${fmt(sample.value, 1)} ${dam.units[role] || ""}${note}`;
 }
 
 function eta(dam) {
@@ -92,19 +116,23 @@ function card(dam) {
     .flatMap((role) => [h("dt", {}, T(role)), h("dd", {}, value(dam, role))]);
   return h("article", { class: classes, "aria-labelledby": "dam-" + dam.id, "data-dam": dam.id },
     h("header", {},
-      h("h2", { id: "dam-" + dam.id }, dam.name),
+      h("h2", { id: "dam-" + dam.id }, h("a", { href: "/dams/" + encodeURIComponent(dam.id) }, dam.name)),
       priority ? priorityBadge(priority, list.length) : null,
       lost ? h("span", { class: "badge lost" }, "✕ " + T("lost")) : null,
       !priority && !lost ? h("span", { class: "badge calm" }, "✓ " + T("calm")) : null),
     dam.level ? h("div", { class: "levelrow" }, gauge(dam, sample ? sample.value : null),
       h("div", {},
         h("div", { class: "muted" }, T("level")),
-        h("span", { class: "big", "data-role": "level" }, fmt(sample ? sample.value : null, dam.level.decimals)),
+        h("span", { class: "big quality-" + (sample ? sample.quality : "bad"), "data-role": "level" },
+          fmt(sample ? sample.value : null, dam.level.decimals)),
         " ", dam.level.unit,
+        sample && sample.quality !== "good" ? h("div", { class: "quality-note" }, T(sample.quality)) : null,
         h("div", { class: "muted" }, Object.entries(dam.level.limits).map(([k, v]) =>
           `${k} ${fmt(v, dam.level.decimals)}`).join(" · ")))) : null,
     dam.level ? spark(dam) : null,
     h("dl", { class: "values" }, rows,
+      dam.rate_per_h !== null && dam.rate_per_h !== undefined ? [h("dt", {}, T("trend")),
+        h("dd", {}, `${dam.rate_per_h > 0 ? "+" : ""}${fmt(dam.rate_per_h, dam.level.decimals)} ${dam.level.unit}${T("per_h")}`)] : null,
       h("dt", {}, T("crest_in")), h("dd", {}, eta(dam)),
       h("dt", {}, T("link")), h("dd", {}, T(dam.link)),
       list.length ? [h("dt", {}, T("alarms")), h("dd", {}, list.map((a) =>
