@@ -65,6 +65,7 @@ from core.storage.users import UserStore
 from core.stream import EventStream, Filter, Subscriber, alarm_json, sample_json, station_json
 
 API = "/api/v1"
+BEARER_PROTOCOL = "ecreteur.bearer"  # a browser's bearer token rides in Sec-WebSocket-Protocol
 _QUALITY = {"good": Quality.GOOD, "uncertain": Quality.UNCERTAIN, "bad": Quality.BAD}
 _TOKEN_CACHE_S = 5.0
 _TOKEN_CACHE = 1024  # valid bearers kept verified
@@ -234,7 +235,11 @@ def create_app(
     app.add_middleware(Stopping, state=app.state)
     app.add_middleware(Measure, metrics=metrics)
     tls = config.api.tls is not None
-    app.add_middleware(SecurityHeaders, policy=lambda path: page_policy())
+    embedders = " ".join(config.api.embed_origins)
+    app.add_middleware(
+        SecurityHeaders,
+        policy=lambda path: page_policy(embedders if path.startswith("/embed") and embedders else "'none'"),
+    )
     bearer = HTTPBearer(auto_error=False, description="a token from `ecreteur token create`")
     cache: dict[str, tuple[float, Token | None]] = {}
     tags = {tag.id: tag for tag in config.tags}
@@ -353,17 +358,23 @@ def create_app(
     ) -> None:
         """Sample batches, station states and alarm transitions, numbered (see core.stream).
 
-        The bearer token comes in the Authorization header, or as ``access_token`` where a
-        client cannot set headers (browsers). Resume with ``epoch`` and ``since``.
+        The bearer token comes in the Authorization header; a browser, which cannot set it,
+        offers the subprotocols ``ecreteur.bearer`` and the token (or signs in: its session
+        cookie is taken from our own pages only). ``access_token`` is accepted too, but an
+        address ends up in logs. Resume with ``epoch`` and ``since``.
         """
         secret = bearer_secret(websocket.headers.get("authorization", "")) or access_token
+        offered = [p.strip() for p in websocket.headers.get("sec-websocket-protocol", "").split(",")]
+        subprotocol = BEARER_PROTOCOL if BEARER_PROTOCOL in offered else None
+        if secret is None and subprotocol is not None:  # a browser's bearer, kept out of the address
+            secret = next((p for p in offered if p and p != BEARER_PROTOCOL), None)
         if secret is None and cross_site(websocket.headers, tls) is None:
             secret = websocket.cookies.get(SESSION_COOKIE)  # a page of ours, not another site's
         token = resolve(secret) if secret else None
         if token is None or not token.allows("read"):
             await websocket.close(code=4401 if token is None else 4403)
             return
-        await websocket.accept()
+        await websocket.accept(subprotocol=subprotocol)
         wanted = Filter(*(frozenset(filter(None, text.split(","))) for text in (stations, tags, kinds)))
         subscriber, first = stream.subscribe(wanted, epoch, since)
         try:
@@ -792,7 +803,8 @@ def create_app(
     add_site_routes(app, runtime, need, errors)
     if links is not None and runtime.cascade is not None:
         add_link_routes(app, runtime, links, tls)
-    add_web_pages(app, config.site, authenticate, links is not None and runtime.cascade is not None)
+    add_web_pages(app, config.site, authenticate, links is not None and runtime.cascade is not None,
+                  config.api.embed_origins)  # fmt: skip
     return app
 
 

@@ -35,9 +35,10 @@ def language(request: Request, default: str) -> str:
     return default
 
 
-def shell(page: str, site: Site, lang: str) -> str:
+def shell(page: str, site: Site, lang: str, embed: bool = False) -> str:
     """A page's HTML: the header and main landmarks; its module draws the rest."""
     name = html.escape(site.name)
+    embedded = ' data-embed="1"' if embed else ""
     return f"""<!doctype html>
 <html lang="{lang}">
 <head>
@@ -49,7 +50,7 @@ def shell(page: str, site: Site, lang: str) -> str:
 <link rel="icon" href="/static/icon.svg" type="image/svg+xml">
 <script type="module" src="/static/{page}.js"></script>
 </head>
-<body data-page="{page}" data-site="{name}" data-tz="{html.escape(site.timezone)}">
+<body data-page="{page}" data-site="{name}" data-tz="{html.escape(site.timezone)}"{embedded}>
 <a class="skip" href="#main">Aller au contenu / Skip to content</a>
 <header id="bar"></header>
 <main id="main" tabindex="-1"><p class="muted" id="loading">…</p></main>
@@ -63,6 +64,7 @@ def add_web_pages(
     site: Site,
     authenticate: Callable[[Request, HTTPAuthorizationCredentials | None], Token],
     links: bool,
+    embed_origins: list[str],
 ) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
@@ -103,3 +105,12 @@ def add_web_pages(
 
     if links:
         app.add_api_route("/i/{token}", incident, methods=["GET"], include_in_schema=False)
+
+    async def embed(request: Request) -> Response:
+        """The overview, read-only, for the customer's portal: the portal's page frames
+        ``/embed#token=…`` with a token of the ``read`` scope alone (the fragment never reaches
+        a server log); only the origins in ``api.embed_origins`` may frame it."""
+        return HTMLResponse(shell("overview", site, language(request, site.language), embed=True))
+
+    if embed_origins:
+        app.add_api_route("/embed", embed, methods=["GET"], include_in_schema=False)

@@ -264,6 +264,10 @@ class Api(_Model):
         15.0, gt=0, le=600, description="a request must arrive whole within this, or its connection is closed"
     )
     links: Links | None = Field(None, description="incident links in pages; none without it")
+    embed_origins: list[Annotated[str, Field(pattern=r"^https?://[^/\s]+$")]] = Field(
+        default_factory=list,
+        description="origins (e.g. https://portail.example) whose pages may frame the read-only /embed view",
+    )
 
 
 class SiteConfig(_Model):

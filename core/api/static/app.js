@@ -33,6 +33,7 @@ const WORDS = {
     ack_incident: "J'acquitte l'incident", for_person: "Pour", link_until: "Lien valable jusqu'à",
     link_refused: "Ce lien ne peut plus servir", sign_in_instead: "Se connecter pour agir",
     already: "Déjà traité", by: "par",
+    embed_read_only: "Cette vue intégrée demande un jeton en lecture seule (ecreteur token create … --scope read).",
     no_unacked: "Aucune alarme à acquitter", unacked_alarms: "Alarmes non acquittées",
     bad: "invalide", uncertain: "douteuse", per_h: "/h", synoptic: "Synoptique", trends: "Tendances",
     csv: "Télécharger (CSV)", zoom_in: "Zoom avant", zoom_out: "Zoom arrière", earlier: "Plus tôt",
@@ -71,6 +72,7 @@ const WORDS = {
     ack_incident: "I acknowledge incident", for_person: "For", link_until: "Link valid until",
     link_refused: "This link can no longer be used", sign_in_instead: "Sign in to act",
     already: "Already handled", by: "by",
+    embed_read_only: "This embedded view needs a read-only token (ecreteur token create … --scope read).",
     no_unacked: "No alarm to acknowledge", unacked_alarms: "Unacknowledged alarms",
     bad: "bad", uncertain: "uncertain", per_h: "/h", synoptic: "Synoptic", trends: "Trends",
     csv: "Download (CSV)", zoom_in: "Zoom in", zoom_out: "Zoom out", earlier: "Earlier",
@@ -83,12 +85,20 @@ const WORDS = {
 export const RANK = { critical: 4, high: 3, medium: 2, low: 1 };
 export const SHAPE = { critical: "◆", high: "▲", medium: "■", low: "●" };
 
-export let lang = localStorage.getItem("lang") || document.documentElement.lang || "fr";
+/** The browser's storage, or nothing where it is refused (a frame in another site's page). */
+const stored = {
+  get(key) { try { return localStorage.getItem(key); } catch { return null; } },
+  set(key, value) { try { localStorage.setItem(key, value); } catch { /* this page only */ } },
+};
+export let lang = stored.get("lang") || document.documentElement.lang || "fr";
 document.documentElement.lang = lang;
 export const T = (key) => (WORDS[lang] && WORDS[lang][key]) || WORDS.en[key] || key;
 export const ZONE = document.body.dataset.tz || "Europe/Paris";
+/** Framed by the customer's portal: read-only, with the token in the address's fragment. */
+export const EMBED = document.body.dataset.embed === "1";
+const BEARER = EMBED ? new URLSearchParams(location.hash.slice(1)).get("token") || "" : null;
 
-const theme = localStorage.getItem("theme");
+const theme = stored.get("theme");
 if (theme) document.documentElement.dataset.theme = theme;
 
 /** An element: h("p", {class: "x"}, "text", child…); text is never parsed as HTML. */
@@ -136,10 +146,11 @@ export async function api(path, { method = "GET", body } = {}) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (method !== "GET") headers["X-CSRF-Token"] = cookie("ecr_csrf");
+  if (BEARER !== null) headers.Authorization = "Bearer " + BEARER;
   const response = await fetch("/api/v1" + path, {
     method, headers, credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body),
   });
-  if (response.status === 401 && !path.startsWith("/auth/session")) {
+  if (response.status === 401 && !path.startsWith("/auth/session") && BEARER === null) {
     location.assign("/login?next=" + encodeURIComponent(location.pathname));
     throw new ApiError(401, "signed out");
   }
@@ -169,7 +180,7 @@ function drawBanner() {
     .filter(([, n]) => n > 0);
   banner.className = "banner " + first.priority;
   banner.replaceChildren(
-    h("a", { href: "/alarms" }, h("strong", {}, `${SHAPE[first.priority]} ${T(first.priority)}`), " ",
+    h(EMBED ? "span" : "a", { href: EMBED ? null : "/alarms" }, h("strong", {}, `${SHAPE[first.priority]} ${T(first.priority)}`), " ",
       document.documentElement.lang === "en" ? first.message_en : first.message_fr),
     h("span", { class: "counts" }, counts.map(([p, n]) => h("span", { class: "badge " + p }, `${SHAPE[p]} ${n}`))));
 }
@@ -182,29 +193,33 @@ export function setLive(on) {
 /** The header: site, pages, who is signed in, language, day/night, live state. */
 export async function header(active) {
   const bar = document.getElementById("bar");
-  const signedOut = active === "login" || active === "link";  // a link is its own credential
-  const me = signedOut ? null : await api("/auth/me");
+  const signedOut = active === "login" || active === "link" || EMBED;  // a link is its own credential
+  const me = active === "login" || active === "link" ? null : await api("/auth/me");
+  if (EMBED && me.scopes.some((scope) => scope !== "read")) {
+    main().replaceChildren(h("p", { class: "notice", role: "alert" }, T("embed_read_only")));
+    throw new Error("an embedded view needs a read-only token");
+  }
   const pages = [["/", "overview"], ["/alarms", "alarms"], ["/oncall", "oncall"]];
-  liveBadge = signedOut ? null : h("span", { class: "live", role: "status", "aria-live": "polite" });
+  liveBadge = signedOut && !EMBED ? null : h("span", { class: "live", role: "status", "aria-live": "polite" });
   const night = (document.documentElement.dataset.theme ||
     (matchMedia("(prefers-color-scheme: dark)").matches ? "night" : "day")) === "night";
-  banner = signedOut ? null : h("div", { class: "banner calm", role: "status", "aria-live": "polite",
+  banner = signedOut && !EMBED ? null : h("div", { class: "banner calm", role: "status", "aria-live": "polite",
     "aria-label": T("unacked_alarms") });
   bar.replaceChildren(
     h("span", { class: "site" }, document.body.dataset.site || "Écrêteur"),
-    me ? h("nav", { "aria-label": "Pages" }, h("ul", {}, pages.map(([href, key]) =>
+    me && !EMBED ? h("nav", { "aria-label": "Pages" }, h("ul", {}, pages.map(([href, key]) =>
       h("li", {}, h("a", { href, "aria-current": key === active ? "page" : null }, T(key)))))) : null,
     h("div", { class: "tools" },
       liveBadge,
-      me ? h("span", { class: "muted who" }, `${me.user || me.name} (${T(me.role)})`) : null,
+      me && !EMBED ? h("span", { class: "muted who" }, `${me.user || me.name} (${T(me.role)})`) : null,
       h("button", { type: "button", lang: lang === "fr" ? "en" : "fr", "aria-label": `${lang === "fr" ? "EN" : "FR"} (${T("language")})`, onclick: () => {
-        localStorage.setItem("lang", lang === "fr" ? "en" : "fr"); location.reload(); } }, lang === "fr" ? "EN" : "FR"),
+        stored.set("lang", lang === "fr" ? "en" : "fr"); location.reload(); } }, lang === "fr" ? "EN" : "FR"),
       h("button", { type: "button", "aria-pressed": String(night), "aria-label": T("theme") + " " + T("night"),
         onclick: () => {
           const next = night ? "day" : "night";
-          localStorage.setItem("theme", next); document.documentElement.dataset.theme = next; header(active);
+          stored.set("theme", next); document.documentElement.dataset.theme = next; header(active);
         } }, night ? "☀" : "☾"),
-      me ? h("button", { type: "button", onclick: async () => {
+      me && !EMBED ? h("button", { type: "button", onclick: async () => {
         await api("/auth/logout", { method: "POST" }); location.assign("/login"); } }, T("signout")) : null,
     ),
   );
@@ -224,7 +239,9 @@ export function stream(kinds, handlers) {
     const query = new URLSearchParams({ kinds });
     if (epoch !== null) { query.set("epoch", epoch); query.set("since", String(seq)); }
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const socket = new WebSocket(`${scheme}://${location.host}/api/v1/events?${query}`);
+    // A bearer goes in the subprotocol, not in the address: addresses end up in logs
+    const socket = new WebSocket(`${scheme}://${location.host}/api/v1/events?${query}`,
+      BEARER === null ? [] : ["ecreteur.bearer", BEARER]);
     socket.onmessage = (message) => {
       const event = JSON.parse(message.data);
       if (event.type === "hello") { setLive(true); delay = 500; if (event.epoch !== epoch) seq = null; epoch = event.epoch; return; }

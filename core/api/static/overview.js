@@ -1,5 +1,5 @@
 // The overview: every dam on one screen, the dam in trouble first and unmistakable.
-import { RANK, T, api, fmt, h, header, main, priorityBadge, stream } from "./app.js";
+import { EMBED, RANK, T, api, fmt, h, header, main, priorityBadge, stream } from "./app.js";
 
 await header("overview");
 const dams = await api("/dams");
@@ -116,7 +116,7 @@ function card(dam) {
     .flatMap((role) => [h("dt", {}, T(role)), h("dd", {}, value(dam, role))]);
   return h("article", { class: classes, "aria-labelledby": "dam-" + dam.id, "data-dam": dam.id },
     h("header", {},
-      h("h2", { id: "dam-" + dam.id }, h("a", { href: "/dams/" + encodeURIComponent(dam.id) }, dam.name)),
+      h("h2", { id: "dam-" + dam.id }, EMBED ? dam.name : h("a", { href: "/dams/" + encodeURIComponent(dam.id) }, dam.name)),
       priority ? priorityBadge(priority, list.length) : null,
       lost ? h("span", { class: "badge lost" }, "✕ " + T("lost")) : null,
       !priority && !lost ? h("span", { class: "badge calm" }, "✓ " + T("calm")) : null),
