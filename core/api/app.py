@@ -226,7 +226,7 @@ def create_app(
         version="1",
         description="Supervision of flood-attenuation dams: samples, history, alarms.",
         openapi_url=f"{API}/openapi.json",
-        docs_url=f"{API}/docs",
+        docs_url=None,  # served by core.api.web from packaged assets, under the pages' policy
         redoc_url=None,
     )
     metrics = Metrics()

@@ -11,6 +11,7 @@ sign-in page's address, and comes back after sign-in.
 
 import html
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 from urllib.parse import quote
 
@@ -23,6 +24,8 @@ from core.config.schema import Site
 from core.storage.tokens import Token
 
 STATIC = Path(__file__).with_name("static")
+SWAGGER = Path(str(resources.files("fastapi_offline") / "static"))  # Swagger UI's own files
+API_DOCS = "/api/v1/docs"
 PAGES = {"/": "overview", "/alarms": "alarms", "/oncall": "oncall"}
 
 
@@ -105,6 +108,20 @@ def add_web_pages(
 
     if links:
         app.add_api_route("/i/{token}", incident, methods=["GET"], include_in_schema=False)
+
+    app.mount(f"{API_DOCS}-assets", StaticFiles(directory=SWAGGER), name="swagger")
+
+    async def docs(request: Request) -> Response:
+        """The API's reference (Swagger UI), from assets in the package: nothing from a CDN."""
+        return HTMLResponse(f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(site.name)} API</title>
+<link rel="stylesheet" href="{API_DOCS}-assets/swagger-ui.css">
+<script src="{API_DOCS}-assets/swagger-ui-bundle.js"></script>
+<script src="/static/docs.js" defer></script>
+</head><body><main><div id="swagger-ui" data-spec="/api/v1/openapi.json"></div></main></body></html>
+""")
+
+    app.add_api_route(API_DOCS, docs, methods=["GET"], include_in_schema=False)
 
     async def embed(request: Request) -> Response:
         """The overview, read-only, for the customer's portal: the portal's page frames

@@ -247,3 +247,27 @@ def test_a_dam_page_draws_its_synoptic_and_trend_with_limits_a_gap_and_a_csv(
     text = Path(download.value.path()).read_text(encoding="utf-8")
     assert text.splitlines()[0] == "ts,value,quality"
     assert len(text.splitlines()) > 100
+
+
+@pytest.mark.web
+def test_the_api_reference_loads_from_the_server_alone(web: ApiServer, context: BrowserContext) -> None:
+    outside: list[str] = []
+    errors: list[str] = []
+    origin = base(web)
+
+    def only_the_server(route: Any) -> None:
+        if route.request.url.startswith(origin):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_the_server)
+    page = context.new_page()
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(origin + "/api/v1/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Écrêteur API")
+    expect(page.get_by_text("/api/v1/samples").first).to_be_visible()
+    assert outside == []
+    assert errors == []
+    assert "unsafe-inline" not in httpx.get(origin + "/api/v1/docs").headers["content-security-policy"]
