@@ -28,6 +28,8 @@ from core.sim.scenario import RESOURCES
 DEMO_SITE = RESOURCES / "sites" / "demo.yaml"
 
 
+_DEMO_WEB = "http://127.0.0.1:8080/"  # the demo site's api section: loopback only
+_DEMO_USER, _DEMO_PASSWORD = "demo", "ecreteur-demo"
 _DATA_DIR_HELP = "state directory (default: $ECRETEUR_DATA_DIR, systemd's, or ~/.local/state/ecreteur)"
 
 
@@ -98,6 +100,12 @@ def _parser() -> argparse.ArgumentParser:
     _simulation_options(demo)
     demo.add_argument("--data-dir", type=Path, default=None, help=_DATA_DIR_HELP)
     demo.add_argument("--headless", action="store_true", help="a terminal table instead of the desktop")
+    demo.add_argument(
+        "--web",
+        action="store_true",
+        help=f"serve the web pages and the REST API on {_DEMO_WEB} instead of the desktop "
+        f"(account {_DEMO_USER}, password {_DEMO_PASSWORD})",
+    )
     _desktop_options(demo)
     demo.set_defaults(handler=_demo)
 
@@ -306,8 +314,10 @@ def _demo(args: argparse.Namespace) -> int:
 
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            run = None if args.headless or not _has_display() else _desktop()
-            if run is None:
+            run = None if args.headless or args.web or not _has_display() else _desktop()
+            if args.web:
+                _demo_web(config, args.data_dir)
+            elif run is None:
                 asyncio.run(monitor(config, DEMO_SITE, args.data_dir, args.duration))
             else:
                 run(config, DEMO_SITE, args.data_dir, language=args.language, theme=args.theme,
@@ -318,6 +328,21 @@ def _demo(args: argparse.Namespace) -> int:
     finally:
         _stop_simulator(simulator)
     return 0
+
+
+def _demo_web(config: SiteConfig, data_dir: Path) -> None:
+    """The demo as a server: its pages on loopback, with a demo operator account."""
+    from core.api.server import serve, user_store
+    from core.storage.users import UserError
+
+    users = user_store(config, data_dir)
+    if users.get(_DEMO_USER) is None:
+        with contextlib.suppress(UserError):
+            users.add(_DEMO_USER, "operator", _DEMO_PASSWORD)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    print(f"Écrêteur demo: open {_DEMO_WEB} and sign in as {_DEMO_USER} / {_DEMO_PASSWORD} "
+          "(Ctrl+C stops)", flush=True)  # fmt: skip
+    asyncio.run(serve(config, DEMO_SITE, data_dir))
 
 
 def _stop_simulator(simulator: subprocess.Popen[bytes]) -> None:

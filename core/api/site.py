@@ -62,7 +62,7 @@ def add_site_routes(
     )
     async def oncall(_: Annotated[Token, Depends(need("read"))]) -> Any:
         cascade = runtime.cascade
-        if config.roster is None or cascade is None:
+        if config.roster is None:
             return s.OnCallOut(configured=False, teams=[], incidents=[])
         roster, now = OnCall(config.roster), utcnow()
 
@@ -74,6 +74,8 @@ def add_site_routes(
                       next=shift(roster.next_shift(t.id, now)))
             for t in config.roster.teams
         ]  # fmt: skip
+        if cascade is None:  # a roster, but nobody is paged from this server
+            return s.OnCallOut(teams=teams, incidents=[])
         store = cascade.store
         incidents = {i.id: i for i in store.incidents(OPEN)}
         for incident in store.recent(_INCIDENTS):

@@ -101,7 +101,9 @@ function value(dam, role) {
 }
 
 function eta(dam) {
-  if (dam.eta_min === null || dam.eta_min === undefined) return T("no_forecast");
+  if (dam.eta_min === null || dam.eta_min === undefined) {
+    return dam.rate_per_h !== null && dam.rate_per_h !== undefined && dam.rate_per_h <= 0 ? T("no_forecast") : "—";
+  }
   const minutes = Math.round(dam.eta_min);
   return minutes >= 120 ? `${Math.floor(minutes / 60)} ${T("h")} ${minutes % 60} ${T("min")}` : `${minutes} ${T("min")}`;
 }
