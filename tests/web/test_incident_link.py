@@ -13,14 +13,15 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import BrowserContext, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from core.model import utcnow
 from core.notify.links import IncidentLinks
 from tests.integration.api_server import ApiServer
 from tests.integration.paging_bench import ALICE, roster
 from tests.integration.paging_peers import ACCOUNT_SID, PUBLIC_URL, RecordingProxy, Sent
-from tests.web.conftest import WEB_SITE, base, post_samples
+from tests.web.conftest import DESK, PHONE, WEB_SITE, add_user, axe_script, base, post_samples, sign_in
+from tests.web.test_accessibility import serious
 
 PROBE = "probe:lauragais.probe:H"
 
@@ -118,3 +119,34 @@ def test_the_link_in_the_sms_opens_the_incident_and_acknowledges_it_once(
     assert ("Alice Martin", "refused: link already used") in uses
     assert any(outcome.startswith("refused: this link expired") for _, outcome in uses)
     assert sum(1 for _, outcome in uses if outcome == "refused: this link is not valid") >= 2
+
+
+@pytest.mark.web
+@pytest.mark.paging
+def test_the_incident_and_on_call_pages_pass_axe_with_an_incident_paged(
+    paged: ApiServer, twilio: RecordingProxy, browser: Browser
+) -> None:
+    add_user(paged, "alice", "operator")
+    post_samples(paged, ("lauragais.probe", 60.0, datetime.now(UTC).isoformat()))
+    found = re.search(r"(http://\S+/i/[A-Za-z0-9_-]+)", sms_to(twilio, ALICE).form["Body"])
+    assert found
+    for viewport in (PHONE, DESK):
+        context = browser.new_context(**viewport, locale="fr-FR", bypass_csp=True)  # axe is injected
+        try:
+            page = context.new_page()
+            page.goto(found.group(1))
+            expect(page.get_by_role("button", name=re.compile("J'acquitte"))).to_be_visible()
+            problems = {"/i/…": axe(page)}
+            sign_in(page, paged, then="/oncall")
+            expect(page.locator("[data-incident]")).to_have_count(1)
+            expect(page.locator("[data-incident]")).to_contain_text("Alice Martin")  # who was paged
+            problems["/oncall"] = axe(page)
+            assert problems == {"/i/…": [], "/oncall": []}
+        finally:
+            context.close()
+
+
+def axe(page: Page) -> list[str]:
+    page.add_script_tag(path=str(axe_script()))
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return serious(result["violations"])
