@@ -85,8 +85,9 @@ def _parser() -> argparse.ArgumentParser:
     hmi.add_argument("--data-dir", type=Path, default=None, help=_DATA_DIR_HELP + "; a client: its client/")
     hmi.add_argument(
         "--server",
-        metavar="URL",
+        metavar="URL[,URL…]",
         help="be a client of the site's server (sign in; alarms, journal and paging are the server's); "
+        "several URLs: the site's redundant servers, whichever answers; "
         "default: 'server' in ~/.config/ecreteur/client.toml, else standalone",
     )
     hmi.add_argument(

@@ -22,7 +22,7 @@ import json
 import logging
 import ssl
 import tomllib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -57,15 +57,26 @@ class SignInFailed(Exception):
     """Wrong name or password, an account disabled, or a server that refuses (with its reason)."""
 
 
+class _Unreachable(SignInFailed):
+    """This server did not answer; the site's next one may."""
+
+
 @dataclass(frozen=True, slots=True)
 class Session:
     """A signed-in operator on a server: who acts, with which role, and the bearer to send."""
 
-    url: str  # the server's base URL, e.g. https://scada.example:8443
+    url: str  # the server's base URL in use, e.g. https://scada.example:8443
     token: str
     user: str
     role: Role
     ca: Path | None = None  # the server's CA when it is not in the system's store
+    others: tuple[str, ...] = ()  # the site's other servers, tried in turn when this one is lost
+
+    def next_server(self) -> Session:
+        """The same session on the next of the site's servers (redundant servers share sessions)."""
+        if not self.others:
+            return self
+        return replace(self, url=self.others[0], others=(*self.others[1:], self.url))
 
     @property
     def api(self) -> str:
@@ -81,7 +92,8 @@ class Session:
 @dataclass(frozen=True, slots=True)
 class ClientProfile:
     """A control-room PC's client settings (``$XDG_CONFIG_HOME/ecreteur/client.toml``):
-    ``server = "https://…"``, optionally ``ca = "/path/ca.pem"`` and ``user = "name"``."""
+    ``server = "https://…"`` (or a list of the site's redundant servers), optionally
+    ``ca = "/path/ca.pem"`` and ``user = "name"``."""
 
     server: str | None = None
     ca: Path | None = None
@@ -99,8 +111,10 @@ class ClientProfile:
         unknown = set(data) - {"server", "ca", "user"}
         if unknown:
             raise ValueError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))} (server, ca, user)")
-        ca = data.get("ca")
-        return cls(data.get("server"), Path(ca) if ca else None, str(data.get("user", "")))
+        ca, server = data.get("ca"), data.get("server")
+        if isinstance(server, list):  # redundant servers: server = ["https://a…", "https://b…"]
+            server = ", ".join(map(str, server))
+        return cls(server, Path(ca) if ca else None, str(data.get("user", "")))
 
 
 async def _ask(probe: Session, method: str, path: str, **request: Any) -> dict[str, Any]:
@@ -109,24 +123,60 @@ async def _ask(probe: Session, method: str, path: str, **request: Any) -> dict[s
         async with httpx.AsyncClient(verify=probe.verify(), timeout=10) as client:
             answer = await client.request(method, f"{probe.api}{path}", **request)
     except httpx.HTTPError as err:
-        raise SignInFailed(f"the server {probe.url} cannot be reached: {err or type(err).__name__}") from err
+        raise _Unreachable(f"the server {probe.url} cannot be reached: {err or type(err).__name__}") from err
+    if answer.status_code == 503:  # stopping: another server may answer
+        raise _Unreachable(f"the server {probe.url} is stopping")
     if answer.status_code != 200:
         raise SignInFailed(_detail(answer))
     body: dict[str, Any] = answer.json()
     return body
 
 
+def servers(url: str) -> list[str]:
+    """The site's servers in ``url``: one address, or several separated by commas or spaces
+    (redundant servers: whichever answers is used, and the others when it is lost)."""
+    found = [part for part in url.replace(",", " ").split() if part]
+    if not found:
+        raise SignInFailed("no server address given")
+    return found
+
+
+async def _first_answer(url: str, ask: Callable[[str], Awaitable[Session]]) -> Session:
+    """``ask`` each of the site's servers in turn until one answers; a refusal is final (the
+    servers share their accounts), an unreachable server passes to the next."""
+    candidates = servers(url)
+    failures = []
+    for index, candidate in enumerate(candidates):
+        try:
+            session = await ask(candidate)
+        except _Unreachable as err:
+            failures.append(str(err))
+            continue
+        return replace(session, others=tuple(candidates[index + 1 :] + candidates[:index]))
+    raise SignInFailed("; ".join(failures))
+
+
 async def sign_in(url: str, user: str, password: str, ca: Path | None = None) -> Session:
-    """Open a session on the server with an operator account (``ecreteur user add``)."""
-    probe = Session(url, "", user, Role.VIEWER, ca)
-    body = await _ask(probe, "POST", "/auth/login", json={"user": user, "password": password})
-    return Session(url, body["token"], body["user"], Role[body["role"].upper()], ca)
+    """Open a session on the site's server (the first of ``url``'s that answers) with an
+    operator account (``ecreteur user add``)."""
+
+    async def ask(candidate: str) -> Session:
+        probe = Session(candidate, "", user, Role.VIEWER, ca)
+        body = await _ask(probe, "POST", "/auth/login", json={"user": user, "password": password})
+        return Session(candidate, body["token"], body["user"], Role[body["role"].upper()], ca)
+
+    return await _first_answer(url, ask)
 
 
 async def resume(url: str, token: str, ca: Path | None = None) -> Session:
     """A session from a bearer already held (a token or a saved session): who it is."""
-    me = await _ask(Session(url, token, "", Role.VIEWER, ca), "GET", "/auth/me", headers=_bearer(token))
-    return Session(url, token, me["user"] or me["name"], Role[me["role"].upper()], ca)
+
+    async def ask(candidate: str) -> Session:
+        probe = Session(candidate, token, "", Role.VIEWER, ca)
+        me = await _ask(probe, "GET", "/auth/me", headers=_bearer(token))
+        return Session(candidate, token, me["user"] or me["name"], Role[me["role"].upper()], ca)
+
+    return await _first_answer(url, ask)
 
 
 class ServerBoard:
@@ -235,6 +285,10 @@ class ServerBoard:
             except (OSError, TimeoutError, WebSocketException) as err:
                 reason = f"cannot reach the server: {err or type(err).__name__}"
             self._set_reachable(False, reason)
+            if self.session.others:  # redundant servers share sessions: go on with the next one
+                self.session = self.session.next_server()
+                _LOGGER.info("trying the site's next server, %s", self.session.url)
+                self._set_reachable(False, f"{reason}; trying {self.session.url}")
             await asyncio.sleep(delay)
             delay = min(delay * 2, _RETRY_MAX_S)
 

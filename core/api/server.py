@@ -24,7 +24,7 @@ from core.config.schema import SiteConfig
 from core.config.secrets import resolve
 from core.notify.links import IncidentLinks, link_key
 from core.runtime import Runtime
-from core.storage.select import state_file
+from core.storage.select import build_credentials, state_file
 from core.storage.tokens import TokenStore
 from core.storage.users import UserStore
 
@@ -42,13 +42,13 @@ class _Server(uvicorn.Server):
 
 
 def token_store(config: SiteConfig, data_dir: Path) -> TokenStore:
-    """Tokens live beside the historian, in the server's state directory."""
-    return TokenStore(state_file(config.storage, data_dir, "tokens.db"))
+    """Tokens live beside the historian, in the server's state directory (shared on Cassandra)."""
+    return build_credentials(config.storage, data_dir)[0]
 
 
 def user_store(config: SiteConfig, data_dir: Path) -> UserStore:
-    """Operator accounts live beside the tokens."""
-    return UserStore(state_file(config.storage, data_dir, "tokens.db"))
+    """Operator accounts live beside the tokens (shared on Cassandra)."""
+    return build_credentials(config.storage, data_dir)[1]
 
 
 def incident_links(config: SiteConfig, data_dir: Path) -> IncidentLinks | None:

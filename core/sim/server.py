@@ -37,13 +37,15 @@ async def serve(args: argparse.Namespace) -> None:
         )
         for dam in dams
     ]
-    for station in stations:
-        await station.start()
-        print(f"{station.station}: {station.endpoint}", flush=True)
+    # the handlers come first: a stop asked as soon as an endpoint is printed (a supervisor, a
+    # test) must stop the stations cleanly, not interrupt the loop halfway through a start
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    for station in stations:
+        await station.start()
+        print(f"{station.station}: {station.endpoint}", flush=True)
     await stop.wait()
     for station in stations:
         with contextlib.suppress(Exception):

@@ -13,6 +13,8 @@ from core.config.schema import Storage
 from core.storage.base import Historian
 from core.storage.lease import Lease, owner_name
 from core.storage.paging import PagingStore
+from core.storage.tokens import TokenStore
+from core.storage.users import UserStore
 
 
 def _local(storage: Storage, data_dir: Path, path: str) -> Path:
@@ -78,6 +80,22 @@ def build_paging_store(storage: Storage, local: Path) -> PagingStore:
     password = resolve(settings.password) if settings.password else None
     shared = CassandraPagingStore(lambda: connect(settings, password), settings.timeout_s)
     return SharedPagingStore(SqlitePagingStore(local), shared)
+
+
+def build_credentials(storage: Storage, data_dir: Path) -> tuple[TokenStore, UserStore]:
+    """The API's tokens and sessions and the operator accounts, in ``tokens.db``; on Cassandra
+    that file is this server's replica of the site's (every server signs the same people in)."""
+    local = state_file(storage, data_dir, "tokens.db")
+    if storage.backend != "cassandra":
+        return TokenStore(local), UserStore(local)
+    from core.config.secrets import resolve
+    from core.storage.cassandra import connect
+    from core.storage.credentials_shared import CassandraCredentials, SharedTokenStore, SharedUserStore
+
+    settings = storage.cassandra
+    password = resolve(settings.password) if settings.password else None
+    remote = CassandraCredentials(lambda: connect(settings, password))
+    return SharedTokenStore(local, remote), SharedUserStore(local, remote)
 
 
 def build_historian(storage: Storage, data_dir: Path) -> Historian:

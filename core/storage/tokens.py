@@ -46,7 +46,7 @@ class Token:
         return scope == "operate" and "engineer" in self.scopes
 
 
-def _digest(secret: str) -> str:
+def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
@@ -86,7 +86,7 @@ class TokenStore:
             with self._db() as db:
                 db.execute(
                     "INSERT INTO tokens VALUES (?, ?, ?, ?)",
-                    (name, _digest(secret), " ".join(sorted(set(scopes))), to_us(utcnow())),
+                    (name, digest(secret), " ".join(sorted(set(scopes))), to_us(utcnow())),
                 )
         except sqlite3.IntegrityError:
             raise ValueError(f"a token named {name!r} exists already; revoke it first") from None
@@ -97,7 +97,7 @@ class TokenStore:
             return self._session(secret)
         with self._db() as db:
             row = db.execute(
-                "SELECT name, scopes, created FROM tokens WHERE digest = ?", (_digest(secret),)
+                "SELECT name, scopes, created FROM tokens WHERE digest = ?", (digest(secret),)
             ).fetchone()
         return None if row is None else Token(row[0], frozenset(row[1].split()), from_us(row[2]))
 
@@ -110,12 +110,12 @@ class TokenStore:
         with self._db() as db:
             db.execute("DELETE FROM sessions WHERE expires < ?", (to_us(now),))
             db.execute("INSERT INTO sessions VALUES (?, ?, ?, ?, ?)",
-                       (_digest(secret), user, role, to_us(now), to_us(now + lasts)))  # fmt: skip
+                       (digest(secret), user, role, to_us(now), to_us(now + lasts)))  # fmt: skip
         return secret, now + lasts
 
     def close_session(self, secret: str) -> None:
         with self._db() as db:
-            db.execute("DELETE FROM sessions WHERE digest = ?", (_digest(secret),))
+            db.execute("DELETE FROM sessions WHERE digest = ?", (digest(secret),))
 
     def close_sessions_of(self, user: str) -> None:
         """A disabled account or a changed password ends the user's sessions at once."""
@@ -126,7 +126,7 @@ class TokenStore:
         with self._db() as db:
             row = db.execute(
                 "SELECT user, role, created, expires FROM sessions WHERE digest = ? AND expires >= ?",
-                (_digest(secret), to_us(utcnow())),
+                (digest(secret), to_us(utcnow())),
             ).fetchone()
         if row is None:
             return None
@@ -142,3 +142,21 @@ class TokenStore:
     def revoke(self, name: str) -> bool:
         with self._db() as db:
             return db.execute("DELETE FROM tokens WHERE name = ?", (name,)).rowcount > 0
+
+    # -- rows as stored, for a replica of the site's shared credentials (credentials_shared) --
+
+    def put_token_row(self, name: str, token_digest: str, scopes: str, created: int) -> None:
+        with self._db() as db:
+            db.execute("DELETE FROM tokens WHERE name = ? OR digest = ?", (name, token_digest))
+            db.execute("INSERT INTO tokens VALUES (?, ?, ?, ?)", (name, token_digest, scopes, created))
+
+    def put_session_row(self, session_digest: str, user: str, role: str, created: int, expires: int) -> None:
+        with self._db() as db:
+            db.execute("INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?, ?)",
+                       (session_digest, user, role, created, expires))  # fmt: skip
+
+    def forget(self, secret_digest: str) -> None:
+        """Drop a token or a session by its digest (revoked or ended elsewhere)."""
+        with self._db() as db:
+            db.execute("DELETE FROM tokens WHERE digest = ?", (secret_digest,))
+            db.execute("DELETE FROM sessions WHERE digest = ?", (secret_digest,))

@@ -109,6 +109,37 @@ class UserStore:
     def set_disabled(self, name: str, disabled: bool) -> User:
         return self._update(name, "UPDATE users SET disabled = ?, changed = ? WHERE name = ?", int(disabled))
 
+    # -- rows as stored, for a replica of the site's shared credentials (credentials_shared) --
+
+    def row(self, name: str) -> tuple[str, str, str, int, int, int] | None:
+        """(name, role, hash, disabled, created µs, changed µs)."""
+        with closing(self._connect()) as db:
+            found = db.execute(
+                "SELECT name, role, hash, disabled, created, changed FROM users WHERE name = ?", (name,)
+            ).fetchone()
+        return None if found is None else tuple(found)
+
+    def put_row(self, row: tuple[str, str, str, int, int, int]) -> None:
+        with closing(self._connect()) as db, db:
+            db.execute("INSERT OR REPLACE INTO users (name, role, hash, disabled, created, changed)"
+                       " VALUES (?, ?, ?, ?, ?, ?)", row)  # fmt: skip
+
+    @staticmethod
+    def hashed(password: str) -> str:
+        return _HASHER.hash(password)
+
+    @staticmethod
+    def matches(stored_hash: str, password: str) -> bool:
+        try:
+            return bool(_HASHER.verify(stored_hash, password))
+        except (VerificationError, InvalidHashError):
+            return False
+
+    @staticmethod
+    def spend(password: str) -> None:
+        """The work of a check for a name that does not exist: no timing hint that it does not."""
+        _HASHER.hash(password)
+
     def verify(self, name: str, password: str) -> User | None:
         """The user if ``password`` is theirs and the account is enabled, else None."""
         with closing(self._connect()) as db:

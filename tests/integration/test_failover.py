@@ -160,9 +160,10 @@ def _two_servers(tmp_path: Path, twilio: RecordingProxy, node: Any) -> list[Any]
     where = f"port: {node.port}, keyspace: {keyspace}, consistency: ONE, lease_ttl_s: 3"
     site = SITE + paging_yaml(twilio) + f"storage: {{backend: cassandra, cassandra: {{{where}}}}}\n"
     servers = []
+    tokens: dict[str, str] = {}  # the site's API tokens, made once: redundant servers share them
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
-        servers.append(ApiServer(tmp_path / name, site=site))
+        servers.append(ApiServer(tmp_path / name, site=site, tokens=tokens))
     return servers
 
 
@@ -291,3 +292,99 @@ async def test_a_new_server_with_no_local_state_restores_the_sites_alarm_states_
         assert await second.load() == {"lauragais.level.hh": acked}  # acknowledged by Marie, still active
     finally:
         await second.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.cassandra
+@pytest.mark.looptime(False)
+@pytest.mark.timeout(900)
+async def test_clients_follow_the_leader_with_one_session_and_a_revocation_reaches_every_server(
+    tmp_path: Path, twilio: RecordingProxy, cassandra_node: Any
+) -> None:
+    """Accounts, sessions and tokens are the site's: a desktop given both servers signs in on
+    the first, keeps its session when that server dies, and acts on the other; a token revoked
+    on one server stops working on the other. (Blocking calls go to a thread: the desktop's
+    runtime shares this loop.)"""
+    import subprocess
+    import sys
+
+    import httpx
+
+    from core.config import load_config
+    from core.model import utcnow
+    from core.remote import sign_in
+    from core.runtime import Runtime
+    from tests.conftest import REPO
+    from tests.integration.api_server import cli
+
+    first, second = servers = _two_servers(tmp_path, twilio, cassandra_node)
+    runtime = None
+    run = asyncio.to_thread
+    try:
+        for server in servers:
+            await run(server.start, with_station=False)
+        add = [sys.executable, "-m", "core.cli", "user", "add", "marie", "--role", "operator", "--config",
+               str(first.config), "--data-dir", str(first.data)]  # fmt: skip
+        made = await run(subprocess.run, add, input="vanne-de-fond-50\n", capture_output=True, text=True,
+                         cwd=REPO, timeout=120, check=False)  # fmt: skip
+        assert made.returncode == 0, made.stderr
+        both = f"http://127.0.0.1:{first.api_port}, http://127.0.0.1:{second.api_port}"
+        session = await sign_in(both, "marie", "vanne-de-fond-50")  # the account was added on the first
+        assert session.url == f"http://127.0.0.1:{first.api_port}"
+        async with httpx.AsyncClient(timeout=30) as http:
+            me = await http.get(f"{second.url}/auth/me", headers={"Authorization": f"Bearer {session.token}"})
+            assert me.status_code == 200 and me.json()["user"] == "marie"  # one session, every server
+
+            runtime = Runtime(load_config(first.config), config_path=first.config, data_dir=tmp_path / "desk",
+                              session=session)  # fmt: skip
+            await runtime.start()
+            board = runtime.board
+            await _until_async(lambda: board.authority.reachable, "the desktop connected")
+            await run(_probe_above_h, servers)
+            alarm = "probe:lauragais.probe:H"
+            await _until_async(lambda: any(v.id == alarm for v in board.views()), "the desktop annunciates")
+
+            first.server.kill()  # the desktop's server dies
+            await run(first.server.wait)
+            await _until_async(
+                lambda: (
+                    board.authority.reachable and str(board.authority.server).endswith(str(second.api_port))
+                ),
+                "the desktop on the other server",
+            )
+            await board.acknowledge(session.actor(), alarm, "vu après la bascule")
+            served = (await http.get(f"{second.url}/alarms", headers=second.headers("read"))).json()
+            probe = next(a for a in served if a["id"] == alarm)
+            assert (probe["status"], probe["acknowledged_by"]) == ("acknowledged", "marie")
+
+            made = await run(cli, "token", "create", "sonde-iot", "--scope", "ingest", "--config",
+                             str(second.config), "--data-dir", str(second.data))  # fmt: skip
+            assert made.returncode == 0, made.stderr
+            iot = {"Authorization": f"Bearer {made.stdout.strip()}"}
+            await run(first.start, with_station=False)  # back: it knows the token made on the other
+            sample = {"samples": [{"tag": "lauragais.probe", "ts": utcnow().isoformat(), "value": 10.0}]}
+            assert (await http.post(f"{first.url}/samples", json=sample, headers=iot)).status_code == 200
+            revoked = await run(cli, "token", "revoke", "sonde-iot", "--config", str(second.config),
+                                "--data-dir", str(second.data))  # fmt: skip
+            assert revoked.returncode == 0, revoked.stderr
+
+            async def refused() -> bool:
+                return (await http.post(f"{first.url}/samples", json=sample, headers=iot)).status_code == 401
+
+            deadline = time.monotonic() + 30
+            while not await refused():
+                assert time.monotonic() < deadline, "the revocation did not reach the other server"
+                await asyncio.sleep(0.1)
+    finally:
+        if runtime is not None:
+            await runtime.stop()
+        for server in servers:
+            await run(server.stop)
+
+
+async def _until_async(condition: Any, what: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)

@@ -65,9 +65,14 @@ def test_the_installed_site_validates_and_the_simulator_knows_its_scenarios(inst
         assert simulator.stdout.readline().startswith("lauragais: opc.tcp://")
     finally:
         simulator.send_signal(signal.SIGINT)
-        simulator.wait(timeout=60)
-        if simulator.stdout is not None:
-            simulator.stdout.close()
+        try:
+            assert simulator.wait(timeout=60) == 0, "the simulator did not stop cleanly on SIGINT"
+        finally:
+            if simulator.poll() is None:
+                simulator.kill()
+                simulator.wait()
+            if simulator.stdout is not None:
+                simulator.stdout.close()
 
 
 def test_the_units_exec_start_runs_the_server_as_the_service_user(installed: Path) -> None:
