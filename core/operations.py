@@ -19,7 +19,8 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from core.alarms.engine import AlarmEngine
 from core.alarms.view import AlarmView
@@ -108,6 +109,10 @@ class Operations:
         # the modes in force, read here (the store's writes are queued off the loop: reading it
         # back at once could still see the mode just left)
         self._modes: dict[tuple[str, str | None], ActiveMode] = {}
+        # redundant servers: each command carried out here is published for the others
+        # (core.storage.commands_shared), and theirs are applied here by apply_relayed
+        self.relay: Callable[[dict[str, Any]], None] | None = None
+        self._relaying = False
 
     def start(self) -> None:
         """Put back the modes in force before a restart (after the engine restored its alarms)."""
@@ -120,6 +125,41 @@ class Operations:
     def acknowledge(self, actor: Actor, alarm_id: str, comment: str = "") -> AlarmView:
         return self._carry(actor, Command.ACKNOWLEDGE, alarm_id, comment, self.engine.acknowledge)
 
+    def apply_relayed(self, command: dict[str, Any], at: datetime, server: str) -> None:
+        """Carry out a command another server of the site carried out at ``at``; one that no
+        longer applies here (already done, a shelve already over) is skipped."""
+        actor = Actor(command["user"], Role[command["role"]], f"{command['origin']} (via {server})")
+        kind, target, text = Command(command["command"]), command.get("alarm", ""), command.get("text", "")
+        self._relaying = True
+        try:
+            if kind in (Command.ENTER_MODE, Command.LEAVE_MODE):
+                self.set_mode(
+                    actor, command["mode"], command.get("station"), kind is Command.ENTER_MODE, text
+                )
+            elif kind is Command.SHELVE:
+                left = timedelta(seconds=command["duration_s"]) - (self.engine.clock.now() - at)
+                if left > timedelta(0):
+                    self.shelve(actor, target, text, left)
+            elif kind is Command.REMOVE_FROM_SERVICE:
+                self.remove_from_service(actor, target, text)
+            else:
+                carry = {
+                    Command.ACKNOWLEDGE: self.acknowledge,
+                    Command.UNSHELVE: self.unshelve,
+                    Command.RESET: self.reset,
+                    Command.RETURN_TO_SERVICE: self.return_to_service,
+                }
+                carry[kind](actor, target, text)
+        except OperationError:
+            pass  # this engine is there already, or the alarm moved on
+        finally:
+            self._relaying = False
+
+    def _publish(self, actor: Actor, command: Command, **fields: Any) -> None:
+        if self.relay is not None and not self._relaying:
+            self.relay({"command": command.value, "user": actor.name, "role": actor.role.name,
+                        "origin": actor.origin, **fields})  # fmt: skip
+
     def shelve(self, actor: Actor, alarm_id: str, reason: str, duration: timedelta) -> AlarmView:
         detail = f"{reason} ({duration.total_seconds() / 60:.0f} min)"
         self._check(actor, Command.SHELVE, alarm_id, detail)
@@ -128,7 +168,9 @@ class Operations:
         except ValueError as err:
             self._audit(actor, Command.SHELVE, alarm_id, detail, f"refused: {err}")
             raise Invalid(str(err)) from None
-        return self._done(actor, Command.SHELVE, alarm_id, detail, ok)
+        view = self._done(actor, Command.SHELVE, alarm_id, detail, ok)
+        self._publish(actor, Command.SHELVE, alarm=alarm_id, text=reason, duration_s=duration.total_seconds())
+        return view
 
     def unshelve(self, actor: Actor, alarm_id: str, comment: str = "") -> AlarmView:
         return self._carry(actor, Command.UNSHELVE, alarm_id, comment, self.engine.unshelve)
@@ -139,8 +181,10 @@ class Operations:
     def remove_from_service(self, actor: Actor, alarm_id: str, reason: str) -> AlarmView:
         self._check(actor, Command.REMOVE_FROM_SERVICE, alarm_id, reason)
         self._reason(actor, Command.REMOVE_FROM_SERVICE, alarm_id, reason)
-        return self._done(actor, Command.REMOVE_FROM_SERVICE, alarm_id, reason,
+        view = self._done(actor, Command.REMOVE_FROM_SERVICE, alarm_id, reason,
                           self.engine.remove_from_service(alarm_id, actor.name, reason))  # fmt: skip
+        self._publish(actor, Command.REMOVE_FROM_SERVICE, alarm=alarm_id, text=reason)
+        return view
 
     def return_to_service(self, actor: Actor, alarm_id: str, reason: str = "") -> AlarmView:
         return self._carry(actor, Command.RETURN_TO_SERVICE, alarm_id, reason, self.engine.return_to_service)
@@ -178,6 +222,7 @@ class Operations:
             self._modes[(mode, station)] = active
         self.audit.set_mode(active, mode, station)
         self._audit(actor, command, target, reason, f"done: {len(changed)} alarm(s)")
+        self._publish(actor, command, mode=mode, station=station, text=reason)
         return [self.engine.view(alarm_id) for alarm_id in changed]
 
     # -- dashboards -----------------------------------------------------------------------
@@ -206,7 +251,9 @@ class Operations:
     ) -> AlarmView:
         """Check, carry out ``change(alarm_id, who, text)`` through the engine, audit, answer."""
         self._check(actor, command, alarm_id, text)
-        return self._done(actor, command, alarm_id, text, change(alarm_id, actor.name, text))
+        view = self._done(actor, command, alarm_id, text, change(alarm_id, actor.name, text))
+        self._publish(actor, command, alarm=alarm_id, text=text)
+        return view
 
     def _check(self, actor: Actor, command: Command, alarm_id: str, detail: str) -> None:
         if not actor.may(command):

@@ -33,7 +33,14 @@ from core.storage.audit import AuditStore
 from core.storage.base import Historian
 from core.storage.lease import Lease
 from core.storage.lock import AuthorityLock
-from core.storage.select import build_historian, build_journal, build_lease, build_paging_store, state_file
+from core.storage.select import (
+    build_command_relay,
+    build_historian,
+    build_journal,
+    build_lease,
+    build_paging_store,
+    state_file,
+)
 
 if TYPE_CHECKING:
     from core.remote import ServerBoard, Session
@@ -74,6 +81,10 @@ class Runtime:
         self.authority = AuthorityLock(state_file(config.storage, self.data_dir, ".lock"))
         self.audit = AuditStore(state_file(config.storage, self.data_dir, ".audit.db"))
         self.operations = Operations(self.alarms, self.audit)
+        # redundant servers carry out each other's operator commands (a desktop client: the server does)
+        self.commands = build_command_relay(config.storage, self.data_dir) if session is None else None
+        if self.commands is not None:
+            self.operations.relay = self.commands.publish
         self.board: AlarmBoard
         self.server: ServerBoard | None = None
         if session is not None:
@@ -149,6 +160,8 @@ class Runtime:
         await self.journal.start()
         await self.alarms.start()
         self.operations.start()
+        if self.commands is not None:
+            self.commands.start(self.operations.apply_relayed)
         if self.lease is not None:
             await self.lease.start()  # before the cascade: it pages only while leading
         if self.cascade is not None:
@@ -172,6 +185,8 @@ class Runtime:
             await self.cascade.stop()
         if self.lease is not None:
             await self.lease.stop()  # handed back: another server takes over at once
+        if self.commands is not None:
+            await self.commands.stop()
         await self.alarms.stop()
         await self.audit.flush()
         self.audit.close()

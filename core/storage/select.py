@@ -11,6 +11,7 @@ from pathlib import Path
 from core.alarms.journal import AlarmJournal
 from core.config.schema import Storage
 from core.storage.base import Historian
+from core.storage.commands_shared import CommandRelay
 from core.storage.lease import Lease, owner_name
 from core.storage.paging import PagingStore
 from core.storage.tokens import TokenStore
@@ -96,6 +97,19 @@ def build_credentials(storage: Storage, data_dir: Path) -> tuple[TokenStore, Use
     password = resolve(settings.password) if settings.password else None
     remote = CassandraCredentials(lambda: connect(settings, password))
     return SharedTokenStore(local, remote), SharedUserStore(local, remote)
+
+
+def build_command_relay(storage: Storage, data_dir: Path) -> CommandRelay | None:
+    """Operator commands shared with the site's other servers: on Cassandra only."""
+    if storage.backend != "cassandra":
+        return None
+    from core.config.secrets import resolve
+    from core.storage.cassandra import connect
+
+    settings = storage.cassandra
+    password = resolve(settings.password) if settings.password else None
+    cursor = state_file(storage, data_dir, ".commands.cursor")
+    return CommandRelay(lambda: connect(settings, password), owner_name(), cursor)
 
 
 def build_historian(storage: Storage, data_dir: Path) -> Historian:
