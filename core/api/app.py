@@ -1019,6 +1019,12 @@ def _prometheus(runtime: Runtime, metrics: Metrics) -> str:
                   f"{int(lease.leading())}",
                   "# TYPE ecreteur_leader_changes_total counter",
                   f"ecreteur_leader_changes_total {lease.changes}"]  # fmt: skip
+    if runtime.commands is not None:
+        lines += ["# HELP ecreteur_commands_relayed_total other servers' operator commands carried out here.",
+                  "# TYPE ecreteur_commands_relayed_total counter",
+                  f"ecreteur_commands_relayed_total {runtime.commands.relayed}",
+                  "# TYPE ecreteur_commands_relay_errors_total counter",
+                  f"ecreteur_commands_relay_errors_total {runtime.commands.errors}"]  # fmt: skip
     store = runtime.cascade.store if runtime.cascade is not None else None
     if isinstance(store, SharedPagingStore):
         lines += ["# HELP ecreteur_paging_backlog paging-store writes not yet forwarded to Cassandra.",

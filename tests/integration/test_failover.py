@@ -438,6 +438,8 @@ def test_an_alarm_shelved_on_a_follower_is_shelved_on_the_leader_which_does_not_
         audit = httpx.get(f"{leader.url}/audit", headers=leader.headers("admin")).json()
         relayed = [e for e in audit if e["command"] == "shelve" and e["outcome"] == "done"]
         assert len(relayed) == 1 and "(via " in relayed[0]["origin"] and relayed[0]["actor"] == "Marie"
+        metrics = httpx.get(f"{leader.url}/metrics", headers=leader.headers("read")).text
+        assert "ecreteur_commands_relayed_total 1\n" in metrics
     finally:
         for server in servers:
             server.stop()
