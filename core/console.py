@@ -19,6 +19,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from core.config.roles import dam_tags
 from core.config.schema import SiteConfig
 from core.model import AlarmStatus, ConnectionState, Quality
 from core.runtime import Runtime
@@ -52,10 +53,11 @@ def _rows(runtime: Runtime) -> list[list[str]]:
     for station in runtime.config.stations:
         status = runtime.stations.get(station.id)
         state = _LINK[status.state] if status else "—"
-        level = runtime.latest.get(f"{station.id}.level")
+        roles = dam_tags(runtime.config, station.id)
+        level = runtime.latest.get(roles.get("level", ""))
         when = level.ts.astimezone(tz).strftime("%H:%M:%S") if level else "—"
         rows.append(
-            [station.name, *(_value(runtime, f"{station.id}.{key}") for key, _ in _COLUMNS), state, when]
+            [station.name, *(_value(runtime, roles.get(key, "")) for key, _ in _COLUMNS), state, when]
         )
     return rows
 

@@ -275,6 +275,12 @@ def _consistency(config: SiteConfig) -> Iterator[tuple[Loc, str]]:
             yield ("tags", i), "give exactly one of `node` (node id) or `browse_path`"
         if tag.range is not None and tag.range[0] >= tag.range[1]:
             yield ("tags", i, "range"), f"range minimum {tag.range[0]} is not below maximum {tag.range[1]}"
+    roles: dict[tuple[str, str], str] = {}
+    for i, tag in enumerate(config.tags):
+        if tag.role is not None:
+            first = roles.setdefault((tag.station, tag.role.value), tag.id)
+            if first != tag.id:
+                yield ("tags", i, "role"), f"{first} is already the {tag.role.value} of {tag.station}"
     yield from _alarm_consistency(config)
     yield from _notify_consistency(config)
     yield from _dashboard_consistency(config)

@@ -93,6 +93,22 @@ class TagKind(StrEnum):
     DISCRETE = "discrete"
 
 
+class TagRole(StrEnum):
+    """What a tag is for on its dam: the overview, the synoptic and the pages find it by this."""
+
+    LEVEL = "level"
+    VOLUME = "volume"
+    INFLOW = "inflow"
+    OUTFLOW = "outflow"
+    SPILLWAY_FLOW = "spillway_flow"
+    GATE = "gate"
+    RAIN = "rain"
+    RAIN_TOTAL = "rain_total"
+    BATTERY = "battery"
+    DOOR = "door"
+    WATCHDOG = "watchdog"
+
+
 class Tag(_Model):
     """One variable of a station: how to find it and how to show it."""
 
@@ -105,6 +121,11 @@ class Tag(_Model):
     range: tuple[float, float] | None = Field(None, description="engineering range [min, max]")
     decimals: int = Field(2, ge=0, le=6)
     label: Labels
+    role: TagRole | None = Field(
+        None,
+        description="what it is for on its dam (level, inflow, rain…); default: the end of its id "
+        "when that is a role, e.g. lauragais.level",
+    )
     sampling_ms: int = Field(
         0, ge=0, le=3_600_000, description="0: every change the station makes (the default)"
     )

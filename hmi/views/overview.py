@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from core.alarms.engine import ForecastValue
+from core.config.roles import dam_tags
 from core.config.schema import Station
 from core.model import AlarmEvent, Priority, Quality, Sample, StationStatus, utcnow
 from core.runtime import Runtime
@@ -42,7 +43,9 @@ class DamCard(QFrame):
         super().__init__()
         self.setObjectName("card")
         self.runtime, self.station, self.theme = runtime, station, theme
-        self.level_tag = f"{station.id}.level"
+        self.roles = dam_tags(runtime.config, station.id)
+        self.level_tag = self.roles.get("level", "")
+        self.role_by_tag = {tag: role for role, tag in self.roles.items()}
         level = runtime.config.tag(self.level_tag)
         low, high = level.range if level and level.range else (0.0, 20.0)
         self.gauge = LevelGauge(
@@ -91,7 +94,7 @@ class DamCard(QFrame):
         self.refresh_alarms()
         for tag_id in (
             self.level_tag,
-            *(f"{station.id}.{k}" for k in ("inflow", "outflow", "rain", "volume")),
+            *(self.roles[k] for k in ("inflow", "outflow", "rain", "volume") if k in self.roles),
         ):
             sample = runtime.latest.get(tag_id)
             if sample is not None:
@@ -110,7 +113,7 @@ class DamCard(QFrame):
         return text if sample.quality is Quality.GOOD else f"{text} (?)"
 
     def show_sample(self, sample: Sample) -> None:
-        key = sample.tag.split(".", 1)[1]
+        key = self.role_by_tag.get(sample.tag)
         valid = sample.quality is not Quality.BAD and not math.isnan(sample.value)
         if sample.tag == self.level_tag:
             self.gauge.set_value(sample.value, valid)
@@ -124,7 +127,7 @@ class DamCard(QFrame):
                 self.values["fill"].setText(f"{share * 100:.0f} %")
             else:
                 self.values["fill"].setText(tr("invalid"))
-        elif key in self.values:
+        elif key is not None and key in self.values:
             self.values[key].setText(self._format(sample.tag, sample))
 
     def show_forecast(self, forecast: ForecastValue) -> None:
@@ -195,6 +198,8 @@ class OverviewView(QWidget):
         """Fill the sparklines with the last 6 hours from the historian (never blocks the UI)."""
         end = utcnow()
         for card in self.cards.values():
+            if not card.level_tag:
+                continue  # a station without a level: no sparkline
             buckets = await self.runtime.board.downsampled(card.level_tag, end - timedelta(hours=6), end, 360)
             for bucket in buckets:
                 card.history.appendleft((bucket.start.timestamp(), bucket.last))

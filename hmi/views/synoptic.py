@@ -14,6 +14,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QComboBox, QVBoxLayout, QWidget
 
+from core.config.roles import dam_tags
 from core.model import AlarmStatus, Quality, Sample
 from core.runtime import Runtime
 from hmi.bridge import Bridge
@@ -43,24 +44,28 @@ class DamDrawing(QWidget):
     def __init__(self, runtime: Runtime, theme: Theme) -> None:
         super().__init__()
         self.runtime, self.theme = runtime, theme
-        self.station = runtime.config.stations[0].id
         self.setMinimumSize(700, 420)
         self.hot: dict[str, QRectF] = {}
+        self.show_station(runtime.config.stations[0].id)
 
     def show_station(self, station: str) -> None:
         self.station = station
+        self.roles = dam_tags(self.runtime.config, station)  # each role's tag, named as the site names it
         self.update()
 
+    def _tag_id(self, key: str) -> str:
+        return self.roles.get(key, "")
+
     def _sample(self, key: str) -> Sample | None:
-        return self.runtime.latest.get(f"{self.station}.{key}")
+        return self.runtime.latest.get(self._tag_id(key))
 
     def _level_range(self) -> tuple[float, float, dict[str, float]]:
-        level = self.runtime.config.tag(f"{self.station}.level")
+        level = self.runtime.config.tag(self._tag_id("level"))
         low, high = level.range if level and level.range else (0.0, 20.0)
-        return low, high, self.runtime.alarms.limits(f"{self.station}.level")
+        return low, high, self.runtime.alarms.limits(self._tag_id("level"))
 
     def text_of(self, key: str) -> str:
-        tag = self.runtime.config.tag(f"{self.station}.{key}")
+        tag = self.runtime.config.tag(self._tag_id(key))
         sample = self._sample(key)
         if tag is None or sample is None:
             return "—"
@@ -69,7 +74,7 @@ class DamDrawing(QWidget):
         return f"{sample.value:.{tag.decimals}f} {tag.unit}".strip()
 
     def _alarm_of(self, key: str) -> object | None:
-        tag_id = f"{self.station}.{key}"
+        tag_id = self._tag_id(key)
         shown = (AlarmStatus.UNACK, AlarmStatus.ACKED, AlarmStatus.RTN_UNACK)
         active = [a for a in self.runtime.board.views() if a.tag == tag_id and a.status in shown]
         return min(active, key=lambda a: a.priority) if active else None
@@ -115,7 +120,7 @@ class DamDrawing(QWidget):
         self.hot = {}
         font = QFont(self.font())
         for key, (fx, fy) in PLACES.items():
-            if self.runtime.config.tag(f"{self.station}.{key}") is None:
+            if self.runtime.config.tag(self._tag_id(key)) is None:
                 continue
             alarm = self._alarm_of(key)
             label = tr(LABELS[key])
@@ -139,7 +144,7 @@ class DamDrawing(QWidget):
     def mousePressEvent(self, event: QMouseEvent) -> None:
         for key, area in self.hot.items():
             if area.contains(event.position()):
-                self.open_tag.emit(f"{self.station}.{key}")
+                self.open_tag.emit(self._tag_id(key))
                 return
 
 
