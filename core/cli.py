@@ -102,6 +102,11 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--data-dir", type=Path, default=None, help=_DATA_DIR_HELP)
     demo.add_argument("--headless", action="store_true", help="a terminal table instead of the desktop")
     demo.add_argument(
+        "--keep-alarms",
+        action="store_true",
+        help="keep the alarm journal and states of the last demo run (default: a fresh start)",
+    )
+    demo.add_argument(
         "--web",
         action="store_true",
         help=f"serve the web pages and the REST API on {_DEMO_WEB} instead of the desktop "
@@ -314,6 +319,8 @@ def _demo(args: argparse.Namespace) -> int:
     from core.storage.lock import DataDirInUse
 
     try:
+        if not args.keep_alarms:
+            _fresh_alarms(config, args.data_dir)
         with contextlib.suppress(KeyboardInterrupt):
             run = None if args.headless or args.web or not _has_display() else _desktop()
             if args.web:
@@ -329,6 +336,21 @@ def _demo(args: argparse.Namespace) -> int:
     finally:
         _stop_simulator(simulator)
     return 0
+
+
+def _fresh_alarms(config: SiteConfig, data_dir: Path) -> None:
+    """A new demo meets a new flood: the last run's alarms and journal would greet it otherwise.
+    The historian is kept (its trends are the last run's, dated as they were)."""
+    from core.storage.lock import AuthorityLock
+    from core.storage.select import state_file
+
+    lock = AuthorityLock(state_file(config.storage, data_dir, ".lock"))
+    lock.acquire()  # not under a demo still running: DataDirInUse says who holds the files
+    try:
+        for suffix in (".alarms.db", ".alarms.db-wal", ".alarms.db-shm"):
+            state_file(config.storage, data_dir, suffix).unlink(missing_ok=True)
+    finally:
+        lock.release()
 
 
 def _demo_web(config: SiteConfig, data_dir: Path) -> None:

@@ -1,0 +1,41 @@
+"""A new demo run starts with a fresh alarm journal unless asked to keep it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.cli import DEMO_SITE, _fresh_alarms, _parser
+from core.config import load_config
+from core.storage.lock import AuthorityLock, DataDirInUse
+from core.storage.select import state_file
+
+
+def test_the_last_runs_journal_goes_and_the_historian_stays(tmp_path: Path) -> None:
+    config = load_config(DEMO_SITE)
+    journal, historian = state_file(config.storage, tmp_path, ".alarms.db"), tmp_path / "demo.db"
+    for old in (journal, journal.with_name(journal.name + "-wal"), historian):
+        old.write_bytes(b"last run")
+    _fresh_alarms(config, tmp_path)
+    assert not journal.exists() and not journal.with_name(journal.name + "-wal").exists()
+    assert historian.read_bytes() == b"last run"
+
+
+def test_a_running_demo_keeps_its_journal(tmp_path: Path) -> None:
+    config = load_config(DEMO_SITE)
+    journal = state_file(config.storage, tmp_path, ".alarms.db")
+    journal.write_bytes(b"in use")
+    running = AuthorityLock(state_file(config.storage, tmp_path, ".lock"))
+    running.acquire()
+    try:
+        with pytest.raises(DataDirInUse):
+            _fresh_alarms(config, tmp_path)
+    finally:
+        running.release()
+    assert journal.read_bytes() == b"in use"
+
+
+def test_keep_alarms_is_an_option_of_the_demo() -> None:
+    assert _parser().parse_args(["demo", "--keep-alarms"]).keep_alarms is True
+    assert _parser().parse_args(["demo"]).keep_alarms is False
