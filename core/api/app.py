@@ -3,7 +3,9 @@
 No ``from __future__ import annotations`` here: FastAPI reads the dependencies from the
 annotations at run time, and they refer to closures.
 
-The only module that imports the web framework. Handlers are thin: they validate, call the
+The web framework is imported under ``core/api`` only (this module, the pages in ``web.py``,
+``site.py`` and ``links.py``, the webhooks); the ASGI layers live in ``middleware.py`` and
+``metrics.py``. Handlers are thin: they validate, call the
 runtime (historian, alarm engine) and shape the answer. Every endpoint but ``/health`` needs a
 bearer token with the right scope: 401 when the token is missing or unknown, 403 when it lacks
 the scope.
@@ -17,7 +19,7 @@ import json
 import math
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -50,6 +52,8 @@ from core.api.cookies import (
     page_policy,
 )
 from core.api.links import add_link_routes
+from core.api.metrics import Measure, Metrics, prometheus_text
+from core.api.middleware import BodyLimit, Stopping
 from core.api.site import add_site_routes
 from core.api.throttle import LoginThrottle
 from core.api.web import add_web_pages
@@ -59,7 +63,6 @@ from core.notify.links import IncidentLinks
 from core.operations import Actor, Forbidden, Invalid, NotNow, Role, UnknownAlarm
 from core.runtime import Runtime
 from core.storage.audit import AuditEntry
-from core.storage.paging_shared import SharedPagingStore
 from core.storage.tokens import ROLE_SCOPES, Token, TokenStore
 from core.storage.users import UserStore
 from core.stream import EventStream, Filter, Subscriber, alarm_json, sample_json, station_json
@@ -69,7 +72,6 @@ BEARER_PROTOCOL = "ecreteur.bearer"  # a browser's bearer token rides in Sec-Web
 _QUALITY = {"good": Quality.GOOD, "uncertain": Quality.UNCERTAIN, "bad": Quality.BAD}
 _TOKEN_CACHE_S = 5.0
 _TOKEN_CACHE = 1024  # valid bearers kept verified
-_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})  # the others count as one
 
 Scope = Literal["read", "ingest", "operate", "engineer", "admin"]
 
@@ -114,107 +116,6 @@ _INGEST_SCHEMA = {
     "additionalProperties": False,
     "properties": {"samples": {"type": "array", "items": SampleIn.model_json_schema()}},
 }
-ASGIApp = Callable[[MutableMapping[str, Any], Any, Any], Awaitable[None]]
-
-
-class Stopping:
-    """Once the server is stopping (SIGTERM), a new request gets 503 with a reason and a
-    Retry-After, and its connection is closed, rather than a reset: a client (an IoT gateway,
-    a desktop) knows to retry, elsewhere or in a moment. The requests in flight finish."""
-
-    def __init__(self, app: ASGIApp, state: Any) -> None:
-        self.app, self.state = app, state
-
-    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or not getattr(self.state, "stopping", False):
-            await self.app(scope, receive, send)
-            return
-        body = b'{"detail":"the server is stopping: retry in a few seconds"}'
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                   (b"retry-after", b"5"), (b"connection", b"close")]  # fmt: skip
-        await send({"type": "http.response.start", "status": 503, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-
-
-class BodyLimit:
-    """Refuse bodies above ``limit`` bytes with 413 and a JSON reason, before anything reads them."""
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
-
-    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        length = dict(scope.get("headers") or []).get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.limit:
-            await self._refuse(send)
-            return
-        received = 0
-
-        async def counting() -> Any:
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.limit:
-                raise _TooLarge
-            return message
-
-        try:
-            await self.app(scope, counting if length is None else receive, send)
-        except _TooLarge:
-            await self._refuse(send)
-
-    async def _refuse(self, send: Any) -> None:
-        body = b'{"detail":"request body too large (limit %d bytes)"}' % self.limit
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-
-
-class _TooLarge(Exception):
-    pass
-
-
-class Measure:
-    """Counts requests and their latency per route (pure ASGI: no per-request task)."""
-
-    def __init__(self, app: ASGIApp, metrics: "Metrics") -> None:
-        self.app, self.metrics = app, metrics
-
-    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = 500
-
-        async def capture(message: MutableMapping[str, Any]) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, capture)
-        finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
-            method = scope["method"] if scope["method"] in _METHODS else "other"  # any token is a method
-            self.metrics.observe(method, route, status, time.perf_counter() - start)
-
-
-class Metrics:
-    """Request counts and latencies per route, for ``/metrics``."""
-
-    def __init__(self) -> None:
-        self.requests: dict[tuple[str, str, int], int] = {}
-        self.latency: dict[str, tuple[float, int]] = {}
-
-    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        key = (method, route, status)
-        self.requests[key] = self.requests.get(key, 0) + 1
-        total, count = self.latency.get(route, (0.0, 0))
-        self.latency[route] = (total + seconds, count + 1)
 
 
 def create_app(
@@ -793,7 +694,7 @@ def create_app(
         summary="Prometheus text format",
     )
     async def prometheus(_: Annotated[Token, Depends(need("read"))]) -> Any:
-        text = _prometheus(runtime, metrics) + (
+        text = prometheus_text(runtime, metrics) + (
             "# HELP ecreteur_token_cache_entries Valid bearer tokens kept verified (bounded).\n"
             f"# TYPE ecreteur_token_cache_entries gauge\necreteur_token_cache_entries {len(cache)}\n"
         )
@@ -962,73 +863,3 @@ def _entry(e: AlarmEvent) -> s.JournalEntry:
 def bearer_secret(header: str) -> str | None:
     """The token of an ``Authorization: Bearer …`` header, None without one."""
     return header[7:] if header.lower().startswith("bearer ") else None
-
-
-def metric_number(value: float) -> str:
-    """A gauge's value: counts exact (1234567, not 1.23457e+06), fractions to 6 digits."""
-    return f"{value:.0f}" if float(value).is_integer() else f"{value:.6g}"
-
-
-def _prometheus(runtime: Runtime, metrics: Metrics) -> str:
-    lines = [
-        "# HELP ecreteur_samples_received_total Samples received from each station.",
-        "# TYPE ecreteur_samples_received_total counter",
-        *(f'ecreteur_samples_received_total{{station="{link.station.id}"}} {link.received}'
-          for link in runtime.links),
-        "# TYPE ecreteur_samples_backfilled_total counter",
-        *(f'ecreteur_samples_backfilled_total{{station="{link.station.id}"}} {link.backfilled}'
-          for link in runtime.links),
-        "# TYPE ecreteur_station_up gauge",
-        *(f'ecreteur_station_up{{station="{sid}"}} {int(st.state is ConnectionState.CONNECTED)}'
-          for sid, st in runtime.stations.items()),
-        "# TYPE ecreteur_samples_stored_total counter",
-        f"ecreteur_samples_stored_total {getattr(runtime.historian, 'written_rows', 0)}",
-        "# TYPE ecreteur_historian_queue_rows gauge",
-        f"ecreteur_historian_queue_rows {getattr(runtime.historian, 'pending_rows', 0)}",
-        "# TYPE ecreteur_historian_write_errors_total counter",
-        f"ecreteur_historian_write_errors_total {runtime.write_errors}",
-        "# TYPE ecreteur_alarm_rejected_samples_total counter",
-        f"ecreteur_alarm_rejected_samples_total {runtime.alarms.rejected_samples}",
-    ]  # fmt: skip
-    backend_metrics = getattr(runtime.historian, "metrics", None)  # e.g. the Cassandra spool
-    for name, value in (backend_metrics() if backend_metrics else {}).items():
-        lines += [
-            f"# TYPE ecreteur_historian_{name} gauge",
-            f"ecreteur_historian_{name} {metric_number(value)}",
-        ]
-    counts: dict[tuple[str, str], int] = {}
-    for alarm in runtime.alarms.alarms.values():
-        key = (alarm.priority.name.lower(), alarm.state.status.value)
-        counts[key] = counts.get(key, 0) + 1
-    lines.append("# TYPE ecreteur_alarms gauge")
-    lines += [f'ecreteur_alarms{{priority="{p}",status="{st}"}} {n}' for (p, st), n in sorted(counts.items())]
-    lines += ["# TYPE ecreteur_http_requests_total counter"]
-    lines += [
-        f'ecreteur_http_requests_total{{method="{m}",route="{r}",status="{code}"}} {n}'
-        for (m, r, code), n in sorted(metrics.requests.items())
-    ]
-    lines += ["# TYPE ecreteur_http_request_duration_seconds summary"]
-    for route, (total, count) in sorted(metrics.latency.items()):
-        lines.append(f'ecreteur_http_request_duration_seconds_sum{{route="{route}"}} {total:.6f}')
-        lines.append(f'ecreteur_http_request_duration_seconds_count{{route="{route}"}} {count}')
-    if runtime.lease is not None:
-        lease = runtime.lease
-        lines += ["# HELP ecreteur_leader 1 while this server holds the pager's lease (or pages fail-open).",
-                  "# TYPE ecreteur_leader gauge",
-                  f'ecreteur_leader{{owner="{lease.owner}",leader="{lease.leader or ""}"}} '
-                  f"{int(lease.leading())}",
-                  "# TYPE ecreteur_leader_changes_total counter",
-                  f"ecreteur_leader_changes_total {lease.changes}"]  # fmt: skip
-    if runtime.commands is not None:
-        lines += ["# HELP ecreteur_commands_relayed_total other servers' operator commands carried out here.",
-                  "# TYPE ecreteur_commands_relayed_total counter",
-                  f"ecreteur_commands_relayed_total {runtime.commands.relayed}",
-                  "# TYPE ecreteur_commands_relay_errors_total counter",
-                  f"ecreteur_commands_relay_errors_total {runtime.commands.errors}"]  # fmt: skip
-    store = runtime.cascade.store if runtime.cascade is not None else None
-    if isinstance(store, SharedPagingStore):
-        lines += ["# HELP ecreteur_paging_backlog paging-store writes not yet forwarded to Cassandra.",
-                  "# TYPE ecreteur_paging_backlog gauge", f"ecreteur_paging_backlog {store.backlog}",
-                  "# TYPE ecreteur_paging_forward_errors_total counter",
-                  f"ecreteur_paging_forward_errors_total {store.forward_errors}"]  # fmt: skip
-    return "\n".join(lines) + "\n"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.api.app import metric_number
+from core.api.metrics import metric_number
 
 
 def test_metric_counts_are_exact_above_a_million() -> None:
