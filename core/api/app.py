@@ -17,11 +17,10 @@ import csv
 import io
 import json
 import math
-import re
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, WebSocket, WebSocketDisconnect
@@ -29,13 +28,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import (
-    AfterValidator,
-    AwareDatetime,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Strict,
-    TypeAdapter,
     ValidationError,
 )
 
@@ -51,6 +43,7 @@ from core.api.cookies import (
     open_browser_session,
     page_policy,
 )
+from core.api.ingest import INGEST_SCHEMA, When, explain, posted_items, validated, why_refused
 from core.api.links import add_link_routes
 from core.api.metrics import Measure, Metrics, prometheus_text
 from core.api.middleware import BodyLimit, Stopping
@@ -74,48 +67,6 @@ _TOKEN_CACHE_S = 5.0
 _TOKEN_CACHE = 1024  # valid bearers kept verified
 
 Scope = Literal["read", "ingest", "operate", "engineer", "admin"]
-
-
-def _iso_only(value: Any) -> Any:
-    """Times are ISO 8601 strings: a bare number is not silently taken as a Unix time."""
-    if not isinstance(value, str) or not re.match(r"^\d{4}-\d{2}-\d{2}", value):
-        raise ValueError("expected an ISO 8601 time with its zone, e.g. 2026-11-27T03:00:00Z")
-    return value
-
-
-_EARLIEST = datetime(1970, 1, 2, tzinfo=UTC)  # a day of margin for the zones east of UTC
-_LATEST = datetime(9999, 12, 30, tzinfo=UTC)
-
-
-def _in_range(value: datetime) -> datetime:
-    """Times the stores can hold: from 1970 (a year-1 stamp broke the historians) to 9999."""
-    if not _EARLIEST <= value <= _LATEST:
-        raise ValueError("a time between 1970 and 9999")
-    return value
-
-
-When = Annotated[AwareDatetime, BeforeValidator(_iso_only), AfterValidator(_in_range)]
-
-
-class SampleIn(BaseModel):
-    """One posted sample; validated on its own so one bad item never rejects the batch."""
-
-    model_config = ConfigDict(extra="forbid")
-    tag: str
-    ts: When
-    value: Annotated[float, Strict()]  # true is not 1.0, "3" is not 3
-    quality: Literal["good", "uncertain", "bad"] = "good"
-
-
-_SAMPLE = TypeAdapter(SampleIn)
-_BATCH = TypeAdapter(list[SampleIn])
-# The documented body: what a sample must look like, although items are checked one by one
-_INGEST_SCHEMA = {
-    "type": "object",
-    "required": ["samples"],
-    "additionalProperties": False,
-    "properties": {"samples": {"type": "array", "items": SampleIn.model_json_schema()}},
-}
 
 
 def create_app(
@@ -382,7 +333,7 @@ def create_app(
         },
         summary="Store a batch of samples; answered once the accepted ones are durable",
         openapi_extra={
-            "requestBody": {"required": True, "content": {"application/json": {"schema": _INGEST_SCHEMA}}}
+            "requestBody": {"required": True, "content": {"application/json": {"schema": INGEST_SCHEMA}}}
         },
     )
     async def post_samples(request: Request, _: Annotated[Token, Depends(need("ingest"))]) -> Any:
@@ -391,7 +342,7 @@ def create_app(
             raise HTTPException(
                 415, f"send the samples as application/json, not {kind[:60] or 'no content type'}"
             )
-        items = _items(await request.body())
+        items = posted_items(await request.body())
         if len(items) > config.api.max_batch:
             raise HTTPException(
                 413, f"{len(items)} samples in one batch; the limit is {config.api.max_batch}"
@@ -400,12 +351,12 @@ def create_app(
         oldest = utcnow() - timedelta(days=config.storage.retention_days)
         accepted: list[Sample] = []
         rejected: list[s.Rejected] = []
-        for index, item in enumerate(_validate(items)):
+        for index, item in enumerate(validated(items)):
             if isinstance(item, ValidationError):
-                rejected.append(s.Rejected(index=index, error=_explain(item)))
+                rejected.append(s.Rejected(index=index, error=explain(item)))
                 continue
             sample = item
-            problem = _check(sample, tags, horizon, oldest)
+            problem = why_refused(sample, tags, horizon, oldest)
             if problem:
                 rejected.append(s.Rejected(index=index, error=problem))
                 continue
@@ -707,59 +658,6 @@ def create_app(
     add_web_pages(app, config.site, authenticate, links is not None and runtime.cascade is not None,
                   config.api.embed_origins)  # fmt: skip
     return app
-
-
-def _items(body: bytes) -> list[Any]:
-    """The ``samples`` list of a posted body; the items themselves are checked one by one."""
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as err:
-        raise HTTPException(422, f"the body is not valid JSON: {err}") from None
-    except RecursionError:
-        raise HTTPException(422, "the body nests too deeply to be a batch of samples") from None
-    if not isinstance(data, dict) or set(data) != {"samples"} or not isinstance(data["samples"], list):
-        raise HTTPException(422, 'expected {"samples": [{"tag": …, "ts": …, "value": …}, …]}')
-    items: list[Any] = data["samples"]
-    return items
-
-
-def _validate(items: list[Any]) -> list[SampleIn | ValidationError]:
-    """The whole batch in one call when it is valid (the usual case), else item by item."""
-    try:
-        return list(_BATCH.validate_python(items))
-    except ValidationError:
-        results: list[SampleIn | ValidationError] = []
-        for item in items:
-            try:
-                results.append(_SAMPLE.validate_python(item))
-            except ValidationError as err:
-                results.append(err)
-        return results
-
-
-def _explain(err: ValidationError) -> str:
-    parts = []
-    for e in err.errors():
-        where = ".".join(str(p) for p in e["loc"]) or "sample"
-        message = e["msg"]
-        if e["type"] == "timezone_aware":
-            message = "needs a time zone, e.g. 2026-11-27T03:00:00Z"
-        parts.append(f"{where}: {message}")
-    return "; ".join(parts)
-
-
-def _check(sample: SampleIn, tags: dict[str, Any], horizon: datetime, oldest: datetime) -> str:
-    if sample.tag not in tags:
-        shown = sample.tag if len(sample.tag) <= 100 else sample.tag[:100] + "…"
-        return f"unknown tag {shown!r}"
-    if not math.isfinite(sample.value):
-        return "value: must be a finite number"
-    if sample.ts > horizon:
-        return f"ts: {sample.ts.isoformat()} is in the future (clock wrong?)"
-    if sample.ts < oldest:
-        return (f"ts: {sample.ts.isoformat()} is older than the retention ({oldest.date().isoformat()}): "
-                "it would be deleted, so it is not stored")  # fmt: skip
-    return ""
 
 
 def _via(comment: str, token: Token) -> str:

@@ -33,6 +33,7 @@ ADAPTERS = {
         "core/api/site.py",
         "core/api/web.py",
         "core/api/links.py",
+        "core/api/ingest.py",
     },
     "starlette": {"core/api/cookies.py"},
     "uvicorn": {"core/api/server.py", "core/api/deadline.py"},
