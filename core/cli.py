@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Any
 
 from core.children import spawn
 from core.config.loader import ConfigError, load_config
@@ -432,6 +433,13 @@ def _token(args: argparse.Namespace) -> int:
     from core.api.server import token_store
 
     store = token_store(config, args.data_dir)
+    try:
+        return _token_action(args, config, store)
+    finally:
+        store.close()
+
+
+def _token_action(args: argparse.Namespace, config: SiteConfig, store: Any) -> int:
     if args.action == "list":
         for token in store.list():
             print(f"{token.name}\t{','.join(sorted(token.scopes))}\t{token.created:%Y-%m-%d %H:%M} UTC")
@@ -475,9 +483,17 @@ def _user(args: argparse.Namespace) -> int:
     if config is None:
         return 1
     from core.api.server import user_store
-    from core.storage.users import UserError
 
     store = user_store(config, args.data_dir)
+    try:
+        return _user_action(args, config, store)
+    finally:
+        store.close()
+
+
+def _user_action(args: argparse.Namespace, config: SiteConfig, store: Any) -> int:
+    from core.storage.users import UserError
+
     if args.action == "list":
         for account in store.list():
             state = "disabled" if account.disabled else "enabled"
@@ -505,7 +521,11 @@ def _user(args: argparse.Namespace) -> int:
     if args.action in ("passwd", "disable", "role"):
         from core.api.server import token_store
 
-        token_store(config, args.data_dir).close_sessions_of(account.name)  # sign in again
+        sessions = token_store(config, args.data_dir)
+        try:
+            sessions.close_sessions_of(account.name)  # sign in again
+        finally:
+            sessions.close()
     detail = f"role {account.role}" + (", disabled" if account.disabled else "")
     _audit_cli(config, args.data_dir, f"user {args.action}", account.name, detail)
     print(f"user {account.name!r}: {detail}")

@@ -80,7 +80,8 @@ async def serve(config: SiteConfig, config_path: Path, data_dir: Path) -> None:
     links = incident_links(config, data_dir)
     if runtime.cascade is not None:
         runtime.cascade.links = links
-    app = create_app(runtime, token_store(config, data_dir), user_store(config, data_dir), links)
+    tokens, users = build_credentials(config.storage, data_dir)
+    app = create_app(runtime, tokens, users, links)
     server = _Server(
         uvicorn.Config(
             app,
@@ -110,4 +111,6 @@ async def serve(config: SiteConfig, config_path: Path, data_dir: Path) -> None:
         await server.serve()
     finally:
         await runtime.stop()
+        tokens.close()
+        users.close()
         _LOGGER.info("stopped: historian and alarm journal flushed")

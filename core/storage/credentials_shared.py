@@ -58,9 +58,12 @@ class CassandraCredentials:
         self._session: Any = None
         self._lock = threading.Lock()
         self._down_until = 0.0  # after a failure, answer "unreachable" at once for a while
+        self.closed = False
 
     def _db(self) -> Any:
         with self._lock:
+            if self.closed:
+                raise CredentialsUnreachable("the credentials store is closed")
             if self._session is None:
                 try:
                     cluster, session = self._connect()
@@ -92,7 +95,9 @@ class CassandraCredentials:
         return str(rows[0].changed) if rows else ""
 
     def close(self) -> None:
+        """Before the process exits: the driver's threads would outlive its executor otherwise."""
         with self._lock:
+            self.closed = True
             if self._cluster is not None:
                 self._cluster.shutdown()
             self._cluster = self._session = None
@@ -115,8 +120,12 @@ class SharedTokenStore(TokenStore):
             self._watcher.start()
         return hash((super().generation(), self._version))
 
+    def close(self) -> None:
+        super().close()
+        self.remote.close()
+
     def _watch_version(self) -> None:
-        while True:
+        while not self.remote.closed:
             with contextlib.suppress(CredentialsUnreachable):  # keep the last: the replica answers
                 self._version = self.remote.version()
             time.sleep(_VERSION_EVERY_S)
@@ -215,6 +224,9 @@ class SharedUserStore(UserStore):
     def __init__(self, path: Path, remote: CassandraCredentials) -> None:
         super().__init__(path)
         self.remote = remote
+
+    def close(self) -> None:
+        self.remote.close()
 
     def _remote_row(self, name: str) -> tuple[str, str, str, int, int, int] | None:
         rows = self.remote.run(

@@ -68,6 +68,11 @@ class TokenStore:
     def _db(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path)
 
+    def close(self) -> None:
+        if self._watch is not None:
+            self._watch.close()
+            self._watch = None
+
     def generation(self) -> int:
         """A number that changes whenever tokens, sessions or accounts change, from any process
         (SQLite's ``data_version`` seen from a connection that never writes): a cache of

@@ -49,6 +49,9 @@ class UserStore:
                 " changed INTEGER NOT NULL)"
             )
 
+    def close(self) -> None:
+        """Nothing held between calls (each opens and closes its connection)."""
+
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=30)
 

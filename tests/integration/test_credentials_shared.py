@@ -4,6 +4,7 @@ server's SQLite file a replica that answers while Cassandra is away."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -23,21 +24,29 @@ from tests.integration.conftest import cassandra_settings
 PASSWORD = "vanne-de-fond-50"
 
 
-def two_servers(tmp_path: Path, node: Any) -> tuple[tuple[SharedTokenStore, SharedUserStore], ...]:
-    settings = cassandra_settings(node)
-    out = []
+Pair = tuple[SharedTokenStore, SharedUserStore]
+
+
+@pytest.fixture
+def servers(tmp_path: Path, cassandra_node: Any) -> Iterator[tuple[Pair, Pair]]:
+    """Two servers' credential stores on one keyspace (closed after: the driver's threads)."""
+    settings = cassandra_settings(cassandra_node)
+    pairs = []
     for name in ("a", "b"):
         remote = CassandraCredentials(lambda: connect(settings, None))
         path = tmp_path / name / "tokens.db"
-        out.append((SharedTokenStore(path, remote), SharedUserStore(path, remote)))
-    return tuple(out)
+        pairs.append((SharedTokenStore(path, remote), SharedUserStore(path, remote)))
+    yield pairs[0], pairs[1]
+    for tokens, users in pairs:
+        tokens.close()
+        users.close()
 
 
 @pytest.mark.cassandra
 def test_a_token_made_on_one_server_works_on_the_other_until_revoked_there(
-    tmp_path: Path, cassandra_node: Any
+    servers: tuple[Pair, Pair],
 ) -> None:
-    (tokens_a, _), (tokens_b, _) = two_servers(tmp_path, cassandra_node)
+    (tokens_a, _), (tokens_b, _) = servers
     secret = tokens_a.create("sonde", ["ingest"])
     token = tokens_b.verify(secret)
     assert token is not None and token.name == "sonde" and token.allows("ingest")
@@ -60,8 +69,8 @@ def test_a_token_made_on_one_server_works_on_the_other_until_revoked_there(
 
 
 @pytest.mark.cassandra
-def test_a_session_and_an_account_are_the_sites(tmp_path: Path, cassandra_node: Any) -> None:
-    (tokens_a, users_a), (tokens_b, users_b) = two_servers(tmp_path, cassandra_node)
+def test_a_session_and_an_account_are_the_sites(servers: tuple[Pair, Pair]) -> None:
+    (tokens_a, users_a), (tokens_b, users_b) = servers
     users_a.add("marie", "operator", PASSWORD)
     assert users_b.verify("marie", PASSWORD) is not None
     assert users_b.verify("marie", "wrong password!") is None
@@ -78,9 +87,9 @@ def test_a_session_and_an_account_are_the_sites(tmp_path: Path, cassandra_node: 
 
 @pytest.mark.cassandra
 def test_while_cassandra_is_away_the_replica_answers_and_changes_are_refused(
-    tmp_path: Path, cassandra_node: Any
+    servers: tuple[Pair, Pair],
 ) -> None:
-    (tokens_a, users_a), _ = two_servers(tmp_path, cassandra_node)
+    (tokens_a, users_a), _ = servers
     secret = tokens_a.create("sonde", ["ingest"])
     users_a.add("marie", "operator", PASSWORD)
     assert tokens_a.verify(secret) is not None and users_a.verify("marie", PASSWORD) is not None
