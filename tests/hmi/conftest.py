@@ -28,11 +28,11 @@ async def desktop(tmp_path: Path, qtbot: object) -> AsyncIterator[tuple[MainWind
     demo = (REPO / "resources" / "sites" / "demo.yaml").read_text(encoding="utf-8")
     site = tmp_path / "site.yaml"
     site.write_text(
-        demo.replace("opc.tcp://127.0.0.1:48401/ecreteur/lauragais", station.endpoint)
+        demo.replace("opc.tcp://127.0.0.1:4841/ecreteur/lauragais", station.endpoint)
         # the other two dams have no station: ports nobody listens on (not the demo's, which a
         # demo running beside the tests may hold)
-        .replace(":48402/", f":{free_port()}/")
-        .replace(":48403/", f":{free_port()}/")
+        .replace(":4842/", f":{free_port()}/")
+        .replace(":4843/", f":{free_port()}/")
         .replace("{H: {value: 12.0}, HH: {value: 13.5}}", "{H: {value: 3.5}, HH: {value: 13.5}}"),
         encoding="utf-8",
     )
