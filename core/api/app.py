@@ -150,8 +150,6 @@ def create_app(
             raise HTTPException(403, refusal)
         return replace(token, via="web")
 
-    app.state.authenticate = authenticate
-
     errors: dict[int | str, dict[str, Any]] = {
         401: {"model": s.Problem, "description": "missing or unknown token"},
         403: {"model": s.Problem, "description": "the token lacks the scope"},

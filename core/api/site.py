@@ -64,7 +64,7 @@ def add_site_routes(
         cascade = runtime.cascade
         if config.roster is None:
             return s.OnCallOut(configured=False, teams=[], incidents=[])
-        roster, now = OnCall(config.roster), utcnow()
+        roster, now = cascade.oncall if cascade is not None else OnCall(config.roster), utcnow()
 
         def shift(one: Shift) -> s.ShiftOut:
             return s.ShiftOut(person=one.person.name, start=one.start, end=one.end, reason=one.reason)
@@ -96,5 +96,3 @@ def add_site_routes(
                              acked_at=incident.acked_at, closed_at=incident.closed_at,
                              alarms=[alarm for alarm, _, _ in store.alarms(incident.id)],
                              deliveries=deliveries)  # fmt: skip
-
-    app.state.incident_out = incident_out

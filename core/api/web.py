@@ -92,8 +92,10 @@ def add_web_pages(
     for path, name in PAGES.items():
         app.add_api_route(path, page(name), methods=["GET"], include_in_schema=False)
 
+    serve_dam = page("dam")
+
     async def dam(station: str, request: Request) -> Response:
-        return page("dam")(request)
+        return serve_dam(request)
 
     app.add_api_route("/dams/{station}", dam, methods=["GET"], include_in_schema=False)
 

@@ -30,6 +30,7 @@ from typing import Any
 _LOGGER = logging.getLogger(__name__)
 _EVERY_S = 1.0
 _DAY_US = 86_400_000_000
+_UUID_EPOCH = 0x01B21DD213814000  # a time UUID counts 100 ns from 1582-10-15; POSIX time from 1970
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS ops_log (day bigint, id timeuuid, origin text, body text, "
     "PRIMARY KEY ((day), id)) WITH CLUSTERING ORDER BY (id ASC)"
@@ -113,7 +114,7 @@ class CommandRelay:
                 rows = await asyncio.to_thread(self._read)
                 for row in rows:
                     if row.origin != self.origin and self._apply is not None:
-                        when = datetime.fromtimestamp((row.id.time - 0x01B21DD213814000) / 1e7, UTC)
+                        when = datetime.fromtimestamp((row.id.time - _UUID_EPOCH) / 1e7, UTC)
                         try:
                             self._apply(json.loads(row.body), when, row.origin)
                             self.relayed += 1

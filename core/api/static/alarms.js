@@ -1,5 +1,5 @@
 // The alarms: those in force, by urgency, acknowledged or shelved with a comment; the journal.
-import { RANK, SHAPE, T, api, fmt, h, header, main, showError, stream, when } from "./app.js";
+import { RANK, SHAPE, T, api, fmt, h, header, main, message, onNextFrame, showError, stream, when } from "./app.js";
 
 const me = await header("alarms");
 const canOperate = me.role !== "viewer";
@@ -14,7 +14,6 @@ const scope = h("select", { id: "f-scope" }, h("option", { value: "active" }, T(
 for (const control of [station, priority, scope]) control.addEventListener("change", () => { draw(); journal(); });
 const list = h("ul", { class: "alarmlist", id: "alarms", "aria-live": "polite" });
 const log = h("tbody", {});
-const text = (a) => (document.documentElement.lang === "en" ? a.message_en : a.message_fr);
 
 main().replaceChildren(
   h("h1", {}, T("active_alarms")),
@@ -82,7 +81,7 @@ function row(a) {
   return h("li", { class: `alarm ${a.priority} ${a.status}`, "data-alarm": a.id },
     h("div", { class: "top" },
       h("span", { class: "badge " + a.priority }, `${SHAPE[a.priority]} ${T(a.priority)}`),
-      h("span", { class: "msg" }, text(a)),
+      h("span", { class: "msg" }, message(a)),
       h("span", {}, T(a.status))),
     h("div", { class: "muted" },
       `${a.station_name} · ${T("raised_at")} ${when(a.since, true)}`,
@@ -94,16 +93,10 @@ function row(a) {
     actions, slot);
 }
 
-let pending = false;
-function draw() {
-  if (pending) return;
-  pending = true;
-  requestAnimationFrame(() => {
-    pending = false;
-    const shown = [...alarms.values()].filter(kept).sort(order);
-    list.replaceChildren(...(shown.length ? shown.map(row) : [h("li", { class: "muted" }, T("none_active"))]));
-  });
-}
+const draw = onNextFrame(() => {
+  const shown = [...alarms.values()].filter(kept).sort(order);
+  list.replaceChildren(...(shown.length ? shown.map(row) : [h("li", { class: "muted" }, T("none_active"))]));
+});
 
 let loading = null;
 async function journal() {
@@ -116,7 +109,7 @@ async function journal() {
     const words = { raised: T("raised"), cleared: T("cleared_ev") };
     log.replaceChildren(...data.entries.filter((e) => !station.value || e.alarm.includes(":" + station.value + "."))
       .map((e) => h("tr", {}, h("td", {}, when(e.ts, true)), h("td", {}, words[e.action] || T(e.action) || e.action),
-        h("td", {}, document.documentElement.lang === "en" ? e.message_en || e.message_fr : e.message_fr),
+        h("td", {}, message(e)),
         h("td", {}, fmt(e.value, 2)), h("td", {}, e.user || ""), h("td", {}, e.comment || ""))));
   })().finally(() => { loading = null; });
 }

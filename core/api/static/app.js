@@ -118,6 +118,19 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+/** An alarm's or an event's words in the page's language. */
+export const message = (a) => (lang === "en" ? a.message_en || a.message_fr : a.message_fr);
+
+/** ``draw`` at the next frame, once however many times it is asked for before then. */
+export function onNextFrame(draw) {
+  let pending = false;
+  return () => {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => { pending = false; draw(); });
+  };
+}
+
 export function fmt(value, decimals = 2) {
   if (value === null || value === undefined || Number.isNaN(value)) return "—";
   return Number(value).toLocaleString(lang === "fr" ? "fr-FR" : "en-GB",
@@ -181,7 +194,7 @@ function drawBanner() {
   banner.className = "banner " + first.priority;
   banner.replaceChildren(
     h(EMBED ? "span" : "a", { href: EMBED ? null : "/alarms" }, h("strong", {}, `${SHAPE[first.priority]} ${T(first.priority)}`), " ",
-      document.documentElement.lang === "en" ? first.message_en : first.message_fr),
+      message(first)),
     h("span", { class: "counts" }, counts.map(([p, n]) => h("span", { class: "badge " + p }, `${SHAPE[p]} ${n}`))));
 }
 export function setLive(on) {

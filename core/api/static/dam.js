@@ -1,7 +1,7 @@
 // One dam: its synoptic drawn from the config (the same tag roles as the desktop) with live
 // values, and the trend of any of its measurements over the historian: min–max band, limits,
 // zoom and pan, CSV. Times in the site's zone, as on every page.
-import { ALARMS, RANK, SHAPE, T, api, fmt, h, header, main, stream, when, ZONE } from "./app.js";
+import { ALARMS, RANK, SHAPE, T, api, fmt, h, header, lang, main, onNextFrame, stream, when, ZONE } from "./app.js";
 
 await header("dam");
 const id = decodeURIComponent(location.pathname.split("/").pop());
@@ -14,7 +14,7 @@ if (!dam) {
 const tags = await api("/tags");
 const byId = new Map(tags.map((t) => [t.id, t]));
 const latest = new Map();
-const label = (tag) => (document.documentElement.lang === "en" ? tag.label_en : tag.label_fr) || tag.id;
+const label = (tag) => (lang === "en" ? tag.label_en : tag.label_fr) || tag.id;
 
 // -- the synoptic ------------------------------------------------------------------------------
 const drawing = h("div", {});
@@ -114,7 +114,7 @@ function drawChart(from, to) {
     run.push({ t, b });
   }
   if (run.length) runs.push(run);
-  const format = new Intl.DateTimeFormat(document.documentElement.lang === "en" ? "en-GB" : "fr-FR",
+  const format = new Intl.DateTimeFormat(lang === "en" ? "en-GB" : "fr-FR",
     span > 86400e3 ? { timeZone: ZONE, weekday: "short", day: "numeric", hour: "2-digit" } : { timeZone: ZONE, hour: "2-digit", minute: "2-digit" });
   const yTicks = niceTicks(lo, hi);
   const svg = h("svg", { class: "chart", viewBox: `0 0 ${width} ${height}`, role: "img",
@@ -194,12 +194,7 @@ drawValues();
 await load();
 setInterval(() => { if (end === null) load(); }, 30000);
 
-let pending = false;
-function redraw() {
-  if (pending) return;
-  pending = true;
-  requestAnimationFrame(() => { pending = false; drawValues(); });
-}
+const redraw = onNextFrame(drawValues);
 stream("samples,station,alarm", {
   snapshot(event) { for (const s of event.latest) latest.set(s.tag, s); redraw(); },
   samples(event) { for (const s of event.samples) latest.set(s.tag, s); redraw(); },

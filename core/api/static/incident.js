@@ -1,11 +1,10 @@
 // An incident link from a page, an e-mail or an SMS: see the incident, acknowledge it with one
 // confirmation, without signing in. The token in the address is the credential.
-import { ApiError, SHAPE, T, api, h, header, main, when } from "./app.js";
+import { ApiError, SHAPE, T, api, h, header, main, message, when } from "./app.js";
 
 await header("link");
 const token = location.pathname.split("/").pop();
 const here = main();
-const text = (a) => (document.documentElement.lang === "en" ? a.message_en : a.message_fr);
 
 function refused(error) {
   here.replaceChildren(h("h1", {}, T("link_refused")),
@@ -13,11 +12,11 @@ function refused(error) {
     h("p", {}, h("a", { href: "/login?next=/oncall" }, T("sign_in_instead"))));
 }
 
-async function show(message) {
+async function show(said) {
   let view;
   try { view = await api(`/links/${encodeURIComponent(token)}`); } catch (error) { refused(error); return; }
   const open = view.state === "open";
-  const result = h("p", { role: "status", id: "result" }, message || "");
+  const result = h("p", { role: "status", id: "result" }, said || "");
   const confirm = h("button", { type: "button", class: "primary", id: "confirm", onclick: async () => {
     confirm.disabled = true;
     try {
@@ -30,7 +29,7 @@ async function show(message) {
     h("p", { class: "muted" }, `${T("for_person")} ${view.person} · ${T("opened")} ${when(view.opened_at, true)}`),
     h("ul", { class: "alarmlist" }, view.alarms.map((a) => h("li", { class: `alarm ${a.priority}` },
       h("div", { class: "top" }, a.priority ? h("span", { class: "badge " + a.priority }, `${SHAPE[a.priority]} ${T(a.priority)}`) : "",
-        h("span", { class: "msg" }, text(a)))))),
+        h("span", { class: "msg" }, message(a)))))),
     open ? h("div", { class: "panel" }, h("p", {}, T("take_charge")), confirm,
       h("p", { class: "muted" }, `${T("link_until")} ${when(view.expires, true)}`))
       : h("p", { class: "panel" }, `${T("already")}${view.acked_by ? ` ${T("by")} ${view.acked_by} (${when(view.acked_at, true)})` : ""}.`),

@@ -1,5 +1,5 @@
 // The overview: every dam on one screen, the dam in trouble first and unmistakable.
-import { EMBED, RANK, T, api, fmt, h, header, main, priorityBadge, stream } from "./app.js";
+import { EMBED, RANK, T, api, message, onNextFrame, fmt, h, header, main, priorityBadge, stream } from "./app.js";
 
 await header("overview");
 const dams = await api("/dams");
@@ -137,25 +137,17 @@ function card(dam) {
         h("dd", {}, `${dam.rate_per_h > 0 ? "+" : ""}${fmt(dam.rate_per_h, dam.level.decimals)} ${dam.level.unit}${T("per_h")}`)] : null,
       h("dt", {}, T("crest_in")), h("dd", {}, eta(dam)),
       h("dt", {}, T("link")), h("dd", {}, T(dam.link)),
-      list.length ? [h("dt", {}, T("alarms")), h("dd", {}, list.map((a) =>
-        (lang() === "fr" ? a.message_fr : a.message_en)).join(" ; "))] : null));
+      list.length ? [h("dt", {}, T("alarms")), h("dd", {}, list.map(message).join(" ; "))] : null));
 }
 
-function lang() { return document.documentElement.lang; }
 
 const grid = h("div", { class: "grid", id: "dams" });
 main().replaceChildren(h("h1", {}, T("overview")), grid);
 
-let pending = false;
-function draw() {
-  if (pending) return;
-  pending = true;
-  requestAnimationFrame(() => {
-    pending = false;
-    const order = [...dams].sort((a, b) => urgency(b) - urgency(a) || a.name.localeCompare(b.name));
-    grid.replaceChildren(...order.map(card));
-  });
-}
+const draw = onNextFrame(() => {
+  const order = [...dams].sort((a, b) => urgency(b) - urgency(a) || a.name.localeCompare(b.name));
+  grid.replaceChildren(...order.map(card));
+});
 
 function take(sample) {
   latest.set(sample.tag, sample);
