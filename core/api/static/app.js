@@ -218,7 +218,7 @@ export async function header(active) {
     (matchMedia("(prefers-color-scheme: dark)").matches ? "night" : "day")) === "night";
   banner = signedOut && !EMBED ? null : h("div", { class: "banner calm", role: "status", "aria-live": "polite",
     "aria-label": T("unacked_alarms") });
-  bar.replaceChildren(
+  bar.replaceChildren(...[
     h("span", { class: "site" }, document.body.dataset.site || "Écrêteur"),
     me && !EMBED ? h("nav", { "aria-label": "Pages" }, h("ul", {}, pages.map(([href, key]) =>
       h("li", {}, h("a", { href, "aria-current": key === active ? "page" : null }, T(key)))))) : null,
@@ -235,7 +235,7 @@ export async function header(active) {
       me && !EMBED ? h("button", { type: "button", onclick: async () => {
         await api("/auth/logout", { method: "POST" }); location.assign("/login"); } }, T("signout")) : null,
     ),
-  );
+  ].filter(Boolean));  // a null child would be written "null"
   if (banner) bar.append(banner);
   drawBanner();
   setLive(false);
