@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from core.children import spawn
+from core.clock import ScenarioClock, started_now
 from core.config.loader import ConfigError, load_config
 from core.config.schema import SecurityMode, SiteConfig, Station
 from core.paths import default_data_dir
@@ -73,12 +74,19 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--history-dir", type=Path, help="persist each station's data logger here")
     sim.add_argument("--certificate", type=Path, help="server certificate: enables SignAndEncrypt")
     sim.add_argument("--private-key", type=Path)
+    stamps = sim.add_mutually_exclusive_group()
+    stamps.add_argument("--simulation", type=_scenario_clock, metavar="EPOCH@SPEED",
+                        help="stamp samples on this time-lapse's clock (default at a speed other than 1: "
+                        "one starting now, printed for the supervision's --simulation)")  # fmt: skip
+    stamps.add_argument("--wall-clock", action="store_true",
+                        help="stamp samples with the wall clock, however fast the physics runs")  # fmt: skip
     sim.set_defaults(handler=_simulate)
 
     monitor = commands.add_parser("monitor", help="acquire and store a site, showing a live table")
     monitor.add_argument("--config", type=Path, required=True)
     monitor.add_argument("--data-dir", type=Path, default=None, help=_DATA_DIR_HELP)
     monitor.add_argument("--duration", type=float, help="stop after this many seconds")
+    _supervision_clock(monitor)
     monitor.set_defaults(handler=_monitor)
 
     hmi = commands.add_parser("hmi", help="open the desktop on a site")
@@ -95,6 +103,7 @@ def _parser() -> argparse.ArgumentParser:
         "--server-ca", type=Path, help="the server's CA certificate, when not in the system store"
     )
     hmi.add_argument("--standalone", action="store_true", help="ignore the client profile's server")
+    _supervision_clock(hmi)
     _desktop_options(hmi)
     hmi.set_defaults(handler=_hmi)
 
@@ -126,6 +135,7 @@ def _parser() -> argparse.ArgumentParser:
         default="info",
         help="what the server logs to stdout (default: info)",
     )
+    _supervision_clock(server)
     server.set_defaults(handler=_server)
 
     token = commands.add_parser("token", help="manage the REST API's bearer tokens")
@@ -211,11 +221,32 @@ def _has_display() -> bool:
     )
 
 
+def station_tick(speed: float, tick: float | None) -> float:
+    """Real seconds between a simulated station's updates: a 15-minute rate window needs samples
+    closer than a simulated minute, however fast the time-lapse runs."""
+    return tick if tick is not None else max(0.05, min(1.0, 60.0 / speed))
+
+
+def _scenario_clock(text: str) -> ScenarioClock:
+    try:
+        return ScenarioClock.parse(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _supervision_clock(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--simulation", type=_scenario_clock, metavar="EPOCH@SPEED",
+                        help="supervise a time-lapse (the stations of 'ecreteur simulate'): run on its "
+                        "clock, so rates, forecasts, delays and shelving are simulated time")  # fmt: skip
+
+
 def _simulation_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dams", type=Path, help="dams file (default: the three demo dams)")
     parser.add_argument("--scenario", default="flood-100y", help="scenario name or file")
     parser.add_argument("--speed", type=float, default=60.0, help="simulated seconds per real second")
-    parser.add_argument("--tick", type=float, default=1.0, help="seconds between station updates")
+    parser.add_argument("--tick", type=float, default=None,
+                        help="real seconds between station updates (default: a simulated minute at most, "
+                        "1 s at ×60, 0.1 s at ×600, never under 0.05 s)")  # fmt: skip
 
 
 def _load(path: Path, check_files: bool = True) -> SiteConfig | None:
@@ -261,7 +292,7 @@ def _monitor(args: argparse.Namespace) -> int:
     from core.console import monitor
 
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(monitor(config, args.config, args.data_dir, args.duration))
+        asyncio.run(monitor(config, args.config, args.data_dir, args.duration, args.simulation))
     return 0
 
 
@@ -287,7 +318,8 @@ def _hmi(args: argparse.Namespace) -> int:
     try:
         result: int = run(config, args.config, args.data_dir, language=args.language, theme=args.theme,
                           duration=args.duration, screenshot=args.screenshot, server=server,
-                          server_ca=args.server_ca or profile.ca, user=profile.user)  # fmt: skip
+                          server_ca=args.server_ca or profile.ca, user=profile.user,
+                          clock=args.simulation)  # fmt: skip
     except DataDirInUse as err:
         print(f"ecreteur hmi: {err}", file=sys.stderr)
         return 1
@@ -299,8 +331,10 @@ def _demo(args: argparse.Namespace) -> int:
     config = _load(DEMO_SITE)
     if config is None:
         return 1
+    # the stations stamp on the time-lapse and the supervision runs on it: physical rates at ×60
+    clock = started_now(args.speed)
     command = [sys.executable, "-m", "core.cli", "simulate", "--scenario", args.scenario]
-    command += ["--speed", str(args.speed), "--tick", str(args.tick)]
+    command += ["--simulation", str(clock), "--tick", str(station_tick(args.speed, args.tick))]
     command += ["--history-dir", str(args.data_dir / "stations")]
     if args.dams:
         command += ["--dams", str(args.dams)]
@@ -325,12 +359,12 @@ def _demo(args: argparse.Namespace) -> int:
         with contextlib.suppress(KeyboardInterrupt):
             run = None if args.headless or args.web or not _has_display() else _desktop()
             if args.web:
-                _demo_web(config, args.data_dir)
+                _demo_web(config, args.data_dir, clock)
             elif run is None:
-                asyncio.run(monitor(config, DEMO_SITE, args.data_dir, args.duration))
+                asyncio.run(monitor(config, DEMO_SITE, args.data_dir, args.duration, clock))
             else:
                 run(config, DEMO_SITE, args.data_dir, language=args.language, theme=args.theme,
-                    duration=args.duration, screenshot=args.screenshot)  # fmt: skip
+                    duration=args.duration, screenshot=args.screenshot, clock=clock)  # fmt: skip
     except DataDirInUse as err:
         print(f"ecreteur demo: {err}", file=sys.stderr)
         return 1
@@ -354,7 +388,7 @@ def _fresh_alarms(config: SiteConfig, data_dir: Path) -> None:
         lock.release()
 
 
-def _demo_web(config: SiteConfig, data_dir: Path) -> None:
+def _demo_web(config: SiteConfig, data_dir: Path, clock: ScenarioClock) -> None:
     """The demo as a server: its pages on loopback, with a demo operator account."""
     from core.api.server import serve, user_store
     from core.storage.users import UserError
@@ -366,7 +400,7 @@ def _demo_web(config: SiteConfig, data_dir: Path) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     print(f"Écrêteur demo: open {_DEMO_WEB} and sign in as {_DEMO_USER} / {_DEMO_PASSWORD} "
           "(Ctrl+C stops)", flush=True)  # fmt: skip
-    asyncio.run(serve(config, DEMO_SITE, data_dir))
+    asyncio.run(serve(config, DEMO_SITE, data_dir, clock))
 
 
 def _stop_simulator(simulator: subprocess.Popen[bytes]) -> None:
@@ -418,7 +452,7 @@ def _server(args: argparse.Namespace) -> int:
     from core.storage.lock import DataDirInUse
 
     try:
-        asyncio.run(serve(config, args.config, args.data_dir))
+        asyncio.run(serve(config, args.config, args.data_dir, args.simulation))
     except DataDirInUse as err:
         logging.getLogger("core.api.server").error("%s", err)
         print(f"ecreteur server: {err}", file=sys.stderr)

@@ -2,13 +2,18 @@
 
 ``LoopClock`` derives "now" from the event loop's own clock, so under a virtual-time loop
 (looptime in tests) an eight-hour shelving expires in milliseconds, deterministically.
+``ScenarioClock`` is a time-lapse's clock (the demo at ×60): the simulated stations stamp their
+samples on it and the supervision runs on it, so rates, forecasts, delays and shelving behave as
+on a real flood, only faster.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
+import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from core.model import utcnow
@@ -19,6 +24,9 @@ class Timer(Protocol):
 
 
 class Clock(Protocol):
+    speed: float
+    """Seconds of this clock per real second: 1 for a real site, 60 for the demo at ×60."""
+
     def now(self) -> datetime:
         """The current instant, timezone-aware UTC."""
         ...
@@ -30,6 +38,8 @@ class Clock(Protocol):
 
 class LoopClock:
     """Wall-clock time anchored once, then advanced by the running loop's clock."""
+
+    speed = 1.0
 
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -48,3 +58,48 @@ class LoopClock:
 
     def call_later(self, delay: float, callback: Callable[[], None]) -> Timer:
         return self._running().call_later(max(0.0, delay), callback)
+
+
+class ScenarioClock:
+    """A time-lapse's clock: from ``epoch``, ``speed`` simulated seconds pass per real second.
+
+    Every process of one simulation (the stations, the supervision) derives it from the same
+    epoch and the system clock, so they agree without talking to each other; ``call_later``
+    waits ``delay`` simulated seconds, i.e. ``delay / speed`` real ones.
+    """
+
+    def __init__(self, epoch: datetime, speed: float) -> None:
+        if speed <= 0:
+            raise ValueError(f"a simulation's speed must be positive, not {speed}")
+        self.epoch, self.speed = epoch.astimezone(UTC), float(speed)
+
+    def now(self) -> datetime:
+        real = time.time() - self.epoch.timestamp()
+        return self.epoch + timedelta(seconds=real * self.speed)
+
+    def call_later(self, delay: float, callback: Callable[[], None]) -> Timer:
+        return asyncio.get_running_loop().call_later(max(0.0, delay) / self.speed, callback)
+
+    def __str__(self) -> str:
+        """The form ``--simulation`` reads back: ``2026-12-03T14:00:00Z@60``."""
+        return f"{self.epoch.strftime('%Y-%m-%dT%H:%M:%SZ')}@{self.speed:g}"
+
+    @classmethod
+    def parse(cls, text: str) -> ScenarioClock:
+        """``EPOCH@SPEED`` (an ISO instant in UTC, then simulated seconds per real second)."""
+        match = re.fullmatch(r"\s*(\S+?)@([0-9.]+)\s*", text)
+        if match is None:
+            raise ValueError(f"{text!r}: expected EPOCH@SPEED, e.g. 2026-12-03T14:00:00Z@60")
+        try:
+            epoch = datetime.fromisoformat(match[1].replace("Z", "+00:00"))
+            speed = float(match[2])
+        except ValueError as err:
+            raise ValueError(f"{text!r}: {err}") from None
+        if epoch.tzinfo is None:
+            raise ValueError(f"{text!r}: the epoch needs its zone (Z for UTC)")
+        return cls(epoch, speed)
+
+
+def started_now(speed: float) -> ScenarioClock:
+    """A time-lapse starting now, to the second (its ``--simulation`` text is then exact)."""
+    return ScenarioClock(datetime.fromtimestamp(int(time.time()), UTC), speed)

@@ -19,6 +19,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from core.clock import Clock
 from core.config.roles import dam_tags
 from core.config.schema import SiteConfig
 from core.model import AlarmStatus, ConnectionState, Quality
@@ -80,12 +81,25 @@ def _alarm_lines(runtime: Runtime, limit: int = 8) -> list[str]:
     for alarm in runtime.alarms.annunciated()[:limit]:
         since = alarm.since.astimezone(tz).strftime("%H:%M:%S") if alarm.since else "—"
         text = alarm.message("fr")
+        if alarm.raised_value is not None and alarm.value is not None and not math.isnan(alarm.value):
+            now = f"{alarm.value:.{alarm.decimals}f}"
+            if now != f"{alarm.raised_value:.{alarm.decimals}f}":
+                text += f" — maintenant {now} {alarm.unit}".rstrip()
         lines.append(f"{_PRIORITY[alarm.priority]:8} {_STATUS[alarm.state.status]:24} {since}  {text}")
     return lines
 
 
+def _simulation(runtime: Runtime) -> str:
+    """ " — simulation ×60, heure simulée 03/12 18:42:10" for a time-lapse, else nothing."""
+    clock = runtime.clock
+    if clock.speed == 1:
+        return ""
+    now = clock.now().astimezone(ZoneInfo(runtime.config.site.timezone)).strftime("%d/%m %H:%M:%S")
+    return f" — simulation ×{clock.speed:g}, heure simulée {now}"
+
+
 def _table(runtime: Runtime) -> Group:
-    table = Table(title=runtime.config.site.name)
+    table = Table(title=runtime.config.site.name + _simulation(runtime))
     for header in ("Barrage", *(label for _, label in _COLUMNS), "Liaison", "Heure"):
         table.add_column(header)
     for row in _rows(runtime):
@@ -94,9 +108,11 @@ def _table(runtime: Runtime) -> Group:
     return Group(table, Text("Alarmes :", style="bold"), *(Text(line) for line in alarms))
 
 
-async def monitor(config: SiteConfig, config_path: Path, data_dir: Path, duration: float | None) -> None:
-    """Run the pipeline and show it until Ctrl-C, SIGTERM or ``duration`` seconds."""
-    runtime = Runtime(config, config_path=config_path, data_dir=data_dir)
+async def monitor(
+    config: SiteConfig, config_path: Path, data_dir: Path, duration: float | None, clock: Clock | None = None
+) -> None:
+    """Run the pipeline and show it until Ctrl-C, SIGTERM or ``duration`` seconds (real ones)."""
+    runtime = Runtime(config, config_path=config_path, data_dir=data_dir, clock=clock)
     await runtime.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -115,6 +131,8 @@ async def monitor(config: SiteConfig, config_path: Path, data_dir: Path, duratio
             while not stop.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), 2.0)
+                if runtime.clock.speed != 1:
+                    print(_simulation(runtime).removeprefix(" — "), flush=True)
                 for row in _rows(runtime):
                     print(" | ".join(row), flush=True)
                 for line in _alarm_lines(runtime):

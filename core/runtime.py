@@ -24,7 +24,7 @@ from core.board import AlarmBoard, LocalBoard
 from core.bus import BACKFILL, SAMPLES, STATION_STATUS, Bus
 from core.clock import Clock, LoopClock
 from core.config.schema import SiteConfig
-from core.model import Sample, StationStatus, utcnow
+from core.model import Sample, StationStatus
 from core.notify import factory
 from core.notify.cascade import Cascade
 from core.notify.sms import Webhooks
@@ -77,7 +77,8 @@ class Runtime:
         self.data_dir = data_dir or Path.cwd()
         self.historian = historian or build_historian(config.storage, self.data_dir)
         self.journal = journal or build_journal(config.storage, self.data_dir)
-        self.alarms = AlarmEngine(config, self.bus, self.journal, clock or LoopClock())
+        self.clock: Clock = clock or LoopClock()  # a time-lapse's in the demo: every screen's "now"
+        self.alarms = AlarmEngine(config, self.bus, self.journal, self.clock)
         self.authority = AuthorityLock(state_file(config.storage, self.data_dir, ".lock"))
         self.audit = AuditStore(state_file(config.storage, self.data_dir, ".audit.db"))
         self.operations = Operations(self.alarms, self.audit)
@@ -130,10 +131,11 @@ class Runtime:
                 base_dir=base,
                 trust=self.trust,
                 trust_command=trust_command,
+                clock=self.clock,
             )
             for station in config.stations
         ]
-        now = utcnow()
+        now = self.clock.now()
         self.stations = {
             link.station.id: StationStatus(link.station.id, link.state, now, "not started")
             for link in self.links
@@ -240,7 +242,7 @@ class Runtime:
         keep = timedelta(days=self.config.storage.retention_days)
         while True:
             try:
-                deleted = await self.historian.purge(utcnow() - keep)
+                deleted = await self.historian.purge(self.clock.now() - keep)
                 if deleted:
                     _LOGGER.info("retention: %d samples older than %s deleted", deleted, keep)
             except Exception:

@@ -12,6 +12,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QApplication, QWidget
 
+from core.clock import Clock
 from core.config.schema import SiteConfig
 from core.remote import Session, SignInFailed, resume
 from core.runtime import Runtime
@@ -36,12 +37,14 @@ def run(
     server: str | None = None,
     server_ca: Path | None = None,
     user: str = "",
+    clock: Clock | None = None,
 ) -> int:
     """Open the desktop until the window closes (or ``duration`` seconds, for smoke runs).
 
     With ``server`` the desktop is a client of the site's server: the operator signs in first
     (or ``$ECRETEUR_SESSION`` holds a bearer, for a kiosk PC), then alarms, journal, history and
-    commands are the server's, and this desktop never pages.
+    commands are the server's, and this desktop never pages. ``clock``: a time-lapse's (the
+    demo), which every screen then shows and runs on.
     """
     app = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(app, QApplication)
@@ -67,7 +70,7 @@ def run(
                 operator = await SignInDialog(where, on_accounts(accounts), user).session()
                 if operator is None:
                     return
-        runtime = Runtime(config, config_path=config_path, data_dir=data_dir, session=session)
+        runtime = Runtime(config, config_path=config_path, data_dir=data_dir, session=session, clock=clock)
         await runtime.start()
         window = MainWindow(runtime, THEMES[theme or "day"], settings, signed_in=operator)
         app.lastWindowClosed.connect(closed.set)

@@ -198,6 +198,13 @@ class MainWindow(QMainWindow):
             self.show_station(runtime.stations[station.id])
         self.historian_label = QLabel()
         self.statusBar().addWidget(self.historian_label)
+        self.simulation_label: QLabel | None = None
+        if runtime.clock.speed != 1:  # a time-lapse says so, with its own time, on every tab
+            self.simulation_label = QLabel()
+            self.simulation_label.setObjectName("simulation")
+            self.simulation_label.setStyleSheet("QLabel#simulation { border: 2px dashed palette(mid); "
+                                                "padding: 1px 6px; font-weight: 600; }")  # fmt: skip
+            self.statusBar().addPermanentWidget(self.simulation_label)
         self.statusBar().addPermanentWidget(self.authority_label)
         actor = self.actor()
         if runtime.server is None and signed_in is None:  # no accounts here: a name, not verified
@@ -222,7 +229,20 @@ class MainWindow(QMainWindow):
         self._health.timeout.connect(self.show_historian)
         self._health.start(2000)
         self.show_historian()
+        if self.simulation_label is not None:
+            self._simulated = QTimer(self)
+            self._simulated.timeout.connect(self.show_simulated_time)
+            self._simulated.start(1000)
+            self.show_simulated_time()
         self.restore()
+
+    def show_simulated_time(self) -> None:
+        assert self.simulation_label is not None
+        clock = self.runtime.clock
+        now = clock.now().astimezone(ZoneInfo(self.runtime.config.site.timezone))
+        text = tr("Simulation ×{speed} · simulated time {time}")
+        when = now.strftime("%d/%m %H:%M:%S")
+        self.simulation_label.setText(text.format(speed=f"{clock.speed:g}", time=when))
 
     def _build_menu(self, quit_action: QAction) -> None:
         """Language and theme overrides, remembered and applied at the next start."""

@@ -55,9 +55,10 @@ from cryptography import x509
 
 from core.acquisition.trust import CertificateInfo, StationRefused, TrustStore, first_certificate
 from core.bus import BACKFILL, SAMPLES, STATION_STATUS, Bus
+from core.clock import Clock, LoopClock
 from core.config.schema import SecurityMode, Station, Tag, TagKind
 from core.config.secrets import SecretMissing, resolve
-from core.model import ConnectionState, Quality, Sample, StationStatus, as_utc, utcnow
+from core.model import ConnectionState, Quality, Sample, StationStatus, as_utc
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -121,8 +122,12 @@ class StationLink:
         base_dir: Path | None = None,
         trust: TrustStore | None = None,
         trust_command: str = "ecreteur trust {station}",
+        clock: Clock | None = None,
     ) -> None:
+        """``clock``: the supervision's (a time-lapse's in the demo), which the station's clock
+        is measured against."""
         self.station = station
+        self.clock: Clock = clock or LoopClock()
         self.tags = list(tags)
         self.bus = bus
         self.state = ConnectionState.DISCONNECTED
@@ -421,7 +426,7 @@ class StationLink:
         ts = dv.SourceTimestamp or dv.ServerTimestamp
         now = self.station_now()
         when = as_utc(ts) if ts is not None else now
-        if (when - now).total_seconds() > _FUTURE_TOLERANCE_S:
+        if (when - now).total_seconds() > _FUTURE_TOLERANCE_S * self.clock.speed:  # real seconds
             self._restamp_warning(tag, when, now)
             when = now
         server_ts = as_utc(dv.ServerTimestamp) if dv.ServerTimestamp is not None else None
@@ -477,7 +482,7 @@ class StationLink:
         self._set_state(ConnectionState.BACKFILLING, "reading the station's history")
         # generous end: the skew estimate is coarse (a CurrentTime updated once a second), and
         # reading past the last logged value costs nothing (the historian ignores a (tag, ts) twice)
-        end = max(utcnow(), self.station_now()) + timedelta(seconds=60)
+        end = max(self.clock.now(), self.station_now()) + timedelta(seconds=60)
         for item in monitored:
             tag = item.tag.id
             start = gaps.get(tag)  # read before live samples began to fill the historian
@@ -517,23 +522,23 @@ class StationLink:
 
     def station_now(self) -> datetime:
         """Our best estimate of the station's clock now (ours while it is unknown)."""
-        return utcnow() + timedelta(seconds=self.clock_skew_s or 0.0)
+        return self.clock.now() + timedelta(seconds=self.clock_skew_s or 0.0)
 
     async def _measure_clock(self, client: Client) -> None:
         """The station's clock minus ours, from its CurrentTime read half-way through the round trip."""
         node = client.get_node(f"i={ua.ObjectIds.Server_ServerStatus_CurrentTime}")
-        before = utcnow()
+        before = self.clock.now()
         try:
             value = await node.read_value()
         except (UaError, OSError, TimeoutError) as err:
             _LOGGER.info("station %s: cannot read its clock (%s)", self.station.id, err)
             return
-        after = utcnow()
+        after = self.clock.now()
         if not isinstance(value, datetime):
             return
         skew = (as_utc(value) - (before + (after - before) / 2)).total_seconds()
         previous, self.clock_skew_s = self.clock_skew_s, skew
-        bound = self.station.max_clock_skew_s
+        bound = self.station.max_clock_skew_s * self.clock.speed  # a time-lapse magnifies the read's jitter
         if previous is None or abs(skew - previous) >= 1.0 or (abs(skew) > bound) != (abs(previous) > bound):
             if abs(skew) > bound:
                 _LOGGER.warning("station %s: its clock is %+.0f s off ours", self.station.id, skew)
@@ -554,7 +559,7 @@ class StationLink:
 
     def _publish_status(self) -> None:
         status = StationStatus(
-            self.station.id, self.state, utcnow(), self.detail, self.fault, self.clock_skew_s
+            self.station.id, self.state, self.clock.now(), self.detail, self.fault, self.clock_skew_s
         )
         self.bus.publish(STATION_STATUS, status)
 

@@ -52,6 +52,9 @@ from core.model import AlarmEvent, AlarmStatus, ConnectionState, Priority, Sampl
 
 _LOGGER = logging.getLogger(__name__)
 
+# A time-lapse (the demo at ×60) compresses the process, not the transport: a station still
+# updates once a real second, so staleness, link and clock checks keep their real-time meaning.
+_LINK_KINDS = frozenset({"stale", "communication", "access", "clock"})
 _LIMIT_PRIORITY = {"HHH": "critical", "HH": "critical", "H": "high", "L": "medium", "LL": "high"}
 _MESSAGES: dict[str, tuple[str, str]] = {
     "HHH": (
@@ -98,6 +101,16 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "{station}: clock off by {value} s (tolerance {limit} s)",
     ),
 }
+# A forecast alarm with no time left to give: the level got there, or stopped heading there.
+_FORECAST_REACHED = (
+    "{station} — {label} : {limit} {unit} atteint",
+    "{station} — {label}: {limit} {unit} reached",
+)
+_FORECAST_EASED = (
+    "{station} — {label} : {limit} {unit} n'est plus prévu dans l'heure",
+    "{station} — {label}: {limit} {unit} no longer expected within the hour",
+)
+_LIMIT_KINDS = frozenset({"HHH", "HH", "H", "L", "LL"})
 _REFUSALS: dict[str, tuple[str, str]] = {
     "certificate": ("certificat du poste non approuvé", "station certificate not trusted"),
     "policy": ("politique de sécurité non proposée", "security policy not offered"),
@@ -189,15 +202,26 @@ class Alarm:
         )
 
     def message(self, language: str) -> str:
-        """The operator's text in ``language``, with the live rate or time to threshold."""
-        template = self.messages[0] if language == "fr" else self.messages[1]
+        """The operator's text in ``language``, with the live rate or time to threshold.
+
+        A limit alarm names the value that raised it (the value now is shown beside it): "very
+        high: 15.08 m (limit 15.0)" stays true after the level went back down."""
+        messages = self.messages
         extra: dict[str, object] = {}
         evaluator = self.evaluator
         if isinstance(evaluator, RateOfChange) and evaluator.rate is not None:
             extra["rate"] = f"{evaluator.rate:.2f}"
-        if isinstance(evaluator, Forecast) and evaluator.prediction.eta_min is not None:
-            extra["eta"] = f"{evaluator.prediction.eta_min:.0f}"
-        value = "—" if self.value is None or math.isnan(self.value) else f"{self.value:.{self.decimals}f}"
+        if isinstance(evaluator, Forecast):
+            eta = evaluator.prediction.eta_min
+            reached = self.value is not None and self.limit is not None and self.value >= self.limit
+            if eta is not None:
+                extra["eta"] = f"{eta:.0f}"
+            if messages is _MESSAGES["forecast"] and (reached or eta is None):  # a site's wording is its own
+                messages = _FORECAST_REACHED if reached else _FORECAST_EASED
+        template = messages[0] if language == "fr" else messages[1]
+        raised = self.raised_value
+        shown = raised if self.kind in _LIMIT_KINDS and raised is not None else self.value
+        value = "—" if shown is None or math.isnan(shown) else f"{shown:.{self.decimals}f}"
         label = self.label_fr if language == "fr" else (self.label_en or self.label_fr)
         refusal = _REFUSALS.get(self.fault, ("refus", "refused"))
         fields = {
@@ -244,7 +268,9 @@ class AlarmEngine:
                     self._add(rule, None, station_id, Communication(), None, "communication")
                     self._add(rule, None, station_id, Access(), None, "access", suffix="access")
                     bound = self.config.station(station_id).max_clock_skew_s
-                    self._add(rule, None, station_id, ClockSkew(bound), bound, "clock", "low", "clock")
+                    # link checks keep their real-time meaning in a time-lapse (see _LINK_KINDS)
+                    skew = ClockSkew(bound * self.clock.speed)
+                    self._add(rule, None, station_id, skew, bound, "clock", "low", "clock")
                 continue
             for tag_id in matching(rule.tags, tag_ids, known):
                 self._expand(rule, tags[tag_id])
@@ -273,7 +299,8 @@ class AlarmEngine:
             evaluator = Forecast(rule.threshold, rule.horizon_min, rule.window_s)
             self._add(rule, tag, tag.station, evaluator, rule.threshold, "forecast")
         elif isinstance(rule, StaleRule):
-            self._add(rule, tag, tag.station, Stale(rule.max_age_s), rule.max_age_s, "stale")
+            stale = Stale(rule.max_age_s * self.clock.speed)  # see _LINK_KINDS
+            self._add(rule, tag, tag.station, stale, rule.max_age_s, "stale")
         elif isinstance(rule, QualityRule):
             self._add(rule, tag, tag.station, BadQuality(), None, "quality")
         elif isinstance(rule, DiscreteRule):
@@ -413,6 +440,8 @@ class AlarmEngine:
                 alarm.delay = alarm.delay_target = None
             return
         delay = alarm.rule.on_delay_s if want else alarm.rule.off_delay_s
+        if alarm.kind in _LINK_KINDS:
+            delay *= self.clock.speed
         if delay <= 0:
             self._apply(alarm, Event.ACTIVATE if want else Event.CLEAR)
         elif alarm.delay_target is not want:

@@ -345,8 +345,9 @@ def create_app(
             raise HTTPException(
                 413, f"{len(items)} samples in one batch; the limit is {config.api.max_batch}"
             )
-        horizon = utcnow() + timedelta(seconds=config.api.max_future_s)
-        oldest = utcnow() - timedelta(days=config.storage.retention_days)
+        now = runtime.clock.now()  # a time-lapse's in the demo, as the stations' stamps are
+        horizon = now + timedelta(seconds=config.api.max_future_s)
+        oldest = now - timedelta(days=config.storage.retention_days)
         accepted: list[Sample] = []
         rejected: list[s.Rejected] = []
         for index, item in enumerate(validated(items)):
@@ -438,7 +439,7 @@ def create_app(
         agg: Literal["raw", "downsampled"] = "downsampled",
     ) -> Any:
         known(tag)
-        end = end or utcnow()
+        end = end or runtime.clock.now()
         start = start or end - timedelta(hours=24)
         csv_wanted = "text/csv" in request.headers.get("accept", "")
         if agg == "raw":
@@ -486,7 +487,7 @@ def create_app(
         limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
         offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     ) -> Any:
-        end = end or utcnow() + timedelta(seconds=1)
+        end = end or runtime.clock.now() + timedelta(seconds=1)
         start = start or end - timedelta(days=7)
         events = await runtime.journal.events(start, end, alarm, limit=offset + limit + 1)
         page = events[offset : offset + limit]
@@ -603,7 +604,7 @@ def create_app(
         hours: Annotated[float, Query(gt=0, le=24 * 366)] = 24.0,
         operators: Annotated[int, Query(ge=1, le=100)] = 1,
     ) -> Any:
-        end = utcnow()
+        end = runtime.clock.now()
         start = end - timedelta(hours=hours)
         events = await runtime.journal.events(start, end, limit=10_000_000)
         k = compute_kpis(events, (await runtime.journal.load()).values(), start, end, operators)
@@ -654,7 +655,7 @@ def create_app(
     if links is not None and runtime.cascade is not None:
         add_link_routes(app, runtime, links, tls)
     add_web_pages(app, config.site, authenticate, links is not None and runtime.cascade is not None,
-                  config.api.embed_origins)  # fmt: skip
+                  config.api.embed_origins, runtime.clock)  # fmt: skip
     return app
 
 

@@ -20,6 +20,7 @@ import uvicorn
 
 from core.api.app import create_app
 from core.api.deadline import with_deadline
+from core.clock import Clock
 from core.config.schema import SiteConfig
 from core.config.secrets import resolve
 from core.notify.links import IncidentLinks, link_key
@@ -64,8 +65,9 @@ def incident_links(config: SiteConfig, data_dir: Path) -> IncidentLinks | None:
     return IncidentLinks(key, settings.public_url, timedelta(minutes=settings.valid_min))
 
 
-async def serve(config: SiteConfig, config_path: Path, data_dir: Path) -> None:
-    runtime = Runtime(config, config_path=config_path, data_dir=data_dir)
+async def serve(config: SiteConfig, config_path: Path, data_dir: Path, clock: Clock | None = None) -> None:
+    """Serve the site until SIGINT/SIGTERM; ``clock``: a time-lapse's (``--simulation``)."""
+    runtime = Runtime(config, config_path=config_path, data_dir=data_dir, clock=clock)
     await runtime.start()
     # Everything built so far lives as long as the process: keep it out of the cyclic GC's full
     # collections, which otherwise scan it again and again and stall requests for tens of ms.

@@ -11,7 +11,7 @@ from fastapi import Depends, FastAPI
 
 from core.api import schemas as s
 from core.config.roles import dam_tags
-from core.model import ConnectionState, utcnow
+from core.model import ConnectionState
 from core.notify.roster import OnCall, Shift
 from core.runtime import Runtime
 from core.storage.paging import OPEN, Incident
@@ -64,7 +64,7 @@ def add_site_routes(
         cascade = runtime.cascade
         if config.roster is None:
             return s.OnCallOut(configured=False, teams=[], incidents=[])
-        roster, now = cascade.oncall if cascade is not None else OnCall(config.roster), utcnow()
+        roster, now = cascade.oncall if cascade is not None else OnCall(config.roster), runtime.clock.now()
 
         def shift(one: Shift) -> s.ShiftOut:
             return s.ShiftOut(person=one.person.name, start=one.start, end=one.end, reason=one.reason)

@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from fastapi.staticfiles import StaticFiles
 
+from core.clock import Clock
 from core.config.schema import Site
 from core.storage.tokens import Token
 
@@ -38,10 +39,14 @@ def language(request: Request, default: str) -> str:
     return default
 
 
-def shell(page: str, site: Site, lang: str, embed: bool = False) -> str:
-    """A page's HTML: the header and main landmarks; its module draws the rest."""
+def shell(page: str, site: Site, lang: str, clock: Clock, embed: bool = False) -> str:
+    """A page's HTML: the header and main landmarks; its module draws the rest.
+
+    The page carries the site's "now" and its speed: the pages run on the server's clock (a
+    time-lapse's in the demo), not on the browser's."""
     name = html.escape(site.name)
     embedded = ' data-embed="1"' if embed else ""
+    embedded += f' data-now="{int(clock.now().timestamp() * 1000)}" data-speed="{clock.speed:g}"'
     return f"""<!doctype html>
 <html lang="{lang}">
 <head>
@@ -68,6 +73,7 @@ def add_web_pages(
     authenticate: Callable[[Request, HTTPAuthorizationCredentials | None], Token],
     links: bool,
     embed_origins: list[str],
+    clock: Clock,
 ) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
@@ -79,7 +85,7 @@ def add_web_pages(
         return True
 
     def html_page(name: str, request: Request) -> Response:
-        return HTMLResponse(shell(name, site, language(request, site.language)))
+        return HTMLResponse(shell(name, site, language(request, site.language), clock))
 
     def page(name: str) -> Callable[[Request], Response]:
         def serve(request: Request) -> Response:
@@ -129,7 +135,7 @@ def add_web_pages(
         """The overview, read-only, for the customer's portal: the portal's page frames
         ``/embed#token=…`` with a token of the ``read`` scope alone (the fragment never reaches
         a server log); only the origins in ``api.embed_origins`` may frame it."""
-        return HTMLResponse(shell("overview", site, language(request, site.language), embed=True))
+        return HTMLResponse(shell("overview", site, language(request, site.language), clock, embed=True))
 
     if embed_origins:
         app.add_api_route("/embed", embed, methods=["GET"], include_in_schema=False)

@@ -7,6 +7,8 @@ import asyncio
 import contextlib
 import signal
 
+from core.cli import station_tick
+from core.clock import ScenarioClock, started_now
 from core.sim.scenario import load_dams, load_scenario
 from core.sim.station import DamStation
 
@@ -21,6 +23,9 @@ async def serve(args: argparse.Namespace) -> None:
         dams = [dam for dam in dams if dam.station in args.station]
     if args.port and len(dams) != 1:
         raise ValueError("--port needs exactly one --station")
+    clock: ScenarioClock | None = args.simulation
+    if clock is None and not args.wall_clock and args.speed != 1:
+        clock = started_now(args.speed)
     stations = [
         DamStation(
             dam.station,
@@ -28,7 +33,8 @@ async def serve(args: argparse.Namespace) -> None:
             scenario,
             port=args.port or dam.port,
             speed=args.speed,
-            tick_s=args.tick,
+            clock=clock,
+            tick_s=station_tick(args.speed if clock is None else clock.speed, args.tick),
             rain_factor=dam.rain_factor,
             history_db=args.history_dir / f"{dam.station}.db" if args.history_dir else None,
             certificate=args.certificate,
@@ -46,6 +52,8 @@ async def serve(args: argparse.Namespace) -> None:
     for station in stations:
         await station.start()
         print(f"{station.station}: {station.endpoint}", flush=True)
+    if clock is not None:
+        print(f"simulated time ×{clock.speed:g}: supervise with --simulation {clock}", flush=True)
     await stop.wait()
     for station in stations:
         with contextlib.suppress(Exception):

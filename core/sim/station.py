@@ -1,9 +1,13 @@
 """A simulated dam station: an asyncua OPC-UA server fed by the flood model.
 
 The station behaves like a real RTU with a data logger: it timestamps its values at the
-source (wall-clock time, while the physics can run faster), historizes every change and
+source, historizes every change and
 answers HistoryRead, so a client that lost the link can backfill. With a history file the log
 survives a restart of the station, as a real logger's flash memory does.
+
+Its source timestamps are wall-clock time, or with a :class:`ScenarioClock` the time-lapse's
+simulated time (the demo): then a 900 s rate window sees physical rates, not 60× ones, and its
+CurrentTime follows the same clock so that the supervision measures no skew.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from asyncua.server.history import HistoryDict
 from asyncua.server.user_managers import UserManager
 from asyncua.ua.ua_binary import variant_from_binary, variant_to_binary
 
+from core.clock import ScenarioClock
 from core.model import utcnow
 from core.sim.flood import DamParameters, FloodModel
 from core.sim.scenario import Scenario
@@ -146,10 +151,12 @@ class DamStation:
         policies: Sequence[str] = ("Basic256Sha256",),
         users: Mapping[str, str] | None = None,
         clock_offset_s: float = 0.0,
+        clock: ScenarioClock | None = None,
     ) -> None:
         """``policies``: the secure policies offered (with a certificate); ``users``: names and
         passwords it accepts (anonymous otherwise); ``clock_offset_s``: how far its clock is off
-        (a slow RTU is negative), for its source timestamps and its CurrentTime."""
+        (a slow RTU is negative), for its source timestamps and its CurrentTime; ``clock``: the
+        time-lapse it stamps on (its physics then follows that clock, not ``speed`` ticks)."""
         self.station = station
         self.endpoint = f"opc.tcp://{host}:{port}/ecreteur/{station}"
         self.model = FloodModel(params, scenario.initial_level_m)
@@ -164,11 +171,15 @@ class DamStation:
         self._name = name or station
         self._policies = list(policies)
         self.clock_offset = timedelta(seconds=clock_offset_s)
+        self.clock = clock
+        if clock is not None:
+            self.speed = clock.speed
         self.logins: list[tuple[str | None, bool]] = []  # (user, accepted), when users are set
         self._users = users
         self._server = Server(user_manager=_Users(users, self.logins) if users is not None else None)
         self._nodes: dict[str, ua.NodeId] = {}
         self._task: asyncio.Task[None] | None = None
+        self._clock_task: asyncio.Task[None] | None = None
         self._sim_hours = 0.0
         self._ticks = 0
         self.namespace = f"urn:ecreteur:sim:{station}"
@@ -190,8 +201,8 @@ class DamStation:
         server.set_security_policy(policies)
         if self._users is not None:
             server.set_identity_tokens([ua.UserNameIdentityToken])
-        if self.clock_offset:
-            server.iserver.disabled_clock = True  # its CurrentTime follows the offset clock
+        if self.clock_offset or self.clock is not None:
+            server.iserver.disabled_clock = True  # its CurrentTime follows its own clock
         ns = await server.register_namespace(self.namespace)
         folder = await server.nodes.objects.add_object(_node_id(self.station, ns), f"{ns}:{self.station}")
         for var in VARIABLES:
@@ -204,12 +215,15 @@ class DamStation:
         for nodeid in self._nodes.values():
             await server.historize_node_data_change(server.get_node(nodeid), period=timedelta(days=2))
         self._task = asyncio.create_task(self._run(), name=f"sim-{self.station}")
+        if self.clock is not None:
+            self._clock_task = asyncio.create_task(self._tell_time(), name=f"sim-clock-{self.station}")
         _LOGGER.info("station %s serving %s", self.station, self.endpoint)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        tasks = [task for task in (self._task, self._clock_task) if task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await self._server.stop()
 
     @staticmethod
@@ -225,11 +239,26 @@ class DamStation:
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         next_tick = loop.time()
+        stepped = self.now()
         while True:
             next_tick += self.tick_s
             await asyncio.sleep(max(0.0, next_tick - loop.time()))
-            self.step(self.tick_s * self.speed)
+            if self.clock is None:
+                self.step(self.tick_s * self.speed)
+            else:  # the physics keeps to the clock the samples are stamped on, even when a tick is late
+                now = self.now()
+                self.step((now - stepped).total_seconds())
+                stepped = now
             await self.publish()
+
+    async def _tell_time(self) -> None:
+        """Keep CurrentTime on the time-lapse: at ×600 a once-a-tick update is ten minutes old."""
+        node = ua.NodeId.from_string(f"i={ua.ObjectIds.Server_ServerStatus_CurrentTime}")
+        while True:
+            await asyncio.sleep(0.05)
+            await self._server.write_attribute_value(
+                node, ua.DataValue(ua.Variant(self.now(), ua.VariantType.DateTime))
+            )
 
     def step(self, sim_seconds: float) -> None:
         """Advance the physics by ``sim_seconds`` of simulated time."""
@@ -269,11 +298,11 @@ class DamStation:
 
     def now(self) -> datetime:
         """The station's own clock (off by ``clock_offset_s``)."""
-        return utcnow() + self.clock_offset
+        return (utcnow() if self.clock is None else self.clock.now()) + self.clock_offset
 
     async def publish(self) -> None:
         now = self.now()
-        if self.clock_offset:
+        if self.clock_offset or self.clock is not None:
             await self._server.write_attribute_value(
                 ua.NodeId.from_string(f"i={ua.ObjectIds.Server_ServerStatus_CurrentTime}"),
                 ua.DataValue(ua.Variant(now, ua.VariantType.DateTime)),

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 
 from core.config.dashboards import COLUMNS, Card, Dashboard
 from core.config.editor import save_dashboards
-from core.model import ConnectionState, Quality, Sample, StationStatus, utcnow
+from core.model import ConnectionState, Quality, Sample, StationStatus
 from core.operations import Actor, Command
 from core.runtime import Runtime
 from hmi.bridge import Bridge
@@ -372,7 +372,7 @@ class DashboardView(QWidget):
 
     async def load_history(self) -> None:
         """Fill the trend cards with the last 6 hours from the historian (never blocks the UI)."""
-        end = utcnow()
+        end = self.runtime.clock.now()
         for frame in self.cards:
             for tag in frame.card.tags if frame.card.type == "trend" else []:
                 buckets = await self.runtime.board.downsampled(tag, end - timedelta(hours=6), end, 720)

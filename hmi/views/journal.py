@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.model import AlarmEvent, utcnow
+from core.model import AlarmEvent
 from core.runtime import Runtime
 from hmi import i18n
 from hmi.bridge import Bridge
@@ -76,7 +76,7 @@ class JournalView(QWidget):
             self._task = asyncio.ensure_future(self.load())
 
     async def load(self) -> None:
-        end = utcnow() + timedelta(seconds=1)
+        end = self.runtime.clock.now() + timedelta(seconds=1)
         self.entries = await self.runtime.board.journal(end - self.period.currentData(), end, 20_000)
         self.show_entries()
 

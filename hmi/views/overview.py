@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLay
 from core.alarms.engine import ForecastValue
 from core.config.roles import dam_tags
 from core.config.schema import Station
-from core.model import AlarmEvent, Priority, Quality, Sample, StationStatus, utcnow
+from core.model import AlarmEvent, Priority, Quality, Sample, StationStatus
 from core.runtime import Runtime
 from hmi.bridge import Bridge
 from hmi.i18n import tr
@@ -196,7 +196,7 @@ class OverviewView(QWidget):
 
     async def load_history(self) -> None:
         """Fill the sparklines with the last 6 hours from the historian (never blocks the UI)."""
-        end = utcnow()
+        end = self.runtime.clock.now()
         for card in self.cards.values():
             if not card.level_tag:
                 continue  # a station without a level: no sparkline

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.config.schema import Tag
-from core.model import Bucket, Quality, Sample, utcnow
+from core.model import Bucket, Quality, Sample
 from core.runtime import Runtime
 from hmi.bridge import Bridge
 from hmi.i18n import tr
@@ -210,7 +210,7 @@ class TrendsView(QWidget):
             self.limit_lines.append(line)
 
     async def load(self) -> None:
-        end = self.end or utcnow()
+        end = self.end or self.runtime.clock.now()
         start = end - self.span
         points = max(200, self.plot.width() * 2)
         for tag_id, series in list(self.series.items()):

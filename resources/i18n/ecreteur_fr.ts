@@ -368,6 +368,10 @@
         <translation>Silence jusqu'à la prochaine nouvelle alarme</translation>
     </message>
     <message>
+        <source>Simulation ×{speed} · simulated time {time}</source>
+        <translation>Simulation ×{speed} · heure simulée {time}</translation>
+    </message>
+    <message>
         <source>Spillway</source>
         <translation>Déversoir</translation>
     </message>

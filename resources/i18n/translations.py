@@ -28,6 +28,7 @@ FRENCH = {
     "Cleared, unacknowledged": "Revenue, non acquittée",
     "Comment (optional):": "Commentaire (facultatif) :",
     "Crest in": "Crête dans",
+    "Simulation ×{speed} · simulated time {time}": "Simulation ×{speed} · heure simulée {time}",
     "Bottom gate": "Vanne de fond",
     "Applied at the next start.": "Appliqué au prochain démarrage.",
     "Control-room theme": "Thème salle de contrôle",

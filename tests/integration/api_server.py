@@ -73,7 +73,7 @@ class ApiServer:
                 self.tokens[scope] = made.stdout.strip()
         if with_station:
             station = [sys.executable, "-m", "core.cli", "simulate", "--station", "lauragais", "--port",
-                       str(self.station_port), "--speed", "60", "--tick", "0.2"]  # fmt: skip
+                       str(self.station_port), "--speed", "60", "--tick", "0.2", "--wall-clock"]  # fmt: skip
             self.processes.append(spawn(station, cwd=REPO, stdout=subprocess.DEVNULL))
         server = [sys.executable, "-m", "core.cli", "server", "--config", str(self.config), "--data-dir",
                   str(self.data)]  # fmt: skip

@@ -151,7 +151,7 @@ def process_peers() -> Iterator[list[Process]]:
 def simulator_process(port: int, history_dir: Path) -> Process:
     """`ecreteur simulate` for one station, as the demo runs it."""
     args = [sys.executable, "-m", "core.cli", "simulate", "--station", "lauragais", "--port", str(port)]
-    args += ["--speed", "600", "--tick", "0.1", "--history-dir", str(history_dir)]
+    args += ["--speed", "600", "--tick", "0.1", "--wall-clock", "--history-dir", str(history_dir)]
     return Process(args, dict(os.environ), ready="lauragais: opc.tcp://")
 
 

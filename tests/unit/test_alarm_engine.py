@@ -261,3 +261,39 @@ async def test_restart_restores_alarms_without_raising_them_twice(
     assert second.events == []
     await asyncio.sleep(2 * 3600 + 1)  # the shelving restored from the journal still expires
     assert second.actions("level:dam.level:H") == ["unshelved", "raised"]
+
+
+async def test_a_limit_alarm_names_the_value_that_raised_it_not_the_value_now(h: Harness) -> None:
+    h.feed(12.5)  # HH raised at 12.50
+    h.feed(11.0)  # back under HH: the alarm returns, and its words must not contradict the limit
+    alarm = h.engine.alarms["level:dam.level:HH"]
+    assert alarm.value == 11.0 and alarm.raised_value == 12.5
+    assert alarm.message("fr") == "dam — Niveau très haut : 12.50 m (seuil 12.0)"
+    assert alarm.view().value == 11.0  # the value now is there too, for the screens to show beside it
+
+
+async def test_a_forecast_with_no_time_left_says_reached_or_eased_never_a_dash(
+    make: Callable[..., Any],
+) -> None:
+    h = await make(
+        {"id": "crest", "tags": "dam.level", "kind": "forecast", "threshold": 14.0, "horizon_min": 60,
+         "window_s": 600, "off_delay_s": 3600},
+    )  # fmt: skip
+    level = 12.0
+    for _ in range(50):  # 6 m/h: the crest is minutes away, then passed
+        h.feed(level)
+        level += 0.05
+        await asyncio.sleep(30)
+    alarm = h.engine.alarms["crest:dam.level"]
+    assert alarm.state.active and alarm.value is not None and alarm.value > 14.0
+    for _ in range(40):  # steady above the crest: no time left to give
+        h.feed(14.5)
+        await asyncio.sleep(30)
+    assert h.engine.forecast("dam.level")[1] == 0  # no minutes left: it is there
+    assert alarm.message("fr") == "dam — Niveau : 14.0 m atteint"
+    assert alarm.message("en") == "dam — Level: 14.0 m reached"
+    for _ in range(40):  # falling below it again, still within the off-delay
+        h.feed(13.0)
+        await asyncio.sleep(30)
+    assert "—" not in alarm.message("fr").split(" — ", 1)[1]
+    assert alarm.message("fr") == "dam — Niveau : 14.0 m n'est plus prévu dans l'heure"

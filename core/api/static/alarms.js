@@ -1,5 +1,5 @@
 // The alarms: those in force, by urgency, acknowledged or shelved with a comment; the journal.
-import { RANK, SHAPE, T, api, fmt, h, header, main, message, onNextFrame, showError, stream, when } from "./app.js";
+import { RANK, SHAPE, T, api, fmt, h, header, main, message, onNextFrame, showError, stream, when, siteNow } from "./app.js";
 
 const me = await header("alarms");
 const canOperate = me.role !== "viewer";
@@ -102,7 +102,7 @@ let loading = null;
 async function journal() {
   if (loading) return;
   loading = (async () => {
-    const since = new Date(Date.now() - 24 * 3600e3).toISOString();  // the last day, newest first
+    const since = new Date(siteNow() - 24 * 3600e3).toISOString();  // the last day, newest first
     const data = await api(`/alarms/journal?from=${since}&limit=5000`);
     data.entries.reverse();
     data.entries.splice(100);

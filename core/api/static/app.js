@@ -4,6 +4,7 @@
 const WORDS = {
   fr: {
     overview: "Vue d'ensemble", alarms: "Alarmes", oncall: "Astreinte", signout: "Se déconnecter",
+    simulation: "Simulation", simulated_time: "Heure simulée",
     live: "En direct", reconnecting: "Reconnexion…", night: "Nuit", day: "Jour", language: "English",
     theme: "Thème", critical: "critique", high: "haute", medium: "moyenne", low: "basse",
     calm: "Normal", lost: "Liaison perdue", level: "Niveau", inflow: "Débit entrant", outflow: "Débit sortant",
@@ -43,6 +44,7 @@ const WORDS = {
   },
   en: {
     overview: "Overview", alarms: "Alarms", oncall: "On call", signout: "Sign out",
+    simulation: "Simulation", simulated_time: "Simulated time",
     live: "Live", reconnecting: "Reconnecting…", night: "Night", day: "Day", language: "Français",
     theme: "Theme", critical: "critical", high: "high", medium: "medium", low: "low",
     calm: "Normal", lost: "Link lost", level: "Level", inflow: "Inflow", outflow: "Outflow",
@@ -94,6 +96,11 @@ export let lang = stored.get("lang") || document.documentElement.lang || "fr";
 document.documentElement.lang = lang;
 export const T = (key) => (WORDS[lang] && WORDS[lang][key]) || WORDS.en[key] || key;
 export const ZONE = document.body.dataset.tz || "Europe/Paris";
+/** The site's clock, not the browser's: the server's "now" at the page's making, run at its
+ * speed (×60 in the demo, whose stations stamp simulated time). */
+export const SPEED = Number(document.body.dataset.speed || 1);
+const NOW0 = Number(document.body.dataset.now || Date.now()), T0 = performance.now();
+export const siteNow = () => NOW0 + (performance.now() - T0) * SPEED;
 /** Framed by the customer's portal: read-only, with the token in the address's fragment. */
 export const EMBED = document.body.dataset.embed === "1";
 const BEARER = EMBED ? new URLSearchParams(location.hash.slice(1)).get("token") || "" : null;
@@ -203,6 +210,19 @@ export function setLive(on) {
   liveBadge.textContent = on ? "● " + T("live") : "○ " + T("reconnecting");
 }
 
+/** "Simulation ×60 · Thu 3 Dec 18:42": a time-lapse says so, with its time, on every page. */
+function simulationBadge() {
+  const badge = h("span", { class: "simulation", role: "timer", "aria-label": T("simulated_time") });
+  const tick = () => {
+    if (!badge.isConnected && badge.dataset.drawn) return;  // the header was redrawn
+    badge.dataset.drawn = "1";
+    badge.textContent = `${T("simulation")} ×${SPEED} · ${when(new Date(siteNow()).toISOString(), true)}`;
+    setTimeout(tick, 1000);
+  };
+  tick();
+  return badge;
+}
+
 /** The header: site, pages, who is signed in, language, day/night, live state. */
 export async function header(active) {
   const bar = document.getElementById("bar");
@@ -236,6 +256,7 @@ export async function header(active) {
         await api("/auth/logout", { method: "POST" }); location.assign("/login"); } }, T("signout")) : null,
     ),
   ].filter(Boolean));  // a null child would be written "null"
+  if (SPEED !== 1) bar.querySelector(".tools").prepend(simulationBadge());
   if (banner) bar.append(banner);
   drawBanner();
   setLive(false);

@@ -1,7 +1,7 @@
 // One dam: its synoptic drawn from the config (the same tag roles as the desktop) with live
 // values, and the trend of any of its measurements over the historian: min–max band, limits,
 // zoom and pan, CSV. Times in the site's zone, as on every page.
-import { ALARMS, RANK, SHAPE, T, api, fmt, h, header, lang, main, onNextFrame, stream, when, ZONE } from "./app.js";
+import { ALARMS, RANK, SHAPE, T, api, fmt, h, header, lang, main, onNextFrame, stream, when, ZONE, siteNow } from "./app.js";
 
 await header("dam");
 const id = decodeURIComponent(location.pathname.split("/").pop());
@@ -78,7 +78,7 @@ const csv = h("button", { type: "button", onclick: download }, T("csv"));
 let buckets = [];
 
 async function load() {
-  const to = end === null ? Date.now() : end;
+  const to = end === null ? siteNow() : end;
   const from = to - span;
   const query = new URLSearchParams({ from: new Date(from).toISOString(), to: new Date(to).toISOString(), max_points: "400" });
   const data = await api(`/tags/${encodeURIComponent(choose.value)}/history?${query}`);
@@ -137,7 +137,7 @@ function drawChart(from, to) {
     const at = from + ((event.clientX - box.left) / box.width) * (to - from);
     const factor = event.deltaY > 0 ? 1.5 : 1 / 1.5;
     span = Math.max(10 * 60e3, Math.min(366 * 86400e3, span * factor));
-    end = Math.min(Date.now(), at + (to - at) * factor);
+    end = Math.min(siteNow(), at + (to - at) * factor);
     schedule();
   }, { passive: false });
   let dragging = null;
@@ -146,7 +146,7 @@ function drawChart(from, to) {
   svg.addEventListener("pointermove", (event) => {
     if (!dragging) return;
     const box = svg.getBoundingClientRect();
-    end = Math.min(Date.now(), dragging.end - ((event.clientX - dragging.x) / box.width) * span);
+    end = Math.min(siteNow(), dragging.end - ((event.clientX - dragging.x) / box.width) * span);
     schedule();
   });
   chart.replaceChildren(svg);
@@ -166,7 +166,7 @@ let timer = null;
 function schedule() { clearTimeout(timer); timer = setTimeout(load, 150); }
 
 async function download() {
-  const to = end === null ? Date.now() : end;
+  const to = end === null ? siteNow() : end;
   const query = new URLSearchParams({ from: new Date(to - span).toISOString(), to: new Date(to).toISOString(), max_points: "100000", agg: "raw" });
   const response = await fetch(`/api/v1/tags/${encodeURIComponent(choose.value)}/history?${query}`,
     { headers: { Accept: "text/csv" }, credentials: "same-origin" });
@@ -185,8 +185,8 @@ here.replaceChildren(
     h("div", { class: "toolbar" },
       h("label", { for: "trend-tag" }, T("tag"), choose),
       spans.map(([name, ms]) => h("button", { type: "button", "aria-pressed": String(span === ms), onclick: () => { span = ms; end = null; load(); } }, name)),
-      h("button", { type: "button", "aria-label": T("earlier"), onclick: () => { end = (end === null ? Date.now() : end) - span / 2; load(); } }, "◀"),
-      h("button", { type: "button", "aria-label": T("later"), onclick: () => { end = end === null ? null : Math.min(Date.now(), end + span / 2); load(); } }, "▶"),
+      h("button", { type: "button", "aria-label": T("earlier"), onclick: () => { end = (end === null ? siteNow() : end) - span / 2; load(); } }, "◀"),
+      h("button", { type: "button", "aria-label": T("later"), onclick: () => { end = end === null ? null : Math.min(siteNow(), end + span / 2); load(); } }, "▶"),
       h("button", { type: "button", onclick: () => { end = null; load(); } }, T("now")),
       csv),
     chart));

@@ -1,5 +1,5 @@
 // The overview: every dam on one screen, the dam in trouble first and unmistakable.
-import { EMBED, RANK, T, api, message, onNextFrame, fmt, h, header, main, priorityBadge, stream } from "./app.js";
+import { EMBED, RANK, T, api, message, onNextFrame, fmt, h, header, main, priorityBadge, stream, siteNow } from "./app.js";
 
 await header("overview");
 const dams = await api("/dams");
@@ -10,7 +10,7 @@ const HOURS = 6;
 
 async function loadHistory(dam) {
   if (!dam.level) return;
-  const since = new Date(Date.now() - HOURS * 3600e3).toISOString();
+  const since = new Date(siteNow() - HOURS * 3600e3).toISOString();
   const data = await api(`/tags/${encodeURIComponent(dam.level.tag)}/history?from=${since}&max_points=180`);
   history.set(dam.level.tag, (data.buckets || []).filter((b) => b.last !== null)
     .map((b) => [Date.parse(b.start), b.last]));
@@ -64,7 +64,7 @@ function spark(dam) {
   const values = points.map((p) => p[1]);
   const lo = Math.min(...values), hi = Math.max(...values);
   const span = hi - lo || 1;
-  const t0 = Date.now() - HOURS * 3600e3, t1 = Date.now();
+  const t0 = siteNow() - HOURS * 3600e3, t1 = siteNow();
   const x = (t) => 34 + ((t - t0) / (t1 - t0)) * (width - 38);
   const y = (v) => height - pad - ((v - lo) / span) * (height - 2 * pad);
   const d = dam.level.decimals;
@@ -155,7 +155,7 @@ function take(sample) {
   if (points && sample.value !== null) {
     const t = Date.parse(sample.ts);
     if (!points.length || t > points[points.length - 1][0]) points.push([t, sample.value]);
-    const cut = Date.now() - HOURS * 3600e3;
+    const cut = siteNow() - HOURS * 3600e3;
     while (points.length && points[0][0] < cut) points.shift();
   }
 }
