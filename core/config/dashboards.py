@@ -39,6 +39,28 @@ class Card(StrictModel):
         return self
 
 
+def overlap(a: Card, b: Card) -> bool:
+    return a.x < b.x + b.w and b.x < a.x + a.w and a.y < b.y + b.h and b.y < a.y + a.h
+
+
+def settled(cards: list[Card], moved: int) -> list[Card]:
+    """``cards`` after card ``moved`` took its place: the cards it now covers go down below it,
+    and those they cover in turn, as on Home Assistant's grid; a card nothing covers stays put."""
+    order = [
+        moved,
+        *sorted((i for i in range(len(cards)) if i != moved), key=lambda i: (cards[i].y, cards[i].x)),
+    ]
+    out = list(cards)
+    placed: list[Card] = []
+    for index in order:
+        card = out[index]
+        while blocking := [p for p in placed if overlap(card, p)]:
+            card = card.model_copy(update={"y": max(p.y + p.h for p in blocking)})
+        out[index] = card
+        placed.append(card)
+    return out
+
+
 class Dashboard(StrictModel):
     id: str = Field(pattern=IDENT)
     title: Labels

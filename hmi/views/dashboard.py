@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.config.dashboards import COLUMNS, Card, Dashboard
+from core.config.dashboards import COLUMNS, Card, Dashboard, settled
 from core.config.editor import save_dashboards
 from core.model import ConnectionState, Quality, Sample, StationStatus
 from core.operations import Actor, Command
@@ -288,7 +288,7 @@ class DashboardView(QWidget):
         data["y"] = max(0, min(99, int(data["y"])))
         cards = list(dashboard.cards)
         cards[index] = Card.model_validate(data)
-        self._set_cards(cards)
+        self._set_cards(settled(cards, index))  # never two cards on one cell
 
     def _set_cards(self, cards: list[Card]) -> None:
         index = self.chooser.currentIndex()

@@ -9,7 +9,7 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QInputDialog, QLabel, QToolButton
 
 from core.config import ConfigError, load_config
-from core.config.dashboards import Card
+from core.config.dashboards import Card, overlap
 from core.config.editor import save_dashboards
 from core.runtime import Runtime
 from core.sim.station import DamStation
@@ -17,6 +17,7 @@ from hmi.style import DAY
 from hmi.views.dashboard import CardFrame
 from hmi.window import MainWindow
 from tests.conftest import eventually
+from tests.unit.test_dashboard_editor import changed
 
 
 def press(frame: CardFrame, text: str, qtbot: object) -> None:
@@ -58,6 +59,9 @@ async def test_editing_a_dashboard_and_restarting_shows_the_edited_dashboard(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     window, runtime, _station = desktop
+    site = runtime.config_path
+    assert site is not None
+    before = site.read_text(encoding="utf-8")
     view = window.dashboards
     window.tabs.setCurrentWidget(view)
     qtbot.mouseClick(view.edit_button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
@@ -73,9 +77,18 @@ async def test_editing_a_dashboard_and_restarting_shows_the_edited_dashboard(
     assert ("gauge", "cevennes.level") not in [shown[:2] for shown in expected]
     assert expected[-1][:2] == ("value", "lauragais.outflow")
 
-    site = runtime.config_path
-    assert site is not None
     text = site.read_text(encoding="utf-8")
+    removed, added = changed(before, text)  # the diff a reviewer reads: the edited cards' lines only
+    assert "      - {type: gauge, tag: lauragais.level, x: 0, y: 0, w: 2, h: 3}" in removed
+    assert "      - {type: gauge, tag: cevennes.level, x: 2, y: 0, w: 2, h: 3}" in removed
+    assert "      - {type: gauge, tag: lauragais.level, x: 0, y: 1, w: 3, h: 3}" in added
+    assert added[-1].startswith("      - {type: value, tag: lauragais.outflow, ")
+    # the cards the wider gauge now covers went down a row; nothing else in the file changed
+    assert "      - {type: value, tag: lauragais.rain, x: 0, y: 4, w: 2, h: 1}" in added
+    assert all(line.startswith("      - {type: ") for line in removed + added), (removed, added)
+    assert len(removed) == len(added)  # one card removed, one added, the others moved in place
+    cards = load_config(site).dashboards[0].cards
+    assert not [(a, b) for i, a in enumerate(cards) for b in cards[i + 1 :] if overlap(a, b)]
     assert "# Dashboards: views of cards on a 12-column grid" in text  # comments kept…
     assert "# Who is on call" in text and "# The demo site: three simulated" in text
     restarted = Runtime(load_config(site), config_path=site, data_dir=tmp_path / "again")
