@@ -1,7 +1,8 @@
 """Regenerate the README's screenshots: `python -m hmi.screenshots [FOLDER]` (default docs/screenshots).
 
-Plays the 100-year flood on the three demo dams (in process, fast), then grabs each view in
-French and English, day and night themes, under whatever Qt platform is set (offscreen works).
+Plays the 100-year flood on the three demo dams (in process, on a ×600 time-lapse clock as the
+demo runs it), and in the middle of the flood (a dam past its very-high limit) grabs each view
+in French and English, day and night themes, under whatever Qt platform is set (offscreen works).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import qasync
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
+from core.clock import started_now
 from core.config import load_config
 from core.runtime import Runtime
 from core.sim.scenario import RESOURCES, load_dams, load_scenario
@@ -29,18 +31,22 @@ SITE = RESOURCES / "sites" / "demo.yaml"
 
 async def shoot(app: QApplication, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 (once, before anything runs)
-    scenario = load_scenario("flood-100y")
+    scenario, clock = load_scenario("flood-100y"), started_now(600)
     stations = [
-        DamStation(d.station, d.parameters(), scenario, port=d.port, speed=1800, tick_s=0.2,
+        DamStation(d.station, d.parameters(), scenario, port=d.port, tick_s=0.1, clock=clock,
                    rain_factor=d.rain_factor, name=d.name)
         for d in load_dams().dams
     ]  # fmt: skip
     for station in stations:
         await station.start()
     with tempfile.TemporaryDirectory() as tmp:
-        runtime = Runtime(load_config(SITE), config_path=SITE, data_dir=Path(tmp))
+        runtime = Runtime(load_config(SITE), config_path=SITE, data_dir=Path(tmp), clock=clock)
         await runtime.start()
-        await asyncio.sleep(12)  # about six hours of flood: alarms up, levels high
+        deadline = asyncio.get_running_loop().time() + 300
+        while not any(a.kind == "HH" for a in runtime.alarms.annunciated()):  # the flood at its height
+            if asyncio.get_running_loop().time() > deadline:
+                raise RuntimeError("no dam reached its very-high limit in 300 s")
+            await asyncio.sleep(0.2)
         first = runtime.alarms.annunciated()
         if first:
             runtime.alarms.acknowledge(first[-1].id, "Marie Dupont", "vanne de fond vérifiée")
@@ -55,7 +61,7 @@ async def shoot(app: QApplication, folder: Path) -> None:
                 await window.overview.load_history()
                 await window.dashboards.load_history()
                 window.trends.show_tags(["lauragais.level", "lauragais.inflow", "lauragais.outflow"])
-                window.trends.set_range(timedelta(seconds=20))
+                window.trends.set_range(timedelta(hours=6))
                 for view in ("overview", "synoptic", "alarms", "trends", "dashboards"):
                     window.tabs.setCurrentWidget(getattr(window, view))
                     await asyncio.sleep(0.5)

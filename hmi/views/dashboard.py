@@ -8,6 +8,8 @@ menu adds one; "Save" writes the dashboards into the config file, comments kept
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from functools import partial
@@ -42,6 +44,7 @@ from core.runtime import Runtime
 from hmi.bridge import Bridge
 from hmi.i18n import language, tr
 from hmi.style import PRIORITY_COLOUR, PRIORITY_SHAPE, Theme
+from hmi.tasks import later
 from hmi.views.synoptic import DamDrawing
 from hmi.widgets.gauge import LevelGauge
 from hmi.widgets.timeaxis import site_time_axis
@@ -268,6 +271,9 @@ class DashboardView(QWidget):
         self._alarms()
         for status in self.runtime.stations.values():
             self._station(status)
+        with contextlib.suppress(RuntimeError):  # no loop yet: the desktop's start loads it
+            asyncio.get_running_loop()
+            later(self.load_history())  # a rebuilt trend card shows its hours again, not a blank
 
     def set_editing(self, on: bool) -> None:
         self.editing = on

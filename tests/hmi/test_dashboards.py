@@ -128,3 +128,26 @@ def _cards_of(window: MainWindow, dashboard: str) -> list[CardFrame]:
     chooser = window.dashboards.chooser
     chooser.setCurrentIndex(chooser.findData(dashboard))
     return list(window.dashboards.cards)
+
+
+async def test_a_trend_card_keeps_its_history_after_an_edit(
+    desktop: tuple[MainWindow, Runtime, DamStation], qtbot: object
+) -> None:
+    window, _runtime, _station = desktop
+    view = window.dashboards
+    window.tabs.setCurrentWidget(view)
+
+    def trend() -> CardFrame:
+        return next(f for f in view.cards if f.card.type == "trend")
+
+    await eventually(lambda: len(trend().points[trend().card.tags[0]][0]) > 3, what="the trend's history")
+    first = trend().points[trend().card.tags[0]][0][0]
+    qtbot.mouseClick(view.edit_button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    press(trend(), "↓", qtbot)  # the card is built again at its new place…
+
+    def history_back() -> bool:
+        xs = trend().points[trend().card.tags[0]][0]
+        return len(xs) > 3 and xs[0] <= first  # from the historian: back to where it began
+
+    await eventually(history_back, what="its history again")
+    assert trend().card.y == 1  # …with the same hours on it, not a blank card

@@ -29,7 +29,7 @@ PAGES = {"overview": "/", "dam": "/dams/cevennes", "alarms": "/alarms", "oncall"
 def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as data:
-        command = [sys.executable, "-m", "core.cli", "demo", "--web", "--data-dir", data, "--speed", "120"]
+        command = [sys.executable, "-m", "core.cli", "demo", "--web", "--data-dir", data, "--speed", "300"]
         demo = spawn(command, cwd=REPO, stdout=subprocess.DEVNULL)
         try:
             deadline = time.monotonic() + 120
@@ -41,11 +41,11 @@ def main(out: Path) -> None:
                     time.sleep(0.2)
             demo_account = {"user": "demo", "password": "ecreteur-demo"}
             token = httpx.post(BASE + "/api/v1/auth/login", json=demo_account, timeout=30).json()["token"]
-            while time.monotonic() < deadline + 600:  # the flood rises until a dam crosses its H limit
+            while time.monotonic() < deadline + 600:  # the middle of the flood: a dam past its HH limit
                 alarms = httpx.get(
                     BASE + "/api/v1/alarms", headers={"Authorization": f"Bearer {token}"}
                 ).json()
-                if any(a["kind"] in ("H", "HH") and a["active"] for a in alarms):
+                if any(a["kind"] == "HH" and a["active"] for a in alarms):
                     break
                 time.sleep(1)
             with sync_playwright() as p:
@@ -62,8 +62,6 @@ def main(out: Path) -> None:
                         for name, path in PAGES.items():
                             page.goto(BASE + path)
                             page.wait_for_selector("#loading", state="detached")
-                            if name == "dam":  # the demo's flood is fast: its last hour says more
-                                page.get_by_role("button", name="1 h", exact=True).click()
                             page.wait_for_timeout(1500)
                             page.screenshot(
                                 path=str(out / f"web-{name}-{device}-{theme}.png"), full_page=True
