@@ -204,7 +204,7 @@ class MainWindow(QMainWindow):
             self.simulation_label.setObjectName("simulation")
             self.simulation_label.setStyleSheet("QLabel#simulation { border: 2px dashed palette(mid); "
                                                 "padding: 1px 6px; font-weight: 600; }")  # fmt: skip
-            self.statusBar().addPermanentWidget(self.simulation_label)
+            self.menuBar().setCornerWidget(self.simulation_label)  # top right, never squeezed
         self.statusBar().addPermanentWidget(self.authority_label)
         actor = self.actor()
         if runtime.server is None and signed_in is None:  # no accounts here: a name, not verified

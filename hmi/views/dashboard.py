@@ -130,7 +130,8 @@ class CardFrame(QFrame):
             self.curves: dict[str, Any] = {}
             for i, tag_id in enumerate(card.tags):
                 known = runtime.config.tag(tag_id)
-                name = f"{known.label.get(language())} ({known.unit})" if known else tag_id
+                unit = f" ({known.unit})" if known and known.unit else ""
+                name = f"{known.label.get(language())}{unit}" if known else tag_id
                 pen = pg.mkPen(LINE_COLOURS[i % len(LINE_COLOURS)], width=2)
                 self.curves[tag_id] = plot.plot(pen=pen, name=name)
             self.points: dict[str, tuple[list[float], list[float]]] = {tag: ([], []) for tag in card.tags}

@@ -1,7 +1,9 @@
 """Level 1 — every dam on one screen: level gauge with its limits, flows, trend, forecast, alarms.
 
-A calm screen means everything is normal: the cards are grey; a dam that needs attention shows
-its alarm count in the priority's colour, shape and word, and a lost link is written out.
+A calm screen means everything is normal: the cards are grey. A dam that needs attention stands
+out at a glance: its card takes its worst alarm's colour as a thick border and a band with the
+priority's shape, word and count (solid while unacknowledged), and the dams are ordered by
+urgency, the worst first; a lost link is written out.
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ class DamCard(QFrame):
         self.title.setObjectName("title")
         self.link = QLabel()
         self.alarms = QLabel()
+        self.alarms.setObjectName("band")
+        self.urgency: tuple[int, int] = (0, 99)  # (0 if unacknowledged, worst priority): lower is worse
         self.values: dict[str, QLabel] = {}
         grid = QGridLayout()
         for row, (key, label) in enumerate(
@@ -70,9 +74,16 @@ class DamCard(QFrame):
             grid.addWidget(value, row, 1)
             self.values[key] = value
         self.spark = pg.PlotWidget(background=None)
-        self.spark.setFixedHeight(70)
-        self.spark.hideAxis("left")
+        self.spark.setFixedHeight(90)
         self.spark.hideAxis("bottom")
+        axis = self.spark.getAxis("left")  # a scale: a sparkline without one cannot be read
+        axis.setWidth(34)
+        axis.setTextPen(pg.mkPen(theme.muted))
+        axis.setPen(pg.mkPen(theme.structure))
+        self.spark_caption = QLabel(
+            tr("Level, last 6 h") + (f" ({level.unit})" if level and level.unit else "")
+        )
+        self.spark_caption.setObjectName("muted")
         self.spark.setMouseEnabled(False, False)
         self.spark.setMenuEnabled(False)
         self.curve = self.spark.plot(pen=pg.mkPen(theme.text, width=1))
@@ -83,12 +94,13 @@ class DamCard(QFrame):
         header.addWidget(self.title, 1)
         header.addWidget(self.link)
         layout.addLayout(header)
+        layout.addWidget(self.alarms)
         body = QHBoxLayout()
         body.addWidget(self.gauge)
         body.addLayout(grid, 1)
         layout.addLayout(body)
         layout.addWidget(self.spark)
-        layout.addWidget(self.alarms)
+        layout.addWidget(self.spark_caption)
         layout.addStretch(1)
         self.refresh_station(runtime.stations[station.id])
         self.refresh_alarms()
@@ -147,14 +159,28 @@ class DamCard(QFrame):
     def refresh_alarms(self) -> None:
         mine = [a for a in self.runtime.board.views() if a.station == self.station.id]
         if not mine:
+            self.urgency = (1, 99)
             self.alarms.setText(tr("No alarm"))
-            self.alarms.setStyleSheet("")
+            self.alarms.setStyleSheet(f"color: {self.theme.muted}; padding: 4px 0;")
+            self.setStyleSheet("")
             return
-        worst = min(a.priority for a in mine)
-        self.alarms.setText(
-            f"{PRIORITY_SHAPE[worst]} {len(mine)} " + tr("alarm(s)") + f" — {priority_word(worst)}"
+        unacked = [a for a in mine if a.unacknowledged]
+        worst = min(a.priority for a in (unacked or mine))
+        self.urgency = (0 if unacked else 1, int(worst))
+        colour = PRIORITY_COLOUR[worst].name()
+        words = f"{PRIORITY_SHAPE[worst]} {priority_word(worst).upper()} — {len(mine)} " + tr("alarm(s)")
+        if unacked:
+            words += " · " + tr("{count} unacknowledged").format(count=len(unacked))
+        self.alarms.setText(words)
+        solid = (
+            f"background: {colour}; color: white;"
+            if unacked
+            else f"color: {colour}; border: 2px solid {colour};"
         )
-        self.alarms.setStyleSheet(f"color: {PRIORITY_COLOUR[worst].name()}; font-weight: bold;")
+        self.alarms.setStyleSheet(
+            f"{solid} font-weight: bold; font-size: 17px; padding: 6px; border-radius: 3px;"
+        )
+        self.setStyleSheet(f"QFrame#card {{ border: 4px solid {colour}; }}")
 
 
 class OverviewView(QWidget):
@@ -165,10 +191,12 @@ class OverviewView(QWidget):
     def __init__(self, runtime: Runtime, bridge: Bridge, theme: Theme) -> None:
         super().__init__()
         self.cards = {station.id: DamCard(runtime, station, theme) for station in runtime.config.stations}
-        layout = QHBoxLayout(self)
+        self.station_of = {tag.id: tag.station for tag in runtime.config.tags}
+        self.layout_ = QHBoxLayout(self)
+        self.order: list[str] = []
         for card in self.cards.values():
             card.clicked.connect(self.open_station)
-            layout.addWidget(card)
+        self._arrange()
         bridge.samples.connect(self._samples)
         bridge.station.connect(lambda status: self._card(status.station, "refresh_station", status))
         bridge.alarm.connect(self._alarm)
@@ -182,7 +210,7 @@ class OverviewView(QWidget):
 
     def _samples(self, batch: Sequence[Sample]) -> None:
         for sample in batch:
-            card = self.cards.get(sample.tag.split(".", 1)[0])
+            card = self.cards.get(self.station_of.get(sample.tag, ""))
             if card is not None:
                 card.show_sample(sample)
 
@@ -193,6 +221,20 @@ class OverviewView(QWidget):
     def _alarm(self, _event: AlarmEvent | None) -> None:
         for card in self.cards.values():
             card.refresh_alarms()
+        self._arrange()
+
+    def _arrange(self) -> None:
+        """The dams by urgency: unacknowledged before acknowledged, then by worst priority; calm
+        dams keep the site's order. Moved only when the order changes (no flicker)."""
+        stations = list(self.cards)
+        order = sorted(stations, key=lambda s: (*self.cards[s].urgency, stations.index(s)))
+        if order == self.order:
+            return
+        self.order = order
+        for station in order:
+            self.layout_.removeWidget(self.cards[station])
+        for station in order:
+            self.layout_.addWidget(self.cards[station])
 
     async def load_history(self) -> None:
         """Fill the sparklines with the last 6 hours from the historian (never blocks the UI)."""

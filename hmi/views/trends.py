@@ -31,7 +31,7 @@ from core.config.schema import Tag
 from core.model import Bucket, Quality, Sample
 from core.runtime import Runtime
 from hmi.bridge import Bridge
-from hmi.i18n import tr
+from hmi.i18n import language, tr
 from hmi.style import Theme
 from hmi.widgets.timeaxis import site_time_axis
 
@@ -105,7 +105,8 @@ class TrendsView(QWidget):
             self.picker.addItem(header)
             for tag in runtime.config.tags_of(station.id):
                 if tag.id in self.tags:
-                    item = QListWidgetItem(f"   {tag.label.fr} ({tag.unit})")
+                    unit = f" ({tag.unit})" if tag.unit else ""
+                    item = QListWidgetItem(f"   {tag.label.get(language())}{unit}")
                     item.setData(Qt.ItemDataRole.UserRole, tag.id)
                     item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
                     item.setCheckState(Qt.CheckState.Unchecked)

@@ -184,6 +184,10 @@
         <translation>Niveau</translation>
     </message>
     <message>
+        <source>Level, last 6 h</source>
+        <translation>Niveau, 6 dernières heures</translation>
+    </message>
+    <message>
         <source>Limit</source>
         <translation>Seuil</translation>
     </message>
@@ -586,6 +590,10 @@
     <message>
         <source>whole site</source>
         <translation>tout le site</translation>
+    </message>
+    <message>
+        <source>{count} unacknowledged</source>
+        <translation>{count} non acquittée(s)</translation>
     </message>
     <message>
         <source>Écrêteur — sign in</source>

@@ -28,6 +28,8 @@ FRENCH = {
     "Cleared, unacknowledged": "Revenue, non acquittée",
     "Comment (optional):": "Commentaire (facultatif) :",
     "Crest in": "Crête dans",
+    "Level, last 6 h": "Niveau, 6 dernières heures",
+    "{count} unacknowledged": "{count} non acquittée(s)",
     "Simulation ×{speed} · simulated time {time}": "Simulation ×{speed} · heure simulée {time}",
     "Bottom gate": "Vanne de fond",
     "Applied at the next start.": "Appliqué au prochain démarrage.",

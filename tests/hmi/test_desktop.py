@@ -9,10 +9,19 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt
 
 from core.bus import STATION_STATUS
-from core.model import AlarmEvent, AlarmStatus, ConnectionState, Priority, StationStatus, utcnow
+from core.model import (
+    AlarmEvent,
+    AlarmStatus,
+    ConnectionState,
+    Priority,
+    Quality,
+    Sample,
+    StationStatus,
+    utcnow,
+)
 from core.runtime import Runtime
 from core.sim.station import DamStation
-from hmi.style import DAY
+from hmi.style import DAY, PRIORITY_COLOUR, PRIORITY_SHAPE
 from hmi.window import MainWindow
 from tests.conftest import eventually
 
@@ -272,3 +281,24 @@ async def test_an_engineer_enters_a_mode_and_takes_an_alarm_out_of_service_from_
         ("Paul", "save_dashboards", "done"),
     ]
     window.close()
+
+
+async def test_a_dam_in_trouble_stands_out_first_on_the_overview(
+    desktop: tuple[MainWindow, Runtime, DamStation],
+) -> None:
+    window, runtime, _station = desktop
+    overview = window.overview
+    assert overview.order[0] == "lauragais"  # calm at first: the site's order
+    critical = Sample("corbieres.level", runtime.clock.now(), 11.0, Quality.GOOD)  # past HH (10.5)
+    await runtime.ingest([critical])
+    await eventually(lambda: overview.order[0] == "corbieres", what="the dam in trouble first")
+    card = overview.cards["corbieres"]
+    colour = PRIORITY_COLOUR[Priority.CRITICAL].name()
+    assert colour in card.styleSheet()  # its whole card takes the priority's colour…
+    assert card.alarms.text().startswith(PRIORITY_SHAPE[Priority.CRITICAL] + " ")  # …and its shape
+    assert "background" in card.alarms.styleSheet()  # solid while unacknowledged
+    for alarm in runtime.alarms.annunciated():
+        if alarm.station_id == "corbieres":
+            runtime.alarms.acknowledge(alarm.id, "Marie", "vu")
+    window.overview._alarm(None)
+    assert card.urgency[0] == 1 and "background" not in card.alarms.styleSheet()  # outlined once seen

@@ -51,12 +51,21 @@ function synoptic() {
     h("text", { x: 48, y: 22 }, T("reservoir")));
 }
 
+/** A discrete tag in words (a door open or closed), a measurement with its unit. */
+function shownValue(role, meta, value) {
+  if (meta && meta.kind === "discrete" && value !== null) {
+    if (role === "door") return T(value ? "door_open" : "door_closed");
+    return T(value ? "state_on" : "state_off");
+  }
+  return `${fmt(value, meta ? meta.decimals : 2)} ${meta ? meta.unit : ""}`.trim();
+}
+
 function drawValues() {
   const rows = [];
   for (const [role, tag] of Object.entries(dam.tags)) {
     const meta = byId.get(tag);
     const sample = latest.get(tag);
-    const shown = sample ? `${fmt(sample.value, meta ? meta.decimals : 2)} ${meta ? meta.unit : ""}` : "—";
+    const shown = sample ? shownValue(role, meta, sample.value) : "—";
     const note = sample && sample.quality !== "good" ? ` (${T(sample.quality)})` : "";
     const alarm = [...ALARMS.values()].filter((a) => a.tag === tag && a.active).sort((a, b) => RANK[b.priority] - RANK[a.priority])[0];
     rows.push(h("dt", {}, h("a", { href: "#trend", onclick: () => { choose.value = tag; load(); } }, meta ? label(meta) : T(role))),
