@@ -11,7 +11,17 @@ import math
 from collections.abc import Sequence
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPen, QPolygonF
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPainterPathStroker,
+    QPen,
+    QPolygonF,
+)
 from PySide6.QtWidgets import QComboBox, QVBoxLayout, QWidget
 
 from core.config.roles import dam_tags
@@ -21,21 +31,33 @@ from hmi.bridge import Bridge
 from hmi.i18n import tr
 from hmi.style import PRIORITY_COLOUR, PRIORITY_SHAPE, Theme
 
-# where each variable is written on the drawing (fractions of the width and height)
-PLACES = {
-    "rain": (0.06, 0.08),
-    "rain_total": (0.06, 0.15),
-    "inflow": (0.06, 0.55),
-    "level": (0.40, 0.22),
-    "volume": (0.40, 0.29),
-    "spillway_flow": (0.66, 0.10),
-    "gate": (0.84, 0.74),
-    "outflow": (0.86, 0.62),
-}
+# where each variable is written: in the sky above the valley, left of the valley side, right of
+# the dam's downstream face (the placing itself, in _place, keeps every label off the drawing)
+SKY = ("rain", "rain_total", "level", "volume")
 LABELS = {
     "rain": "Rain", "rain_total": "Rain total", "inflow": "Inflow", "level": "Level", "volume": "Volume",
     "spillway_flow": "Spillway", "gate": "Bottom gate", "outflow": "Outflow",
 }  # fmt: skip
+
+
+def _area(polygon: QPolygonF) -> QPainterPath:
+    path = QPainterPath()
+    path.addPolygon(polygon)
+    return path
+
+
+def _line(a: QPointF, b: QPointF, width: float) -> QPainterPath:
+    path = QPainterPath(a)
+    path.lineTo(b)
+    stroker = QPainterPathStroker()
+    stroker.setWidth(width)
+    return stroker.createStroke(path)
+
+
+def _bold(metrics: QFontMetricsF, font: QFont, text: str) -> float:
+    bold = QFont(font)
+    bold.setBold(True)
+    return QFontMetricsF(bold).horizontalAdvance(text)
 
 
 class DamDrawing(QWidget):
@@ -45,7 +67,8 @@ class DamDrawing(QWidget):
         super().__init__()
         self.runtime, self.theme = runtime, theme
         self.setMinimumSize(700, 420)
-        self.hot: dict[str, QRectF] = {}
+        self.hot: dict[str, QRectF] = {}  # each value's label and value, a link to its trend
+        self.drawing: list[QPainterPath] = []  # what the labels must keep clear of
         self.show_station(runtime.config.stations[0].id)
 
     def show_station(self, station: str) -> None:
@@ -85,60 +108,92 @@ class DamDrawing(QWidget):
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         theme = self.theme
         low, high, limits = self._level_range()
-        bottom, top = h * 0.85, h * 0.12
+        bottom, top = h * 0.85, max(h * 0.12, 56.0)  # room above for the sky's labels
 
         def y_of(value: float) -> float:
             return bottom - (min(max(value, low), high) - low) / ((high - low) or 1) * (bottom - top)
 
+        def valley_x(y: float) -> float:  # the valley side, from (0.10, top) down to (0.26, bottom)
+            return w * (0.10 + 0.16 * (y - top) / (bottom - top))
+
+        def face_x(y: float) -> float:  # the dam's upstream face, from (0.62, top) to (0.56, bottom)
+            return w * (0.62 - 0.06 * (y - top) / (bottom - top))
+
+        def back_x(y: float) -> float:  # its downstream face, from (0.68, top) to (0.80, bottom)
+            return w * (0.68 + 0.12 * (y - top) / (bottom - top))
+
         # reservoir (left) and dam body (right), in greys
         dam = QPolygonF([QPointF(w * 0.62, top), QPointF(w * 0.68, top), QPointF(w * 0.80, bottom),
                          QPointF(w * 0.56, bottom)])  # fmt: skip
+        self.drawing = [_area(dam)]
         level = self._sample("level")
         if level is not None and level.quality is not Quality.BAD and not math.isnan(level.value):
             y = y_of(level.value)
-            share = (y - top) / (bottom - top)  # the water follows the valley side and the dam face
-            water = QPolygonF([QPointF(w * (0.10 + 0.16 * share), y), QPointF(w * (0.62 - 0.06 * share), y),
+            water = QPolygonF([QPointF(valley_x(y), y), QPointF(face_x(y), y),
                                QPointF(w * 0.56, bottom), QPointF(w * 0.26, bottom)])  # fmt: skip
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(QColor(theme.water))
             p.drawPolygon(water)
+            self.drawing.append(_area(water))
         p.setPen(QPen(QColor(theme.text), 2))
         p.setBrush(QColor(theme.structure))
         p.drawPolygon(dam)
-        p.drawLine(QPointF(w * 0.10, top), QPointF(w * 0.26, bottom))  # valley side
-        p.drawLine(QPointF(w * 0.26, bottom), QPointF(w * 0.98, bottom))
+        lines = [(QPointF(w * 0.10, top), QPointF(w * 0.26, bottom)),  # valley side
+                 (QPointF(w * 0.26, bottom), QPointF(w * 0.98, bottom))]  # fmt: skip
+        for a, b in lines:
+            p.drawLine(a, b)
         # outlet pipe through the dam, and the downstream channel
         p.setPen(QPen(QColor(theme.text), 4))
-        p.drawLine(QPointF(w * 0.56, bottom - 12), QPointF(w * 0.92, bottom - 12))
-        # limit marks on the upstream face
+        outlet = (QPointF(w * 0.56, bottom - 12), QPointF(w * 0.92, bottom - 12))
+        p.drawLine(*outlet)
+        self.drawing += [_line(a, b, 4) for a, b in (*lines, outlet)]
+        metrics = QFontMetricsF(self.font())
+        # limit marks across the reservoir, each named left of the valley side
         p.setPen(QPen(QColor(theme.muted), 1, Qt.PenStyle.DashLine))
         for kind, value in limits.items():
             y = y_of(value)
-            p.drawLine(QPointF(w * 0.18, y), QPointF(w * 0.62, y))
-            p.drawText(QPointF(w * 0.13, y + 5), kind)
+            p.drawLine(QPointF(valley_x(y), y), QPointF(face_x(y), y))
+            p.drawText(QPointF(valley_x(y) - 8 - metrics.horizontalAdvance(kind), y + 5), kind)
         # values, each a link to its trend; colour only when its alarm is active
         self.hot = {}
         font = QFont(self.font())
-        for key, (fx, fy) in PLACES.items():
+        sky_x = w * 0.02
+        for key in LABELS:
             if self.runtime.config.tag(self._tag_id(key)) is None:
                 continue
             alarm = self._alarm_of(key)
             label = tr(LABELS[key])
             text = self.text_of(key)
+            if alarm is not None:
+                text = f"{PRIORITY_SHAPE[alarm.priority]} {text}"  # type: ignore[attr-defined]
+            width = max(metrics.horizontalAdvance(label), _bold(metrics, font, text)) + 4
+            if key in SKY:  # a row above the valley, left to right
+                x, y = (max(sky_x, w * 0.30) if key == "level" else sky_x), top - 46
+                sky_x = x + width + 24
+            elif key == "inflow":  # left of the valley side, half-way down
+                y = top + 0.45 * (bottom - top)
+                x = max(4.0, valley_x(y) - 12 - width)
+            elif key == "spillway_flow":  # over the crest and down: right of the downstream face
+                y = top + 4
+                x = back_x(y + 44) + 12
+            elif key == "outflow":
+                y = bottom - 112
+                x = min(w - 4 - width, max(back_x(y + 44) + 12, w * 0.83))
+            else:  # the bottom gate, above the channel it opens onto
+                y = bottom - 64
+                x = min(w - 4 - width, max(back_x(y + 44) + 12, w * 0.83))
             font.setBold(False)
             p.setFont(font)
             p.setPen(QColor(theme.muted))
-            x, y = w * fx, h * fy
-            p.drawText(QPointF(x, y), label)
+            p.drawText(QPointF(x, y + 14), label)
             font.setBold(True)
             p.setFont(font)
             colour = QColor(theme.text)
             if alarm is not None:
                 colour = PRIORITY_COLOUR[alarm.priority]  # type: ignore[attr-defined]
-                text = f"{PRIORITY_SHAPE[alarm.priority]} {text}"  # type: ignore[attr-defined]
             p.setPen(colour)
-            p.drawText(QPointF(x, y + 20), text)
-            self.hot[key] = QRectF(x - 4, y - 16, max(90.0, 9.0 * len(text)), 42)
+            p.drawText(QPointF(x, y + 34), text)
+            self.hot[key] = QRectF(x, y, width, 40)
         p.end()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:

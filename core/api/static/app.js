@@ -5,7 +5,7 @@ const WORDS = {
   fr: {
     overview: "Vue d'ensemble", alarms: "Alarmes", oncall: "Astreinte", signout: "Se déconnecter",
     simulation: "Simulation", simulated_time: "Heure simulée",
-    door_open: "ouverte", door_closed: "fermée", state_on: "oui", state_off: "non",
+    door_open: "ouverte", door_closed: "fermée", state_on: "oui", state_off: "non", crest_reached: "atteinte",
     live: "En direct", reconnecting: "Reconnexion…", night: "Nuit", day: "Jour", language: "English",
     theme: "Thème", critical: "critique", high: "haute", medium: "moyenne", low: "basse",
     calm: "Normal", lost: "Liaison perdue", level: "Niveau", inflow: "Débit entrant", outflow: "Débit sortant",
@@ -46,7 +46,7 @@ const WORDS = {
   en: {
     overview: "Overview", alarms: "Alarms", oncall: "On call", signout: "Sign out",
     simulation: "Simulation", simulated_time: "Simulated time",
-    door_open: "open", door_closed: "closed", state_on: "on", state_off: "off",
+    door_open: "open", door_closed: "closed", state_on: "on", state_off: "off", crest_reached: "reached",
     live: "Live", reconnecting: "Reconnecting…", night: "Night", day: "Day", language: "Français",
     theme: "Theme", critical: "critical", high: "high", medium: "medium", low: "low",
     calm: "Normal", lost: "Link lost", level: "Level", inflow: "Inflow", outflow: "Outflow",

@@ -105,6 +105,7 @@ function eta(dam) {
     return dam.rate_per_h !== null && dam.rate_per_h !== undefined && dam.rate_per_h <= 0 ? T("no_forecast") : "—";
   }
   const minutes = Math.round(dam.eta_min);
+  if (minutes <= 0) return T("crest_reached");  // there already: no minutes to count
   return minutes >= 120 ? `${Math.floor(minutes / 60)} ${T("h")} ${minutes % 60} ${T("min")}` : `${minutes} ${T("min")}`;
 }
 
