@@ -6,23 +6,21 @@ import asyncio
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import qasync
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWidget
 
 from core.clock import Clock
 from core.config.schema import SiteConfig
-from core.remote import Session, SignInFailed, resume
-from core.runtime import Runtime
-from core.storage.select import state_file
-from core.storage.users import UserStore
 from hmi import i18n
 from hmi.i18n import tr
-from hmi.signin import SignInDialog, on_accounts, on_server
-from hmi.style import THEMES
-from hmi.window import MainWindow
+from hmi.style import THEMES, stylesheet
+
+if TYPE_CHECKING:
+    from core.remote import Session
 
 
 def run(
@@ -53,6 +51,15 @@ def run(
     chosen = language or str(settings.value("language", "")) or config.site.language
     theme = theme or str(settings.value("theme", "")) or "day"
     translator = i18n.install(app, i18n.pick_language(chosen))
+    splash = Splash(config.site.name, theme)  # at once: the rest takes seconds on a loaded PC
+    splash.step(tr("Loading the desktop…"))
+    app.processEvents()  # before the loop runs: painted now
+    from core.runtime import Runtime  # the heavy imports (asyncua, pyqtgraph), behind the splash
+    from core.storage.select import state_file
+    from core.storage.users import UserStore
+    from hmi.signin import SignInDialog, on_accounts
+    from hmi.window import MainWindow
+
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     closed = asyncio.Event()
@@ -60,6 +67,7 @@ def run(
     async def main() -> None:
         session, operator = None, None
         if server:
+            splash.hide()  # the sign-in dialog comes first
             session = await _session(server, server_ca, user)
             if session is None:
                 return  # the operator cancelled the sign-in
@@ -67,14 +75,18 @@ def run(
             accounts = UserStore(state_file(config.storage, data_dir, "tokens.db"))
             if accounts.list():  # this PC has operator accounts: names are verified
                 where = tr("this desktop") + f" ({data_dir})"
+                splash.hide()
                 operator = await SignInDialog(where, on_accounts(accounts), user).session()
                 if operator is None:
                     return
+        await splash.shown(tr("Opening the site's history and alarms…"))
         runtime = Runtime(config, config_path=config_path, data_dir=data_dir, session=session, clock=clock)
         await runtime.start()
+        await splash.shown(tr("Connecting to the stations…"))
         window = MainWindow(runtime, THEMES[theme or "day"], settings, signed_in=operator)
         app.lastWindowClosed.connect(closed.set)
         window.show()
+        splash.close()
         await window.overview.load_history()
         await window.dashboards.load_history()
         try:
@@ -96,7 +108,40 @@ def run(
     return 0
 
 
+class Splash(QWidget):
+    """A window at once, with the site's name and what the start is doing.
+
+    Not a QSplashScreen: its showMessage processes events, which under qasync re-enters the loop."""
+
+    def __init__(self, site: str, theme: str) -> None:
+        super().__init__(None, Qt.WindowType.SplashScreen | Qt.WindowType.FramelessWindowHint)
+        self.setStyleSheet(stylesheet(THEMES[theme]))
+        self.setObjectName("card")
+        layout = QVBoxLayout(self)
+        title = QLabel(f"Écrêteur — {site}")
+        title.setObjectName("title")
+        self.message = QLabel()
+        self.message.setObjectName("muted")
+        for label in (title, self.message):
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            layout.addWidget(label)
+        self.resize(560, 160)
+        self.show()
+
+    def step(self, text: str) -> None:
+        self.message.setText(text)
+
+    async def shown(self, text: str) -> None:
+        """Say ``text``, and give the loop a turn to paint it before the next long step."""
+        self.show()
+        self.step(text)
+        await asyncio.sleep(0.05)
+
+
 async def _session(server: str, ca: Path | None, user: str) -> Session | None:
+    from core.remote import SignInFailed, resume
+    from hmi.signin import SignInDialog, on_server
+
     bearer = os.environ.get("ECRETEUR_SESSION")
     if bearer:
         try:

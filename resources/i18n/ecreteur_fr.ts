@@ -84,6 +84,10 @@
         <translation>Commentaire (facultatif) :</translation>
     </message>
     <message>
+        <source>Connecting to the stations…</source>
+        <translation>Connexion aux stations…</translation>
+    </message>
+    <message>
         <source>Control-room theme</source>
         <translation>Thème salle de contrôle</translation>
     </message>
@@ -192,6 +196,10 @@
         <translation>Seuil</translation>
     </message>
     <message>
+        <source>Loading the desktop…</source>
+        <translation>Chargement du poste…</translation>
+    </message>
+    <message>
         <source>Maintenance</source>
         <translation>Maintenance</translation>
     </message>
@@ -254,6 +262,10 @@
     <message>
         <source>OFFLINE</source>
         <translation>HORS LIGNE</translation>
+    </message>
+    <message>
+        <source>Opening the site's history and alarms…</source>
+        <translation>Ouverture de l'historique et des alarmes du site…</translation>
     </message>
     <message>
         <source>Operator</source>

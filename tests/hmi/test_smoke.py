@@ -25,3 +25,13 @@ def test_ecreteur_hmi_opens_and_closes(tmp_path: Path, language: str, theme: str
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Traceback" not in result.stderr
     assert shot.stat().st_size > 10_000  # a real picture of the window
+
+
+def test_the_start_shows_its_window_before_the_heavy_imports() -> None:
+    """A loaded PC takes seconds to import asyncua and pyqtgraph: the splash comes first."""
+    heavy = "('pyqtgraph', 'asyncua', 'core.runtime', 'hmi.window')"
+    check = f"import sys, hmi.app; print([m for m in {heavy} if m in sys.modules])"
+    done = subprocess.run(
+        [sys.executable, "-c", check], capture_output=True, text=True, cwd=REPO, timeout=120
+    )
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
