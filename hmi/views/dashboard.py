@@ -64,9 +64,13 @@ class CardFrame(QFrame):
         runtime = view.runtime
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)
+        layout.setSpacing(2)
         self.title = QLabel(self._title(runtime))
         self.title.setObjectName("title")
-        self.title.setWordWrap(True)
+        self.title.setToolTip(self.title.text())
+        # one line, however narrow the card: a one-row card keeps room for its value and handles
+        self.title.setWordWrap(card.h > 2)
+        self.title.setStyleSheet("font-size: 15px;" if card.h <= 2 else "")
         # the grid, not the text, decides a card's width: 12 equal columns
         self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         layout.addWidget(self.title)
@@ -75,25 +79,30 @@ class CardFrame(QFrame):
         self.content.setMinimumWidth(0)
         layout.addWidget(self.content, 1)
         self.handles = QWidget()
-        row = QHBoxLayout(self.handles)
+        row = QGridLayout(self.handles)  # two short rows: a two-column card keeps them all in view
         row.setContentsMargins(0, 0, 0, 0)
-        for text, tip, action in (
-            ("←", tr("Move left"), lambda: view.move_card(index, -1, 0)),
-            ("→", tr("Move right"), lambda: view.move_card(index, 1, 0)),
-            ("↑", tr("Move up"), lambda: view.move_card(index, 0, -1)),
-            ("↓", tr("Move down"), lambda: view.move_card(index, 0, 1)),
-            ("⇤", tr("Narrower"), lambda: view.resize_card(index, -1, 0)),
-            ("⇥", tr("Wider"), lambda: view.resize_card(index, 1, 0)),
-            ("⤒", tr("Shorter"), lambda: view.resize_card(index, 0, -1)),
-            ("⤓", tr("Taller"), lambda: view.resize_card(index, 0, 1)),
-            ("✕", tr("Remove"), lambda: view.remove_card(index)),
+        row.setSpacing(2)
+        for place, (text, tip, action) in enumerate(
+            (
+                ("←", tr("Move left"), lambda: view.move_card(index, -1, 0)),
+                ("→", tr("Move right"), lambda: view.move_card(index, 1, 0)),
+                ("↑", tr("Move up"), lambda: view.move_card(index, 0, -1)),
+                ("↓", tr("Move down"), lambda: view.move_card(index, 0, 1)),
+                ("⇤", tr("Narrower"), lambda: view.resize_card(index, -1, 0)),
+                ("⇥", tr("Wider"), lambda: view.resize_card(index, 1, 0)),
+                ("⤒", tr("Shorter"), lambda: view.resize_card(index, 0, -1)),
+                ("⤓", tr("Taller"), lambda: view.resize_card(index, 0, 1)),
+                ("✕", tr("Remove"), lambda: view.remove_card(index)),
+            )
         ):
             button = QToolButton()
             button.setText(text)
             button.setToolTip(tip)
+            button.setAccessibleName(tip)
+            button.setFixedSize(28, 21)
             button.clicked.connect(action)
-            row.addWidget(button)
-        row.addStretch(1)
+            row.addWidget(button, *((0, 4) if text == "✕" else divmod(place, 4)))  # moves, sizes; ✕ apart
+        row.setColumnStretch(5, 1)
         layout.addWidget(self.handles)
         self.handles.setVisible(view.editing)
 
@@ -265,6 +274,8 @@ class DashboardView(QWidget):
         self.grid.setRowStretch(bottom, 1)  # spare height goes below the cards, not between them
         for index, card in enumerate(dashboard.cards):
             frame = CardFrame(self, index, card)
+            # the grid's columns share the width; a card's content never widens the grid past the window
+            frame.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
             frame.setFixedHeight(ROW_HEIGHT * card.h + self.grid.verticalSpacing() * (card.h - 1))
             self.grid.addWidget(frame, card.y, card.x, card.h, card.w)
             self.cards.append(frame)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -151,3 +152,22 @@ async def test_a_trend_card_keeps_its_history_after_an_edit(
 
     await eventually(history_back, what="its history again")
     assert trend().card.y == 1  # …with the same hours on it, not a blank card
+
+
+async def test_edit_mode_fits_the_window(
+    desktop: tuple[MainWindow, Runtime, DamStation], qtbot: object
+) -> None:
+    window, _runtime, _station = desktop
+    window.resize(1280, 720)
+    view = window.dashboards
+    window.tabs.setCurrentWidget(view)
+    qtbot.mouseClick(view.edit_button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    await asyncio.sleep(0.2)  # a turn of the loop: the layout settles
+    viewport = view.grid_host.parentWidget()
+    assert viewport is not None and view.grid_host.width() <= viewport.width()  # no card past the right edge
+    per_column = [frame.width() / frame.card.w for frame in view.cards]
+    assert max(per_column) < 1.25 * min(per_column), per_column  # the columns share the width evenly
+    for frame in view.cards:
+        for button in frame.handles.findChildren(QToolButton):
+            corner = button.mapTo(frame, button.rect().bottomRight())
+            assert frame.rect().contains(corner), (frame.card, button.text())  # every handle within reach
