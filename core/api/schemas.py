@@ -302,3 +302,7 @@ class OnCallOut(BaseModel):
     configured: bool = Field(True, description="false when this server has no roster or escalation")
     teams: list[TeamOut]
     incidents: list[IncidentOut] = Field(description="open ones first, then the most recent")
+    channels_down: dict[str, datetime] = Field(
+        default_factory=dict,
+        description="channels skipped after a failure (e.g. sms), until when: pages go by the next channel",
+    )

@@ -81,7 +81,9 @@ def add_site_routes(
         for incident in store.recent(_INCIDENTS):
             incidents.setdefault(incident.id, incident)
         names = {p.id: p.name for p in config.roster.people}
-        return s.OnCallOut(teams=teams, incidents=[incident_out(i, names) for i in incidents.values()])
+        down = {name: until for name in cascade.channels if (until := cascade.channel_down(name)) is not None}
+        return s.OnCallOut(teams=teams, incidents=[incident_out(i, names) for i in incidents.values()],
+                           channels_down=down)  # fmt: skip
 
     def incident_out(incident: Incident, names: dict[str, str]) -> s.IncidentOut:
         store = runtime.cascade.store  # type: ignore[union-attr]

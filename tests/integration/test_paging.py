@@ -128,6 +128,11 @@ async def test_smtp_down_falls_back_to_sms_at_once_and_is_skipped_while_down(
     # the SMS went out as soon as the e-mail failed, not after the five-minute channel step
     assert first[1][2] - first[0][2] < timedelta(seconds=5)
     assert second[1][2] == second[0][2]  # no second wait for the dead server
+    # what the on-call page and GET /api/v1/oncall show: e-mail skipped until its retry, SMS fine
+    until = bench.cascade.channel_down("email")
+    assert (
+        until is not None and until > bench.engine.clock.now() and bench.cascade.channel_down("sms") is None
+    )
     attempts = bench.cascade.store.attempts("2:page:0:0:alice:email")
     assert [outcome for _, _, outcome, _ in attempts] == [SKIPPED]
     assert "unreachable" in bench.cascade.store.delivery("1:page:0:0:alice:email").detail  # type: ignore[union-attr]

@@ -22,6 +22,9 @@ async function load() {
     h("th", { scope: "row" }, t.name),
     h("td", {}, t.now.person, h("div", { class: "muted" }, `${T("until")} ${when(t.now.end, true)}`, t.now.reason ? ` (${t.now.reason})` : "")),
     h("td", {}, t.next.person, h("div", { class: "muted" }, when(t.next.start, true))))), T("oncall")));
+  const down = Object.entries(data.channels_down || {});  // a failed channel is skipped: say so, and until when
+  if (down.length) teams.append(h("p", { class: "notice", role: "alert" }, down.map(([channel, until]) =>
+    `${T("channel_down")} : ${T("channel_" + channel)} ${T("until")} ${when(until, true)}`).join(" · ")));
   if (!data.incidents.length) { incidents.replaceChildren(h("p", { class: "muted" }, T("none_incident"))); return; }
   incidents.replaceChildren(...data.incidents.map((i) => h("section", { class: "panel", "data-incident": i.id },
     h("h3", {}, `${T("incident")} ${i.id} · `, h("span", { class: "state-" + i.state }, T(i.state))),
