@@ -18,7 +18,7 @@ from core.alarms.engine import AlarmEngine
 from core.alarms.journal import AlarmJournal
 from core.alarms.view import AlarmView
 from core.bus import ALARMS, Bus
-from core.model import AlarmEvent, Bucket, utcnow
+from core.model import AlarmEvent, Bucket, Quality, utcnow
 from core.operations import Actor, Operations
 from core.storage.audit import ActiveMode
 from core.storage.base import Historian
@@ -70,6 +70,11 @@ class AlarmBoard(Protocol):
     async def journal(self, start: datetime, end: datetime, limit: int) -> list[AlarmEvent]: ...
 
     async def downsampled(self, tag: str, start: datetime, end: datetime, points: int) -> list[Bucket]: ...
+
+    async def lost(self, tag: str, start: datetime, end: datetime) -> bool:
+        """Whether the link was lost between ``start`` and ``end``: a loss marker was stored (a
+        trend breaks its line there; a steady value with no sample for hours does not)."""
+        ...
 
 
 class LocalBoard:
@@ -127,3 +132,6 @@ class LocalBoard:
 
     async def downsampled(self, tag: str, start: datetime, end: datetime, points: int) -> list[Bucket]:
         return await self._historian.downsampled(tag, start, end, points)
+
+    async def lost(self, tag: str, start: datetime, end: datetime) -> bool:
+        return any(s.quality is Quality.BAD for s in await self._historian.raw(tag, start, end, limit=10))

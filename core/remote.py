@@ -38,7 +38,7 @@ from core.alarms.journal import AlarmJournal
 from core.alarms.view import AlarmView, annunciation_order
 from core.board import Authority, Listener
 from core.bus import ALARMS, Bus
-from core.model import AlarmEvent, AlarmStatus, Bucket, Priority, utcnow
+from core.model import AlarmEvent, AlarmStatus, Bucket, Priority, Quality, utcnow
 from core.operations import Actor, Forbidden, Invalid, NotNow, OperationError, Role, UnknownAlarm
 from core.paths import config_home
 from core.storage.audit import ActiveMode
@@ -396,6 +396,13 @@ class ServerBoard:
             return await self._historian.downsampled(tag, start, end, points)
         return [Bucket(_ts(b["start"]), b["min"], b["max"], b["avg"], b["last"], b["count"])
                 for b in body["buckets"]]  # fmt: skip
+
+    async def lost(self, tag: str, start: datetime, end: datetime) -> bool:
+        params = {"from": start.isoformat(), "to": end.isoformat(), "max_points": 10, "agg": "raw"}
+        body = await self._get(f"/tags/{quote(tag, safe='')}/history", params)
+        if body is None:
+            return any(s.quality is Quality.BAD for s in await self._historian.raw(tag, start, end, limit=10))
+        return any(sample["quality"] == "bad" for sample in body["samples"])
 
 
 # -- the wire format (core.stream and the REST schemas) ------------------------------------------

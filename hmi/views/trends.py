@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -48,11 +50,12 @@ class Series:
 
     def __init__(self, tag: Tag, colour: str, view: pg.ViewBox) -> None:
         self.tag = tag
-        self.curve = pg.PlotDataItem(pen=pg.mkPen(colour, width=1), name=tag.label.fr)
+        # connect="finite": a NaN point (a lost link) breaks the line instead of bridging the gap
+        self.curve = pg.PlotDataItem(pen=pg.mkPen(colour, width=1), name=tag.label.fr, connect="finite")
         self.curve.setClipToView(True)
         self.curve.setDownsampling(auto=True, method="peak")
-        self.low = pg.PlotDataItem(pen=None)
-        self.high = pg.PlotDataItem(pen=None)
+        self.low = pg.PlotDataItem(pen=None, connect="finite")
+        self.high = pg.PlotDataItem(pen=None, connect="finite")
         self.band = pg.FillBetweenItem(self.low, self.high, brush=pg.mkBrush(colour + "40"))
         self.view = view
         for item in (self.band, self.curve):
@@ -61,16 +64,23 @@ class Series:
         self.ys: list[float] = []
         self.buckets: list[Bucket] = []
 
-    def set_history(self, buckets: Sequence[Bucket]) -> None:
+    def set_history(self, buckets: Sequence[Bucket], breaks: Sequence[float] = ()) -> None:
+        """``breaks``: instants where the link was lost (the line stops there, until data again)."""
         self.buckets = list(buckets)
-        self.xs = [b.start.timestamp() for b in buckets]
-        self.ys = [b.avg for b in buckets]
-        self.low.setData(self.xs, [b.min for b in buckets])
-        self.high.setData(self.xs, [b.max for b in buckets])
+        points = sorted([(b.start.timestamp(), b.avg, b.min, b.max) for b in buckets]
+                        + [(t, math.nan, math.nan, math.nan) for t in breaks])  # fmt: skip
+        self.xs = [p[0] for p in points]
+        self.ys = [p[1] for p in points]
+        self.low.setData(self.xs, [p[2] for p in points])
+        self.high.setData(self.xs, [p[3] for p in points])
         self.curve.setData(self.xs, self.ys)
 
     def append(self, sample: Sample) -> None:
-        if sample.quality is Quality.BAD:
+        if sample.quality is Quality.BAD:  # the link's loss marker: the line stops here
+            if self.xs and not math.isnan(self.ys[-1]):
+                self.xs.append(sample.ts.timestamp())
+                self.ys.append(math.nan)
+                self.curve.setData(self.xs, self.ys)
             return
         self.xs.append(sample.ts.timestamp())
         self.ys.append(sample.value)
@@ -82,7 +92,7 @@ class Series:
         for t, y in zip(self.xs, self.ys, strict=True):
             if t > x:
                 break
-            best = y
+            best = None if math.isnan(y) else y  # after a loss marker: no value to read
         return best
 
 
@@ -216,9 +226,22 @@ class TrendsView(QWidget):
         points = max(200, self.plot.width() * 2)
         for tag_id, series in list(self.series.items()):
             buckets = await self.runtime.board.downsampled(tag_id, start, end, points)
+            breaks = await self._breaks(tag_id, buckets, (end - start) / points)
             if self.series.get(tag_id) is series:
-                series.set_history(buckets)
+                series.set_history(buckets, breaks)
         self.plot.setXRange(start.timestamp(), end.timestamp(), padding=0)
+
+    async def _breaks(self, tag_id: str, buckets: Sequence[Bucket], width: timedelta) -> list[float]:
+        """Where the line must stop: holes between buckets in which the historian holds a loss
+        marker. A hole without one is a steady value (a station reports changes only)."""
+        breaks = []
+        for before, after in pairwise(buckets):
+            hole_start, hole_end = before.start + width, after.start
+            if hole_end - hole_start >= 2 * width and await self.runtime.board.lost(
+                tag_id, hole_start, hole_end
+            ):
+                breaks.append(hole_start.timestamp())
+        return breaks
 
     def _live(self, batch: Sequence[Sample]) -> None:
         if self.end is not None or not self.series:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+import math
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
@@ -302,3 +303,29 @@ async def test_a_dam_in_trouble_stands_out_first_on_the_overview(
             runtime.alarms.acknowledge(alarm.id, "Marie", "vu")
     window.overview._alarm(None)
     assert card.urgency[0] == 1 and "background" not in card.alarms.styleSheet()  # outlined once seen
+
+
+async def test_a_trend_breaks_its_line_where_the_link_was_lost_not_where_a_value_held_steady(
+    desktop: tuple[MainWindow, Runtime, DamStation],
+) -> None:
+    window, runtime, _station = desktop
+    end = runtime.clock.now()
+    start = end - timedelta(hours=2)
+
+    def at(minute: int) -> datetime:
+        return start + timedelta(minutes=minute)
+
+    level = [Sample("cevennes.level", at(m), 5.0 + m / 100, Quality.GOOD) for m in range(0, 30)]
+    level.append(Sample("cevennes.level", at(30), math.nan, Quality.BAD))  # the link's loss marker
+    level += [Sample("cevennes.level", at(m), 6.0 + m / 100, Quality.GOOD) for m in range(70, 100)]
+    steady = [Sample("cevennes.inflow", at(m), 0.3, Quality.GOOD) for m in (0, 99)]  # no change for 99 min
+    await runtime.historian.write(level + steady)
+    trends = window.trends
+    trends.show_tags(["cevennes.level", "cevennes.inflow"])
+    trends.set_range(timedelta(hours=2), end)
+    await trends.load()
+    lost, held = trends.series["cevennes.level"], trends.series["cevennes.inflow"]
+    gaps = [x for x, y in zip(lost.xs, lost.ys, strict=True) if math.isnan(y)]
+    assert len(gaps) == 1 and at(29) < datetime.fromtimestamp(gaps[0], UTC) < at(70)  # one break, in the hole
+    assert not any(math.isnan(y) for y in held.ys)  # a steady value is drawn across its quiet hour
+    assert lost.value_at(at(50).timestamp()) is None and held.value_at(at(50).timestamp()) == 0.3
