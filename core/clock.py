@@ -60,6 +60,18 @@ class LoopClock:
         return self._running().call_later(max(0.0, delay), callback)
 
 
+class WallClock:
+    """The system's clock as it is now, for comparing with other clocks (a station's)."""
+
+    speed = 1.0
+
+    def now(self) -> datetime:
+        return utcnow()
+
+    def call_later(self, delay: float, callback: Callable[[], None]) -> Timer:
+        return asyncio.get_running_loop().call_later(max(0.0, delay), callback)
+
+
 class ScenarioClock:
     """A time-lapse's clock: from ``epoch``, ``speed`` simulated seconds pass per real second.
 

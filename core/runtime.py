@@ -131,7 +131,7 @@ class Runtime:
                 base_dir=base,
                 trust=self.trust,
                 trust_command=trust_command,
-                clock=self.clock,
+                clock=clock,  # a time-lapse's; otherwise the wall clock, never the loop's drift
             )
             for station in config.stations
         ]

@@ -55,7 +55,7 @@ from cryptography import x509
 
 from core.acquisition.trust import CertificateInfo, StationRefused, TrustStore, first_certificate
 from core.bus import BACKFILL, SAMPLES, STATION_STATUS, Bus
-from core.clock import Clock, LoopClock
+from core.clock import Clock, WallClock
 from core.config.schema import SecurityMode, Station, Tag, TagKind
 from core.config.secrets import SecretMissing, resolve
 from core.model import ConnectionState, Quality, Sample, StationStatus, as_utc
@@ -124,10 +124,12 @@ class StationLink:
         trust_command: str = "ecreteur trust {station}",
         clock: Clock | None = None,
     ) -> None:
-        """``clock``: the supervision's (a time-lapse's in the demo), which the station's clock
-        is measured against."""
+        """``clock``: a time-lapse's (the demo), which the station's clock is measured against;
+        by default the system's wall clock, NTP-disciplined as a station's should be (not a
+        clock anchored at the start and run by the loop: a clock stepped later would then make
+        every station look skewed)."""
         self.station = station
-        self.clock: Clock = clock or LoopClock()
+        self.clock: Clock = clock or WallClock()
         self.tags = list(tags)
         self.bus = bus
         self.state = ConnectionState.DISCONNECTED

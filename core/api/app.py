@@ -594,6 +594,7 @@ def create_app(
     ) -> Any:
         end = end or utcnow() + timedelta(seconds=1)
         start = start or end - timedelta(days=7)
+        await runtime.audit.flush()  # what was just done is in the answer (the trail is written in batches)
         entries = await asyncio.to_thread(runtime.audit.entries, start, end, limit)
         return [s.AuditOut(ts=e.ts, actor=e.actor, role=e.role, origin=e.origin, command=e.command,
                            target=e.target, detail=e.detail, outcome=e.outcome) for e in entries]  # fmt: skip
