@@ -77,6 +77,11 @@ class AlarmBoard(Protocol):
         ...
 
 
+async def stored_loss(historian: Historian, tag: str, start: datetime, end: datetime) -> bool:
+    """Whether ``historian`` holds a loss marker of ``tag`` in the range (see ``AlarmBoard.lost``)."""
+    return any(s.quality is Quality.BAD for s in await historian.raw(tag, start, end, limit=10))
+
+
 class LocalBoard:
     """This process is the authority: the engine, its journal and its historian."""
 
@@ -134,4 +139,4 @@ class LocalBoard:
         return await self._historian.downsampled(tag, start, end, points)
 
     async def lost(self, tag: str, start: datetime, end: datetime) -> bool:
-        return any(s.quality is Quality.BAD for s in await self._historian.raw(tag, start, end, limit=10))
+        return await stored_loss(self._historian, tag, start, end)

@@ -221,12 +221,6 @@ def _has_display() -> bool:
     )
 
 
-def station_tick(speed: float, tick: float | None) -> float:
-    """Real seconds between a simulated station's updates: a 15-minute rate window needs samples
-    closer than a simulated minute, however fast the time-lapse runs."""
-    return tick if tick is not None else max(0.05, min(1.0, 60.0 / speed))
-
-
 def _scenario_clock(text: str) -> ScenarioClock:
     try:
         return ScenarioClock.parse(text)
@@ -334,7 +328,7 @@ def _demo(args: argparse.Namespace) -> int:
     # the stations stamp on the time-lapse and the supervision runs on it: physical rates at ×60
     clock = started_now(args.speed)
     command = [sys.executable, "-m", "core.cli", "simulate", "--scenario", args.scenario]
-    command += ["--simulation", str(clock), "--tick", str(station_tick(args.speed, args.tick))]
+    command += ["--simulation", str(clock)] + (["--tick", str(args.tick)] if args.tick is not None else [])
     command += ["--history-dir", str(args.data_dir / "stations")]
     if args.dams:
         command += ["--dams", str(args.dams)]

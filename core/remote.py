@@ -36,9 +36,9 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketExce
 from core.alarms.engine import AlarmEngine
 from core.alarms.journal import AlarmJournal
 from core.alarms.view import AlarmView, annunciation_order
-from core.board import Authority, Listener
+from core.board import Authority, Listener, stored_loss
 from core.bus import ALARMS, Bus
-from core.model import AlarmEvent, AlarmStatus, Bucket, Priority, Quality, utcnow
+from core.model import AlarmEvent, AlarmStatus, Bucket, Priority, utcnow
 from core.operations import Actor, Forbidden, Invalid, NotNow, OperationError, Role, UnknownAlarm
 from core.paths import config_home
 from core.storage.audit import ActiveMode
@@ -401,7 +401,7 @@ class ServerBoard:
         params = {"from": start.isoformat(), "to": end.isoformat(), "max_points": 10, "agg": "raw"}
         body = await self._get(f"/tags/{quote(tag, safe='')}/history", params)
         if body is None:
-            return any(s.quality is Quality.BAD for s in await self._historian.raw(tag, start, end, limit=10))
+            return await stored_loss(self._historian, tag, start, end)
         return any(sample["quality"] == "bad" for sample in body["samples"])
 
 

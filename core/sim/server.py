@@ -7,10 +7,9 @@ import asyncio
 import contextlib
 import signal
 
-from core.cli import station_tick
 from core.clock import ScenarioClock, started_now
 from core.sim.scenario import load_dams, load_scenario
-from core.sim.station import DamStation
+from core.sim.station import DamStation, station_tick
 
 
 async def serve(args: argparse.Namespace) -> None:

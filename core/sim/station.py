@@ -130,6 +130,12 @@ class _Users(UserManager):
         return User(role=UserRole.User) if accepted else None
 
 
+def station_tick(speed: float, tick: float | None) -> float:
+    """Real seconds between a simulated station's updates: a 15-minute rate window needs samples
+    closer than a simulated minute, however fast the time-lapse runs."""
+    return tick if tick is not None else max(0.05, min(1.0, 60.0 / speed))
+
+
 class DamStation:
     """One OPC-UA server playing one dam. ``tick_s`` is the wall-clock update period."""
 
@@ -302,7 +308,7 @@ class DamStation:
 
     async def publish(self) -> None:
         now = self.now()
-        if self.clock_offset or self.clock is not None:
+        if self.clock_offset and self.clock is None:  # a time-lapse's CurrentTime is _tell_time's
             await self._server.write_attribute_value(
                 ua.NodeId.from_string(f"i={ua.ObjectIds.Server_ServerStatus_CurrentTime}"),
                 ua.DataValue(ua.Variant(now, ua.VariantType.DateTime)),

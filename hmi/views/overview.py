@@ -59,7 +59,7 @@ class DamCard(QFrame):
         self.link = QLabel()
         self.alarms = QLabel()
         self.alarms.setObjectName("band")
-        self.urgency: tuple[int, int] = (0, 99)  # (0 if unacknowledged, worst priority): lower is worse
+        self.urgency: tuple[int, int] = (1, 99)  # (0 if unacknowledged, worst priority): lower is worse
         self.values: dict[str, QLabel] = {}
         grid = QGridLayout()
         for row, (key, label) in enumerate(

@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core.cli import _parser, station_tick
+from core.cli import _parser
 from core.clock import ScenarioClock, started_now
+from core.sim.station import station_tick
 
 
 def test_two_processes_agree_on_the_time_from_the_text_they_share() -> None:
