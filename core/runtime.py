@@ -16,7 +16,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.acquisition.opcua import StationLink
+from core.acquisition.api import ApiLink
+from core.acquisition.sources import Link, build_link
 from core.acquisition.trust import TrustStore
 from core.alarms.engine import AlarmEngine
 from core.alarms.journal import AlarmJournal
@@ -122,19 +123,24 @@ class Runtime:
         trust_command = "ecreteur trust {station}"
         if config_path is not None:
             trust_command += f" --config {config_path} --data-dir {self.data_dir}"
-        self.links = [
-            StationLink(
+        self.links: list[Link] = [
+            build_link(
                 station,
                 config.tags_of(station.id),
                 self.bus,
+                clock=clock,
                 last_timestamp=self.historian.last_good_timestamp,
                 base_dir=base,
+                data_dir=self.data_dir,
                 trust=self.trust,
                 trust_command=trust_command,
-                clock=clock,  # a time-lapse's; otherwise the wall clock, never the loop's drift
             )
             for station in config.stations
         ]
+        # posted samples tell an api station's link that its probe is alive
+        self._posted_to = {
+            tag.id: link for link in self.links if isinstance(link, ApiLink) for tag in link.tags
+        }
         now = self.clock.now()
         self.stations = {
             link.station.id: StationStatus(link.station.id, link.state, now, "not started")
@@ -205,6 +211,14 @@ class Runtime:
         """
         await self.historian.write(samples)
         self.bus.publish(SAMPLES, Durable(samples))
+        if self._posted_to:
+            by_link: dict[ApiLink, list[Sample]] = {}
+            for sample in samples:
+                link = self._posted_to.get(sample.tag)
+                if link is not None:
+                    by_link.setdefault(link, []).append(sample)
+            for link, posted in by_link.items():
+                link.received_now(posted)
 
     def _acknowledged_by_phone(self, alarm_id: str, person: str, how: str) -> bool:
         """An SMS reply or a key press: the on-call person acts as an operator."""

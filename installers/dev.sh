@@ -19,12 +19,14 @@ APT_PACKAGES="libegl1 libgl1 libfontconfig1 libxkbcommon0 libdbus-1-3 fonts-deja
   libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-randr0
   libxcb-shape0 libxcb-xfixes0 libxcb-xkb1 libxcb-xinerama0 libxkbcommon-x11-0 libx11-xcb1
   xvfb xauth python3-venv adduser chromium"  # adduser: the Debian package test; chromium: the web tests
+TEST_APT_PACKAGES="mosquitto"  # the MQTT tests' broker, started by the tests on their own port
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 ensure_apt() {
+  # ensure_apt [EXTRA PACKAGES]: installs what is missing of APT_PACKAGES and the extra ones
   local missing=""
-  for package in $APT_PACKAGES; do
+  for package in $APT_PACKAGES "$@"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing="$missing $package"
   done
   [ -z "$missing" ] && return 0
@@ -87,7 +89,7 @@ case "$command" in
     exec .venv/bin/ecreteur demo "$@"
     ;;
   test)
-    ensure_apt
+    ensure_apt $TEST_APT_PACKAGES
     ensure_venv
     ensure_npm node-opcua "$NODE_OPCUA_VERSION" "the OPC-UA interop tests"
     ensure_npm @stoplight/prism-cli "$PRISM_VERSION" "the paging tests"

@@ -129,6 +129,7 @@ class StationLink:
         clock anchored at the start and run by the loop: a clock stepped later would then make
         every station look skewed)."""
         self.station = station
+        self.endpoint = station.endpoint or ""  # an opcua station always has one (config check)
         self.clock: Clock = clock or WallClock()
         self.tags = list(tags)
         self.bus = bus
@@ -171,7 +172,7 @@ class StationLink:
     async def run(self) -> None:
         backoff, refused_backoff = _INITIAL_BACKOFF_S, _REFUSED_BACKOFF_S
         while not self._stop.is_set():
-            self._set_state(ConnectionState.CONNECTING, self.station.endpoint)
+            self._set_state(ConnectionState.CONNECTING, self.endpoint)
             connected_before = self.connections
             refused: StationRefused | None = None
             try:
@@ -206,7 +207,7 @@ class StationLink:
             _LOGGER.warning(
                 "station %s (%s): %s; retrying in %.1f s",
                 self.station.id,
-                self.station.endpoint,
+                self.endpoint,
                 detail,
                 backoff,
             )
@@ -261,7 +262,7 @@ class StationLink:
             handles = await self._subscribe(subscription, monitored)
             self.connections += 1
             consumer = asyncio.create_task(self._consume(subscription, handles))
-            self._set_state(ConnectionState.CONNECTED, self.station.endpoint)
+            self._set_state(ConnectionState.CONNECTED, self.endpoint)
             if self.station.backfill:
                 await self._backfill(monitored, gaps)
             stop = asyncio.create_task(self._stop.wait())
@@ -278,7 +279,7 @@ class StationLink:
 
     async def _client(self) -> Client:
         station = self.station
-        client = Client(station.endpoint, timeout=station.timeout_s)
+        client = Client(self.endpoint, timeout=station.timeout_s)
         client.name = client.description = f"Ecreteur ({station.id})"
         client.application_uri = CLIENT_URI
         if station.user:
@@ -295,7 +296,7 @@ class StationLink:
             client.application_uri = application_uri(certificate) or CLIENT_URI
             server = await server_certificate(station)
             pinned = self._path(security.server_certificate) if security.server_certificate else None
-            self._trust.check(station.id, station.endpoint, server.der, pinned, self._trust_command)
+            self._trust.check(station.id, self.endpoint, server.der, pinned, self._trust_command)
             await client.set_security(
                 POLICIES[security.policy],
                 str(certificate),
@@ -505,7 +506,7 @@ class StationLink:
                 self._complete[tag] = max(marks)
             self._synced.add(tag)
         if self.state is ConnectionState.BACKFILLING:
-            self._set_state(ConnectionState.CONNECTED, self.station.endpoint)
+            self._set_state(ConnectionState.CONNECTED, self.endpoint)
 
     def _mark_lost(self) -> None:
         """The station is gone: its tags' last values are no longer trustworthy.
@@ -573,7 +574,7 @@ async def server_certificate(station: Station) -> CertificateInfo:
     :class:`PolicyRefused` naming what the station offers when the pair is not among them.
     """
     security = station.security
-    probe = Client(station.endpoint, timeout=station.timeout_s)
+    probe = Client(station.endpoint or "", timeout=station.timeout_s)
     endpoints = await asyncio.wait_for(probe.connect_and_get_server_endpoints(), station.timeout_s * 2)
     mode = getattr(ua.MessageSecurityMode, security.mode.value)
     uri = POLICIES[security.policy].URI

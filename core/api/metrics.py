@@ -73,6 +73,10 @@ def prometheus_text(runtime: Runtime, metrics: Metrics) -> str:
         "# TYPE ecreteur_samples_backfilled_total counter",
         *(f'ecreteur_samples_backfilled_total{{station="{link.station.id}"}} {link.backfilled}'
           for link in runtime.links),
+        "# HELP ecreteur_samples_rejected_total Values a station sent that could not be read.",
+        "# TYPE ecreteur_samples_rejected_total counter",
+        *(f'ecreteur_samples_rejected_total{{station="{link.station.id}"}} {getattr(link, "rejected", 0)}'
+          for link in runtime.links),
         "# TYPE ecreteur_station_up gauge",
         *(f'ecreteur_station_up{{station="{sid}"}} {int(st.state is ConnectionState.CONNECTED)}'
           for sid, st in runtime.stations.items()),

@@ -21,7 +21,9 @@ from ruamel.yaml.error import MarkedYAMLError
 from core.config.base import IDENT, TAG_ID, SecretRef
 from core.config.notify import ACCOUNT_SID, E164, EMAIL, TIME_OF_DAY
 from core.config.partial import checkable
-from core.config.schema import LimitsRule, SiteConfig, matching
+from core.config.schema import SOURCES, LimitsRule, SiteConfig, Tag, matching
+from core.plugins import SOURCES as SOURCE_PLUGINS
+from core.plugins import names
 
 Loc = tuple[str | int, ...]
 
@@ -253,6 +255,7 @@ def _files(config: SiteConfig, base: Path) -> Iterator[tuple[Loc, str]]:
         yield from missing((*where, "certificate"), security.certificate, make)
         yield from missing((*where, "private_key"), security.private_key, make)
         yield from missing((*where, "server_certificate"), security.server_certificate)
+        yield from missing(("stations", i, "mqtt", "ca_file"), station.mqtt.ca_file)
     if config.api.tls is not None:
         yield from missing(("api", "tls", "certificate"), config.api.tls.certificate)
         yield from missing(("api", "tls", "private_key"), config.api.tls.private_key)
@@ -265,14 +268,14 @@ def _consistency(config: SiteConfig) -> Iterator[tuple[Loc, str]]:
     stations = {station.id for station in config.stations}
     yield from _duplicates("stations", [station.id for station in config.stations])
     yield from _duplicates("tags", [tag.id for tag in config.tags])
+    sources = {station.id: station.source for station in config.stations}
     for i, tag in enumerate(config.tags):
         if tag.station not in stations:
             known = ", ".join(sorted(stations))
             yield ("tags", i, "station"), f"unknown station {tag.station!r} (known: {known})"
         elif not tag.id.startswith(tag.station + "."):
             yield ("tags", i, "id"), f"a tag id starts with its station: {tag.station}.…"
-        if (tag.node is None) == (tag.browse_path is None):
-            yield ("tags", i), "give exactly one of `node` (node id) or `browse_path`"
+        yield from _addressed(i, tag, sources.get(tag.station))
         if tag.range is not None and tag.range[0] >= tag.range[1]:
             yield ("tags", i, "range"), f"range minimum {tag.range[0]} is not below maximum {tag.range[1]}"
     roles: dict[tuple[str, str], str] = {}
@@ -284,7 +287,11 @@ def _consistency(config: SiteConfig) -> Iterator[tuple[Loc, str]]:
     yield from _alarm_consistency(config)
     yield from _notify_consistency(config)
     yield from _dashboard_consistency(config)
+    offered = source_names()
     for i, station in enumerate(config.stations):
+        if station.source not in offered:
+            listed = ", ".join(sorted(offered))
+            yield ("stations", i, "source"), f"unknown source {station.source!r} (known: {listed})"
         security = station.security
         if security.mode.value != "None" and not (security.certificate and security.private_key):
             yield (
@@ -293,6 +300,23 @@ def _consistency(config: SiteConfig) -> Iterator[tuple[Loc, str]]:
             )
         if station.password is not None and station.user is None:
             yield ("stations", i, "password"), "a password needs a `user`"
+
+
+def source_names() -> set[str]:
+    return {*SOURCES, *names(SOURCE_PLUGINS)}
+
+
+def _addressed(i: int, tag: Tag, source: str | None) -> Iterator[tuple[Loc, str]]:
+    """A tag says where its station finds it, in the station's own terms."""
+    opcua = tag.node is not None or tag.browse_path is not None
+    if source == "opcua" and (tag.node is None) == (tag.browse_path is None):
+        yield ("tags", i), "give exactly one of `node` (node id) or `browse_path`"
+    elif source == "mqtt" and tag.mqtt is None:
+        yield ("tags", i), "a tag of an mqtt station needs `mqtt: {topic: …}`"
+    if source not in (None, "opcua") and opcua:
+        yield ("tags", i), f"`node` and `browse_path` are for OPC-UA stations; {tag.station} is {source}"
+    if source != "mqtt" and tag.mqtt is not None and source is not None:
+        yield ("tags", i, "mqtt"), f"`mqtt` is for tags of an mqtt station; {tag.station} is {source}"
 
 
 def _notify_consistency(config: SiteConfig) -> Iterator[tuple[Loc, str]]:

@@ -11,10 +11,10 @@ import fnmatch
 import re
 from enum import StrEnum
 from functools import cached_property
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from core.config.base import IDENT, TAG_ID, Labels, PriorityName, Secret
 from core.config.base import StrictModel as _Model
@@ -60,12 +60,45 @@ class Security(_Model):
     server_certificate: str | None = Field(None, description="pinned server certificate")
 
 
+SOURCES = ("opcua", "mqtt", "api")  # built in; a plugin adds others (``core/plugins.py``)
+
+
+class MqttSession(_Model):
+    """How an MQTT station's broker is reached; ``user`` and ``password`` are the station's."""
+
+    client_id: str | None = Field(
+        None,
+        description="the persistent session's name at the broker; default: ecreteur-<host>-<station>-<data "
+        "folder>, so that two processes never take each other's session",
+    )
+    qos: Literal[0, 1, 2] = Field(1, description="1: nothing lost, a duplicate now and then (stored once)")
+    keepalive_s: int = Field(30, ge=5, le=3600)
+    ca_file: str | None = Field(
+        None, description="PEM bundle to trust for mqtts:// instead of the system one"
+    )
+
+
 class Station(_Model):
-    """A dam's PLC/RTU reached over OPC-UA."""
+    """A dam's PLC/RTU reached over OPC-UA, an MQTT broker's topics, or tags posted to the API."""
 
     id: str = Field(pattern=IDENT)
     name: str
-    endpoint: str = Field(description="opc.tcp://host:port/path")
+    source: str = Field(
+        "opcua",
+        description="opcua (a PLC/RTU), mqtt (a broker's topics), api (tags posted to the REST API), "
+        "or a plugin's source",
+    )
+    endpoint: str | None = Field(
+        None, description="opc.tcp://host:port/path, or mqtt://host:port (mqtts:// with TLS) for mqtt"
+    )
+    mqtt: MqttSession = MqttSession()
+    expected_period_s: float = Field(
+        300.0,
+        gt=0,
+        le=86_400,
+        description="api and mqtt: the link counts as lost when no value came for this long",
+    )
+    options: dict[str, Any] = Field(default_factory=dict, description="a plugin source's own settings")
     security: Security = Security()
     user: str | None = None
     password: Secret | None = None
@@ -79,13 +112,73 @@ class Station(_Model):
 
     @field_validator("endpoint")
     @classmethod
-    def _endpoint(cls, value: str) -> str:
-        found = re.match(r"^opc\.tcp://[^/:]+(:(\d+))?(/.*)?$", value)
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        found = re.match(r"^(opc\.tcp|mqtts?)://[^/:]+(:(\d+))?(/.*)?$", value)
         if not found:
-            raise ValueError("expected an OPC-UA URL such as opc.tcp://10.0.0.5:4840/")
-        if found.group(2) is not None and not 1 <= int(found.group(2)) <= 65535:
-            raise ValueError(f"port {found.group(2)} is not between 1 and 65535")
+            raise ValueError(
+                "expected an OPC-UA URL such as opc.tcp://10.0.0.5:4840/ (mqtt://host:1883 for MQTT)"
+            )
+        if found.group(3) is not None and not 1 <= int(found.group(3)) <= 65535:
+            raise ValueError(f"port {found.group(3)} is not between 1 and 65535")
         return value
+
+    @model_validator(mode="after")
+    def _reachable(self) -> Station:
+        scheme = (self.endpoint or "").split("://")[0]
+        if self.source == "opcua" and scheme != "opc.tcp":
+            raise ValueError("an opcua station needs an `endpoint` such as opc.tcp://10.0.0.5:4840/")
+        if self.source == "mqtt" and scheme not in ("mqtt", "mqtts"):
+            raise ValueError("an mqtt station needs its broker's `endpoint`, e.g. mqtt://10.0.0.9:1883")
+        if self.source == "api" and self.endpoint is not None:
+            raise ValueError("an api station has no `endpoint`: its tags are posted to /api/v1/samples")
+        return self
+
+
+class MqttTopic(_Model):
+    """One tag's topic and how its payload maps to a value (and a time, which makes duplicates harmless)."""
+
+    topic: str = Field(min_length=1, description="e.g. site/pluvio/rain (no wildcards: one tag, one topic)")
+    value: str = Field(
+        "$", description="$: the payload is the number; $.rain or $.data[0].v: a JSON payload's field"
+    )
+    time: str | None = Field(
+        None,
+        description="a JSON field with the ISO 8601 time of the measure, e.g. $.ts; default: when it arrives",
+    )
+
+    @field_validator("topic")
+    @classmethod
+    def _exact(cls, value: str) -> str:
+        if "+" in value or "#" in value:
+            raise ValueError("a tag's topic is exact: no + or # wildcards")
+        return value
+
+    @field_validator("value", "time")
+    @classmethod
+    def _path(cls, value: str | None) -> str | None:
+        if value is not None:
+            json_path(value)  # raises ValueError with what is wrong
+        return value
+
+
+_STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_-]*)|\[(\d+)\]")
+
+
+def json_path(path: str) -> list[str | int]:
+    """The steps of a small JSON path: ``$``, then ``.field`` and ``[index]``."""
+    if not path.startswith("$"):
+        raise ValueError(f"a JSON path starts with $, e.g. $.level (got {path!r})")
+    steps: list[str | int] = []
+    at = 1
+    while at < len(path):
+        found = _STEP.match(path, at)
+        if found is None:
+            raise ValueError(f"unexpected {path[at:]!r} in JSON path {path!r}; use $.field or $.list[0]")
+        steps.append(found.group(1) if found.group(1) is not None else int(found.group(2)))
+        at = found.end()
+    return steps
 
 
 class TagKind(StrEnum):
@@ -129,6 +222,7 @@ class Tag(_Model):
     sampling_ms: int = Field(
         0, ge=0, le=3_600_000, description="0: every change the station makes (the default)"
     )
+    mqtt: MqttTopic | None = Field(None, description="where an mqtt station publishes this tag")
 
 
 class Limit(_Model):

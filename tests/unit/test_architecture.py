@@ -12,6 +12,8 @@ REPO = Path(__file__).resolve().parents[2]
 # third-party I/O library -> the only modules allowed to import it
 ADAPTERS = {
     "asyncua": {"core/acquisition/opcua.py", "core/sim/station.py"},
+    "aiomqtt": {"core/acquisition/mqtt.py"},
+    "paho": set(),  # aiomqtt's transport: never imported directly
     "keyring": {"core/config/secrets.py"},
     "sqlite3": {
         "core/storage/sqlite.py",

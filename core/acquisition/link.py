@@ -1,0 +1,149 @@
+"""What every source of samples shares, whatever it speaks: a state, counters, loss markers.
+
+An OPC-UA station (``opcua.py``), an MQTT broker's topics (``mqtt.py``), tags posted to the API
+(``api.py``) and a plugin's source all publish the same things on the bus: batches of samples,
+a loss marker (bad quality, "no communication") for every tag when the link is lost, and a
+:class:`StationStatus` at each change of state. Alarms, the historian and every screen therefore
+treat them alike: a stale tag, a lost link and a bad value mean the same on each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from core.bus import BACKFILL, SAMPLES, STATION_STATUS, Bus
+from core.clock import Clock, WallClock
+from core.config.schema import Station, Tag
+from core.model import ConnectionState, Quality, Sample, StationStatus
+
+BAD_NO_COMMUNICATION = 0x80310000
+BAD_TYPE_MISMATCH = 0x80740000
+TICK = timedelta(microseconds=1)
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class SourceLink:
+    """One station's source of samples; subclasses implement :meth:`run` (forever, until stopped)."""
+
+    def __init__(self, station: Station, tags: Sequence[Tag], bus: Bus, clock: Clock | None = None) -> None:
+        self.station = station
+        self.tags = list(tags)
+        self.bus = bus
+        self.clock: Clock = clock or WallClock()
+        self.endpoint = station.endpoint or ""
+        self.state = ConnectionState.DISCONNECTED
+        self.detail = ""
+        self.fault: str | None = None  # why a person must act: authentication, secret…
+        self.clock_skew_s: float | None = None
+        self.received = 0
+        self.backfilled = 0
+        self.rejected = 0  # values that could not be read (a bad payload): counted in /metrics
+        self.connections = 0
+        self.restamped = 0
+        self.retry_in = 0.0
+        self._last_seen: dict[str, datetime] = {}
+        self._lost_at: dict[str, datetime] = {}  # per tag: the loss marker published
+        self._pending: list[Sample] = []
+        self._flush_scheduled = False
+        self._warned: set[str] = set()
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    # -- life cycle -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the link in the background (call from the event loop)."""
+        self._task = asyncio.create_task(self._guarded(), name=f"station-{self.station.id}")
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
+        self._flush()
+        self._set_state(ConnectionState.STOPPED, "stopped")
+
+    async def run(self) -> None:
+        raise NotImplementedError
+
+    async def _guarded(self) -> None:
+        """A source that raises (a plugin's bug) stops alone, said in the log and on its screens."""
+        try:
+            await self.run()
+        except Exception as err:
+            _LOGGER.exception("station %s: its %s source stopped", self.station.id, self.station.source)
+            self.mark_lost()
+            self._set_state(ConnectionState.DISCONNECTED, f"source failed: {type(err).__name__}: {err}")
+
+    def station_now(self) -> datetime:
+        return self.clock.now()
+
+    # -- samples --------------------------------------------------------------------------
+
+    def publish(self, sample: Sample) -> None:
+        """Queue ``sample``; the batch goes out once the loop has nothing else ready.
+
+        A value older than the loss marker of its tag (a broker's queue delivered after an
+        outage) goes to the historian only: the marker stays the latest word until a newer value.
+        """
+        lost = self._lost_at.get(sample.tag)
+        if lost is not None:
+            if sample.ts <= lost:
+                self.backfilled += 1
+                self.bus.publish(BACKFILL, (sample,))
+                return
+            del self._lost_at[sample.tag]
+        seen = self._last_seen.get(sample.tag)
+        if seen is None or sample.ts > seen:
+            self._last_seen[sample.tag] = sample.ts
+        self._pending.append(sample)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        if self._pending:
+            batch, self._pending = self._pending, []
+            self.received += len(batch)
+            self.bus.publish(SAMPLES, batch)
+
+    def mark_lost(self) -> None:
+        """The link is gone: every tag's last value is no longer trustworthy (once per loss)."""
+        self._flush()
+        now, markers = self.station_now(), []
+        for tag in self.tags:
+            if tag.id in self._lost_at:
+                continue
+            seen = self._last_seen.get(tag.id)
+            ts = now if seen is None else max(now, seen + TICK)
+            self._lost_at[tag.id] = ts
+            markers.append(Sample(tag.id, ts, math.nan, Quality.BAD, None, BAD_NO_COMMUNICATION))
+        if markers:
+            self.bus.publish(SAMPLES, markers)
+
+    def reject(self, key: str, message: str) -> None:
+        """Count a value that cannot be read; the first of each kind is logged with where it came from."""
+        self.rejected += 1
+        if key not in self._warned:
+            self._warned.add(key)
+            _LOGGER.error(
+                "station %s: %s; rejected (further ones are counted in /metrics)", self.station.id, message
+            )
+
+    # -- state ----------------------------------------------------------------------------
+
+    def _set_state(self, state: ConnectionState, detail: str) -> None:
+        if state is self.state and detail == self.detail:
+            return
+        self.state, self.detail = state, detail
+        if state is ConnectionState.CONNECTED:
+            self.fault = None
+        self.bus.publish(
+            STATION_STATUS,
+            StationStatus(self.station.id, state, self.clock.now(), detail, self.fault, self.clock_skew_s),
+        )

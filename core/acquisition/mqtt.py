@@ -1,0 +1,232 @@
+"""Acquisition from an MQTT broker: the only module that imports aiomqtt.
+
+One :class:`MqttLink` per ``source: mqtt`` station subscribes to its tags' topics and turns each
+message into a sample. Choices that matter for not losing data:
+
+- QoS 1 and a persistent session (``clean_session: false`` under a stable client id): while the
+  link is down, or this process restarts, the broker keeps the station's messages and delivers
+  them on reconnection. A QoS 1 duplicate carries the same measure time (``time:`` in the tag's
+  mapping) and is stored once, since the historian ignores a (tag, ts) it holds.
+- A message older than the loss marker of its tag (the broker's queue after an outage) goes to
+  the historian only, as an OPC-UA backfill does: alarms and live views never take it as new.
+- A payload that cannot be read is counted (``/metrics``) and the first of each kind logged with
+  the station, the topic and the tag; the message is acknowledged, so it is never redelivered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import math
+import random
+import socket
+import ssl
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiomqtt
+
+from core.acquisition.link import SourceLink
+from core.bus import Bus
+from core.clock import Clock
+from core.config.schema import Station, Tag, json_path
+from core.config.secrets import SecretMissing, resolve
+from core.model import ConnectionState, Quality, Sample, as_utc
+
+_LOGGER = logging.getLogger(__name__)
+_INITIAL_BACKOFF_S = 0.5
+_REFUSED_BACKOFF_S = 60.0  # a wrong password needs a person: minutes between tries
+_REFUSED_MAX_BACKOFF_S = 1800.0
+_REFUSED = {4, 5, 134, 135}  # MQTT 3.1.1 CONNACK 4/5, MQTT 5 reason codes 134/135
+
+
+class _Mapping:
+    """One tag's reading of its topic's payload."""
+
+    __slots__ = ("raw", "tag", "time", "value")
+
+    def __init__(self, tag: Tag) -> None:
+        assert tag.mqtt is not None  # the config check: an mqtt station's tags have one
+        self.tag = tag
+        self.value = json_path(tag.mqtt.value)
+        self.time = json_path(tag.mqtt.time) if tag.mqtt.time is not None else None
+        self.raw = not self.value and self.time is None  # the payload is the number itself
+
+
+def _at(document: Any, steps: list[str | int]) -> Any:
+    for step in steps:
+        document = document[step]  # KeyError, IndexError, TypeError: the payload does not fit
+    return document
+
+
+def client_id(station: Station, install: str) -> str:
+    """A persistent session's name: stable across restarts, distinct for each installation."""
+    if station.mqtt.client_id is not None:
+        return station.mqtt.client_id
+    digest = hashlib.sha256(install.encode()).hexdigest()[:8]
+    return f"ecreteur-{socket.gethostname()}-{station.id}-{digest}"
+
+
+class MqttLink(SourceLink):
+    """Subscribes to one station's topics at its broker, reconnecting with a capped backoff."""
+
+    def __init__(
+        self,
+        station: Station,
+        tags: Sequence[Tag],
+        bus: Bus,
+        clock: Clock | None = None,
+        *,
+        install: str = "",
+        base_dir: Any = None,
+    ) -> None:
+        super().__init__(station, tags, bus, clock)
+        self.client_id = client_id(station, install)
+        self._base_dir = base_dir
+        self._by_topic: dict[str, list[_Mapping]] = {}
+        for tag in self.tags:
+            if tag.mqtt is not None:
+                self._by_topic.setdefault(tag.mqtt.topic, []).append(_Mapping(tag))
+
+    async def run(self) -> None:
+        backoff, refused_backoff = _INITIAL_BACKOFF_S, _REFUSED_BACKOFF_S
+        while not self._stop.is_set():
+            self._set_state(ConnectionState.CONNECTING, self.endpoint)
+            connected_before, refused = self.connections, False
+            try:
+                await self._session()
+                detail = "connection lost"
+            except SecretMissing as err:
+                refused, detail, self.fault = True, f"station {self.station.id}: {err}", "secret"
+            except aiomqtt.MqttCodeError as err:
+                code = getattr(err.rc, "value", err.rc)
+                refused = code in _REFUSED
+                self.fault = "authentication" if refused else None
+                detail = f"the broker refused the session: {err}"
+            except (aiomqtt.MqttError, OSError, TimeoutError) as err:
+                detail = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+            if self._stop.is_set():
+                break
+            if self.connections > connected_before:
+                backoff, refused_backoff = _INITIAL_BACKOFF_S, _REFUSED_BACKOFF_S
+                self.mark_lost()
+            if refused:
+                if detail != self.detail:
+                    _LOGGER.error("station %s (%s): %s", self.station.id, self.endpoint, detail)
+                self.retry_in = refused_backoff * random.uniform(0.9, 1.1)
+                refused_backoff = min(refused_backoff * 2, _REFUSED_MAX_BACKOFF_S)
+            else:
+                self.fault = None
+                self.retry_in = backoff * random.uniform(0.8, 1.2)
+                backoff = min(backoff * 2, self.station.reconnect_max_delay_s)
+                _LOGGER.warning(
+                    "station %s (%s): %s; retrying in %.1f s",
+                    self.station.id, self.endpoint, detail, self.retry_in,
+                )  # fmt: skip
+            self._set_state(ConnectionState.DISCONNECTED, detail)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), self.retry_in)
+
+    async def _session(self) -> None:
+        url = urlsplit(self.endpoint)
+        tls = url.scheme == "mqtts"
+        password = resolve(self.station.password) if self.station.password is not None else None
+        context = None
+        if tls:
+            ca = self.station.mqtt.ca_file
+            cafile = str(self._base_dir / ca) if ca and self._base_dir else ca  # relative to the config
+            context = ssl.create_default_context(cafile=cafile)
+        client = aiomqtt.Client(
+            url.hostname or "localhost",
+            url.port or (8883 if tls else 1883),
+            username=self.station.user,
+            password=password,
+            identifier=self.client_id,
+            clean_session=False,  # the broker keeps our messages while we are away
+            keepalive=self.station.mqtt.keepalive_s,
+            timeout=self.station.timeout_s,
+            tls_context=context,
+            logger=_LOGGER,
+        )
+        try:
+            await self._subscribed(client)
+        finally:
+            retrieve(client)
+
+    async def _subscribed(self, client: aiomqtt.Client) -> None:
+        async with client:
+            self.connections += 1
+            for topic in self._by_topic:
+                await client.subscribe(topic, qos=self.station.mqtt.qos)
+            self._set_state(ConnectionState.CONNECTED, self.endpoint)
+            stop = asyncio.ensure_future(self._stop.wait())
+            reading = asyncio.ensure_future(self._read(client))
+            try:
+                await asyncio.wait([stop, reading], return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (stop, reading):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task  # the reading's MqttError, a lost broker, is raised here
+
+    async def _read(self, client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            topic = message.topic.value
+            payload = message.payload
+            for mapping in self._by_topic.get(topic, ()):
+                sample = self._sample(mapping, topic, payload)
+                if sample is not None:
+                    self.publish(sample)
+
+    def _sample(self, mapping: _Mapping, topic: str, payload: Any) -> Sample | None:
+        tag = mapping.tag
+        where = f"topic {topic} (tag {tag.id})"
+        if isinstance(payload, str):
+            payload = payload.encode()
+        if not isinstance(payload, bytes | bytearray):
+            self.reject(f"type:{tag.id}", f"{where}: a payload of {type(payload).__name__}")
+            return None
+        try:
+            if mapping.raw:
+                value: Any = float(payload)
+                when: Any = None
+            else:
+                document = json.loads(payload)
+                value = _at(document, mapping.value)
+                when = _at(document, mapping.time) if mapping.time is not None else None
+        except (ValueError, UnicodeDecodeError, RecursionError) as err:
+            self.reject(f"parse:{tag.id}", f"{where}: cannot read {bytes(payload[:80])!r}: {err}")
+            return None
+        except (KeyError, IndexError, TypeError):
+            wanted = tag.mqtt.value if tag.mqtt else "$"
+            self.reject(f"path:{tag.id}", f"{where}: {bytes(payload[:80])!r} has no {wanted}")
+            return None
+        if isinstance(value, bool):
+            value = 1.0 if value else 0.0
+        if not isinstance(value, int | float) or not math.isfinite(value):
+            self.reject(f"value:{tag.id}", f"{where}: {value!r} is not a finite number")
+            return None
+        ts = self.station_now()
+        if when is not None:
+            try:
+                stamped = datetime.fromisoformat(when)
+                if stamped.tzinfo is None:
+                    raise ValueError("no time zone")
+            except (TypeError, ValueError) as err:
+                self.reject(f"time:{tag.id}", f"{where}: {when!r} is no ISO 8601 time with a zone: {err}")
+                return None
+            ts = as_utc(stamped)
+        return Sample(tag.id, ts, float(value), Quality.GOOD, self.station_now())
+
+
+def retrieve(client: aiomqtt.Client) -> None:
+    """aiomqtt leaves an unexpected disconnection's exception in a future nobody awaits: read it,
+    so that each broker outage is said once (our warning), not again by the garbage collector."""
+    disconnected = getattr(client, "_disconnected", None)
+    if isinstance(disconnected, asyncio.Future) and disconnected.done() and not disconnected.cancelled():
+        disconnected.exception()

@@ -1,0 +1,196 @@
+"""Stations that are not OPC-UA: an MQTT rain gauge (a real Mosquitto broker) and a REST-only probe.
+
+The same quality, link-state, history, alarm and paging semantics hold for every source; an
+MQTT station loses nothing at QoS 1 when the broker dies, nor when this process is away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+import pytest
+
+from core.acquisition.mqtt import retrieve
+from core.bus import STATION_STATUS
+from core.config.schema import SiteConfig
+from core.model import ConnectionState, Quality, StationStatus, utcnow
+from core.runtime import Runtime
+from tests.conftest import eventually, site
+from tests.peers.mqtt.broker import Broker
+
+pytestmark = pytest.mark.mqtt
+RAIN = "eaux/pluvio/rain"
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Broker]:
+    broker = Broker(tmp_path / "mosquitto")
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+def gauge_site(broker: Broker, **station: Any) -> SiteConfig:
+    return site(
+        [{"id": "pluvio", "source": "mqtt", "endpoint": broker.url, "reconnect_max_delay_s": 1.0, **station}],
+        [{"id": "pluvio.rain", "station": "pluvio", "unit": "mm/h",
+          "mqtt": {"topic": RAIN, "value": "$.mm", "time": "$.ts"}}],
+    )  # fmt: skip
+
+
+class Gauge:
+    """A rain gauge that stores and forwards: each reading is kept until the broker acknowledged it
+    (QoS 1), so a broker outage delays its readings and a lost PUBACK resends one (a duplicate)."""
+
+    def __init__(self, broker: Broker) -> None:
+        self.broker = broker
+        self.queue: asyncio.Queue[tuple[datetime, float]] = asyncio.Queue()
+        self.sent = 0
+        self.outages = 0
+
+    def measure(self, ts: datetime, mm: float) -> None:
+        self.queue.put_nowait((ts, mm))
+
+    async def forward(self) -> None:
+        reading: tuple[datetime, float] | None = None
+        while True:
+            client = aiomqtt.Client("127.0.0.1", self.broker.port, identifier="gauge-7", clean_session=False,
+                                    timeout=2)  # fmt: skip
+            try:
+                async with client:
+                    while True:
+                        reading = reading or await self.queue.get()
+                        payload = json.dumps({"ts": reading[0].isoformat(), "mm": reading[1]})
+                        await client.publish(RAIN, payload, qos=1)
+                        self.sent += 1
+                        reading = None
+            except aiomqtt.MqttError:
+                self.outages += 1
+                retrieve(client)
+                await asyncio.sleep(0.2)
+
+
+@contextlib.asynccontextmanager
+async def running(config: SiteConfig, data_dir: Path) -> AsyncIterator[Runtime]:
+    runtime = Runtime(config, data_dir=data_dir)
+    await runtime.start()
+    try:
+        yield runtime
+    finally:
+        await runtime.stop()
+
+
+def connected(runtime: Runtime, station: str) -> bool:
+    return runtime.stations[station].state is ConnectionState.CONNECTED
+
+
+async def stored(runtime: Runtime, tag: str, since: datetime) -> list[Any]:
+    return await runtime.historian.raw(tag, since - timedelta(minutes=1), utcnow() + timedelta(hours=1))
+
+
+async def good_stored(
+    runtime: Runtime, tag: str, since: datetime, count: int
+) -> list[tuple[datetime, float]]:
+    """The good samples of ``tag``, once the historian holds at least ``count`` of them."""
+    deadline = asyncio.get_running_loop().time() + 60
+    while True:
+        good = [(s.ts, s.value) for s in await stored(runtime, tag, since) if s.quality is Quality.GOOD]
+        if len(good) >= count:
+            return good
+        assert asyncio.get_running_loop().time() < deadline, (
+            f"{count} values of {tag} stored (got {len(good)})"
+        )
+        await asyncio.sleep(0.1)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+async def test_mosquitto_killed_for_30_s_during_publishing_loses_nothing_at_qos_1(
+    broker: Broker, tmp_path: Path
+) -> None:
+    async with running(gauge_site(broker), tmp_path) as runtime:
+        states: list[ConnectionState] = []
+
+        def seen(status: StationStatus) -> None:
+            if status.station == "pluvio":
+                states.append(status.state)
+
+        runtime.bus.subscribe(STATION_STATUS, seen)
+        await eventually(lambda: connected(runtime, "pluvio"), 60, "the gauge's broker session")
+        gauge = Gauge(broker)
+        forwarding = asyncio.create_task(gauge.forward())
+        t0 = utcnow().replace(microsecond=0)
+        readings = [(t0 + timedelta(seconds=i), round(0.5 * i, 1)) for i in range(400)]
+
+        async def measure(first: int, last: int) -> None:
+            for ts, mm in readings[first:last]:
+                gauge.measure(ts, mm)
+                await asyncio.sleep(0.05)  # the gauge's own pace: twenty readings a second
+
+        await measure(0, 100)
+        await eventually(lambda: gauge.sent >= 60, 60, "the first readings at the broker")
+        broker.kill()
+        await measure(100, 300)  # measured while the broker is down (10 s)
+        await asyncio.sleep(20)  # the outage lasts 30 s in all
+        await eventually(lambda: not connected(runtime, "pluvio"), 30, "the link seen lost")
+        await asyncio.to_thread(broker.start)
+        await measure(300, 400)
+        await eventually(lambda: gauge.queue.empty() and gauge.sent >= 400, 120, "the gauge's backlog sent")
+        good = await good_stored(runtime, "pluvio.rain", t0, len(readings))
+        forwarding.cancel()
+        assert good == readings  # each once, in order, with the gauge's own time and value
+        samples = await stored(runtime, "pluvio.rain", t0)
+        assert any(s.quality is Quality.BAD for s in samples), "the outage is in the history as a loss"
+        assert ConnectionState.DISCONNECTED in states and states[-1] is ConnectionState.CONNECTED
+        assert gauge.outages >= 1
+
+
+async def test_what_the_gauge_sent_while_we_were_away_arrives_from_the_persistent_session(
+    broker: Broker, tmp_path: Path
+) -> None:
+    t0 = utcnow().replace(microsecond=0)
+    async with running(gauge_site(broker), tmp_path) as runtime:
+        await eventually(lambda: connected(runtime, "pluvio"), 60, "the first session")
+    gauge = Gauge(broker)
+    forwarding = asyncio.create_task(gauge.forward())
+    for i in range(20):  # published while no supervision runs: the broker keeps them for us
+        gauge.measure(t0 + timedelta(seconds=i), float(i))
+    await eventually(lambda: gauge.sent >= 20, 60, "the readings at the broker")
+    forwarding.cancel()
+    async with running(gauge_site(broker), tmp_path) as runtime:
+        good = await good_stored(runtime, "pluvio.rain", t0, 20)
+        assert good == [(t0 + timedelta(seconds=i), float(i)) for i in range(20)]
+        await eventually(lambda: "pluvio.rain" in runtime.latest, 30, "the live value")
+        assert runtime.latest["pluvio.rain"].value == 19.0  # and the live picture has the newest
+
+
+async def test_a_bad_payload_is_rejected_with_a_located_line_and_counted(
+    broker: Broker, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from core.api.metrics import Metrics, prometheus_text
+
+    async with running(gauge_site(broker), tmp_path) as runtime:
+        await eventually(lambda: connected(runtime, "pluvio"), 60, "the broker session")
+        stamp = utcnow().replace(microsecond=0).isoformat()
+        payloads = [b"not json", json.dumps({"ts": stamp}), json.dumps({"ts": "yesterday", "mm": 1}),
+                    json.dumps({"ts": stamp, "mm": "3"}), json.dumps({"ts": stamp, "mm": 2.5})]  # fmt: skip
+        async with aiomqtt.Client("127.0.0.1", broker.port) as client:
+            for payload in payloads:
+                await client.publish(RAIN, payload, qos=1)
+        await eventually(lambda: "pluvio.rain" in runtime.latest, 30, "the good reading")
+        link = runtime.links[0]
+        await eventually(lambda: getattr(link, "rejected", 0) == 4, 30, "four rejections counted")
+        assert runtime.latest["pluvio.rain"].value == 2.5
+        lines = [r.getMessage() for r in caplog.records if "rejected" in r.getMessage()]
+        assert any(f"topic {RAIN} (tag pluvio.rain)" in line and "not json" in line for line in lines)
+        assert any("has no $.mm" in line for line in lines)
+        assert any("'yesterday' is no ISO 8601 time" in line for line in lines)
+        assert any("'3' is not a finite number" in line for line in lines)
+        assert 'ecreteur_samples_rejected_total{station="pluvio"} 4' in prometheus_text(runtime, Metrics())
