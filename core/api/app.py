@@ -375,6 +375,7 @@ def create_app(
             s.StationOut(
                 id=st.id,
                 name=st.name,
+                source=st.source,
                 endpoint=st.endpoint,
                 state=runtime.stations[st.id].state.value,
                 detail=runtime.stations[st.id].detail,

@@ -29,7 +29,8 @@ class Problem(BaseModel):
 class StationOut(BaseModel):
     id: str
     name: str
-    endpoint: str
+    source: str = Field(description="opcua, mqtt, api or a plugin's")
+    endpoint: str | None = Field(description="none for an api station: its tags are posted")
     state: str
     detail: str
     since: datetime

@@ -194,3 +194,120 @@ async def test_a_bad_payload_is_rejected_with_a_located_line_and_counted(
         assert any("'yesterday' is no ISO 8601 time" in line for line in lines)
         assert any("'3' is not a finite number" in line for line in lines)
         assert 'ecreteur_samples_rejected_total{station="pluvio"} 4' in prometheus_text(runtime, Metrics())
+
+
+THREE_SOURCES = """\
+site: {name: Trois sources}
+stations:
+  - {id: lauragais, name: Barrage de la Ganguise, publishing_interval_ms: 200, reconnect_max_delay_s: 1,
+     endpoint: "opc.tcp://127.0.0.1:@STATION_PORT@/ecreteur/lauragais"}
+  - {id: pluvio, name: Pluviomètre de Baraigne, source: mqtt, endpoint: "mqtt://127.0.0.1:@MQTT_PORT@",
+     reconnect_max_delay_s: 1}
+  - {id: sonde, name: Sonde du Fresquel, source: api, expected_period_s: 5}
+tags:
+  - {id: lauragais.level, station: lauragais, node: "ns=2;s=Level", unit: m, label: {fr: Niveau, en: Level}}
+  - {id: pluvio.rain, station: pluvio, unit: mm/h, label: {fr: Pluie, en: Rain},
+     mqtt: {topic: eaux/pluvio/rain}}
+  - {id: sonde.level, station: sonde, unit: m, label: {fr: Hauteur d'eau, en: Water height}}
+alarms:
+  - {id: haut, tags: "*.level", kind: limits, limits: {HH: {value: 0.5}}}
+  - {id: pluie, tags: pluvio.rain, kind: limits, limits: {HH: {value: 20}}}
+  - {id: liaison, tags: "*", kind: communication, priority: high}
+api: {port: @API_PORT@}
+"""
+
+
+def three_sources_yaml(twilio: Any) -> str:
+    """One policy per station, so that each station's alarm is its own page; critical alarms only
+    (a link lost at start-up, before the stations answer, is not what this test pages)."""
+    from tests.integration.paging_bench import roster
+    from tests.integration.paging_peers import twilio_section
+
+    level = {"targets": [{"person": "alice"}], "channels": ["sms"], "delay_min": 30}
+    stations = ("lauragais", "pluvio", "sonde")
+    sections = {
+        "roster": roster(utcnow()),
+        "escalation": {"routes": [{"stations": [s], "priorities": ["critical"], "policy": s}
+                                  for s in stations],
+                       "policies": [{"id": s, "levels": [level]} for s in stations]},
+        "notify": {"twilio": twilio_section(twilio)},
+    }  # fmt: skip
+    paging = "".join(f"{key}: {json.dumps(value, default=str)}\n" for key, value in sections.items())
+    return THREE_SOURCES + paging.replace('"twilio_token"', "!secret twilio_token")
+
+
+@pytest.mark.slow
+@pytest.mark.paging
+@pytest.mark.timeout(300)
+@pytest.mark.usefixtures("credentials")
+def test_an_opcua_dam_an_mqtt_gauge_and_a_rest_probe_give_values_history_alarms_and_pages_alike(
+    broker: Broker, tmp_path: Path, twilio: Any
+) -> None:
+    import httpx
+
+    from tests.integration.api_server import ApiServer
+    from tests.integration.paging_bench import ALICE
+    from tests.integration.test_one_site_one_truth import wait_for
+
+    server = ApiServer(tmp_path, site=three_sources_yaml(twilio).replace("@MQTT_PORT@", str(broker.port)))
+    server.start()
+    try:
+        read, ingest = server.headers("read"), server.headers("ingest")
+
+        def get(path: str) -> Any:
+            answer = httpx.get(f"{server.url}{path}", headers=read, timeout=10)
+            assert answer.status_code == 200, answer.text
+            return answer.json()
+
+        async def publish() -> None:
+            async with aiomqtt.Client("127.0.0.1", broker.port) as client:
+                await client.publish(RAIN, b"25.5", qos=1)
+
+        wait_for(lambda: get("/stations")[1]["state"] == "connected", "the gauge's broker session", 120)
+        asyncio.run(publish())
+        now = utcnow().isoformat()
+        posted = httpx.post(f"{server.url}/samples", headers=ingest, timeout=10,
+                            json={"samples": [{"tag": "sonde.level", "ts": now, "value": 1.25}]})  # fmt: skip
+        assert posted.status_code == 200 and posted.json()["accepted"] == 1, posted.text
+
+        def states() -> dict[str, str]:
+            return {station["id"]: station["state"] for station in get("/stations")}
+
+        wait_for(lambda: set(states().values()) == {"connected"}, "the three stations connected", 120)
+        assert [(s["id"], s["source"]) for s in get("/stations")] == [
+            ("lauragais", "opcua"),
+            ("pluvio", "mqtt"),
+            ("sonde", "api"),
+        ]
+        tags = ("lauragais.level", "pluvio.rain", "sonde.level")
+
+        def has_values() -> bool:
+            return all(
+                httpx.get(f"{server.url}/tags/{tag}/latest", headers=read).status_code == 200 for tag in tags
+            )
+
+        wait_for(has_values, "a value of each tag", 60)
+        latest = {tag: get(f"/tags/{tag}/latest") for tag in tags}
+        assert {tag: sample["quality"] for tag, sample in latest.items()} == dict.fromkeys(latest, "good")
+        assert (latest["pluvio.rain"]["value"], latest["sonde.level"]["value"]) == (25.5, 1.25)
+        for tag in ("pluvio.rain", "sonde.level"):
+            history = get(f"/tags/{tag}/history?agg=raw")
+            assert [point["value"] for point in history["samples"]][-1] == latest[tag]["value"]
+
+        def raised() -> set[str]:
+            return {a["tag"] for a in get("/alarms") if a["active"] and a["kind"] == "HH"}
+
+        wait_for(lambda: raised() == {"lauragais.level", "pluvio.rain", "sonde.level"}, "three HH alarms", 60)
+        wait_for(lambda: len(twilio.pages("sms")) >= 3, "a page for each station", 60)
+        bodies = [page.form["Body"] for page in twilio.pages("sms")]
+        for name in ("Barrage de la Ganguise", "Pluviomètre de Baraigne", "Sonde du Fresquel"):
+            assert sum(name in body for body in bodies) == 1, (name, bodies)
+        assert {page.form["To"] for page in twilio.pages("sms")} == {ALICE} and not twilio.invalid()
+
+        # the probe falls silent: its link is lost after expected_period_s, as a dropped station's
+        wait_for(lambda: states()["sonde"] == "disconnected", "the silent probe's link lost", 60)
+        assert get("/tags/sonde.level/latest")["quality"] == "bad"
+        lost = [a for a in get("/alarms") if a["kind"] == "communication" and a["active"]]
+        assert [a["station"] for a in lost] == ["sonde"]
+    finally:
+        server.stop()
