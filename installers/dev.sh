@@ -44,11 +44,13 @@ ensure_venv() {
   [ -x .venv/bin/python ] || { say "creating .venv"; "$python" -m venv .venv; }
   local stamp=".venv/.ecreteur-installed"
   local wanted
-  wanted="$(cat pyproject.toml installers/constraints.txt | sha256sum | cut -d' ' -f1)"
+  wanted="$(cat pyproject.toml installers/constraints.txt tests/plugins/*/pyproject.toml | sha256sum | cut -d' ' -f1)"
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
     say "installing Python packages into .venv"
     .venv/bin/python -m pip install -q --upgrade pip
     .venv/bin/python -m pip install -q -c installers/constraints.txt -e ".[dev]"
+    # the example plugin package (a chat channel, a card), which tests/integration/test_sources.py uses
+    .venv/bin/python -m pip install -q --no-deps -e tests/plugins/ecreteur_chat
     echo "$wanted" >"$stamp"
   fi
 }

@@ -7,19 +7,19 @@ edit mode changes these and writes them back to the same file (``core/config/edi
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any
 
 from pydantic import Field, model_validator
 
 from core.config.base import IDENT, Labels, StrictModel
 
-CardType = Literal["value", "gauge", "trend", "synoptic", "alarms", "station"]
+CARD_TYPES = ("value", "gauge", "trend", "synoptic", "alarms", "station")  # a plugin adds others
 COLUMNS = 12
 NEEDS = {"value": "tag", "gauge": "tag", "trend": "tags", "synoptic": "station", "station": "station"}
 
 
 class Card(StrictModel):
-    type: CardType
+    type: str = Field(description="value, gauge, trend, synoptic, alarms, station, or a plugin's card")
     title: Labels | None = None
     tag: str | None = Field(None, description="value and gauge cards")
     tags: list[str] = Field(default_factory=list, description="trend cards: one line per tag")
@@ -28,6 +28,7 @@ class Card(StrictModel):
     y: int = Field(0, ge=0, le=99)
     w: int = Field(3, ge=1, le=COLUMNS)
     h: int = Field(2, ge=1, le=12)
+    options: dict[str, Any] = Field(default_factory=dict, description="a plugin card's own settings")
 
     @model_validator(mode="after")
     def _complete(self) -> Card:

@@ -19,9 +19,12 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import MarkedYAMLError
 
 from core.config.base import IDENT, TAG_ID, SecretRef
-from core.config.notify import ACCOUNT_SID, E164, EMAIL, TIME_OF_DAY
+from core.config.dashboards import CARD_TYPES
+from core.config.notify import ACCOUNT_SID, BUILT_IN_CHANNELS, E164, EMAIL, TIME_OF_DAY
 from core.config.partial import checkable
 from core.config.schema import SOURCES, LimitsRule, SiteConfig, Tag, matching
+from core.plugins import CARDS as CARD_PLUGINS
+from core.plugins import CHANNELS as CHANNEL_PLUGINS
 from core.plugins import SOURCES as SOURCE_PLUGINS
 from core.plugins import names
 
@@ -286,6 +289,7 @@ def _consistency(config: SiteConfig) -> Iterator[tuple[Loc, str]]:
                 yield ("tags", i, "role"), f"{first} is already the {tag.role.value} of {tag.station}"
     yield from _alarm_consistency(config)
     yield from _notify_consistency(config)
+    yield from _plugin_channels(config)
     yield from _dashboard_consistency(config)
     offered = source_names()
     for i, station in enumerate(config.stations):
@@ -304,6 +308,18 @@ def _consistency(config: SiteConfig) -> Iterator[tuple[Loc, str]]:
 
 def source_names() -> set[str]:
     return {*SOURCES, *names(SOURCE_PLUGINS)}
+
+
+def _plugin_channels(config: SiteConfig) -> Iterator[tuple[Loc, str]]:
+    offered = names(CHANNEL_PLUGINS)
+    for loc, message in _duplicates("channels", [channel.id for channel in config.notify.channels]):
+        yield ("notify", *loc), message
+    for i, channel in enumerate(config.notify.channels):
+        if channel.id in BUILT_IN_CHANNELS:
+            yield ("notify", "channels", i, "id"), f"{channel.id!r} is a built-in channel's name"
+        if channel.plugin not in offered:
+            listed = ", ".join(sorted(offered)) or "none installed"
+            yield ("notify", "channels", i, "plugin"), f"no installed plugin {channel.plugin!r} ({listed})"
 
 
 def _addressed(i: int, tag: Tag, source: str | None) -> Iterator[tuple[Loc, str]]:
@@ -344,6 +360,7 @@ def _notify_consistency(config: SiteConfig) -> Iterator[tuple[Loc, str]]:
         return
     policies = {policy.id for policy in escalation.policies}
     stations = {station.id for station in config.stations}
+    plugged = {channel.id for channel in config.notify.channels}
     for i, route in enumerate(escalation.routes):
         if route.policy not in policies:
             yield ("escalation", "routes", i, "policy"), f"unknown policy {route.policy!r}"
@@ -353,11 +370,17 @@ def _notify_consistency(config: SiteConfig) -> Iterator[tuple[Loc, str]]:
     for i, policy in enumerate(escalation.policies):
         for j, level in enumerate(policy.levels):
             where = ("escalation", "policies", i, "levels", j)
-            for channel in level.channels:
+            for k, channel in enumerate(level.channels):
+                if channel in plugged:
+                    continue
+                if channel not in BUILT_IN_CHANNELS:
+                    listed = ", ".join([*BUILT_IN_CHANNELS, *sorted(plugged)])
+                    yield (*where, "channels", k), f"unknown channel {channel!r} (known: {listed})"
+                    continue
                 account = config.notify.smtp if channel == "email" else config.notify.twilio
                 if account is None:
                     needed = "notify.smtp" if channel == "email" else "notify.twilio"
-                    yield (*where, "channels"), f"channel {channel!r} needs `{needed}`"
+                    yield (*where, "channels", k), f"channel {channel!r} needs `{needed}`"
             reachable = _reachable(level, people, teams)
             for channel in level.channels:
                 if reachable is not None and not reachable.get(channel, True):
@@ -392,15 +415,19 @@ def _reachable(level: Any, people: dict[str, Any], teams: dict[str, Any]) -> dic
     return {
         channel: any(bool(p.email) if channel == "email" else bool(p.phone) for p in members)
         for channel in level.channels
+        if channel in BUILT_IN_CHANNELS  # a plugin channel reaches anyone (their name by default)
     }
 
 
 def _dashboard_consistency(config: SiteConfig) -> Iterator[tuple[Loc, str]]:
     yield from _duplicates("dashboards", [dashboard.id for dashboard in config.dashboards])
     stations = {station.id for station in config.stations}
+    types = {*CARD_TYPES, *names(CARD_PLUGINS)}
     for i, dashboard in enumerate(config.dashboards):
         for j, card in enumerate(dashboard.cards):
             where = ("dashboards", i, "cards", j)
+            if card.type not in types:
+                yield (*where, "type"), f"unknown card type {card.type!r} (known: {', '.join(sorted(types))})"
             if card.tag is not None and config.tag(card.tag) is None:
                 yield (*where, "tag"), f"unknown tag {card.tag!r}"
             for k, tag in enumerate(card.tags):

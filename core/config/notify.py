@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
@@ -21,7 +21,7 @@ E164 = r"^\+[1-9][0-9]{6,14}$"
 EMAIL = r"^[^@\s]+@[^@\s]+$"
 TIME_OF_DAY = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 ACCOUNT_SID = r"^AC[0-9a-fA-F]{32}$"
-Channel = Literal["email", "sms", "voice"]
+BUILT_IN_CHANNELS = ("email", "sms", "voice")  # a plugin channel is declared in ``notify.channels``
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 WEEKDAYS: tuple[str, ...] = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -32,6 +32,10 @@ class Person(_Model):
     phone: str | None = Field(None, pattern=E164, description="E.164, e.g. +33612345678")
     email: str | None = Field(None, pattern=EMAIL)
     language: Literal["fr", "en"] = "fr"
+    contacts: dict[str, str] = Field(
+        default_factory=dict,
+        description="an address per plugin channel, e.g. {chat: '@alice'}; default: the person's name",
+    )
 
 
 class Handoff(_Model):
@@ -96,7 +100,9 @@ class Target(_Model):
 
 class Level(_Model):
     targets: list[Target] = Field(min_length=1)
-    channels: list[Channel] = Field(min_length=1, description="tried in this order until acknowledged")
+    channels: list[str] = Field(
+        min_length=1, description="email, sms, voice or a notify.channels id, tried in this order"
+    )
     channel_step_min: float = Field(5.0, ge=0, le=1440, description="wait before the next channel")
     delay_min: float = Field(15.0, gt=0, le=1440, description="wait before the next level")
 
@@ -164,6 +170,17 @@ class Twilio(_Model):
         return value.rstrip("/")
 
 
+class PluginChannel(_Model):
+    """A paging channel offered by a plugin (``ecreteur.channels`` entry point), e.g. a chat webhook."""
+
+    id: str = Field(pattern=IDENT, description="the name levels use in `channels`")
+    plugin: str = Field(description="the entry point's name, e.g. signed_webhook")
+    settings: dict[str, Any] = Field(
+        default_factory=dict, description="the plugin's own settings; `!secret name` for its secrets"
+    )
+
+
 class Notify(_Model):
     smtp: Smtp | None = None
     twilio: Twilio | None = None
+    channels: list[PluginChannel] = Field(default_factory=list, description="channels offered by plugins")

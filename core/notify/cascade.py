@@ -29,7 +29,7 @@ from typing import Any
 
 from core.bus import ALARMS, Bus
 from core.clock import Clock, Timer
-from core.config.notify import Escalation, Level, Person, Policy
+from core.config.notify import BUILT_IN_CHANNELS, Escalation, Level, Person, Policy
 from core.config.schema import SiteConfig, matching
 from core.model import AlarmEvent, Priority
 from core.notify import messages
@@ -502,6 +502,8 @@ class Cascade:
     def _reachable(self, person: Person, channel: str) -> bool:
         if channel not in self.channels:
             return False
+        if channel not in BUILT_IN_CHANNELS:
+            return True  # a plugin's channel: the person's contact there, or their name
         return bool(person.email) if channel == "email" else bool(person.phone)
 
     # deliveries ---------------------------------------------------------------------------------
@@ -568,7 +570,10 @@ class Cascade:
         late: timedelta | None = None,
     ) -> Outbound:
         language, zone = person.language, self.oncall.zone
-        to = (person.email if channel == "email" else person.phone) or ""
+        if channel in BUILT_IN_CHANNELS:
+            to = (person.email if channel == "email" else person.phone) or ""
+        else:
+            to = person.contacts.get(channel, person.name)
         now = self.clock.now()
         if kind == "ack":
             subject, text = messages.acknowledged(incident.code, by or "?", now, zone, language)
@@ -580,9 +585,12 @@ class Cascade:
                 subject, text = messages.email(incident.code, lines, language, incident.opened_at, zone)
             elif channel == "voice":
                 subject, text = "", messages.voice(incident.code, lines, language)
-            else:
+            elif channel == "sms":
                 subject, text = "", messages.sms(incident.code, lines, language)
-            if self.links is not None and channel in ("sms", "email"):
+            else:  # a plugin's channel (a chat): the e-mail's subject, the SMS's short text
+                subject = messages.email(incident.code, lines, language, incident.opened_at, zone)[0]
+                text = messages.sms(incident.code, lines, language)
+            if self.links is not None and channel != "voice":
                 text += ("\n" if channel == "email" else " ") + self.links.url(incident.id, person.id, now)
             if late is not None:
                 note = messages.late(late.total_seconds() / 60, language)

@@ -1,4 +1,5 @@
-"""Builds the channels from ``notify:`` with their secrets, and the webhook checker.
+"""Builds the channels from ``notify:`` with their secrets (and the plugins' channels), and the
+webhook checker.
 
 A missing secret disables its channel with one clear log line instead of stopping supervision:
 the cascade then pages by the channels that remain.
@@ -9,12 +10,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from core.config.notify import Notify
+from core.config.base import SecretRef
+from core.config.notify import Notify, PluginChannel
 from core.config.secrets import SecretMissing, resolve
-from core.notify.channels import Channel
+from core.notify.channels import Channel, ChannelDown, Outbound, Rejected, Transient
 from core.notify.email import EmailChannel
 from core.notify.sms import SmsChannel, Webhooks
 from core.notify.voice import VoiceChannel
+from core.plugins import CHANNELS, PluginUnavailable, describe, load
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -42,4 +45,47 @@ def build(notify: Notify) -> Accounts:
             accounts.channels["sms"] = SmsChannel(notify.twilio, token)
             accounts.channels["voice"] = VoiceChannel(notify.twilio, token)
             accounts.webhooks = Webhooks(notify.twilio, token)
+    for declared in notify.channels:
+        channel = plugin_channel(declared)
+        if channel is not None:
+            accounts.channels[declared.id] = channel
     return accounts
+
+
+def plugin_channel(declared: PluginChannel) -> Channel | None:
+    """The plugin's channel, guarded; None (said in the log) when it cannot be had."""
+    try:
+        settings = {k: resolve(v) if isinstance(v, SecretRef) else v for k, v in declared.settings.items()}
+        create = load(CHANNELS, declared.plugin)
+        return Guarded(create(declared.id, settings), describe(CHANNELS, declared.plugin))
+    except SecretMissing as err:
+        _LOGGER.error("channel %s disabled: %s", declared.id, err)
+    except PluginUnavailable as err:
+        _LOGGER.error("channel %s disabled: %s", declared.id, err)
+    except Exception:  # the plugin's own constructor raised
+        _LOGGER.exception("channel %s disabled: %s raised", declared.id, describe(CHANNELS, declared.plugin))
+    return None
+
+
+class Guarded:
+    """A plugin's channel whose bugs stay its own: an unexpected exception fails that one delivery
+    (the cascade moves on to the next channel) and the log names the plugin."""
+
+    def __init__(self, channel: Channel, described: str) -> None:
+        self.channel, self.described = channel, described
+        self.name = channel.name
+
+    def deliver(self, message: Outbound) -> str:
+        try:
+            return str(self.channel.deliver(message))
+        except (Transient, ChannelDown, Rejected):
+            raise
+        except Exception as err:
+            _LOGGER.exception("%s raised while delivering %s", self.described, message.key)
+            raise Rejected(f"{self.described} raised {type(err).__name__}: {err}") from err
+
+    def close(self) -> None:
+        try:
+            self.channel.close()
+        except Exception:
+            _LOGGER.exception("%s raised while closing", self.described)

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.config.dashboards import COLUMNS, Card, Dashboard, settled
+from core.config.dashboards import CARD_TYPES, COLUMNS, Card, Dashboard, settled
 from core.config.editor import save_dashboards
 from core.model import ConnectionState, Quality, Sample, StationStatus
 from core.operations import Actor, Command
@@ -47,6 +47,7 @@ from hmi.style import PRIORITY_COLOUR, PRIORITY_SHAPE, Theme
 from hmi.tasks import later
 from hmi.views.synoptic import DamDrawing
 from hmi.widgets.gauge import LevelGauge
+from hmi.widgets.plugin_card import PluginCard
 from hmi.widgets.timeaxis import site_time_axis
 
 ROW_HEIGHT = 100
@@ -124,6 +125,10 @@ class CardFrame(QFrame):
 
     def _content(self, runtime: Runtime, theme: Theme) -> QWidget:
         card = self.card
+        self.plugin: PluginCard | None = None
+        if card.type not in CARD_TYPES:
+            self.plugin = PluginCard(card, runtime)
+            return self.plugin.widget
         if card.type == "gauge" and card.tag:
             tag = runtime.config.tag(card.tag)
             low, high = tag.range if tag and tag.range else (0.0, 20.0)
@@ -160,6 +165,15 @@ class CardFrame(QFrame):
 
     def on_samples(self, batch: Sequence[Sample]) -> None:
         card, runtime = self.card, self.view.runtime
+        if self.plugin is not None:
+            failed = self.plugin.on_samples(batch)
+            if failed is not None:  # the plugin's card broke: its reason takes its place
+                box = self.layout()
+                assert box is not None  # the card's own QVBoxLayout
+                box.replaceWidget(self.content, failed)
+                self.content.deleteLater()
+                self.content = failed
+            return
         if card.type == "value" and card.tag:
             sample = runtime.latest.get(card.tag)
             tag = runtime.config.tag(card.tag)

@@ -72,6 +72,10 @@
         <translation>Vanne de fond</translation>
     </message>
     <message>
+        <source>Card unavailable: {why}</source>
+        <translation>Carte indisponible : {why}</translation>
+    </message>
+    <message>
         <source>Cleared, unacknowledged</source>
         <translation>Revenue, non acquittée</translation>
     </message>

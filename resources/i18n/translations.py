@@ -25,6 +25,7 @@ FRENCH = {
     "Alarms": "Alarmes",
     "All": "Toutes",
     "All dams": "Tous les barrages",
+    "Card unavailable: {why}": "Carte indisponible : {why}",
     "Cleared, unacknowledged": "Revenue, non acquittée",
     "Comment (optional):": "Commentaire (facultatif) :",
     "Crest in": "Crête dans",

@@ -311,3 +311,156 @@ def test_an_opcua_dam_an_mqtt_gauge_and_a_rest_probe_give_values_history_alarms_
         assert [a["station"] for a in lost] == ["sonde"]
     finally:
         server.stop()
+
+
+# --- plugins: the example package in tests/plugins/ecreteur_chat, installed by installers/dev.sh ---
+
+
+class ChatReceiver:
+    """A chat tool's incoming webhook on loopback: it keeps each page and checks its signature."""
+
+    SECRET = "chat-signing-key-42"
+
+    def __init__(self) -> None:
+        import hashlib
+        import hmac
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        receiver = self
+        self.pages: list[dict[str, Any]] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                stamp = self.headers["X-Ecreteur-Timestamp"]
+                mac = hmac.new(receiver.SECRET.encode(), stamp.encode() + b"." + body, hashlib.sha256)
+                signed = self.headers["X-Ecreteur-Signature"] == f"sha256={mac.hexdigest()}"
+                receiver.pages.append({**json.loads(body), "signed": signed})
+                self.send_response(200 if signed else 401)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/astreinte"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def plugin_site(chat: ChatReceiver, **extra: Any) -> SiteConfig:
+    from tests.integration.paging_bench import roster
+
+    roster_section = roster(utcnow())
+    roster_section["people"][0]["contacts"] = {"chat": "@alice"}
+    level = {"targets": [{"person": "alice"}], "channels": ["broken", "chat"], "channel_step_min": 0,
+             "delay_min": 30}  # fmt: skip
+    from core.config.base import SecretRef
+
+    return site(
+        [{"id": "sonde", "source": "api", "name": "Sonde du Fresquel"}],
+        [{"id": "sonde.level", "station": "sonde", "unit": "m"}],
+        alarms=[{"id": "haut", "tags": "sonde.level", "kind": "limits", "limits": {"HH": {"value": 2.0}}}],
+        roster=roster_section,
+        escalation={"routes": [{"policy": "crue"}], "policies": [{"id": "crue", "levels": [level]}],
+                    "group_window_s": 0},
+        notify={"channels": [
+            {"id": "chat", "plugin": "signed_webhook",
+             "settings": {"url": chat.url, "secret": SecretRef("chat_key")}},
+            {"id": "broken", "plugin": "broken_webhook"},
+        ]},
+        **extra,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def chat(credentials: Path) -> Iterator[ChatReceiver]:
+    receiver = ChatReceiver()
+    (credentials / "chat_key").write_text(receiver.SECRET, encoding="utf-8")
+    yield receiver
+    receiver.close()
+
+
+def test_the_example_plugin_is_installed() -> None:
+    from core.plugins import CARDS, CHANNELS, SOURCES, names
+
+    assert {"signed_webhook", "broken_webhook"} <= names(CHANNELS), (
+        "pip install -e tests/plugins/ecreteur_chat"
+    )
+    assert {"rain_bar", "broken_card"} <= names(CARDS) and "broken_source" in names(SOURCES)
+
+
+async def test_the_plugins_channel_receives_a_signed_page_after_a_plugin_that_raises(
+    chat: ChatReceiver, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from core.model import Sample
+
+    async with running(plugin_site(chat), tmp_path) as runtime:
+        await runtime.ingest([Sample("sonde.level", utcnow(), 2.6)])
+        await eventually(lambda: chat.pages, 60, "a page at the chat")
+        page = chat.pages[0]
+        assert page["signed"] and page["to"] == "@alice" and page["language"] == "fr"
+        assert "Sonde du Fresquel" in page["subject"] and "2.60 m" in page["text"]
+        assert "Répondez OK 1 pour acquitter." in page["text"]
+        assert runtime.cascade is not None
+        tried = [(d.channel, d.state) for d in runtime.cascade.store.deliveries(1)]
+        assert tried[:2] == [("broken", "failed"), ("chat", "sent")]
+    raised = [r.getMessage() for r in caplog.records if "raised while delivering" in r.getMessage()]
+    assert raised and "plugin 'broken_webhook' (ecreteur.channels, package ecreteur-chat-example" in raised[0]
+
+
+async def test_a_plugin_source_that_raises_stops_alone_and_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from core.model import Sample
+
+    config = site(
+        [{"id": "bus", "source": "broken_source"}, {"id": "sonde", "source": "api"}],
+        [{"id": "bus.flow", "station": "bus"}, {"id": "sonde.level", "station": "sonde"}],
+    )
+    async with running(config, tmp_path) as runtime:
+        await eventually(
+            lambda: "crashed" in runtime.stations["bus"].detail, 30, "the source's failure shown"
+        )
+        assert runtime.stations["bus"].state is ConnectionState.DISCONNECTED
+        await runtime.ingest([Sample("sonde.level", utcnow(), 1.0)])
+        assert connected(runtime, "sonde")
+    assert any("station bus: its broken_source source stopped" in r.getMessage() for r in caplog.records)
+
+
+async def test_the_plugins_card_shows_on_a_dashboard_beside_one_that_raises(
+    tmp_path: Path, qtbot: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QLabel, QProgressBar
+
+    from core.model import Sample
+    from hmi.style import DAY
+    from hmi.window import MainWindow
+
+    cards = [{"type": "rain_bar", "tag": "sonde.rain", "options": {"max": 50}, "x": 0, "w": 6},
+             {"type": "broken_card", "tag": "sonde.rain", "x": 6, "w": 6}]  # fmt: skip
+    config = site(
+        [{"id": "sonde", "source": "api"}],
+        [{"id": "sonde.rain", "station": "sonde", "unit": "mm/h"}],
+        dashboards=[{"id": "pluie", "title": {"fr": "Pluie"}, "cards": cards}],
+    )
+    async with running(config, tmp_path) as runtime:
+        window = MainWindow(runtime, DAY, QSettings(str(tmp_path / "hmi.ini"), QSettings.Format.IniFormat))
+        qtbot.addWidget(window)
+        window.show()
+        await runtime.ingest([Sample("sonde.rain", utcnow(), 12.5)])
+        bar = await eventually(lambda: window.findChild(QProgressBar, "rain_bar"), 10, "the rain bar")
+        await eventually(lambda: bar.value() == 125, 10, "the bar at 12.5 mm/h")
+        assert bar.text() == "12.5 mm/h"
+        failed = window.findChild(QLabel, "plugin_failed")
+        assert (
+            failed is not None and "broken_card" in failed.text() and "this card cannot draw" in failed.text()
+        )
+        window.close()
+    assert any("plugin 'broken_card'" in r.getMessage() for r in caplog.records)

@@ -1,0 +1,1 @@
+"""An example plugin package for Écrêteur (docs/PLUGINS.md): a chat channel and a dashboard card."""
