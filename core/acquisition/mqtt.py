@@ -89,6 +89,7 @@ class MqttLink(SourceLink):
         self.client_id = client_id(station, install)
         self._base_dir = base_dir
         self._by_topic: dict[str, list[_Mapping]] = {}
+        self._heard = 0.0  # the loop's time of the last message
         for tag in self.tags:
             if tag.mqtt is not None:
                 self._by_topic.setdefault(tag.mqtt.topic, []).append(_Mapping(tag))
@@ -164,18 +165,39 @@ class MqttLink(SourceLink):
             for topic in self._by_topic:
                 await client.subscribe(topic, qos=self.station.mqtt.qos)
             self._set_state(ConnectionState.CONNECTED, self.endpoint)
+            self._heard = asyncio.get_running_loop().time()
             stop = asyncio.ensure_future(self._stop.wait())
             reading = asyncio.ensure_future(self._read(client))
+            watching = asyncio.ensure_future(self._watch())
             try:
-                await asyncio.wait([stop, reading], return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait([stop, reading, watching], return_when=asyncio.FIRST_COMPLETED)
             finally:
-                for task in (stop, reading):
+                for task in (stop, reading, watching):
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task  # the reading's MqttError, a lost broker, is raised here
 
+    async def _watch(self) -> None:
+        """The broker may answer while the station behind it is silent (a gauge out of battery):
+        after ``expected_period_s`` without a message its tags are lost, as when a link drops."""
+        loop, period = asyncio.get_running_loop(), self.station.expected_period_s
+        while True:
+            wait = self._heard + period - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+                continue
+            if self.state is ConnectionState.CONNECTED:
+                self.mark_lost()
+                silent = f"the broker answers; no value for {period:g} s"
+                self._set_state(ConnectionState.DISCONNECTED, silent)
+            await asyncio.sleep(period)  # still silent: look again a period later
+
     async def _read(self, client: aiomqtt.Client) -> None:
+        loop = asyncio.get_running_loop()
         async for message in client.messages:
+            self._heard = loop.time()
+            if self.state is not ConnectionState.CONNECTED:
+                self._set_state(ConnectionState.CONNECTED, self.endpoint)  # the station speaks again
             topic = message.topic.value
             payload = message.payload
             for mapping in self._by_topic.get(topic, ()):

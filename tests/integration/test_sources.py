@@ -171,6 +171,26 @@ async def test_what_the_gauge_sent_while_we_were_away_arrives_from_the_persisten
         assert runtime.latest["pluvio.rain"].value == 19.0  # and the live picture has the newest
 
 
+async def test_a_gauge_silent_behind_a_live_broker_is_lost_then_back_with_its_next_value(
+    broker: Broker, tmp_path: Path
+) -> None:
+    async with running(gauge_site(broker, expected_period_s=1.5), tmp_path) as runtime:
+        await eventually(lambda: connected(runtime, "pluvio"), 60, "the broker session")
+
+        async def reading(mm: float) -> None:
+            async with aiomqtt.Client("127.0.0.1", broker.port) as client:
+                await client.publish(RAIN, json.dumps({"ts": utcnow().isoformat(), "mm": mm}), qos=1)
+
+        await reading(4.0)
+        await eventually(lambda: not connected(runtime, "pluvio"), 30, "the silent gauge lost")
+        assert "no value for 1.5 s" in runtime.stations["pluvio"].detail
+        assert runtime.latest["pluvio.rain"].quality is Quality.BAD
+        await reading(5.0)
+        await eventually(lambda: connected(runtime, "pluvio"), 30, "the gauge back")
+        await eventually(lambda: runtime.latest["pluvio.rain"].quality is Quality.GOOD, 30, "its value good")
+        assert runtime.latest["pluvio.rain"].value == 5.0
+
+
 async def test_a_bad_payload_is_rejected_with_a_located_line_and_counted(
     broker: Broker, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
