@@ -90,6 +90,7 @@ class Runtime:
         self.board: AlarmBoard
         self.server: ServerBoard | None = None
         if session is not None:
+            from core.relayed import RelayedLink
             from core.remote import ServerBoard  # a desktop client only: the server never loads it
 
             self.board = self.server = ServerBoard(
@@ -124,7 +125,9 @@ class Runtime:
         if config_path is not None:
             trust_command += f" --config {config_path} --data-dir {self.data_dir}"
         self.links: list[Link] = [
-            build_link(
+            RelayedLink(station, config.tags_of(station.id), self.bus, clock, session)
+            if session is not None and station.source == "api"  # only the server receives its posts
+            else build_link(
                 station,
                 config.tags_of(station.id),
                 self.bus,
@@ -134,6 +137,7 @@ class Runtime:
                 data_dir=self.data_dir,
                 trust=self.trust,
                 trust_command=trust_command,
+                persistent=session is None,  # a desktop client's broker session need not outlive it
             )
             for station in config.stations
         ]

@@ -84,9 +84,13 @@ class MqttLink(SourceLink):
         *,
         install: str = "",
         base_dir: Any = None,
+        persistent: bool = True,
     ) -> None:
+        """``persistent``: the broker keeps our messages while we are away (a server, a desktop
+        on its own); a desktop client of a server asks for none (the server stores them)."""
         super().__init__(station, tags, bus, clock)
         self.client_id = client_id(station, install)
+        self.persistent = persistent
         self._base_dir = base_dir
         self._by_topic: dict[str, list[_Mapping]] = {}
         self._heard = 0.0  # the loop's time of the last message
@@ -148,7 +152,7 @@ class MqttLink(SourceLink):
             username=self.station.user,
             password=password,
             identifier=self.client_id,
-            clean_session=False,  # the broker keeps our messages while we are away
+            clean_session=not self.persistent,  # persistent: the broker keeps our messages while we are away
             keepalive=self.station.mqtt.keepalive_s,
             timeout=self.station.timeout_s,
             tls_context=context,

@@ -43,6 +43,7 @@ def build_link(
     data_dir: Path,
     trust: TrustStore,
     trust_command: str,
+    persistent: bool = True,
 ) -> Link:
     if station.source == "opcua":
         return StationLink(
@@ -60,7 +61,8 @@ def build_link(
     if station.source == "mqtt":
         from core.acquisition.mqtt import MqttLink  # aiomqtt only where a site uses MQTT
 
-        return MqttLink(station, tags, bus, clock, install=str(data_dir.resolve()), base_dir=base_dir)
+        install = str(data_dir.resolve())
+        return MqttLink(station, tags, bus, clock, install=install, base_dir=base_dir, persistent=persistent)
     try:
         create: Any = load(SOURCES, station.source)
         link: Link = create(station, list(tags), bus, clock)

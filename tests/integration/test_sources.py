@@ -484,3 +484,47 @@ async def test_the_plugins_card_shows_on_a_dashboard_beside_one_that_raises(
         )
         window.close()
     assert any("plugin 'broken_card'" in r.getMessage() for r in caplog.records)
+
+
+PROBE_SITE = """\
+site: {name: Sonde}
+stations:
+  - {id: sonde, name: Sonde du Fresquel, source: api, expected_period_s: 600}
+tags:
+  - {id: sonde.level, station: sonde, unit: m, label: {fr: Hauteur d'eau, en: Water height}}
+api: {port: @API_PORT@}
+"""
+
+
+@pytest.mark.slow
+async def test_a_desktop_client_follows_an_api_station_through_its_server(tmp_path: Path) -> None:
+    import httpx
+
+    from core.config import load_config
+    from core.remote import resume
+    from tests.integration.api_server import ApiServer
+
+    server = ApiServer(tmp_path / "server", site=PROBE_SITE)
+    server.root.mkdir()
+    await asyncio.to_thread(server.start, False)
+    runtime: Runtime | None = None
+    try:
+        session = await resume(f"http://127.0.0.1:{server.api_port}", server.tokens["read"])
+        runtime = Runtime(load_config(server.config), data_dir=tmp_path / "desktop", session=session)
+        await runtime.start()
+        async with httpx.AsyncClient() as client:
+            posted = await client.post(f"{server.url}/samples", headers=server.headers("ingest"),
+                                       json={"samples": [{"tag": "sonde.level", "ts": utcnow().isoformat(),
+                                                          "value": 1.25}]})  # fmt: skip
+        assert posted.status_code == 200, posted.text
+        desktop = runtime
+        await eventually(lambda: "sonde.level" in desktop.latest, 60, "the posted value on the desktop")
+        assert desktop.latest["sonde.level"].value == 1.25
+        await eventually(lambda: connected(desktop, "sonde"), 30, "the server's state of the probe")
+        await asyncio.to_thread(server.stop)
+        await eventually(lambda: not connected(desktop, "sonde"), 30, "the probe lost with the server")
+        assert desktop.latest["sonde.level"].quality is Quality.BAD
+    finally:
+        if runtime is not None:
+            await runtime.stop()
+        await asyncio.to_thread(server.stop)

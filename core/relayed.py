@@ -1,0 +1,121 @@
+"""On a desktop client, an ``api`` station's values come from the server, which alone receives them.
+
+A desktop reads its OPC-UA and MQTT stations itself; an api station's tags are posted to the
+server's REST API, so the desktop follows them on the server's event stream (only that
+station's samples and states). While the server is unreachable the station's tags are lost on
+this desktop, as a dropped link's are; the server's own state of the station is shown otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import math
+import ssl
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
+
+from core.acquisition.link import SourceLink
+from core.bus import Bus
+from core.clock import Clock
+from core.config.schema import Station, Tag
+from core.model import ConnectionState, Quality, Sample
+from core.remote import Session
+
+_LOGGER = logging.getLogger(__name__)
+_RETRY_MAX_S = 3.0
+_QUALITY = {"good": Quality.GOOD, "uncertain": Quality.UNCERTAIN, "bad": Quality.BAD}
+
+
+def sample_from_json(body: dict[str, Any]) -> Sample:
+    value = body.get("value")
+    return Sample(str(body["tag"]), datetime.fromisoformat(str(body["ts"])),
+                  math.nan if value is None else float(value), _QUALITY[str(body["quality"])])  # fmt: skip
+
+
+class RelayedLink(SourceLink):
+    """One api station's samples and states, relayed from the server's event stream."""
+
+    def __init__(
+        self, station: Station, tags: Sequence[Tag], bus: Bus, clock: Clock | None, session: Session
+    ) -> None:
+        super().__init__(station, tags, bus, clock)
+        self.session = session
+        self._tags = {tag.id for tag in tags}
+
+    def _url(self) -> str:
+        base = self.session.api.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
+        return f"{base}/events?kinds=samples,station&stations={self.station.id}"
+
+    async def run(self) -> None:
+        delay = 0.2
+        while not self._stop.is_set():
+            self._set_state(ConnectionState.CONNECTING, f"through the server {self.session.url}")
+            reason = "the server closed the event stream"
+            try:
+                stop = asyncio.ensure_future(self._stop.wait())
+                reading = asyncio.ensure_future(self._follow())
+                try:
+                    await asyncio.wait([stop, reading], return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    for task in (stop, reading):
+                        task.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await task
+                delay = 0.2
+            except InvalidStatus as err:
+                reason = f"the server refused the event stream (HTTP {err.response.status_code})"
+            except ConnectionClosed:
+                reason = "the connection to the server was lost"
+            except (OSError, TimeoutError, WebSocketException) as err:
+                reason = f"cannot reach the server: {err or type(err).__name__}"
+            if self._stop.is_set():
+                break
+            self.mark_lost()
+            self._set_state(ConnectionState.DISCONNECTED, reason)
+            if self.session.others:
+                self.session = self.session.next_server()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), delay)
+            delay = min(delay * 2, _RETRY_MAX_S)
+
+    async def _follow(self) -> None:
+        verify = self.session.verify() if self.session.url.startswith("https") else None
+        async with connect(
+            self._url(),
+            additional_headers={"Authorization": f"Bearer {self.session.token}"},
+            ssl=verify if isinstance(verify, ssl.SSLContext) else None,
+            open_timeout=5,
+            ping_interval=1.0,
+            ping_timeout=2.0,
+        ) as socket:
+            async for raw in socket:
+                self._receive(json.loads(raw))
+
+    def _receive(self, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        if kind == "snapshot":
+            for status in message.get("stations", ()):
+                self._server_state(status)
+            samples = message.get("latest", ())
+        elif kind == "station":
+            self._server_state(message["station"])
+            return
+        elif kind == "samples":
+            samples = message["samples"]
+        else:
+            return
+        for body in samples:
+            if body.get("tag") in self._tags:
+                self.publish(sample_from_json(body))
+
+    def _server_state(self, status: dict[str, Any]) -> None:
+        if status.get("station") == self.station.id:
+            self.connections += 1 if status["state"] == "connected" else 0
+            self._set_state(ConnectionState(status["state"]), f"{status['detail']} (at the server)")
