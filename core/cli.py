@@ -67,6 +67,9 @@ def _parser() -> argparse.ArgumentParser:
     schema = commands.add_parser("schema", help="print the JSON Schema of the site config")
     schema.set_defaults(handler=_schema)
 
+    plugins = commands.add_parser("plugins", help="list the sources, channels and cards plugins offer")
+    plugins.set_defaults(handler=_plugins)
+
     sim = commands.add_parser("simulate", help="serve simulated dam stations over OPC-UA")
     _simulation_options(sim)
     sim.add_argument("--station", action="append", help="serve only this station (repeatable)")
@@ -251,6 +254,14 @@ def _load(path: Path, check_files: bool = True) -> SiteConfig | None:
             print(issue, file=sys.stderr)
         print(f"{path}: {len(err.issues)} problem(s) found", file=sys.stderr)
         return None
+
+
+def _plugins(_args: argparse.Namespace) -> int:
+    from core.plugins import CARDS, CHANNELS, SOURCES, describe, names
+
+    offered = [describe(group, name) for group in (SOURCES, CHANNELS, CARDS) for name in sorted(names(group))]
+    print("\n".join(offered) if offered else "no plugin installed (docs/PLUGINS.md says how to add one)")
+    return 0
 
 
 def _check_config(args: argparse.Namespace) -> int:

@@ -406,13 +406,18 @@ def chat(credentials: Path) -> Iterator[ChatReceiver]:
     receiver.close()
 
 
-def test_the_example_plugin_is_installed() -> None:
-    from core.plugins import CARDS, CHANNELS, SOURCES, names
+def test_ecreteur_plugins_lists_the_example_package() -> None:
+    import subprocess
+    import sys
 
-    assert {"signed_webhook", "broken_webhook"} <= names(CHANNELS), (
-        "pip install -e tests/plugins/ecreteur_chat"
+    listed = subprocess.run([sys.executable, "-m", "core.cli", "plugins"], capture_output=True, text=True,
+                            check=True).stdout  # fmt: skip
+    assert "plugin 'signed_webhook' (ecreteur.channels, package ecreteur-chat-example" in listed, (
+        "installers/dev.sh installs tests/plugins/ecreteur_chat"
     )
-    assert {"rain_bar", "broken_card"} <= names(CARDS) and "broken_source" in names(SOURCES)
+    assert (
+        "plugin 'rain_bar' (ecreteur.cards" in listed and "plugin 'broken_source' (ecreteur.sources" in listed
+    )
 
 
 async def test_the_plugins_channel_receives_a_signed_page_after_a_plugin_that_raises(

@@ -45,13 +45,16 @@ def mosquitto() -> str:
 class Broker:
     """Start, kill (SIGKILL) and restart one broker; every start waits until it accepts connections."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, extra: str = "") -> None:
+        """``extra``: more mosquitto.conf lines (a benchmark lifts the queue limit)."""
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.config = folder / "mosquitto.conf"
         user = getpass.getuser()  # as root, mosquitto would switch to its own user and not write here
-        self.config.write_text(CONFIG.format(port=self.port, folder=folder, user=user), encoding="utf-8")
+        self.config.write_text(
+            CONFIG.format(port=self.port, folder=folder, user=user) + extra, encoding="utf-8"
+        )
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
