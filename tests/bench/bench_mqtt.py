@@ -34,7 +34,9 @@ MODES = ("bare", "bare+json", "link", "runtime")
 # the same broker for every contender: no queue limit, a delivery window of 1,000 unacknowledged
 # messages (Mosquitto's default of 20 caps any subscriber near 7,000 messages/s on loopback), and
 # the persistence file written at the end, not after each message
-BROKER_TUNING = "max_queued_messages 0\nmax_inflight_messages 1000\nautosave_on_changes false\nautosave_interval 1800\n"
+BROKER_TUNING = (
+    "max_queued_messages 0\nmax_inflight_messages 1000\nautosave_on_changes false\nautosave_interval 1800\n"
+)
 
 
 def topic(i: int) -> str:
@@ -82,14 +84,14 @@ async def drain_bare(port: int, tags: int, messages: int, client_id: str, decode
 async def drain_ours(port: int, tags: int, messages: int, client_id: str, store: bool) -> dict[str, float]:
     from core.bus import SAMPLES, Bus
     from core.runtime import Runtime
+    from tests.conftest import eventually
 
     config = site(port, tags, client_id, rules=store)
     with tempfile.TemporaryDirectory() as tmp:
         if store:
             runtime = Runtime(config, data_dir=Path(tmp))
             await runtime.start()
-            while runtime.stations["bench"].state.value != "connected":
-                await asyncio.sleep(0.05)
+            await eventually(lambda: runtime.stations["bench"].state.value == "connected", 120, "the session")
             await runtime.stop()
         else:
             from core.acquisition.mqtt import MqttLink
@@ -97,8 +99,7 @@ async def drain_ours(port: int, tags: int, messages: int, client_id: str, store:
             bus = Bus()
             link = MqttLink(config.stations[0], config.tags, bus)
             link.start()
-            while link.state.value != "connected":
-                await asyncio.sleep(0.05)
+            await eventually(lambda: link.state.value == "connected", 120, "the session")
             await link.stop()
         print("registered", flush=True)
         await asyncio.to_thread(sys.stdin.readline)
@@ -119,8 +120,7 @@ async def drain_ours(port: int, tags: int, messages: int, client_id: str, store:
             runtime.bus.subscribe(SAMPLES, on_samples)
             await runtime.start()
             historian: Any = runtime.historian
-            while historian.written_rows < messages:
-                await asyncio.sleep(0.01)
+            await eventually(lambda: historian.written_rows >= messages, 600, "every message stored")
             end = (time.perf_counter(), time.process_time())
             await runtime.stop()
         else:
