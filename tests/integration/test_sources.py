@@ -533,3 +533,59 @@ async def test_a_desktop_client_follows_an_api_station_through_its_server(tmp_pa
         if runtime is not None:
             await runtime.stop()
         await asyncio.to_thread(server.stop)
+
+
+def tls_broker(tmp_path: Path) -> tuple[Broker, Path]:
+    """A broker that takes only TLS and one account (mosquitto_passwd), as a site's would."""
+    import subprocess
+
+    from tests.integration.paging_peers import self_signed
+
+    cert, key = self_signed(tmp_path)
+    accounts = tmp_path / "passwd"
+    subprocess.run(["mosquitto_passwd", "-b", "-c", str(accounts), "supervision", "s3cret-mqtt"], check=True)
+    broker = Broker(tmp_path / "tls", extra=f"certfile {cert}\nkeyfile {key}\nallow_anonymous false\n"
+                                           f"password_file {accounts}\n")  # fmt: skip
+    broker.start()
+    return broker, cert
+
+
+async def test_a_broker_over_tls_with_its_password_from_the_secrets_and_a_wrong_one_refused(
+    tmp_path: Path, credentials: Path
+) -> None:
+    import ssl
+
+    from core.config.base import SecretRef
+
+    broker, cert = tls_broker(tmp_path)
+    (credentials / "pluvio_mqtt").write_text("s3cret-mqtt", encoding="utf-8")
+    (credentials / "old_mqtt").write_text("last-years-password", encoding="utf-8")
+
+    def tls_site(secret: str) -> SiteConfig:
+        station = {
+            "id": "pluvio",
+            "source": "mqtt",
+            "endpoint": f"mqtts://localhost:{broker.port}",
+            "user": "supervision",
+            "password": SecretRef(secret),
+            "mqtt": {"ca_file": str(cert)},
+        }
+        tag = {"id": "pluvio.rain", "station": "pluvio", "mqtt": {"topic": RAIN}}
+        return site([station], [tag])
+
+    try:
+        async with running(tls_site("pluvio_mqtt"), tmp_path / "good") as runtime:
+            await eventually(lambda: connected(runtime, "pluvio"), 60, "the TLS session")
+            context = ssl.create_default_context(cafile=str(cert))
+            account = {"username": "supervision", "password": "s3cret-mqtt"}
+            async with aiomqtt.Client("localhost", broker.port, tls_context=context, **account) as client:
+                await client.publish(RAIN, b"7.5", qos=1)
+            await eventually(lambda: "pluvio.rain" in runtime.latest, 30, "the value over TLS")
+            assert runtime.latest["pluvio.rain"].value == 7.5
+        async with running(tls_site("old_mqtt"), tmp_path / "bad") as runtime:
+            await eventually(lambda: runtime.stations["pluvio"].fault == "authentication", 60, "the refusal")
+            status = runtime.stations["pluvio"]
+            assert status.state is ConnectionState.DISCONNECTED and "refused" in status.detail
+            assert runtime.links[0].retry_in >= 50  # a person must act: no retry every second
+    finally:
+        broker.stop()
