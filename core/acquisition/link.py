@@ -30,6 +30,11 @@ _LOGGER = logging.getLogger(__name__)
 class SourceLink:
     """One station's source of samples; subclasses implement :meth:`run` (forever, until stopped)."""
 
+    # how long a batch gathers before it goes out: 0 sends it once the loop has nothing else ready;
+    # a source whose library hands over one message per loop turn (MQTT) waits a few milliseconds
+    # so that the historian and the alarm engine get batches, not single samples, in a burst
+    batch_window_s = 0.0
+
     def __init__(self, station: Station, tags: Sequence[Tag], bus: Bus, clock: Clock | None = None) -> None:
         self.station = station
         self.tags = list(tags)
@@ -103,7 +108,11 @@ class SourceLink:
         self._pending.append(sample)
         if not self._flush_scheduled:
             self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
+            loop = asyncio.get_running_loop()
+            if self.batch_window_s:
+                loop.call_later(self.batch_window_s, self._flush)
+            else:
+                loop.call_soon(self._flush)
 
     def _flush(self) -> None:
         self._flush_scheduled = False

@@ -75,6 +75,8 @@ def client_id(station: Station, install: str) -> str:
 class MqttLink(SourceLink):
     """Subscribes to one station's topics at its broker, reconnecting with a capped backoff."""
 
+    batch_window_s = 0.005  # paho hands over one message per loop turn (docs/PERFORMANCE.md)
+
     def __init__(
         self,
         station: Station,

@@ -156,12 +156,12 @@ async def publish(port: int, tags: int, messages: int) -> None:
     quiet = logging.getLogger("bench.publisher")  # aiomqtt warns of every publish awaiting its PUBACK
     quiet.setLevel(logging.ERROR)
     async with aiomqtt.Client("127.0.0.1", port, max_inflight_messages=2000, logger=quiet) as client:
-        for start in range(0, messages, 2000):
-            await asyncio.gather(*(
+        for start in range(0, messages, 2000):  # a broker that stops acknowledging fails the run, loudly
+            await asyncio.wait_for(asyncio.gather(*(
                 client.publish(topic(i % tags), json.dumps({"ts": (t0 + timedelta(seconds=i)).isoformat(),
                                                             "v": float(i)}), qos=1)
                 for i in range(start, min(start + 2000, messages))
-            ))  # fmt: skip
+            )), 120)  # fmt: skip
 
 
 def client_main(mode: str, port: int, tags: int, messages: int, client_id: str) -> None:
