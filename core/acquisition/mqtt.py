@@ -163,7 +163,7 @@ class MqttLink(SourceLink):
         try:
             await self._subscribed(client)
         finally:
-            retrieve(client)
+            dispose(client)
 
     async def _subscribed(self, client: aiomqtt.Client) -> None:
         async with client:
@@ -252,9 +252,18 @@ class MqttLink(SourceLink):
         return Sample(tag.id, ts, float(value), Quality.GOOD, self.station_now())
 
 
-def retrieve(client: aiomqtt.Client) -> None:
-    """aiomqtt leaves an unexpected disconnection's exception in a future nobody awaits: read it,
-    so that each broker outage is said once (our warning), not again by the garbage collector."""
+def dispose(client: aiomqtt.Client) -> None:
+    """Close what a failed or ended session leaves behind in aiomqtt.
+
+    A connection attempt that timed out leaves paho's socket open: its CONNACK may still come,
+    and that client would then take the persistent session's messages and acknowledge them into a
+    queue nobody reads. It is disconnected here. An unexpected disconnection's exception is left
+    in a future nobody awaits: it is read, so that each outage is said once (our warning).
+    """
+    paho = getattr(client, "_client", None)
+    if paho is not None:
+        with contextlib.suppress(Exception):
+            paho.disconnect()
     disconnected = getattr(client, "_disconnected", None)
     if isinstance(disconnected, asyncio.Future) and disconnected.done() and not disconnected.cancelled():
         disconnected.exception()

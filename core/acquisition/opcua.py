@@ -53,6 +53,7 @@ from asyncua.crypto import security_policies
 from asyncua.ua.uaerrors import UaError, UaStatusCodeError
 from cryptography import x509
 
+from core.acquisition.link import BAD_NO_COMMUNICATION, BAD_TYPE_MISMATCH
 from core.acquisition.trust import CertificateInfo, StationRefused, TrustStore, first_certificate
 from core.bus import BACKFILL, SAMPLES, STATION_STATUS, Bus
 from core.clock import Clock, WallClock
@@ -62,8 +63,6 @@ from core.model import ConnectionState, Quality, Sample, StationStatus, as_utc
 
 _LOGGER = logging.getLogger(__name__)
 
-BAD_NO_COMMUNICATION = 0x80310000
-BAD_TYPE_MISMATCH = 0x80740000
 BAD_NODE_ID_UNKNOWN = 0x80340000
 _INITIAL_BACKOFF_S = 0.5
 _REFUSED_BACKOFF_S = 60.0  # a refusal needs a person: retry after minutes, not seconds

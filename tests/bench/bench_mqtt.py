@@ -1,6 +1,6 @@
 """MQTT ingestion benchmark (run by hand; figures go to docs/PERFORMANCE.md).
 
-    .venv/bin/python tests/bench/bench_mqtt.py [MESSAGES] [TAGS]
+    .venv/bin/python tests/bench/bench_mqtt.py [MESSAGES] [TAGS] [MODES, e.g. bare,runtime]
 
 A real Mosquitto (Debian's) holds MESSAGES QoS 1 messages, JSON ``{"ts": …, "v": …}`` spread
 over TAGS topics, queued for a persistent session; then one subscriber drains them, each in its
@@ -49,7 +49,7 @@ def site(port: int, tags: int, client_id: str, rules: bool) -> Any:
     return SiteConfig.model_validate({
         "site": {"name": "bench"},
         "stations": [{"id": "bench", "name": "bench", "source": "mqtt", "endpoint": f"mqtt://127.0.0.1:{port}",
-                      "mqtt": {"client_id": client_id}}],
+                      "mqtt": {"client_id": client_id}, "timeout_s": 30}],
         "tags": [{"id": f"bench.t{i}", "station": "bench", "label": {"fr": f"t{i}"},
                   "mqtt": {"topic": topic(i), "value": "$.v", "time": "$.ts"}} for i in range(tags)],
         "alarms": [{"id": "haut", "tags": "bench.*", "kind": "limits", "limits": {"HH": {"value": 1e9}}}]
@@ -172,37 +172,44 @@ def client_main(mode: str, port: int, tags: int, messages: int, client_id: str) 
     print(json.dumps(figures), flush=True)
 
 
-def main(messages: int, tags: int) -> None:
+def contender(broker: Any, mode: str, client_id: str, tags: int, messages: int) -> dict[str, float]:
+    """One subscriber in its own process: it registers its session, the queue is filled, it drains."""
+    process = subprocess.Popen(
+        [sys.executable, __file__, "client", mode, str(broker.port), str(tags), str(messages), client_id],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO,
+    )  # fmt: skip
+    assert process.stdin is not None and process.stdout is not None
+    assert "registered" in process.stdout.readline()
+    asyncio.run(publish(broker.port, tags, messages))
+    process.stdin.write("go\n")
+    process.stdin.flush()
+    figures: dict[str, float] = json.loads(process.stdout.read().strip().splitlines()[-1])
+    process.wait()
+    asyncio.run(forget(broker.port, client_id))
+    return figures
+
+
+def main(messages: int, tags: int, modes: tuple[str, ...] = MODES) -> None:
     sys.path.insert(0, str(REPO))
     from tests.peers.mqtt.broker import Broker
 
-    results: dict[str, list[dict[str, float]]] = {mode: [] for mode in MODES}
-    with tempfile.TemporaryDirectory() as tmp:
-        broker = Broker(Path(tmp) / "mosquitto", extra=BROKER_TUNING)
-        broker.start()
-        try:
-            for run in range(2):
-                for mode in MODES:
-                    client_id = f"bench-{mode}-{run}"
-                    process = subprocess.Popen(
-                        [sys.executable, __file__, "client", mode, str(broker.port), str(tags), str(messages),
-                         client_id], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO,
-                    )  # fmt: skip
-                    assert process.stdin is not None and process.stdout is not None
-                    assert "registered" in process.stdout.readline()
-                    asyncio.run(publish(broker.port, tags, messages))
-                    process.stdin.write("go\n")
-                    process.stdin.flush()
-                    figures = json.loads(process.stdout.read().strip().splitlines()[-1])
-                    process.wait()
-                    asyncio.run(forget(broker.port, client_id))
+    results: dict[str, list[dict[str, float]]] = {mode: [] for mode in modes}
+    for run in range(2):
+        with tempfile.TemporaryDirectory() as tmp:  # a fresh broker for each round
+            broker = Broker(Path(tmp) / "mosquitto", extra=BROKER_TUNING)
+            broker.start()
+            try:
+                for mode in modes:
+                    figures = contender(broker, mode, f"bench-{mode}-{run}", tags, messages)
                     results[mode].append(figures)
                     print(f"{mode:10} {figures['rate']:>9,.0f} messages/s  "
                           f"{figures['cpu_per_message_us']:6.1f} µs CPU each", flush=True)  # fmt: skip
-        finally:
-            broker.stop()
+            finally:
+                broker.stop()
+    if "bare" not in results:
+        return
     bare = min(r["cpu_per_message_us"] for r in results["bare"])
-    for mode in MODES[1:]:
+    for mode in [m for m in modes if m != "bare"]:
         best = min(results[mode], key=lambda r: r["cpu_per_message_us"])
         print(f"{mode:10} best {max(r['rate'] for r in results[mode]):,.0f} messages/s; "
               f"CPU per message {mode}/bare = {best['cpu_per_message_us'] / bare:.2f}")  # fmt: skip
@@ -213,6 +220,5 @@ if __name__ == "__main__":
         sys.path.insert(0, str(REPO))
         client_main(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6])
     else:
-        main(
-            int(sys.argv[1]) if len(sys.argv) > 1 else 100_000, int(sys.argv[2]) if len(sys.argv) > 2 else 100
-        )
+        main(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000, int(sys.argv[2]) if len(sys.argv) > 2 else 100,
+             tuple(sys.argv[3].split(",")) if len(sys.argv) > 3 else MODES)  # fmt: skip

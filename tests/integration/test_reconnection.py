@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core.acquisition.opcua import BAD_NO_COMMUNICATION
+from core.acquisition.link import BAD_NO_COMMUNICATION
 from core.model import ConnectionState, Quality, utcnow
 from core.runtime import Runtime
 from tests.conftest import eventually, free_port, site

@@ -17,7 +17,7 @@ from typing import Any
 import aiomqtt
 import pytest
 
-from core.acquisition.mqtt import retrieve
+from core.acquisition.mqtt import dispose
 from core.bus import STATION_STATUS
 from core.config.schema import SiteConfig
 from core.model import ConnectionState, Quality, StationStatus, utcnow
@@ -73,7 +73,7 @@ class Gauge:
                         reading = None
             except aiomqtt.MqttError:
                 self.outages += 1
-                retrieve(client)
+                dispose(client)
                 await asyncio.sleep(0.2)
 
 
@@ -589,3 +589,35 @@ async def test_a_broker_over_tls_with_its_password_from_the_secrets_and_a_wrong_
             assert runtime.links[0].retry_in >= 50  # a person must act: no retry every second
     finally:
         broker.stop()
+
+
+async def test_an_attempt_whose_connack_came_too_late_leaves_no_client_behind(broker: Broker) -> None:
+    """aiomqtt gives up waiting for the CONNACK but leaves paho's socket open: the late CONNACK
+    would make it a second client on the persistent session, acknowledging messages nobody reads."""
+    from core.acquisition.mqtt import dispose
+
+    async def slow_first_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", broker.port)
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter, delay: float) -> None:
+            with contextlib.suppress(OSError, asyncio.CancelledError):
+                while data := await source.read(65536):
+                    await asyncio.sleep(delay)
+                    delay = 0.0
+                    sink.write(data)
+                    await sink.drain()
+            sink.close()
+
+        await asyncio.gather(pipe(reader, up_writer, 0.0), pipe(up_reader, writer, 2.0))
+
+    line = await asyncio.start_server(slow_first_answer, "127.0.0.1", 0)
+    port = line.sockets[0].getsockname()[1]
+    client = aiomqtt.Client("127.0.0.1", port, identifier="late", clean_session=False, timeout=0.5)
+    with pytest.raises(aiomqtt.MqttError):
+        async with client:
+            pass
+    dispose(client)
+    paho = client._client
+    await asyncio.sleep(2.5)  # the CONNACK arrives now
+    assert not paho.is_connected()
+    line.close()
