@@ -31,6 +31,11 @@ class Topic(Generic[T]):
         return f"Topic({self.name!r})"
 
 
+class Stored(tuple[Sample, ...]):
+    """A batch its producer already handed to the historian (a REST post answered once durable,
+    an MQTT batch acknowledged to the broker once stored): the runtime's storage listener skips it."""
+
+
 SAMPLES: Topic[Sequence[Sample]] = Topic("samples")
 """Live samples, in arrival order: views, alarm rules and the historian."""
 BACKFILL: Topic[Sequence[Sample]] = Topic("backfill")

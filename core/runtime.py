@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.acquisition.api import ApiLink
+from core.acquisition.link import SourceLink
 from core.acquisition.sources import Link, build_link
 from core.acquisition.trust import TrustStore
 from core.alarms.engine import AlarmEngine
 from core.alarms.journal import AlarmJournal
 from core.board import AlarmBoard, LocalBoard
-from core.bus import BACKFILL, SAMPLES, STATION_STATUS, Bus
+from core.bus import BACKFILL, SAMPLES, STATION_STATUS, Bus, Stored
 from core.clock import Clock, LoopClock
 from core.config.schema import SiteConfig
 from core.model import Sample, StationStatus
@@ -48,10 +49,6 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 _RETENTION_PERIOD_S = 3600.0
-
-
-class Durable(tuple[Sample, ...]):
-    """A batch already in the historian (REST ingestion): the bus's storage listener skips it."""
 
 
 class Runtime:
@@ -141,6 +138,9 @@ class Runtime:
             )
             for station in config.stations
         ]
+        for link in self.links:
+            if isinstance(link, SourceLink):
+                link.store = self._submit  # an MQTT link acknowledges its messages once stored
         # posted samples tell an api station's link that its probe is alive
         self._posted_to = {
             tag.id: link for link in self.links if isinstance(link, ApiLink) for tag in link.tags
@@ -214,7 +214,7 @@ class Runtime:
         For the REST API: a client is acknowledged only once this returns.
         """
         await self.historian.write(samples)
-        self.bus.publish(SAMPLES, Durable(samples))
+        self.bus.publish(SAMPLES, Stored(samples))
         if self._posted_to:
             by_link: dict[ApiLink, list[Sample]] = {}
             for sample in samples:
@@ -236,10 +236,15 @@ class Runtime:
         return self.historian.writable
 
     def _store(self, samples: Sequence[Sample]) -> None:
-        if isinstance(samples, Durable):
+        if isinstance(samples, Stored):
             return
         future = self.historian.submit(samples)
         future.add_done_callback(self._written)
+
+    def _submit(self, samples: Sequence[Sample]) -> asyncio.Future[None]:
+        future = self.historian.submit(samples)
+        future.add_done_callback(self._written)
+        return future
 
     def _written(self, future: asyncio.Future[None]) -> None:
         if not future.cancelled() and future.exception() is not None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from core.bus import BACKFILL, SAMPLES, STATION_STATUS, Bus
@@ -54,7 +54,11 @@ class SourceLink:
         self._last_seen: dict[str, datetime] = {}
         self._lost_at: dict[str, datetime] = {}  # per tag: the loss marker published
         self._pending: list[Sample] = []
+        self._late: list[Sample] = []  # older than their tag's loss marker: for the history only
         self._flush_scheduled = False
+        # the historian's submit, set by the runtime: a source that confirms delivery (MQTT's
+        # acknowledgements) stores its batches itself and confirms once they are stored
+        self.store: Callable[[Sequence[Sample]], asyncio.Future[None]] | None = None
         self._warned: set[str] = set()
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -96,16 +100,18 @@ class SourceLink:
         outage) goes to the historian only: the marker stays the latest word until a newer value.
         """
         lost = self._lost_at.get(sample.tag)
-        if lost is not None:
-            if sample.ts <= lost:
-                self.backfilled += 1
-                self.bus.publish(BACKFILL, (sample,))
-                return
-            del self._lost_at[sample.tag]
-        seen = self._last_seen.get(sample.tag)
-        if seen is None or sample.ts > seen:
-            self._last_seen[sample.tag] = sample.ts
-        self._pending.append(sample)
+        if lost is not None and sample.ts <= lost:
+            self._late.append(sample)
+        else:
+            if lost is not None:
+                del self._lost_at[sample.tag]
+            seen = self._last_seen.get(sample.tag)
+            if seen is None or sample.ts > seen:
+                self._last_seen[sample.tag] = sample.ts
+            self._pending.append(sample)
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
         if not self._flush_scheduled:
             self._flush_scheduled = True
             loop = asyncio.get_running_loop()
@@ -116,10 +122,18 @@ class SourceLink:
 
     def _flush(self) -> None:
         self._flush_scheduled = False
-        if self._pending:
-            batch, self._pending = self._pending, []
-            self.received += len(batch)
-            self.bus.publish(SAMPLES, batch)
+        live, late = self._pending, self._late
+        self._pending, self._late = [], []
+        self.received += len(live)
+        self.backfilled += len(late)
+        self.hand_over(live, late)
+
+    def hand_over(self, live: list[Sample], late: list[Sample]) -> None:
+        """Publish a batch: live samples for alarms and views, late ones for the history only."""
+        if late:
+            self.bus.publish(BACKFILL, late)
+        if live:
+            self.bus.publish(SAMPLES, live)
 
     def mark_lost(self) -> None:
         """The link is gone: every tag's last value is no longer trustworthy (once per loss)."""

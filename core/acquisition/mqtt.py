@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 import aiomqtt
 
 from core.acquisition.link import SourceLink
-from core.bus import Bus
+from core.bus import BACKFILL, SAMPLES, Bus, Stored
 from core.clock import Clock
 from core.config.schema import Station, Tag, json_path
 from core.config.secrets import SecretMissing, resolve
@@ -43,6 +43,7 @@ _INITIAL_BACKOFF_S = 0.5
 _REFUSED_BACKOFF_S = 60.0  # a wrong password needs a person: minutes between tries
 _REFUSED_MAX_BACKOFF_S = 1800.0
 _REFUSED = {4, 5, 134, 135}  # MQTT 3.1.1 CONNACK 4/5, MQTT 5 reason codes 134/135
+_FUTURE_TOLERANCE_S = 5.0  # as for OPC-UA: a time this far ahead of ours is a wrong clock
 
 
 class _Mapping:
@@ -96,6 +97,9 @@ class MqttLink(SourceLink):
         self._base_dir = base_dir
         self._by_topic: dict[str, list[_Mapping]] = {}
         self._heard = 0.0  # the loop's time of the last message
+        self._paho: Any = None
+        self._unacked: list[tuple[int, int]] = []  # QoS 1 and 2 messages (id, QoS) not acknowledged yet
+        self._storing: asyncio.Future[None] | None = None  # the last batch handed to the historian
         for tag in self.tags:
             if tag.mqtt is not None:
                 self._by_topic.setdefault(tag.mqtt.topic, []).append(_Mapping(tag))
@@ -166,6 +170,10 @@ class MqttLink(SourceLink):
             dispose(client)
 
     async def _subscribed(self, client: aiomqtt.Client) -> None:
+        self._paho = getattr(client, "_client", None)  # aiomqtt does not expose paho's manual acks
+        if self._paho is not None:
+            self._paho.manual_ack_set(True)
+        self._unacked, self._storing = [], None  # a new session: the broker resends what was not acked
         async with client:
             self.connections += 1
             for topic in self._by_topic:
@@ -210,6 +218,30 @@ class MqttLink(SourceLink):
                 sample = self._sample(mapping, topic, payload)
                 if sample is not None:
                     self.publish(sample)
+            if message.qos:
+                self._unacked.append((message.mid, message.qos))  # acknowledged once stored
+                self._schedule_flush()
+
+    def hand_over(self, live: list[Sample], late: list[Sample]) -> None:
+        """Store the batch, then acknowledge its messages: the broker forgets a message only once
+        the historian holds it, so a server killed in between gets it again from its session.
+        Acknowledgements go in the order the messages came, as MQTT requires."""
+        acks, self._unacked = self._unacked, []
+        paho = self._paho  # this session's: a later session's message ids are not these
+        if self.store is None:
+            super().hand_over(live, late)
+            _acknowledge(self.station.id, paho, acks)
+            return
+        if live or late:
+            self._storing = self.store(late + live)
+            if late:
+                self.bus.publish(BACKFILL, Stored(late))
+            if live:
+                self.bus.publish(SAMPLES, Stored(live))
+        if self._storing is None:
+            _acknowledge(self.station.id, paho, acks)
+        elif acks:  # after the batches before it, even when that store is already done
+            self._storing.add_done_callback(lambda stored: _acknowledge(self.station.id, paho, acks, stored))
 
     def _sample(self, mapping: _Mapping, topic: str, payload: Any) -> Sample | None:
         tag = mapping.tag
@@ -249,7 +281,21 @@ class MqttLink(SourceLink):
                 self.reject(f"time:{tag.id}", f"{where}: {when!r} is no ISO 8601 time with a zone: {err}")
                 return None
             ts = as_utc(stamped)
+            now = self.station_now()
+            if (ts - now).total_seconds() > _FUTURE_TOLERANCE_S * self.clock.speed:
+                self._restamped(tag, ts, now)  # a gauge's wrong clock must not freeze the live value
+                ts = now
         return Sample(tag.id, ts, float(value), Quality.GOOD, self.station_now())
+
+    def _restamped(self, tag: Tag, stamped: datetime, now: datetime) -> None:
+        self.restamped += 1
+        if f"future:{tag.id}" not in self._warned:
+            self._warned.add(f"future:{tag.id}")
+            _LOGGER.warning(
+                "station %s, tag %s: a value stamped %s, %.0f s ahead of our clock; stored at our time "
+                "instead (further ones are counted, not logged)",
+                self.station.id, tag.id, stamped.isoformat(), (stamped - now).total_seconds(),
+            )  # fmt: skip
 
 
 def dispose(client: aiomqtt.Client) -> None:
@@ -267,3 +313,15 @@ def dispose(client: aiomqtt.Client) -> None:
     disconnected = getattr(client, "_disconnected", None)
     if isinstance(disconnected, asyncio.Future) and disconnected.done() and not disconnected.cancelled():
         disconnected.exception()
+
+
+def _acknowledge(station: str, paho: Any, acks: list[tuple[int, int]], stored: Any = None) -> None:
+    if stored is not None and (stored.cancelled() or stored.exception() is not None):
+        _LOGGER.warning(
+            "station %s: %d messages not stored, left unacknowledged: the broker sends them again in "
+            "the next session", station, len(acks),
+        )  # fmt: skip
+        return
+    if paho is not None:
+        for mid, qos in acks:
+            paho.ack(mid, qos)

@@ -126,7 +126,7 @@ async def test_mosquitto_killed_for_30_s_during_publishing_loses_nothing_at_qos_
         await eventually(lambda: connected(runtime, "pluvio"), 60, "the gauge's broker session")
         gauge = Gauge(broker)
         forwarding = asyncio.create_task(gauge.forward())
-        t0 = utcnow().replace(microsecond=0)
+        t0 = utcnow().replace(microsecond=0) - timedelta(seconds=400)  # measures of the last minutes
         readings = [(t0 + timedelta(seconds=i), round(0.5 * i, 1)) for i in range(400)]
 
         async def measure(first: int, last: int) -> None:
@@ -155,7 +155,7 @@ async def test_mosquitto_killed_for_30_s_during_publishing_loses_nothing_at_qos_
 async def test_what_the_gauge_sent_while_we_were_away_arrives_from_the_persistent_session(
     broker: Broker, tmp_path: Path
 ) -> None:
-    t0 = utcnow().replace(microsecond=0)
+    t0 = utcnow().replace(microsecond=0) - timedelta(seconds=20)
     async with running(gauge_site(broker), tmp_path) as runtime:
         await eventually(lambda: connected(runtime, "pluvio"), 60, "the first session")
     gauge = Gauge(broker)
@@ -621,3 +621,81 @@ async def test_an_attempt_whose_connack_came_too_late_leaves_no_client_behind(br
     await asyncio.sleep(2.5)  # the CONNACK arrives now
     assert not paho.is_connected()
     line.close()
+
+
+GAUGE_SITE = """\
+site: {name: Pluviomètre}
+stations:
+  - {id: pluvio, name: Pluviomètre de Baraigne, source: mqtt, endpoint: "mqtt://127.0.0.1:@MQTT_PORT@",
+     reconnect_max_delay_s: 1}
+tags:
+  - {id: pluvio.rain, station: pluvio, unit: mm/h, label: {fr: Pluie, en: Rain},
+     mqtt: {topic: eaux/pluvio/rain, value: $.mm, time: $.ts}}
+api: {port: @API_PORT@}
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+async def test_a_server_killed_while_the_gauge_publishes_stores_every_reading_once_after_its_restart(
+    broker: Broker, tmp_path: Path
+) -> None:
+    """The broker forgets a message only once the historian holds it (manual acknowledgements):
+    what the killed server had received but not stored comes again in its next session."""
+    import httpx
+
+    from tests.integration.api_server import ApiServer
+
+    server = ApiServer(tmp_path, site=GAUGE_SITE.replace("@MQTT_PORT@", str(broker.port)))
+    await asyncio.to_thread(server.start, False)
+    gauge = Gauge(broker)
+    forwarding = asyncio.create_task(gauge.forward())
+    t0 = utcnow().replace(microsecond=0) - timedelta(seconds=600)
+    readings = [(t0 + timedelta(seconds=i), float(i)) for i in range(600)]
+    try:
+        async with httpx.AsyncClient(base_url=server.url, headers=server.headers("read")) as api:
+
+            async def stations() -> str:
+                return str((await api.get("/stations")).json()[0]["state"])
+
+            deadline = asyncio.get_running_loop().time() + 120
+            while await stations() != "connected":
+                assert asyncio.get_running_loop().time() < deadline, "the server's broker session"
+                await asyncio.sleep(0.1)
+            for ts, mm in readings[:300]:
+                gauge.measure(ts, mm)
+            await eventually(lambda: gauge.sent >= 150, 60, "half the burst at the broker")
+            server.server.kill()  # SIGKILL in the middle of the burst
+            await asyncio.to_thread(server.server.wait)
+            for ts, mm in readings[300:]:  # the gauge goes on while no server runs
+                gauge.measure(ts, mm)
+            await eventually(lambda: gauge.queue.empty() and gauge.sent >= 600, 120, "every reading sent")
+            await asyncio.to_thread(server.start, False)
+            window = {"from": (t0 - timedelta(minutes=1)).isoformat(), "agg": "raw", "max_points": 100_000}
+
+            async def good() -> list[tuple[datetime, float]]:
+                body = (await api.get("/tags/pluvio.rain/history", params=window)).json()
+                return [(datetime.fromisoformat(p["ts"]), p["value"]) for p in body["samples"]
+                        if p["quality"] == "good"]  # fmt: skip
+
+            deadline = asyncio.get_running_loop().time() + 120
+            while len(stored_now := await good()) < len(readings):
+                assert asyncio.get_running_loop().time() < deadline, f"600 stored (got {len(stored_now)})"
+                await asyncio.sleep(0.2)
+            assert stored_now == readings  # each once, none lost with the killed server
+    finally:
+        forwarding.cancel()
+        await asyncio.to_thread(server.stop)
+
+
+async def test_a_value_stamped_ahead_of_our_clock_is_stored_at_our_time(
+    broker: Broker, tmp_path: Path
+) -> None:
+    async with running(gauge_site(broker), tmp_path) as runtime:
+        await eventually(lambda: connected(runtime, "pluvio"), 60, "the broker session")
+        ahead = (utcnow() + timedelta(hours=1)).isoformat()  # the gauge's clock is an hour fast
+        async with aiomqtt.Client("127.0.0.1", broker.port) as client:
+            await client.publish(RAIN, json.dumps({"ts": ahead, "mm": 3.0}), qos=1)
+        await eventually(lambda: "pluvio.rain" in runtime.latest, 30, "the value")
+        assert runtime.latest["pluvio.rain"].ts <= utcnow()  # not frozen until that hour
+        assert runtime.links[0].restamped == 1
