@@ -10,25 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import logging
 import math
-import ssl
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
-
-from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
 from core.acquisition.link import SourceLink
 from core.bus import Bus
 from core.clock import Clock
 from core.config.schema import Station, Tag
 from core.model import ConnectionState, Quality, Sample
-from core.remote import Session
+from core.remote import Session, read_stream
 
-_LOGGER = logging.getLogger(__name__)
 _RETRY_MAX_S = 3.0
 _QUALITY = {"good": Quality.GOOD, "uncertain": Quality.UNCERTAIN, "bad": Quality.BAD}
 
@@ -57,46 +50,21 @@ class RelayedLink(SourceLink):
         delay = 0.2
         while not self._stop.is_set():
             self._set_state(ConnectionState.CONNECTING, f"through the server {self.session.url}")
-            reason = "the server closed the event stream"
-            try:
-                stop = asyncio.ensure_future(self._stop.wait())
-                reading = asyncio.ensure_future(self._follow())
-                try:
-                    await asyncio.wait([stop, reading], return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    for task in (stop, reading):
-                        task.cancel()
-                        with contextlib.suppress(asyncio.CancelledError):
-                            await task
+
+            def opened() -> None:
+                nonlocal delay
                 delay = 0.2
-            except InvalidStatus as err:
-                reason = f"the server refused the event stream (HTTP {err.response.status_code})"
-            except ConnectionClosed:
-                reason = "the connection to the server was lost"
-            except (OSError, TimeoutError, WebSocketException) as err:
-                reason = f"cannot reach the server: {err or type(err).__name__}"
+
+            ended = await self.until_stopped(read_stream(self.session, self._url(), self._receive, opened))
             if self._stop.is_set():
                 break
             self.mark_lost()
-            self._set_state(ConnectionState.DISCONNECTED, reason)
+            self._set_state(ConnectionState.DISCONNECTED, str(ended))
             if self.session.others:
                 self.session = self.session.next_server()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), delay)
             delay = min(delay * 2, _RETRY_MAX_S)
-
-    async def _follow(self) -> None:
-        verify = self.session.verify() if self.session.url.startswith("https") else None
-        async with connect(
-            self._url(),
-            additional_headers={"Authorization": f"Bearer {self.session.token}"},
-            ssl=verify if isinstance(verify, ssl.SSLContext) else None,
-            open_timeout=5,
-            ping_interval=1.0,
-            ping_timeout=2.0,
-        ) as socket:
-            async for raw in socket:
-                self._receive(json.loads(raw))
 
     def _receive(self, message: dict[str, Any]) -> None:
         kind = message.get("type")

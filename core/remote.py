@@ -263,27 +263,12 @@ class ServerBoard:
     async def _run(self) -> None:
         delay = 0.2
         while True:
-            try:
-                ssl_context = self.session.verify() if self.session.url.startswith("https") else None
-                async with connect(
-                    self._stream_url(),
-                    additional_headers=_bearer(self.session.token),
-                    ssl=ssl_context if isinstance(ssl_context, ssl.SSLContext) else None,
-                    open_timeout=5,
-                    ping_interval=_PING_S,
-                    ping_timeout=2 * _PING_S,
-                    max_size=64 * 2**20,
-                ) as socket:
-                    delay = 0.2
-                    async for raw in socket:
-                        self._receive(json.loads(raw))
-                reason = "the server closed the event stream"
-            except InvalidStatus as err:
-                reason = f"the server refused the event stream (HTTP {err.response.status_code})"
-            except ConnectionClosed:
-                reason = "the connection to the server was lost"
-            except (OSError, TimeoutError, WebSocketException) as err:
-                reason = f"cannot reach the server: {err or type(err).__name__}"
+
+            def opened() -> None:
+                nonlocal delay
+                delay = 0.2
+
+            reason = await read_stream(self.session, self._stream_url(), self._receive, opened)
             self._set_reachable(False, reason)
             if self.session.others:  # redundant servers share sessions: go on with the next one
                 self.session = self.session.next_server()
@@ -406,6 +391,33 @@ class ServerBoard:
 
 
 # -- the wire format (core.stream and the REST schemas) ------------------------------------------
+
+
+async def read_stream(
+    session: Session, url: str, receive: Callable[[dict[str, Any]], None], opened: Callable[[], None]
+) -> str:
+    """Follow the server's event stream at ``url`` until it ends; say why it ended."""
+    ssl_context = session.verify() if session.url.startswith("https") else None
+    try:
+        async with connect(
+            url,
+            additional_headers=_bearer(session.token),
+            ssl=ssl_context if isinstance(ssl_context, ssl.SSLContext) else None,
+            open_timeout=5,
+            ping_interval=_PING_S,
+            ping_timeout=2 * _PING_S,
+            max_size=64 * 2**20,
+        ) as socket:
+            opened()
+            async for raw in socket:
+                receive(json.loads(raw))
+        return "the server closed the event stream"
+    except InvalidStatus as err:
+        return f"the server refused the event stream (HTTP {err.response.status_code})"
+    except ConnectionClosed:
+        return "the connection to the server was lost"
+    except (OSError, TimeoutError, WebSocketException) as err:
+        return f"cannot reach the server: {err or type(err).__name__}"
 
 
 def _ts(text: str) -> datetime:

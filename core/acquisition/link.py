@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from core.bus import BACKFILL, SAMPLES, STATION_STATUS, Bus
 from core.clock import Clock, WallClock
@@ -78,6 +79,22 @@ class SourceLink:
 
     async def run(self) -> None:
         raise NotImplementedError
+
+    async def until_stopped(self, *work: Coroutine[Any, Any, Any]) -> Any:
+        """Run ``work`` until the first of them ends or the link is stopped; cancel the rest.
+
+        Returns what the first to end returned (None when stopped first); its exception is raised.
+        """
+        stop = asyncio.ensure_future(self._stop.wait())
+        tasks = [asyncio.ensure_future(item) for item in work]
+        try:
+            done, _ = await asyncio.wait([stop, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (stop, *tasks):
+                task.cancel()
+        ended = [task for task in tasks if task in done]
+        await asyncio.gather(*(task for task in tasks if task not in done), stop, return_exceptions=True)
+        return ended[0].result() if ended else None
 
     async def _guarded(self) -> None:
         """A source that raises (a plugin's bug) stops alone, said in the log and on its screens."""

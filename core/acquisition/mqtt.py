@@ -180,16 +180,7 @@ class MqttLink(SourceLink):
                 await client.subscribe(topic, qos=self.station.mqtt.qos)
             self._set_state(ConnectionState.CONNECTED, self.endpoint)
             self._heard = asyncio.get_running_loop().time()
-            stop = asyncio.ensure_future(self._stop.wait())
-            reading = asyncio.ensure_future(self._read(client))
-            watching = asyncio.ensure_future(self._watch())
-            try:
-                await asyncio.wait([stop, reading, watching], return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for task in (stop, reading, watching):
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task  # the reading's MqttError, a lost broker, is raised here
+            await self.until_stopped(self._read(client), self._watch())  # a lost broker raises MqttError
 
     async def _watch(self) -> None:
         """The broker may answer while the station behind it is silent (a gauge out of battery):

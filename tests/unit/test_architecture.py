@@ -41,7 +41,7 @@ ADAPTERS = {
     "uvicorn": {"core/api/server.py", "core/api/deadline.py"},
     "h11": {"core/api/deadline.py"},
     "httpx": {"core/remote.py"},
-    "websockets": {"core/remote.py", "core/relayed.py"},
+    "websockets": {"core/remote.py"},
 }
 QT = ("PySide6", "pyqtgraph", "qasync", "hmi")
 
