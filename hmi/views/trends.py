@@ -11,13 +11,14 @@ import asyncio
 import csv
 import math
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -39,6 +40,10 @@ from hmi.widgets.timeaxis import site_time_axis
 
 PRESETS = (("1 h", timedelta(hours=1)), ("6 h", timedelta(hours=6)), ("24 h", timedelta(hours=24)),
            ("7 d", timedelta(days=7)))  # fmt: skip
+_INITIAL_POINTS = 256
+# A live tail longer than this (or than the points of the history shown) is folded back into the
+# historian's downsampled buckets: a 6 h trend reloads about every 40 min at 1 Hz, a 1 h one hourly.
+_LIVE_POINTS = 3_600
 PALETTE = {
     "day": ("#1f4e79", "#7a3b00", "#2e6b30", "#5b2c6f", "#6b6b00", "#00606b"),
     "night": ("#8fb8de", "#f0a868", "#8fd18f", "#c49fdc", "#e0e070", "#70d0dc"),
@@ -46,7 +51,13 @@ PALETTE = {
 
 
 class Series:
-    """One tag on the plot: its curve, min–max band and the data behind them."""
+    """One tag on the plot: its curve, min–max band and the data behind them.
+
+    History (the historian's buckets) and live samples share one numpy buffer that doubles when
+    full, so a live sample costs a write and one ``setData`` of views, not a copy of every point
+    drawn so far (a trend left open for a week did that 600,000 times a second per tag). The
+    live tail is counted so that the view can fold it back into downsampled history.
+    """
 
     def __init__(self, tag: Tag, colour: str, view: pg.ViewBox) -> None:
         self.tag = tag
@@ -60,40 +71,74 @@ class Series:
         self.view = view
         for item in (self.band, self.curve):
             view.addItem(item)
-        self.xs: list[float] = []
-        self.ys: list[float] = []
+        self._x = np.empty(_INITIAL_POINTS)
+        self._y = np.empty(_INITIAL_POINTS)
+        self.size = 0
+        self.live = 0  # live points appended since the history was last set
         self.buckets: list[Bucket] = []
 
-    def set_history(self, buckets: Sequence[Bucket], breaks: Sequence[float] = ()) -> None:
-        """``breaks``: instants where the link was lost (the line stops there, until data again)."""
+    @property
+    def xs(self) -> np.ndarray:
+        """Instants (epoch seconds) of the points drawn, in order."""
+        return self._x[: self.size]
+
+    @property
+    def ys(self) -> np.ndarray:
+        """Their values; NaN where the line stops (a lost link)."""
+        return self._y[: self.size]
+
+    def set_history(
+        self, buckets: Sequence[Bucket], breaks: Sequence[float] = (), until: float = math.inf
+    ) -> None:
+        """``breaks``: instants where the link was lost (the line stops there, until data again).
+        Live points after ``until`` (the end of the history asked for) are kept after it."""
         self.buckets = list(buckets)
         points = sorted([(b.start.timestamp(), b.avg, b.min, b.max) for b in buckets]
                         + [(t, math.nan, math.nan, math.nan) for t in breaks])  # fmt: skip
-        self.xs = [p[0] for p in points]
-        self.ys = [p[1] for p in points]
-        self.low.setData(self.xs, [p[2] for p in points])
-        self.high.setData(self.xs, [p[3] for p in points])
+        keep = self.xs > until
+        tail_x, tail_y = self.xs[keep], self.ys[keep]
+        history = np.array(points, dtype=float).reshape(-1, 4)
+        size = len(history) + len(tail_x)
+        self._x = np.empty(max(_INITIAL_POINTS, 2 * size))
+        self._y = np.empty_like(self._x)
+        self._x[: len(history)], self._y[: len(history)] = history[:, 0], history[:, 1]
+        self._x[len(history) : size], self._y[len(history) : size] = tail_x, tail_y
+        self.size, self.live = size, len(tail_x)
+        self.low.setData(history[:, 0], history[:, 2])
+        self.high.setData(history[:, 0], history[:, 3])
         self.curve.setData(self.xs, self.ys)
 
-    def append(self, sample: Sample) -> None:
-        if sample.quality is Quality.BAD:  # the link's loss marker: the line stops here
-            if self.xs and not math.isnan(self.ys[-1]):
-                self.xs.append(sample.ts.timestamp())
-                self.ys.append(math.nan)
-                self.curve.setData(self.xs, self.ys)
-            return
-        self.xs.append(sample.ts.timestamp())
-        self.ys.append(sample.value)
-        self.curve.setData(self.xs, self.ys)
+    def extend(self, samples: Sequence[Sample]) -> None:
+        """Append live samples of this tag; a loss marker stops the line there. A sample older
+        than the last point drawn (a late one) is left to the next history load."""
+        before = self.size
+        for sample in samples:
+            x = sample.ts.timestamp()
+            if self.size and x < self._x[self.size - 1]:
+                continue
+            if sample.quality is Quality.BAD:  # the link's loss marker: the line stops here
+                if self.size and not math.isnan(self._y[self.size - 1]):
+                    self._push(x, math.nan)
+                continue
+            self._push(x, sample.value)
+        if self.size != before:
+            self.curve.setData(self.xs, self.ys)
+
+    def _push(self, x: float, y: float) -> None:
+        if self.size == len(self._x):
+            self._x = np.concatenate([self._x, np.empty(len(self._x))])
+            self._y = np.concatenate([self._y, np.empty(len(self._y))])
+        self._x[self.size], self._y[self.size] = x, y
+        self.size += 1
+        self.live += 1
 
     def value_at(self, x: float) -> float | None:
         """The value at time ``x`` (the last one at or before it), for the cursor read-out."""
-        best = None
-        for t, y in zip(self.xs, self.ys, strict=True):
-            if t > x:
-                break
-            best = None if math.isnan(y) else y  # after a loss marker: no value to read
-        return best
+        index = int(np.searchsorted(self.xs, x, side="right")) - 1
+        if index < 0:
+            return None
+        value = float(self._y[index])
+        return None if math.isnan(value) else value  # after a loss marker: no value to read
 
 
 class TrendsView(QWidget):
@@ -159,6 +204,13 @@ class TrendsView(QWidget):
         layout.addLayout(right, 3)
         bridge.samples.connect(self._live)
         self._loading: asyncio.Task[None] | None = None
+        # live, the range ends now and slides with it; a drag or a zoom by the operator pauses
+        # it where they left it (a preset button goes live again)
+        self.plot.plotItem.vb.sigRangeChangedManually.connect(self._paused)
+        self._follow = QTimer(self)
+        self._follow.setInterval(1000)
+        self._follow.timeout.connect(self._slide)
+        self._follow.start()
 
     def _align_right_axis(self) -> None:
         self.right.setGeometry(self.plot.plotItem.vb.sceneBoundingRect())
@@ -228,7 +280,7 @@ class TrendsView(QWidget):
             buckets = await self.runtime.board.downsampled(tag_id, start, end, points)
             breaks = await self._breaks(tag_id, buckets, (end - start) / points)
             if self.series.get(tag_id) is series:
-                series.set_history(buckets, breaks)
+                series.set_history(buckets, breaks, until=end.timestamp())
         self.plot.setXRange(start.timestamp(), end.timestamp(), padding=0)
 
     async def _breaks(self, tag_id: str, buckets: Sequence[Bucket], width: timedelta) -> list[float]:
@@ -246,10 +298,31 @@ class TrendsView(QWidget):
     def _live(self, batch: Sequence[Sample]) -> None:
         if self.end is not None or not self.series:
             return
+        by_series: dict[str, list[Sample]] = {}
         for sample in batch:
-            series = self.series.get(sample.tag)
-            if series is not None:
-                series.append(sample)
+            if sample.tag in self.series:
+                by_series.setdefault(sample.tag, []).append(sample)
+        for tag_id, samples in by_series.items():
+            self.series[tag_id].extend(samples)
+        longest = max(series.live for series in self.series.values())
+        if longest > _LIVE_POINTS and (self._loading is None or self._loading.done()):
+            self._loading = asyncio.ensure_future(self.load())  # fold the tail into history
+
+    def _slide(self) -> None:
+        """Live: keep the range ending now (once a second, not once a sample)."""
+        if self.end is None and self.series and self.isVisible():
+            end = self.runtime.clock.now()
+            self.plot.setXRange((end - self.span).timestamp(), end.timestamp(), padding=0)
+
+    def _paused(self, *_args: object) -> None:
+        if self.end is None:
+            right = self.plot.plotItem.vb.viewRange()[0][1]
+            self.end = datetime.fromtimestamp(right, UTC)
+
+    @property
+    def live(self) -> bool:
+        """Whether the range follows now (a preset button after a pause makes it so again)."""
+        return self.end is None
 
     def _mouse_moved(self, position: object) -> None:
         view = self.plot.plotItem.vb

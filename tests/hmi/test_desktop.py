@@ -329,3 +329,35 @@ async def test_a_trend_breaks_its_line_where_the_link_was_lost_not_where_a_value
     assert len(gaps) == 1 and at(29) < datetime.fromtimestamp(gaps[0], UTC) < at(70)  # one break, in the hole
     assert not any(math.isnan(y) for y in held.ys)  # a steady value is drawn across its quiet hour
     assert lost.value_at(at(50).timestamp()) is None and held.value_at(at(50).timestamp()) == 0.3
+
+
+async def test_a_live_trend_slides_with_now_pauses_when_dragged_and_folds_its_tail_into_history(
+    desktop: tuple[MainWindow, Runtime, DamStation], monkeypatch: object
+) -> None:
+    import hmi.views.trends as trends_module
+
+    window, runtime, _station = desktop
+    monkeypatch.setattr(trends_module, "_LIVE_POINTS", 20)  # type: ignore[attr-defined]
+    trends = window.trends
+    window.open_trend(["lauragais.level"])
+    trends.set_range(timedelta(minutes=10))
+    view = trends.plot.plotItem.vb
+    level = trends.series["lauragais.level"]
+
+    def right_edge_is_now() -> bool:
+        return abs(view.viewRange()[0][1] - runtime.clock.now().timestamp()) < 2.5
+
+    await eventually(lambda: level.live > 3 and right_edge_is_now(), what="live values at the right edge")
+    # the station keeps sending: the live tail is folded back into history, never left to grow
+    await eventually(lambda: level.buckets and level.live < 20 and level.size > 25, what="a history reload")
+    assert all(b <= a for b, a in zip(level.xs, level.xs[1:], strict=False))  # in time order
+    assert level.value_at(level.xs[-1]) is not None
+
+    view.sigRangeChangedManually.emit([True, True])  # the operator drags the plot back in time
+    assert not trends.live
+    paused_at = view.viewRange()[0][1]
+    await asyncio.sleep(1.5)
+    assert view.viewRange()[0][1] == paused_at  # it stays where the operator put it
+    trends.set_range(timedelta(minutes=10))  # a preset button: live again
+    assert trends.live
+    await eventually(right_edge_is_now, what="the range following now again")
