@@ -1,0 +1,68 @@
+"""What only the SQLite historian does: roll-ups summed in memory survive a killed process."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from core.storage.sqlite import SQLiteHistorian
+from tests.conftest import REPO
+
+T0 = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
+
+# 3.5 minutes of two tags, one sample of each a second in its own commit, as acquisition stores
+# them; then the process dies without stopping the historian (its open minutes never merged)
+_KILLED_WRITER = textwrap.dedent(
+    """
+    import asyncio, os, sys
+    from datetime import UTC, datetime, timedelta
+    from core.model import Sample
+    from core.storage.sqlite import SQLiteHistorian
+
+    async def main():
+        historian = SQLiteHistorian(sys.argv[1])
+        await historian.start()
+        t0 = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
+        for i in range(210):
+            ts = t0 + timedelta(seconds=i)
+            await historian.write([Sample("a.level", ts, float(i)), Sample("b.flow", ts, float(i % 7))])
+        os._exit(9)
+
+    asyncio.run(main())
+    """
+)
+
+
+async def test_a_killed_historian_s_open_minutes_are_counted_again_at_the_next_start(tmp_path: Path) -> None:
+    """Long-range trends (read from the roll-ups) hold every sample the killed process stored."""
+    path = tmp_path / "h.db"
+    killed = subprocess.run([sys.executable, "-c", _KILLED_WRITER, str(path)], cwd=REPO, check=False, timeout=120)
+    assert killed.returncode == 9
+    historian = SQLiteHistorian(path)
+    await historian.start()
+    try:
+        (hour,) = await historian.downsampled("a.level", T0, T0 + timedelta(hours=1), 1)  # the hourly roll-up
+        assert (hour.count, hour.min, hour.max, hour.last) == (210, 0, 209, 209)
+        minutes = await historian.downsampled("b.flow", T0, T0 + timedelta(hours=1), 60)  # the minute roll-up
+        assert [b.count for b in minutes] == [60, 60, 60, 30]
+        assert minutes[-1].last == 209 % 7 and minutes[-1].avg == sum(i % 7 for i in range(180, 210)) / 30
+    finally:
+        await historian.stop()
+
+
+async def test_a_minute_still_open_is_in_a_long_range_query_at_once(tmp_path: Path) -> None:
+    """The newest minute, not yet merged into the roll-ups, is not missing from a day's trend."""
+    from core.model import Sample
+
+    historian = SQLiteHistorian(tmp_path / "h.db")
+    await historian.start()
+    try:
+        for i in range(90):  # a minute and a half, one commit a second
+            await historian.write([Sample("a.level", T0 + timedelta(seconds=i), float(i))])
+        buckets = await historian.downsampled("a.level", T0, T0 + timedelta(days=1), 24)
+        assert [(b.count, b.last) for b in buckets] == [(90, 89)]
+    finally:
+        await historian.stop()
