@@ -24,6 +24,7 @@ import math
 import random
 import socket
 import ssl
+import struct
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -306,6 +307,10 @@ def dispose(client: aiomqtt.Client) -> None:
         disconnected.exception()
 
 
+_PUBACK = 0x40  # MQTT's PUBACK packet type
+_PUBACK_PACKET = struct.Struct("!BBH")  # type, remaining length (2), message id
+
+
 def _acknowledge(station: str, paho: Any, acks: list[tuple[int, int]], stored: Any = None) -> None:
     if stored is not None and (stored.cancelled() or stored.exception() is not None):
         _LOGGER.warning(
@@ -313,6 +318,15 @@ def _acknowledge(station: str, paho: Any, acks: list[tuple[int, int]], stored: A
             "the next session", station, len(acks),
         )  # fmt: skip
         return
-    if paho is not None:
-        for mid, qos in acks:
-            paho.ack(mid, qos)
+    if paho is None:
+        return
+    queue = getattr(paho, "_packet_queue", None)
+    pubacks = [mid for mid, qos in acks if qos == 1]
+    if queue is not None and len(pubacks) > 1:
+        # One write for the batch's PUBACKs: paho's ack() queues each alone, wakes its socket pair
+        # and registers the socket with the loop again, 120 µs a message here (PERFORMANCE.md).
+        # The bytes are exactly paho's own (paho 2.x: _send_command_with_mid), in order.
+        queue(_PUBACK, b"".join(_PUBACK_PACKET.pack(_PUBACK, 2, mid) for mid in pubacks), 0, 1)
+        acks = [(mid, qos) for mid, qos in acks if qos != 1]
+    for mid, qos in acks:
+        paho.ack(mid, qos)

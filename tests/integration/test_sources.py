@@ -171,6 +171,37 @@ async def test_what_the_gauge_sent_while_we_were_away_arrives_from_the_persisten
         assert runtime.latest["pluvio.rain"].value == 19.0  # and the live picture has the newest
 
 
+async def test_readings_stored_are_acknowledged_and_never_delivered_again(
+    broker: Broker, tmp_path: Path
+) -> None:
+    """A burst's acknowledgements (written together once the batch is stored) reach the broker:
+    the next session of the same client gets nothing of it again, only what came after."""
+    t0 = utcnow().replace(microsecond=0) - timedelta(minutes=10)
+    gauge = Gauge(broker)
+    forwarding = asyncio.create_task(gauge.forward())
+    try:
+        async with running(gauge_site(broker), tmp_path) as runtime:
+            await eventually(lambda: connected(runtime, "pluvio"), 60, "the first session")
+            link = runtime.links[0]
+            for i in range(300):  # a store-and-forward gauge emptying its memory at once
+                gauge.measure(t0 + timedelta(seconds=i), float(i))
+            await good_stored(runtime, "pluvio.rain", t0, 300)
+    finally:
+        forwarding.cancel()
+    async with aiomqtt.Client(
+        "127.0.0.1", broker.port, identifier=link.client_id, clean_session=False
+    ) as again:
+        await again.subscribe(RAIN, qos=1)
+        await again.publish(RAIN, json.dumps({"ts": utcnow().isoformat(), "mm": -1.0}), qos=1)
+        received = []
+        async with asyncio.timeout(60):
+            async for message in again.messages:  # the broker sends a session's backlog first
+                received.append(json.loads(message.payload))  # type: ignore[arg-type]
+                if received[-1]["mm"] == -1.0:
+                    break
+    assert [r["mm"] for r in received] == [-1.0], f"{len(received) - 1} readings delivered again"
+
+
 async def test_a_gauge_silent_behind_a_live_broker_is_lost_then_back_with_its_next_value(
     broker: Broker, tmp_path: Path
 ) -> None:
