@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
+import asyncio
 import sys
 import textwrap
 from datetime import UTC, datetime, timedelta
@@ -39,8 +39,8 @@ _KILLED_WRITER = textwrap.dedent(
 async def test_a_killed_historian_s_open_minutes_are_counted_again_at_the_next_start(tmp_path: Path) -> None:
     """Long-range trends (read from the roll-ups) hold every sample the killed process stored."""
     path = tmp_path / "h.db"
-    killed = subprocess.run([sys.executable, "-c", _KILLED_WRITER, str(path)], cwd=REPO, check=False, timeout=120)
-    assert killed.returncode == 9
+    killed = await asyncio.create_subprocess_exec(sys.executable, "-c", _KILLED_WRITER, str(path), cwd=REPO)
+    assert await asyncio.wait_for(killed.wait(), 120) == 9
     historian = SQLiteHistorian(path)
     await historian.start()
     try:
