@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
-from core.model import AlarmEvent, Sample, StationStatus
+from core.model import AlarmEvent, ForecastValue, Sample, StationStatus
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -43,8 +43,8 @@ BACKFILL: Topic[Sequence[Sample]] = Topic("backfill")
 STATION_STATUS: Topic[StationStatus] = Topic("station_status")
 ALARMS: Topic[AlarmEvent] = Topic("alarms")
 """Every accepted alarm transition (raised, returned, acknowledged, shelved…)."""
-FORECASTS: Topic[object] = Topic("forecasts")
-"""Predicted time to a threshold (core.alarms.engine.ForecastValue), for the HMI."""
+FORECASTS: Topic[ForecastValue] = Topic("forecasts")
+"""Predicted time to a threshold, for the HMI."""
 
 Listener = Callable[[T], Any]
 

@@ -26,6 +26,7 @@ from core.config.loader import ConfigError, load_config
 from core.config.schema import SecurityMode, SiteConfig, Station
 from core.paths import default_data_dir
 from core.sim.scenario import RESOURCES
+from core.storage.paths import StatePaths
 
 DEMO_SITE = RESOURCES / "sites" / "demo.yaml"
 
@@ -340,7 +341,7 @@ def _demo(args: argparse.Namespace) -> int:
     clock = started_now(args.speed)
     command = [sys.executable, "-m", "core.cli", "simulate", "--scenario", args.scenario]
     command += ["--simulation", str(clock)] + (["--tick", str(args.tick)] if args.tick is not None else [])
-    command += ["--history-dir", str(args.data_dir / "stations")]
+    command += ["--history-dir", str(StatePaths(config.storage, args.data_dir).station_history)]
     if args.dams:
         command += ["--dams", str(args.dams)]
     simulator = spawn(command)  # dies with the demo, even on kill -9
@@ -382,13 +383,13 @@ def _fresh_alarms(config: SiteConfig, data_dir: Path) -> None:
     """A new demo meets a new flood: the last run's alarms and journal would greet it otherwise.
     The historian is kept (its trends are the last run's, dated as they were)."""
     from core.storage.lock import AuthorityLock
-    from core.storage.select import state_file
 
-    lock = AuthorityLock(state_file(config.storage, data_dir, ".lock"))
+    paths = StatePaths(config.storage, data_dir)
+    lock = AuthorityLock(paths.lock)
     lock.acquire()  # not under a demo still running: DataDirInUse says who holds the files
     try:
-        for suffix in (".alarms.db", ".alarms.db-wal", ".alarms.db-shm"):
-            state_file(config.storage, data_dir, suffix).unlink(missing_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            paths.alarms.with_name(paths.alarms.name + suffix).unlink(missing_ok=True)
     finally:
         lock.release()
 
@@ -574,9 +575,8 @@ def _user_action(args: argparse.Namespace, config: SiteConfig, store: Any) -> in
 def _audit_cli(config: SiteConfig, data_dir: Path, command: str, target: str, detail: str) -> None:
     """An administrator's change made from the command line, in the site's audit trail."""
     from core.storage.audit import AuditEntry, AuditStore
-    from core.storage.select import state_file
 
-    audit = AuditStore(state_file(config.storage, data_dir, ".audit.db"))
+    audit = AuditStore(StatePaths(config.storage, data_dir).audit)
     audit.record(AuditEntry(datetime.now(UTC), getpass.getuser(), "admin", "cli", command, target, detail,
                             "done"))  # fmt: skip
     audit.close()
@@ -670,7 +670,7 @@ def _trust(args: argparse.Namespace) -> int:
     ):
         print("not trusted")
         return 1
-    path = TrustStore(args.data_dir / "pki").trust(station.id, info.der)
+    path = TrustStore(StatePaths(config.storage, args.data_dir).trust).trust(station.id, info.der)
     print(f"trusted: {path}")
     return 0
 

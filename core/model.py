@@ -144,3 +144,15 @@ class AlarmEvent:
     message_en: str = ""
     user: str = ""
     comment: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ForecastValue:
+    """The predicted time to a threshold, for the HMI to show beside a level."""
+
+    alarm: str
+    tag: str
+    threshold: float
+    rate_per_h: float | None
+    eta_min: float | None
+    ts: datetime

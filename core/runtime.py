@@ -21,7 +21,6 @@ from core.acquisition.link import SourceLink
 from core.acquisition.sources import Link, build_link
 from core.acquisition.trust import TrustStore
 from core.alarms.engine import AlarmEngine
-from core.alarms.journal import AlarmJournal
 from core.board import AlarmBoard, LocalBoard
 from core.bus import BACKFILL, SAMPLES, STATION_STATUS, Bus, Stored
 from core.clock import Clock, LoopClock
@@ -33,15 +32,16 @@ from core.notify.sms import Webhooks
 from core.operations import Actor, OperationError, Operations, Role
 from core.storage.audit import AuditStore
 from core.storage.base import Historian
+from core.storage.journal import AlarmJournal
 from core.storage.lease import Lease
 from core.storage.lock import AuthorityLock
+from core.storage.paths import StatePaths
 from core.storage.select import (
     build_command_relay,
     build_historian,
     build_journal,
     build_lease,
     build_paging_store,
-    state_file,
 )
 
 if TYPE_CHECKING:
@@ -77,8 +77,9 @@ class Runtime:
         self.journal = journal or build_journal(config.storage, self.data_dir)
         self.clock: Clock = clock or LoopClock()  # a time-lapse's in the demo: every screen's "now"
         self.alarms = AlarmEngine(config, self.bus, self.journal, self.clock)
-        self.authority = AuthorityLock(state_file(config.storage, self.data_dir, ".lock"))
-        self.audit = AuditStore(state_file(config.storage, self.data_dir, ".audit.db"))
+        self.paths = StatePaths(config.storage, self.data_dir)
+        self.authority = AuthorityLock(self.paths.lock)
+        self.audit = AuditStore(self.paths.audit)
         self.operations = Operations(self.alarms, self.audit)
         # redundant servers carry out each other's operator commands (a desktop client: the server does)
         self.commands = build_command_relay(config.storage, self.data_dir) if session is None else None
@@ -106,7 +107,7 @@ class Runtime:
                 config,
                 self.bus,
                 self.alarms.clock,
-                build_paging_store(config.storage, self._store_path().with_suffix(".notify.db")),
+                build_paging_store(config.storage, self.data_dir),
                 accounts.channels,
                 self._acknowledged_by_phone,
                 self.alarms.forecast,
@@ -117,7 +118,7 @@ class Runtime:
                 self.lease.on_change(lambda leading: cascade.resume() if leading else None)
         self.latest: dict[str, Sample] = {}
         self.write_errors = 0
-        self.trust = TrustStore(self.data_dir / "pki")
+        self.trust = TrustStore(self.paths.trust)
         trust_command = "ecreteur trust {station}"
         if config_path is not None:
             trust_command += f" --config {config_path} --data-dir {self.data_dir}"
@@ -157,10 +158,6 @@ class Runtime:
             self.bus.subscribe(STATION_STATUS, self._station_changed),
         ]
         self._retention: asyncio.Task[None] | None = None
-
-    def _store_path(self) -> Path:
-        path = Path(self.config.storage.path)
-        return path if path.is_absolute() else self.data_dir / path
 
     async def start(self) -> None:
         """Open the stores, restore the alarms, then connect every station (each on its own).

@@ -59,7 +59,7 @@ def run(
     splash.step(tr("Loading the desktop…"))
     app.processEvents()  # before the loop runs: painted now
     from core.runtime import Runtime  # the heavy imports (asyncua, pyqtgraph), behind the splash
-    from core.storage.select import state_file
+    from core.storage.paths import StatePaths
     from core.storage.users import UserStore
     from hmi.signin import SignInDialog, on_accounts
     from hmi.window import MainWindow
@@ -76,7 +76,7 @@ def run(
             if session is None:
                 return  # the operator cancelled the sign-in
         else:
-            accounts = UserStore(state_file(config.storage, data_dir, "tokens.db"))
+            accounts = UserStore(StatePaths(config.storage, data_dir).credentials)
             if accounts.list():  # this PC has operator accounts: names are verified
                 where = tr("this desktop") + f" ({data_dir})"
                 splash.hide()

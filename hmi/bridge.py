@@ -11,9 +11,8 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import QObject, Signal
 
-from core.alarms.engine import ForecastValue
 from core.bus import FORECASTS, SAMPLES, STATION_STATUS
-from core.model import AlarmEvent, Sample, StationStatus
+from core.model import AlarmEvent, ForecastValue, Sample, StationStatus
 from core.runtime import Runtime
 
 
@@ -43,9 +42,8 @@ class Bridge(QObject):
     def _on_alarm(self, event: AlarmEvent | None) -> None:
         self.alarm.emit(event)
 
-    def _on_forecast(self, forecast: object) -> None:
-        if isinstance(forecast, ForecastValue):
-            self.forecast.emit(forecast)
+    def _on_forecast(self, forecast: ForecastValue) -> None:
+        self.forecast.emit(forecast)
 
     def close(self) -> None:
         for unsubscribe in self._unsubscribe:

@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from core.alarms.journal import AlarmJournal, StoredAlarm
 from core.alarms.rules import (
     Access,
     BadQuality,
@@ -48,7 +47,16 @@ from core.config.schema import (
     Tag,
     matching,
 )
-from core.model import AlarmEvent, AlarmStatus, ConnectionState, Priority, Sample, StationStatus
+from core.model import (
+    AlarmEvent,
+    AlarmStatus,
+    ConnectionState,
+    ForecastValue,
+    Priority,
+    Sample,
+    StationStatus,
+)
+from core.storage.journal import AlarmJournal, StoredAlarm
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -117,18 +125,6 @@ _REFUSALS: dict[str, tuple[str, str]] = {
     "authentication": ("identifiant ou mot de passe refusé", "user or password refused"),
     "secret": ("mot de passe absent du coffre", "password missing from the secret store"),
 }
-
-
-@dataclass(frozen=True, slots=True)
-class ForecastValue:
-    """The predicted time to a threshold, for the HMI to show beside a level."""
-
-    alarm: str
-    tag: str
-    threshold: float
-    rate_per_h: float | None
-    eta_min: float | None
-    ts: datetime
 
 
 @dataclass

@@ -25,7 +25,8 @@ from core.config.schema import SiteConfig
 from core.config.secrets import resolve
 from core.notify.links import IncidentLinks, link_key
 from core.runtime import Runtime
-from core.storage.select import build_credentials, state_file
+from core.storage.paths import StatePaths
+from core.storage.select import build_credentials
 from core.storage.tokens import TokenStore
 from core.storage.users import UserStore
 
@@ -60,7 +61,7 @@ def incident_links(config: SiteConfig, data_dir: Path) -> IncidentLinks | None:
     key = (
         resolve(settings.secret).encode()
         if settings.secret is not None
-        else link_key(state_file(config.storage, data_dir, "links.key"))
+        else link_key(StatePaths(config.storage, data_dir).link_key)
     )
     return IncidentLinks(key, settings.public_url, timedelta(minutes=settings.valid_min))
 

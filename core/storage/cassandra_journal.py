@@ -17,11 +17,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from core.alarms.journal import StoredAlarm
 from core.config.schema import Cassandra
 from core.model import AlarmEvent, AlarmStatus, Priority
 from core.storage.base import from_us, to_us
 from core.storage.cassandra import JournalReplica
+from core.storage.journal import StoredAlarm
 from core.storage.sqlite_journal import SQLiteAlarmJournal
 
 _LOGGER = logging.getLogger(__name__)

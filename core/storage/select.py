@@ -8,25 +8,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.alarms.journal import AlarmJournal
 from core.config.schema import Storage
 from core.storage.base import Historian
 from core.storage.commands_shared import CommandRelay
+from core.storage.journal import AlarmJournal
 from core.storage.lease import Lease, owner_name
 from core.storage.paging import PagingStore
+from core.storage.paths import StatePaths
 from core.storage.tokens import TokenStore
 from core.storage.users import UserStore
-
-
-def _local(storage: Storage, data_dir: Path, path: str) -> Path:
-    return Path(path) if Path(path).is_absolute() else data_dir / path
-
-
-def state_file(storage: Storage, data_dir: Path, name: str) -> Path:
-    """A file of the site's state beside ``storage.path``: ``.audit.db`` gives ``ecreteur.audit.db``,
-    a plain name (``tokens.db``) a file of that name in the same folder."""
-    base = _local(storage, data_dir, storage.path)
-    return base.with_suffix(name) if name.startswith(".") else base.with_name(name)
 
 
 def synchronous(storage: Storage) -> str:
@@ -37,7 +27,7 @@ def synchronous(storage: Storage) -> str:
 
 
 def build_journal(storage: Storage, data_dir: Path) -> AlarmJournal:
-    local = _local(storage, data_dir, storage.path).with_suffix(".alarms.db")
+    local = StatePaths(storage, data_dir).alarms
     if storage.backend == "cassandra":
         from core.config.secrets import resolve
         from core.storage.cassandra_journal import CassandraAlarmJournal
@@ -65,10 +55,12 @@ def build_lease(storage: Storage) -> Lease | None:
     return Lease(lambda: connect(settings, password), "pager", owner_name(), settings.lease_ttl_s)
 
 
-def build_paging_store(storage: Storage, local: Path) -> PagingStore:
-    """The cascade's store: the SQLite file ``local`` alone, or, on Cassandra, that file kept in
-    step with the site's shared tables (redundant servers take over from each other's rows)."""
+def build_paging_store(storage: Storage, data_dir: Path) -> PagingStore:
+    """The cascade's store: its SQLite file alone, or, on Cassandra, that file kept in step with
+    the site's shared tables (redundant servers take over from each other's rows)."""
     from core.storage.paging_sqlite import SqlitePagingStore
+
+    local = StatePaths(storage, data_dir).paging
 
     if storage.backend != "cassandra":
         return SqlitePagingStore(local)
@@ -86,7 +78,7 @@ def build_paging_store(storage: Storage, local: Path) -> PagingStore:
 def build_credentials(storage: Storage, data_dir: Path) -> tuple[TokenStore, UserStore]:
     """The API's tokens and sessions and the operator accounts, in ``tokens.db``; on Cassandra
     that file is this server's replica of the site's (every server signs the same people in)."""
-    local = state_file(storage, data_dir, "tokens.db")
+    local = StatePaths(storage, data_dir).credentials
     if storage.backend != "cassandra":
         return TokenStore(local), UserStore(local)
     from core.config.secrets import resolve
@@ -108,21 +100,19 @@ def build_command_relay(storage: Storage, data_dir: Path) -> CommandRelay | None
 
     settings = storage.cassandra
     password = resolve(settings.password) if settings.password else None
-    cursor = state_file(storage, data_dir, ".commands.cursor")
+    cursor = StatePaths(storage, data_dir).commands_cursor
     return CommandRelay(lambda: connect(settings, password), owner_name(), cursor)
 
 
 def build_historian(storage: Storage, data_dir: Path) -> Historian:
-    def local(path: str) -> Path:
-        return Path(path) if Path(path).is_absolute() else data_dir / path
-
+    paths = StatePaths(storage, data_dir)
     if storage.backend == "cassandra":
         from core.config.secrets import resolve
         from core.storage.cassandra import CassandraHistorian
 
         settings = storage.cassandra
         password = resolve(settings.password) if settings.password else None
-        return CassandraHistorian(settings, storage.retention_days, local(settings.spool_path), password)
+        return CassandraHistorian(settings, storage.retention_days, paths.spool, password)
     from core.storage.sqlite import SQLiteHistorian
 
-    return SQLiteHistorian(local(storage.path), synchronous=synchronous(storage))
+    return SQLiteHistorian(paths.historian, synchronous=synchronous(storage))

@@ -17,10 +17,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from core.alarms.engine import ForecastValue
 from core.config.roles import dam_tags
 from core.config.schema import Station
-from core.model import AlarmEvent, Priority, Quality, Sample, StationStatus
+from core.model import AlarmEvent, ForecastValue, Priority, Quality, Sample, StationStatus
 from core.runtime import Runtime
 from hmi.bridge import Bridge
 from hmi.i18n import tr

@@ -81,3 +81,63 @@ def test_each_io_library_is_imported_by_its_adapter_only() -> None:
     for library, allowed in ADAPTERS.items():
         users = {str(p.relative_to(REPO)) for p in core_modules() if library in imports(p)}
         assert users <= allowed, f"{library} imported outside its adapter: {sorted(users - allowed)}"
+
+
+@functools.cache
+def core_imports(path: Path) -> frozenset[str]:
+    """The ``core`` modules ``path`` imports, by their dotted names (parsed without the GC, as above)."""
+    gc.disable()
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    finally:
+        gc.enable()
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name.startswith("core"))
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.module
+            and node.level == 0
+            and node.module.startswith("core")
+        ):
+            found.add(node.module)
+    return frozenset(found)
+
+
+def within(module: str, packages: tuple[str, ...]) -> bool:
+    return any(module == package or module.startswith(package + ".") for package in packages)
+
+
+def test_storage_never_imports_the_alarm_engine() -> None:
+    """Storage keeps what the engine hands it; the journal's contract lives in storage."""
+    offenders = {
+        str(path.relative_to(REPO)): sorted(m for m in core_imports(path) if within(m, ("core.alarms",)))
+        for path in sorted((REPO / "core" / "storage").rglob("*.py"))
+    }
+    assert {path: found for path, found in offenders.items() if found} == {}
+
+
+# What the desktop may import from core: the runtime it is given, the bus, the model, the read
+# model and the operations surface, the config it draws, and the few services a desktop needs
+# before a runtime exists (signing in to a server or to this PC's accounts, its state folder).
+DESKTOP_REACHES = (
+    "core.runtime", "core.bus", "core.model", "core.board", "core.alarms.view", "core.operations",
+    "core.config", "core.clock", "core.paths", "core.plugins", "core.remote", "core.storage.users",
+    "core.storage.paths",
+)  # fmt: skip
+# hmi/screenshots.py plays a simulated flood to photograph the desktop for the README: a tool
+# that runs stations, not a face of the site
+DESKTOP_TOOLS = {"hmi/screenshots.py"}
+
+
+def test_the_desktop_reaches_core_only_through_its_faces() -> None:
+    offenders = {}
+    for path in sorted((REPO / "hmi").rglob("*.py")):
+        name = str(path.relative_to(REPO))
+        if name in DESKTOP_TOOLS:
+            continue
+        beyond = sorted(m for m in core_imports(path) if not within(m, DESKTOP_REACHES))
+        if beyond:
+            offenders[name] = beyond
+    assert offenders == {}

@@ -9,12 +9,12 @@ import pytest
 from core.cli import DEMO_SITE, _fresh_alarms, _parser
 from core.config import load_config
 from core.storage.lock import AuthorityLock, DataDirInUse
-from core.storage.select import state_file
+from core.storage.paths import StatePaths
 
 
 def test_the_last_runs_journal_goes_and_the_historian_stays(tmp_path: Path) -> None:
     config = load_config(DEMO_SITE)
-    journal, historian = state_file(config.storage, tmp_path, ".alarms.db"), tmp_path / "demo.db"
+    journal, historian = StatePaths(config.storage, tmp_path).alarms, tmp_path / "demo.db"
     for old in (journal, journal.with_name(journal.name + "-wal"), historian):
         old.write_bytes(b"last run")
     _fresh_alarms(config, tmp_path)
@@ -24,9 +24,9 @@ def test_the_last_runs_journal_goes_and_the_historian_stays(tmp_path: Path) -> N
 
 def test_a_running_demo_keeps_its_journal(tmp_path: Path) -> None:
     config = load_config(DEMO_SITE)
-    journal = state_file(config.storage, tmp_path, ".alarms.db")
+    journal = StatePaths(config.storage, tmp_path).alarms
     journal.write_bytes(b"in use")
-    running = AuthorityLock(state_file(config.storage, tmp_path, ".lock"))
+    running = AuthorityLock(StatePaths(config.storage, tmp_path).lock)
     running.acquire()
     try:
         with pytest.raises(DataDirInUse):

@@ -1,4 +1,4 @@
-"""The alarm journal contract: every transition recorded, every alarm's state restorable.
+"""The alarm journal's storage contract: every transition recorded, every alarm's state restorable.
 
 On restart the engine reloads ``StoredAlarm`` rows so active alarms, their acknowledgement and
 shelving come back exactly: none forgotten, none raised twice (DESIGN rule 7).
