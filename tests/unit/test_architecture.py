@@ -31,6 +31,13 @@ ADAPTERS = {
     "twilio": {"core/notify/sms.py", "core/notify/voice.py"},
     "fastapi": {
         "core/api/app.py",
+        "core/api/auth.py",
+        "core/api/sessions.py",
+        "core/api/samples.py",
+        "core/api/alarms.py",
+        "core/api/events.py",
+        "core/api/health.py",
+        "core/api/shapes.py",
         "core/api/webhooks.py",
         "core/api/site.py",
         "core/api/web.py",
