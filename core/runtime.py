@@ -28,7 +28,7 @@ from core.config.schema import SiteConfig
 from core.model import Sample, StationStatus
 from core.notify import factory
 from core.notify.cascade import Cascade
-from core.notify.sms import Webhooks
+from core.notify.twilio.webhooks import Webhooks
 from core.operations import Actor, OperationError, Operations, Role
 from core.storage.audit import AuditStore
 from core.storage.base import Historian

@@ -17,8 +17,9 @@ from fastapi.responses import Response
 
 from core.config.schema import SiteConfig
 from core.notify.cascade import Cascade
-from core.notify.sms import SMS_PATH, STATUS_PATH, VOICE_PATH, Webhooks, reply_twiml
-from core.notify.voice import answer_twiml
+from core.notify.twilio.sms import reply_twiml
+from core.notify.twilio.voice import answer_twiml
+from core.notify.twilio.webhooks import SMS_PATH, STATUS_PATH, VOICE_PATH, Webhooks
 
 _XML = "application/xml"
 

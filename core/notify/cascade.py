@@ -36,7 +36,7 @@ from core.notify import messages
 from core.notify.channels import Channel, ChannelDown, Outbound, Rejected, Transient
 from core.notify.links import IncidentLinks
 from core.notify.roster import OnCall
-from core.notify.sms import parse_reply
+from core.notify.twilio.replies import parse_reply
 from core.storage.paging import (
     ACKED,
     CANCELLED,

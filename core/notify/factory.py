@@ -15,8 +15,9 @@ from core.config.notify import Notify, PluginChannel
 from core.config.secrets import SecretMissing, resolve
 from core.notify.channels import Channel, ChannelDown, Outbound, Rejected, Transient
 from core.notify.email import EmailChannel
-from core.notify.sms import SmsChannel, Webhooks
-from core.notify.voice import VoiceChannel
+from core.notify.twilio.sms import SmsChannel
+from core.notify.twilio.voice import VoiceChannel
+from core.notify.twilio.webhooks import Webhooks
 from core.plugins import CHANNELS, PluginUnavailable, describe, load
 
 _LOGGER = logging.getLogger(__name__)

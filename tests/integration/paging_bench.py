@@ -28,7 +28,7 @@ from core.config.schema import SiteConfig
 from core.model import Sample
 from core.notify import factory
 from core.notify.cascade import Cascade
-from core.notify.sms import SMS_PATH, STATUS_PATH, VOICE_PATH, Webhooks
+from core.notify.twilio.webhooks import SMS_PATH, STATUS_PATH, VOICE_PATH, Webhooks
 from core.storage.paging import Delivery
 from core.storage.paging_sqlite import SqlitePagingStore
 from core.storage.sqlite_journal import SQLiteAlarmJournal

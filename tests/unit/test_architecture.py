@@ -28,7 +28,13 @@ ADAPTERS = {
     "argon2": {"core/storage/users.py"},
     "cassandra": {"core/storage/cassandra.py"},
     "aiosmtplib": {"core/notify/email.py"},
-    "twilio": {"core/notify/sms.py", "core/notify/voice.py"},
+    "twilio": {
+        "core/notify/twilio/client.py",
+        "core/notify/twilio/sms.py",
+        "core/notify/twilio/voice.py",
+        "core/notify/twilio/webhooks.py",
+    },
+    "requests": {"core/notify/twilio/client.py"},  # twilio's transport, whose errors the client sorts
     "fastapi": {
         "core/api/app.py",
         "core/api/auth.py",

@@ -10,7 +10,8 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from core.config.notify import Twilio
 from core.notify.channels import Outbound
-from core.notify.sms import STATUS_PATH, VOICE_PATH, TwilioChannel, callback, calling
+from core.notify.twilio.client import TwilioChannel, callback, calling
+from core.notify.twilio.webhooks import STATUS_PATH, VOICE_PATH
 
 VOICES = {"fr": "fr-FR", "en": "en-GB"}
 _PRESS = {
