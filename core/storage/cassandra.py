@@ -1,4 +1,7 @@
-"""The Cassandra historian, with a local store-and-forward spool: the only cassandra-driver importer.
+"""The Cassandra historian, with a local store-and-forward spool.
+
+With ``cassandra_session.py`` (the connection) and ``cassandra_journal.py`` (the alarm
+journal's shared tables), the only cassandra-driver importers.
 
 Data model (keyspace and replication from ``storage.cassandra``):
 - ``samples``: partition ``(tag, bucket)`` where a bucket is ``partition_hours`` long (a day at
@@ -30,15 +33,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from cassandra import ConsistencyLevel
-from cassandra.auth import PlainTextAuthProvider
-from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, ResponseFuture, Session
-from cassandra.policies import DCAwareRoundRobinPolicy, ExponentialReconnectionPolicy, TokenAwarePolicy
+from cassandra.cluster import Cluster, ResponseFuture, Session
 from cassandra.query import BatchStatement, BatchType, PreparedStatement
 
 from core.config.schema import Cassandra
 from core.model import Bucket, Quality, Sample
 from core.storage.base import HOUR_US, MINUTE_US, StorageError, bucket_plan, from_us, query_span, to_us
+from core.storage.cassandra_session import connect
 from core.storage.spool import Spool, SpooledRow, SpoolFull
 
 _LOGGER = logging.getLogger(__name__)
@@ -72,116 +73,6 @@ _TTL_TABLES = ("samples", "rollup_1m", "rollup_1h")
 
 def _year(us: int) -> int:
     return from_us(us).year
-
-
-def connect(s: Cassandra, password: str | None) -> tuple[Cluster, Session]:
-    """A session on the keyspace, created with the configured replication if it is new (blocking)."""
-    profile = ExecutionProfile(
-        consistency_level=ConsistencyLevel.name_to_value[s.consistency],
-        request_timeout=s.timeout_s,
-        load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=s.local_datacenter)),
-    )
-    auth = PlainTextAuthProvider(s.username, password) if s.username else None
-    cluster = Cluster(
-        s.contact_points, port=s.port, execution_profiles={EXEC_PROFILE_DEFAULT: profile},
-        auth_provider=auth, connect_timeout=s.timeout_s, protocol_version=5,
-        reconnection_policy=ExponentialReconnectionPolicy(0.5, 2.0),  # back within seconds of an outage
-    )  # fmt: skip
-    try:
-        session = cluster.connect()
-        if s.replication == "SimpleStrategy":
-            replication = f"{{'class': 'SimpleStrategy', 'replication_factor': {s.replication_factor}}}"
-        else:
-            dcs = ", ".join(f"'{dc}': {n}" for dc, n in s.datacenters.items())
-            replication = f"{{'class': 'NetworkTopologyStrategy', {dcs}}}"
-        session.execute(f"CREATE KEYSPACE IF NOT EXISTS {s.keyspace} WITH replication = {replication}")
-        session.set_keyspace(s.keyspace)
-    except Exception:
-        cluster.shutdown()
-        raise
-    return cluster, session
-
-
-_DAY = 86_400_000_000
-_EVENT_COLUMNS = (
-    "day, ts, origin, seq, alarm, tag, action, status, active, priority, value, threshold, "
-    "message_fr, message_en, user, comment"
-)
-
-
-class JournalReplica:
-    """The alarm journal's tables in Cassandra, shared by every server of the site (blocking calls).
-
-    Events are partitioned by day and clustered by (time, origin server, local sequence), so a
-    replay after a crash rewrites the same rows and two servers never overwrite each other.
-    """
-
-    def __init__(self, settings: Cassandra, password: str | None) -> None:
-        self.settings, self._password = settings, password
-        self._cluster: Cluster | None = None
-        self._session: Session | None = None
-
-    def open(self) -> None:
-        cluster, session = connect(self.settings, self._password)
-        session.execute(
-            "CREATE TABLE IF NOT EXISTS alarm_events (day bigint, ts bigint, origin text, seq bigint, "
-            "alarm text, tag text, action text, status text, active boolean, priority int, value double, "
-            "threshold double, message_fr text, message_en text, user text, comment text, "
-            "PRIMARY KEY ((day), ts, origin, seq))"
-        )
-        session.execute(
-            "CREATE TABLE IF NOT EXISTS alarm_state (alarm text PRIMARY KEY, status text, active boolean, "
-            "since bigint, shelved_until bigint, ack_user text, ack_ts bigint)"
-        )
-        self._insert = session.prepare(
-            f"INSERT INTO alarm_events ({_EVENT_COLUMNS}) VALUES ({', '.join('?' * 16)})"
-        )
-        self._state = session.prepare("INSERT INTO alarm_state (alarm, status, active, since, shelved_until, "
-                                      "ack_user, ack_ts) VALUES (?, ?, ?, ?, ?, ?, ?)")  # fmt: skip
-        self._select = session.prepare(
-            f"SELECT {_EVENT_COLUMNS} FROM alarm_events WHERE day = ? AND ts >= ? AND ts < ?"
-        )
-        for statement in (self._insert, self._state, self._select):
-            statement.is_idempotent = True
-        self._cluster, self._session = cluster, session
-
-    @property
-    def is_open(self) -> bool:
-        return self._session is not None
-
-    def close(self) -> None:
-        if self._cluster is not None:
-            self._cluster.shutdown()
-        self._cluster = self._session = None
-
-    def write(
-        self, origin: str, events: Sequence[tuple[int, tuple[Any, ...]]], states: Sequence[tuple[Any, ...]]
-    ) -> None:
-        """Write events ``(seq, (ts, alarm, tag, action, …))`` and states, in order of sequence."""
-        assert self._session is not None
-        from cassandra.concurrent import execute_concurrent_with_args
-
-        rows = [(ts // _DAY, ts, origin, seq, *rest) for seq, (ts, *rest) in events]
-        for result in execute_concurrent_with_args(self._session, self._insert, rows, concurrency=64,
-                                                   raise_on_first_error=True):  # fmt: skip
-            _ = result
-        execute_concurrent_with_args(
-            self._session, self._state, list(states), concurrency=64, raise_on_first_error=True
-        )
-
-    def states(self) -> list[Any]:
-        """Every alarm's last stored state, as the site's servers forwarded it."""
-        assert self._session is not None
-        return list(self._session.execute(
-            "SELECT alarm, status, active, since, shelved_until, ack_user, ack_ts FROM alarm_state"
-        ))  # fmt: skip
-
-    def events(self, since: int, until: int) -> list[Any]:
-        assert self._session is not None
-        rows: list[Any] = []
-        for day in range(since // _DAY, (until - 1) // _DAY + 1):
-            rows.extend(self._session.execute(self._select, (day, since, until)))
-        return rows
 
 
 class CassandraHistorian:

@@ -13,20 +13,105 @@ import asyncio
 import contextlib
 import logging
 import socket
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from cassandra.cluster import Cluster, Session
+
 from core.config.schema import Cassandra
 from core.model import AlarmEvent, AlarmStatus, Priority
 from core.storage.base import from_us, to_us
-from core.storage.cassandra import JournalReplica
+from core.storage.cassandra_session import connect
 from core.storage.journal import StoredAlarm
 from core.storage.sqlite_journal import SQLiteAlarmJournal
 
 _LOGGER = logging.getLogger(__name__)
 _CHUNK = 2_000
 _MARK = "cassandra"
+
+
+_DAY = 86_400_000_000
+_EVENT_COLUMNS = (
+    "day, ts, origin, seq, alarm, tag, action, status, active, priority, value, threshold, "
+    "message_fr, message_en, user, comment"
+)
+
+
+class JournalReplica:
+    """The alarm journal's tables in Cassandra, shared by every server of the site (blocking calls).
+
+    Events are partitioned by day and clustered by (time, origin server, local sequence), so a
+    replay after a crash rewrites the same rows and two servers never overwrite each other.
+    """
+
+    def __init__(self, settings: Cassandra, password: str | None) -> None:
+        self.settings, self._password = settings, password
+        self._cluster: Cluster | None = None
+        self._session: Session | None = None
+
+    def open(self) -> None:
+        cluster, session = connect(self.settings, self._password)
+        session.execute(
+            "CREATE TABLE IF NOT EXISTS alarm_events (day bigint, ts bigint, origin text, seq bigint, "
+            "alarm text, tag text, action text, status text, active boolean, priority int, value double, "
+            "threshold double, message_fr text, message_en text, user text, comment text, "
+            "PRIMARY KEY ((day), ts, origin, seq))"
+        )
+        session.execute(
+            "CREATE TABLE IF NOT EXISTS alarm_state (alarm text PRIMARY KEY, status text, active boolean, "
+            "since bigint, shelved_until bigint, ack_user text, ack_ts bigint)"
+        )
+        self._insert = session.prepare(
+            f"INSERT INTO alarm_events ({_EVENT_COLUMNS}) VALUES ({', '.join('?' * 16)})"
+        )
+        self._state = session.prepare("INSERT INTO alarm_state (alarm, status, active, since, shelved_until, "
+                                      "ack_user, ack_ts) VALUES (?, ?, ?, ?, ?, ?, ?)")  # fmt: skip
+        self._select = session.prepare(
+            f"SELECT {_EVENT_COLUMNS} FROM alarm_events WHERE day = ? AND ts >= ? AND ts < ?"
+        )
+        for statement in (self._insert, self._state, self._select):
+            statement.is_idempotent = True
+        self._cluster, self._session = cluster, session
+
+    @property
+    def is_open(self) -> bool:
+        return self._session is not None
+
+    def close(self) -> None:
+        if self._cluster is not None:
+            self._cluster.shutdown()
+        self._cluster = self._session = None
+
+    def write(
+        self, origin: str, events: Sequence[tuple[int, tuple[Any, ...]]], states: Sequence[tuple[Any, ...]]
+    ) -> None:
+        """Write events ``(seq, (ts, alarm, tag, action, …))`` and states, in order of sequence."""
+        assert self._session is not None
+        from cassandra.concurrent import execute_concurrent_with_args
+
+        rows = [(ts // _DAY, ts, origin, seq, *rest) for seq, (ts, *rest) in events]
+        for result in execute_concurrent_with_args(self._session, self._insert, rows, concurrency=64,
+                                                   raise_on_first_error=True):  # fmt: skip
+            _ = result
+        execute_concurrent_with_args(
+            self._session, self._state, list(states), concurrency=64, raise_on_first_error=True
+        )
+
+    def states(self) -> list[Any]:
+        """Every alarm's last stored state, as the site's servers forwarded it."""
+        assert self._session is not None
+        return list(self._session.execute(
+            "SELECT alarm, status, active, since, shelved_until, ack_user, ack_ts FROM alarm_state"
+        ))  # fmt: skip
+
+    def events(self, since: int, until: int) -> list[Any]:
+        assert self._session is not None
+        rows: list[Any] = []
+        for day in range(since // _DAY, (until - 1) // _DAY + 1):
+            rows.extend(self._session.execute(self._select, (day, since, until)))
+        return rows
 
 
 class CassandraAlarmJournal:

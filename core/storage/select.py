@@ -48,7 +48,7 @@ def build_lease(storage: Storage) -> Lease | None:
     if storage.backend != "cassandra":
         return None
     from core.config.secrets import resolve
-    from core.storage.cassandra import connect
+    from core.storage.cassandra_session import connect
 
     settings = storage.cassandra
     password = resolve(settings.password) if settings.password else None
@@ -65,7 +65,7 @@ def build_paging_store(storage: Storage, data_dir: Path) -> PagingStore:
     if storage.backend != "cassandra":
         return SqlitePagingStore(local)
     from core.config.secrets import resolve
-    from core.storage.cassandra import connect
+    from core.storage.cassandra_session import connect
     from core.storage.paging_cassandra import CassandraPagingStore
     from core.storage.paging_shared import SharedPagingStore
 
@@ -82,7 +82,7 @@ def build_credentials(storage: Storage, data_dir: Path) -> tuple[TokenStore, Use
     if storage.backend != "cassandra":
         return TokenStore(local), UserStore(local)
     from core.config.secrets import resolve
-    from core.storage.cassandra import connect
+    from core.storage.cassandra_session import connect
     from core.storage.credentials_shared import CassandraCredentials, SharedTokenStore, SharedUserStore
 
     settings = storage.cassandra
@@ -96,7 +96,7 @@ def build_command_relay(storage: Storage, data_dir: Path) -> CommandRelay | None
     if storage.backend != "cassandra":
         return None
     from core.config.secrets import resolve
-    from core.storage.cassandra import connect
+    from core.storage.cassandra_session import connect
 
     settings = storage.cassandra
     password = resolve(settings.password) if settings.password else None

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from core.storage.cassandra import connect
+from core.storage.cassandra_session import connect
 from core.storage.credentials_shared import (
     CassandraCredentials,
     CredentialsUnreachable,

@@ -105,7 +105,7 @@ class Monotonic:
 async def test_one_leader_failover_within_the_lease_and_a_paused_leader_is_fenced(
     cassandra_node: Any,
 ) -> None:
-    from core.storage.cassandra import connect
+    from core.storage.cassandra_session import connect
     from core.storage.lease import Lease
 
     settings = cassandra_settings(cassandra_node)

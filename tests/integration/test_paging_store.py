@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from core.storage.cassandra import connect
+from core.storage.cassandra_session import connect
 from core.storage.paging import (
     ACKED,
     CLEARED,

@@ -26,7 +26,11 @@ ADAPTERS = {
         "core/storage/users.py",
     },
     "argon2": {"core/storage/users.py"},
-    "cassandra": {"core/storage/cassandra.py"},
+    "cassandra": {
+        "core/storage/cassandra.py",
+        "core/storage/cassandra_session.py",
+        "core/storage/cassandra_journal.py",
+    },
     "aiosmtplib": {"core/notify/email.py"},
     "twilio": {
         "core/notify/twilio/client.py",
