@@ -122,6 +122,24 @@ class AlarmStatus(enum.Enum):
     OUT_OF_SERVICE = "out_of_service"
 
 
+class AlarmAction(enum.StrEnum):
+    """What happened to an alarm: the engine's outcome of a transition, and the word the journal,
+    the bus and the API carry (a ``str``: ``AlarmAction.RAISED == "raised"``)."""
+
+    RAISED = "raised"
+    RETURNED = "returned"
+    ACKNOWLEDGED = "acknowledged"
+    RESET = "reset"
+    SHELVED = "shelved"
+    UNSHELVED = "unshelved"
+    SUPPRESSED = "suppressed"
+    UNSUPPRESSED = "unsuppressed"
+    REMOVED = "removed"
+    RESTORED = "restored"
+    CONDITION = "condition"  # the condition changed while the alarm was not annunciated
+    REJECTED = "rejected"  # the event makes no sense in this state: nothing changed
+
+
 @dataclass(frozen=True, slots=True)
 class AlarmEvent:
     """One accepted transition of one alarm, as journaled and published on the bus.
@@ -134,7 +152,7 @@ class AlarmEvent:
     alarm: str
     tag: str
     ts: datetime
-    action: str
+    action: AlarmAction
     status: AlarmStatus
     active: bool
     priority: Priority

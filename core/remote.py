@@ -37,7 +37,7 @@ from core.alarms.engine import AlarmEngine
 from core.alarms.view import AlarmView, annunciation_order
 from core.board import Authority, Listener, stored_loss
 from core.bus import ALARMS, Bus
-from core.model import AlarmEvent, AlarmStatus, Bucket, Priority, utcnow
+from core.model import AlarmAction, AlarmEvent, AlarmStatus, Bucket, Priority, utcnow
 from core.operations import Actor, Forbidden, Invalid, NotNow, OperationError, Role, UnknownAlarm
 from core.paths import config_home
 from core.storage.audit import ActiveMode
@@ -442,7 +442,7 @@ def view_from_json(body: dict[str, Any]) -> AlarmView:
 
 def event_from_json(body: dict[str, Any]) -> AlarmEvent:
     return AlarmEvent(
-        alarm=body["alarm"], tag=body["tag"], ts=_ts(body["ts"]), action=body["action"],
+        alarm=body["alarm"], tag=body["tag"], ts=_ts(body["ts"]), action=AlarmAction(body["action"]),
         status=AlarmStatus(body["status"]), active=body["active"],
         priority=Priority[body["priority"].upper()], value=body.get("value"), limit=body.get("limit"),
         message_fr=body["message_fr"], message_en=body["message_en"], user=body["user"],

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.board import Authority
-from core.model import AlarmEvent, Priority, StationStatus
+from core.model import AlarmAction, AlarmEvent, Priority, StationStatus
 from core.operations import Actor, Command, OperationError, Role
 from core.runtime import Runtime
 from hmi import i18n
@@ -109,7 +109,7 @@ class AlarmBanner(QFrame):
 
     def on_event(self, event: AlarmEvent | None) -> None:
         """Any alarm change refreshes the banner; a newly raised alarm lifts a mute of the horn."""
-        if event is not None and event.action == "raised":
+        if event is not None and event.action == AlarmAction.RAISED:
             self.horn.muted = False
         self.refresh()
 

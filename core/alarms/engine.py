@@ -30,7 +30,7 @@ from core.alarms.rules import (
     RateOfChange,
     Stale,
 )
-from core.alarms.states import Action, AlarmState, Event, transition
+from core.alarms.states import AlarmState, Event, transition
 from core.alarms.view import AlarmView
 from core.bus import ALARMS, FORECASTS, SAMPLES, STATION_STATUS, Bus
 from core.clock import Clock, Timer
@@ -48,6 +48,7 @@ from core.config.schema import (
     matching,
 )
 from core.model import (
+    AlarmAction,
     AlarmEvent,
     AlarmStatus,
     ConnectionState,
@@ -592,29 +593,29 @@ class AlarmEngine:
 
     def _apply(self, alarm: Alarm, event: Event, user: str = "", comment: str = "") -> bool:
         new_state, actions = transition(alarm.state, event)
-        if Action.REJECTED in actions:
+        if AlarmAction.REJECTED in actions:
             return False
         now = self.clock.now()
         alarm.state = new_state
         for action in actions:
-            if action is Action.RAISED:
+            if action == AlarmAction.RAISED:
                 alarm.since, alarm.ack_user, alarm.ack_ts = now, "", None
                 alarm.raised_value = alarm.value
-            elif action is Action.SHELVED:
+            elif action == AlarmAction.SHELVED:
                 alarm.shelved_by, alarm.shelved_reason = user, comment
-            elif action is Action.ACKNOWLEDGED:
+            elif action == AlarmAction.ACKNOWLEDGED:
                 alarm.ack_user, alarm.ack_ts = user, now
-            elif action in (Action.UNSHELVED, Action.SUPPRESSED, Action.REMOVED):
+            elif action in (AlarmAction.UNSHELVED, AlarmAction.SUPPRESSED, AlarmAction.REMOVED):
                 alarm.shelved_until = None
             self._emit(alarm, action, now, user, comment)
         return True
 
-    def _emit(self, alarm: Alarm, action: Action, now: datetime, user: str, comment: str) -> None:
+    def _emit(self, alarm: Alarm, action: AlarmAction, now: datetime, user: str, comment: str) -> None:
         event = AlarmEvent(
             alarm=alarm.id,
             tag=alarm.tag,
             ts=now,
-            action=action.value,
+            action=action,
             status=alarm.state.status,
             active=alarm.state.active,
             priority=alarm.priority,

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from core.model import AlarmEvent, AlarmStatus
+from core.model import AlarmAction, AlarmEvent, AlarmStatus
 from core.storage.journal import StoredAlarm
 
 TEN_MINUTES = timedelta(minutes=10)
@@ -49,7 +49,9 @@ def compute_kpis(
     end: datetime,
     operators: int = 1,
 ) -> AlarmKpis:
-    raised = sorted((e for e in events if e.action == "raised" and start <= e.ts < end), key=lambda e: e.ts)
+    raised = sorted(
+        (e for e in events if e.action == AlarmAction.RAISED and start <= e.ts < end), key=lambda e: e.ts
+    )
     windows = _windows(raised, start, end)
     n = len(raised)
     return AlarmKpis(

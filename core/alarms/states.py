@@ -14,6 +14,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, replace
 
+from core.model import AlarmAction
 from core.model import AlarmStatus as S
 
 
@@ -30,23 +31,6 @@ class Event(enum.Enum):
     RESTORE = "restore"  # back in service
 
 
-class Action(enum.Enum):
-    """What the engine must make known; the value is the journal's word for it."""
-
-    RAISED = "raised"
-    RETURNED = "returned"
-    ACKNOWLEDGED = "acknowledged"
-    RESET = "reset"
-    SHELVED = "shelved"
-    UNSHELVED = "unshelved"
-    SUPPRESSED = "suppressed"
-    UNSUPPRESSED = "unsuppressed"
-    REMOVED = "removed"
-    RESTORED = "restored"
-    CONDITION = "condition"  # the condition changed while the alarm was not annunciated
-    REJECTED = "rejected"  # the event makes no sense in this state: nothing changed
-
-
 @dataclass(frozen=True, slots=True)
 class AlarmState:
     status: S = S.NORMAL
@@ -58,63 +42,63 @@ _ANNUNCIATED = (S.UNACK, S.ACKED, S.RTN_UNACK)
 _HIDDEN = (S.SHELVED, S.SUPPRESSED, S.OUT_OF_SERVICE)
 
 
-def _back(state: AlarmState, action: Action) -> tuple[AlarmState, list[Action]]:
+def _back(state: AlarmState, action: AlarmAction) -> tuple[AlarmState, list[AlarmAction]]:
     """Leaving shelving, suppression or out-of-service: re-annunciate if the condition holds."""
     if state.active:
-        return replace(state, status=S.UNACK), [action, Action.RAISED]
+        return replace(state, status=S.UNACK), [action, AlarmAction.RAISED]
     return replace(state, status=S.NORMAL), [action]
 
 
-def transition(state: AlarmState, event: Event) -> tuple[AlarmState, list[Action]]:
+def transition(state: AlarmState, event: Event) -> tuple[AlarmState, list[AlarmAction]]:
     """The next state and the actions to carry out; an invalid event yields ``REJECTED``."""
     status, active = state.status, state.active
-    same: tuple[AlarmState, list[Action]] = (state, [])
-    rejected: tuple[AlarmState, list[Action]] = (state, [Action.REJECTED])
+    same: tuple[AlarmState, list[AlarmAction]] = (state, [])
+    rejected: tuple[AlarmState, list[AlarmAction]] = (state, [AlarmAction.REJECTED])
 
     if event is Event.ACTIVATE:
         if active:
             return same
         if status in _HIDDEN:
-            return replace(state, active=True), [Action.CONDITION]
-        return replace(state, status=S.UNACK, active=True), [Action.RAISED]
+            return replace(state, active=True), [AlarmAction.CONDITION]
+        return replace(state, status=S.UNACK, active=True), [AlarmAction.RAISED]
     if event is Event.CLEAR:
         if not active:
             return same
         if status in _HIDDEN:
-            return replace(state, active=False), [Action.CONDITION]
+            return replace(state, active=False), [AlarmAction.CONDITION]
         if status is S.UNACK:
-            return replace(state, status=S.RTN_UNACK, active=False), [Action.RETURNED]
+            return replace(state, status=S.RTN_UNACK, active=False), [AlarmAction.RETURNED]
         if status is S.ACKED:
             next_status = S.ACKED if state.latching else S.NORMAL
-            return replace(state, status=next_status, active=False), [Action.RETURNED]
+            return replace(state, status=next_status, active=False), [AlarmAction.RETURNED]
         return same
     if event is Event.ACK:
         if status is S.UNACK:
-            return replace(state, status=S.ACKED), [Action.ACKNOWLEDGED]
+            return replace(state, status=S.ACKED), [AlarmAction.ACKNOWLEDGED]
         if status is S.RTN_UNACK:
             next_status = S.ACKED if state.latching else S.NORMAL
-            return replace(state, status=next_status), [Action.ACKNOWLEDGED]
+            return replace(state, status=next_status), [AlarmAction.ACKNOWLEDGED]
         return rejected
     if event is Event.RESET:
         if status is S.ACKED and state.latching and not active:
-            return replace(state, status=S.NORMAL), [Action.RESET]
+            return replace(state, status=S.NORMAL), [AlarmAction.RESET]
         return rejected
     if event is Event.SHELVE:
         if status in (S.SUPPRESSED, S.OUT_OF_SERVICE):
             return rejected
-        return replace(state, status=S.SHELVED), [Action.SHELVED]
+        return replace(state, status=S.SHELVED), [AlarmAction.SHELVED]
     if event is Event.UNSHELVE:
-        return _back(state, Action.UNSHELVED) if status is S.SHELVED else rejected
+        return _back(state, AlarmAction.UNSHELVED) if status is S.SHELVED else rejected
     if event is Event.SUPPRESS:
         if status in (S.SUPPRESSED, S.OUT_OF_SERVICE):
             return rejected
-        return replace(state, status=S.SUPPRESSED), [Action.SUPPRESSED]
+        return replace(state, status=S.SUPPRESSED), [AlarmAction.SUPPRESSED]
     if event is Event.UNSUPPRESS:
-        return _back(state, Action.UNSUPPRESSED) if status is S.SUPPRESSED else rejected
+        return _back(state, AlarmAction.UNSUPPRESSED) if status is S.SUPPRESSED else rejected
     if event is Event.REMOVE:
         if status is S.OUT_OF_SERVICE:
             return rejected
-        return replace(state, status=S.OUT_OF_SERVICE), [Action.REMOVED]
+        return replace(state, status=S.OUT_OF_SERVICE), [AlarmAction.REMOVED]
     if event is Event.RESTORE:
-        return _back(state, Action.RESTORED) if status is S.OUT_OF_SERVICE else rejected
+        return _back(state, AlarmAction.RESTORED) if status is S.OUT_OF_SERVICE else rejected
     raise ValueError(f"unknown event {event!r}")  # pragma: no cover - Event is closed

@@ -31,7 +31,7 @@ from core.bus import ALARMS, Bus
 from core.clock import Clock, Timer
 from core.config.notify import BUILT_IN_CHANNELS, Escalation, Level, Person, Policy
 from core.config.schema import SiteConfig, matching
-from core.model import AlarmEvent, Priority
+from core.model import AlarmAction, AlarmEvent, Priority
 from core.notify import messages
 from core.notify.channels import Channel, ChannelDown, Outbound, Rejected, Transient
 from core.notify.links import IncidentLinks
@@ -61,7 +61,11 @@ from core.storage.paging_shared import SharedPagingStore
 _LOGGER = logging.getLogger(__name__)
 
 # alarm events that mean an operator has taken charge
-_TAKEN = {"acknowledged": "", "shelved": " (shelved)", "removed": " (out of service)"}
+_TAKEN = {
+    AlarmAction.ACKNOWLEDGED: "",
+    AlarmAction.SHELVED: " (shelved)",
+    AlarmAction.REMOVED: " (out of service)",
+}
 # Twilio statuses that mean the message or the call did not reach the person
 _FAILED_STATUSES = {"failed", "undelivered", "busy", "no-answer", "canceled"}
 _REACHED_STATUSES = {"delivered", "read", "completed", "answered"}
@@ -170,12 +174,14 @@ class Cascade:
         if not self._leading():
             self._follow(event)
             return
-        if event.action == "raised":
+        if event.action == AlarmAction.RAISED:
             self._raised(event)
         elif event.action in _TAKEN:
             for incident in self.store.incidents_of(event.alarm, OPEN):
                 self._taken(incident, (event.user or "?") + _TAKEN[event.action], event.ts)
-        elif event.action == "returned" or (event.action == "acknowledged" and not event.active):
+        elif event.action == AlarmAction.RETURNED or (
+            event.action == AlarmAction.ACKNOWLEDGED and not event.active
+        ):
             for incident in self.store.incidents_of(event.alarm, OPEN, ACKED):
                 self.store.set_alarm_active(incident.id, event.alarm, False)
                 if not any(active for _, _, active in self.store.alarms(incident.id)):
@@ -183,11 +189,11 @@ class Cascade:
 
     def _follow(self, event: AlarmEvent) -> None:
         """A follower keeps what it would page, and passes acknowledgements to the leader."""
-        if event.action == "raised":
+        if event.action == AlarmAction.RAISED:
             if self.route(event) is not None:
                 self._unpaged[event.alarm] = (event, self.clock.now())
             return
-        if event.action in _TAKEN or event.action == "returned" or not event.active:
+        if event.action in _TAKEN or event.action == AlarmAction.RETURNED or not event.active:
             self._unpaged.pop(event.alarm, None)
         if event.action in _TAKEN:
             for incident in self.store.incidents_of(event.alarm, OPEN):

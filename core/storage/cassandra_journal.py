@@ -21,7 +21,7 @@ from typing import Any
 from cassandra.cluster import Cluster, Session
 
 from core.config.schema import Cassandra
-from core.model import AlarmEvent, AlarmStatus, Priority
+from core.model import AlarmAction, AlarmEvent, AlarmStatus, Priority
 from core.storage.base import from_us, to_us
 from core.storage.cassandra_session import connect
 from core.storage.journal import StoredAlarm
@@ -220,8 +220,9 @@ class CassandraAlarmJournal:
 
 def _event(r: Any) -> AlarmEvent:
     return AlarmEvent(
-        r.alarm, r.tag, from_us(r.ts), r.action, AlarmStatus(r.status), r.active, Priority(r.priority),
-        r.value, r.threshold, r.message_fr or "", r.message_en or "", r.user or "", r.comment or "",
+        r.alarm, r.tag, from_us(r.ts), AlarmAction(r.action), AlarmStatus(r.status), r.active,
+        Priority(r.priority), r.value, r.threshold, r.message_fr or "", r.message_en or "", r.user or "",
+        r.comment or "",
     )  # fmt: skip
 
 

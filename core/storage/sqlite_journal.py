@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from core.model import AlarmEvent, AlarmStatus, Priority
+from core.model import AlarmAction, AlarmEvent, AlarmStatus, Priority
 from core.storage.base import StorageError, from_us, to_us
 from core.storage.journal import StoredAlarm
 
@@ -166,7 +166,7 @@ class SQLiteAlarmJournal:
             rows = self._db.execute(sql + " ORDER BY seq LIMIT ?", [*args, limit]).fetchall()
             return [
                 AlarmEvent(
-                    row[1], row[2], from_us(row[0]), row[3], AlarmStatus(row[4]), bool(row[5]),
+                    row[1], row[2], from_us(row[0]), AlarmAction(row[3]), AlarmStatus(row[4]), bool(row[5]),
                     Priority(row[6]), row[7], row[8], row[9] or "", row[10] or "", row[11] or "",
                     row[12] or "",
                 )

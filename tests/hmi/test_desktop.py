@@ -11,6 +11,7 @@ from PySide6.QtCore import QSettings, Qt
 
 from core.bus import STATION_STATUS
 from core.model import (
+    AlarmAction,
     AlarmEvent,
     AlarmStatus,
     ConnectionState,
@@ -190,7 +191,9 @@ async def test_the_horn_repeats_until_acknowledged_and_a_mute_lasts_until_the_ne
     assert len(played) == silenced and not banner.horn.sounding  # muted, although still unacknowledged
     assert banner.top_id is not None
     now = runtime.alarms.clock.now()
-    raised = AlarmEvent("new", "lauragais.level", now, "raised", AlarmStatus.UNACK, True, Priority.CRITICAL)
+    raised = AlarmEvent(
+        "new", "lauragais.level", now, AlarmAction.RAISED, AlarmStatus.UNACK, True, Priority.CRITICAL
+    )
     banner.on_event(raised)  # a new alarm: the mute is lifted
     qtbot.waitUntil(lambda: len(played) >= silenced + 2, timeout=5000)  # type: ignore[attr-defined]
     for alarm in runtime.alarms.annunciated():

@@ -6,7 +6,7 @@ import re
 import sys
 from pathlib import Path
 
-from core.alarms.states import Action
+from core.model import AlarmAction
 from hmi.views.alarms import AlarmsView
 from hmi.views.journal import PERIODS, JournalView
 from hmi.views.synoptic import LABELS
@@ -19,7 +19,7 @@ from translations import FRENCH, compile_qm  # noqa: E402
 
 
 def shown_strings() -> set[str]:
-    actions = {action.value for action in Action if action is not Action.REJECTED}
+    actions = {action.value for action in AlarmAction if action is not AlarmAction.REJECTED}
     periods = {label for label, _span in PERIODS}
     found: set[str] = (
         (set(AlarmsView.COLUMNS) | set(LABELS.values()) | set(JournalView.COLUMNS) | actions | periods)

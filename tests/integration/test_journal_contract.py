@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core.model import AlarmEvent, AlarmStatus, Priority
+from core.model import AlarmAction, AlarmEvent, AlarmStatus, Priority
 from core.storage.cassandra_journal import CassandraAlarmJournal
 from core.storage.journal import AlarmJournal, StoredAlarm
 from core.storage.sqlite_journal import SQLiteAlarmJournal
@@ -36,7 +36,7 @@ async def journal(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
     await store.stop()
 
 
-def event(i: int, alarm: str = "a", action: str = "raised") -> AlarmEvent:
+def event(i: int, alarm: str = "a", action: AlarmAction = AlarmAction.RAISED) -> AlarmEvent:
     user = "Marie" if i % 2 else ""
     ts = T0 + timedelta(seconds=i)
     return AlarmEvent(
@@ -69,7 +69,7 @@ async def test_a_burst_of_transitions_is_journaled_completely_and_in_order(journ
 async def test_the_latest_state_of_each_alarm_is_restored(journal: AlarmJournal) -> None:
     journal.record(event(0), StoredAlarm("a", AlarmStatus.UNACK, True, T0))
     shelved = StoredAlarm("a", AlarmStatus.SHELVED, True, T0, T0 + timedelta(hours=1), "Marie", T0)
-    journal.record(event(1, action="shelved"), shelved)
+    journal.record(event(1, action=AlarmAction.SHELVED), shelved)
     await journal.flush()
     assert await journal.load() == {"a": shelved}
 

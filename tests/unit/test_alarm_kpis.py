@@ -5,14 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from core.alarms.kpi import FloodPeriod, compute_kpis
-from core.model import AlarmEvent, AlarmStatus, Priority
+from core.model import AlarmAction, AlarmEvent, AlarmStatus, Priority
 from core.storage.journal import StoredAlarm
 
 T0 = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 
 
 def raised(minute: float, alarm: str, priority: Priority = Priority.HIGH) -> AlarmEvent:
-    return AlarmEvent(alarm, "t", T0 + timedelta(minutes=minute), "raised", AlarmStatus.UNACK, True, priority)
+    return AlarmEvent(
+        alarm, "t", T0 + timedelta(minutes=minute), AlarmAction.RAISED, AlarmStatus.UNACK, True, priority
+    )
 
 
 # The hour, by hand:
@@ -31,7 +33,9 @@ RECORD = [
     raised(45, "a", Priority.CRITICAL),
 ]  # fmt: skip
 NOISE = [
-    AlarmEvent("a", "t", T0 + timedelta(minutes=2), "acknowledged", AlarmStatus.ACKED, True, Priority.HIGH)
+    AlarmEvent(
+        "a", "t", T0 + timedelta(minutes=2), AlarmAction.ACKNOWLEDGED, AlarmStatus.ACKED, True, Priority.HIGH
+    )
 ]
 STATES = [
     StoredAlarm("old", AlarmStatus.ACKED, True, since=T0 - timedelta(hours=30)),

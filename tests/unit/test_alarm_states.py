@@ -12,7 +12,8 @@ from dataclasses import replace
 
 import pytest
 
-from core.alarms.states import Action, AlarmState, Event, transition
+from core.alarms.states import AlarmState, Event, transition
+from core.model import AlarmAction
 from core.model import AlarmStatus as S
 
 STATES = {
@@ -89,7 +90,7 @@ def test_transition(name: str, event: Event, cell: str) -> None:
     elif cell == "-":
         assert (new_state, actions) == (state, [])
     elif cell == "!":
-        assert (new_state, actions) == (state, [Action.REJECTED])
+        assert (new_state, actions) == (state, [AlarmAction.REJECTED])
     else:
         target, words = cell.split()
         assert new_state == STATES[target]
