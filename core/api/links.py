@@ -73,15 +73,13 @@ def add_link_routes(app: FastAPI, runtime: Runtime, links: IncidentLinks, tls: b
         if incident is None:
             raise HTTPException(410, "this incident is no longer known")
         alarms = []
-        for alarm, record, active in cascade.store.alarms(incident.id):
-            tag = runtime.config.tag(str(record.get("tag", "")))
+        for paged in cascade.store.alarms(incident.id):
+            event = paged.event
+            tag = runtime.config.tag(event.tag)
             station = runtime.config.station(tag.station).name if tag else ""
-            priority = (
-                runtime.alarms.alarms[alarm].priority.name.lower() if alarm in runtime.alarms.alarms else ""
-            )
-            alarms.append(LinkAlarm(alarm=alarm, station=station, priority=priority, active=active,
-                                    message_fr=str(record.get("message_fr", "")),
-                                    message_en=str(record.get("message_en", ""))))  # fmt: skip
+            alarms.append(LinkAlarm(alarm=event.alarm, station=station, priority=event.priority.name.lower(),
+                                    active=paged.active, message_fr=event.message_fr,
+                                    message_en=event.message_en))  # fmt: skip
         return LinkView(incident=incident.id, state=incident.state, opened_at=incident.opened_at,
                         acked_by=incident.acked_by, acked_at=incident.acked_at,
                         person=names.get(found.person, found.person), expires=found.expires,

@@ -96,5 +96,5 @@ def add_site_routes(
         return s.IncidentOut(id=incident.id, policy=incident.policy, state=incident.state,
                              opened_at=incident.opened_at, level=incident.level, acked_by=incident.acked_by,
                              acked_at=incident.acked_at, closed_at=incident.closed_at,
-                             alarms=[alarm for alarm, _, _ in store.alarms(incident.id)],
+                             alarms=[paged.alarm for paged in store.alarms(incident.id)],
                              deliveries=deliveries)  # fmt: skip

@@ -25,13 +25,12 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from core.bus import ALARMS, Bus
 from core.clock import Clock, Timer
 from core.config.notify import BUILT_IN_CHANNELS, Escalation, Level, Person, Policy
 from core.config.schema import SiteConfig, matching
-from core.model import AlarmAction, AlarmEvent, Priority
+from core.model import AlarmAction, AlarmEvent
 from core.notify import messages
 from core.notify.channels import Channel, ChannelDown, Outbound, Rejected, Transient
 from core.notify.links import IncidentLinks
@@ -53,6 +52,8 @@ from core.storage.paging import (
     SKIPPED,
     UNKNOWN,
     Delivery,
+    DeliveryKind,
+    DeliveryState,
     Incident,
     PagingStore,
 )
@@ -184,7 +185,7 @@ class Cascade:
         ):
             for incident in self.store.incidents_of(event.alarm, OPEN, ACKED):
                 self.store.set_alarm_active(incident.id, event.alarm, False)
-                if not any(active for _, _, active in self.store.alarms(incident.id)):
+                if not any(paged.active for paged in self.store.alarms(incident.id)):
                     self._cleared(incident, event.ts)
 
     def _follow(self, event: AlarmEvent) -> None:
@@ -225,7 +226,7 @@ class Cascade:
             i for i in self.store.incidents(OPEN) if i.policy == policy.id and now - i.opened_at <= window
         ]
         incident = joined[-1] if joined else self.store.open_incident(policy.id, now)
-        self.store.add_alarm(incident.id, event.alarm, _event_record(event))
+        self.store.add_alarm(incident.id, event)
         _LOGGER.info(
             "alarm %s %s incident %s (policy %s)",
             event.alarm,
@@ -243,14 +244,14 @@ class Cascade:
         incident.state, incident.acked_by, incident.acked_at = ACKED, user, at
         self.store.save(incident)
         _LOGGER.info("incident %s acknowledged by %s: paging stops", incident.code, user)
-        self._notify(incident, "ack", user)
+        self._notify(incident, DeliveryKind.ACK, user)
         self._tick()
 
     def _cleared(self, incident: Incident, at: datetime) -> None:
         incident.state, incident.closed_at = CLEARED, at
         self.store.save(incident)
         _LOGGER.info("incident %s back to normal", incident.code)
-        self._notify(incident, "clear", None)
+        self._notify(incident, DeliveryKind.CLEAR, None)
         self._tick()
 
     # acknowledgement from a phone --------------------------------------------------------------
@@ -292,8 +293,8 @@ class Cascade:
                 else f"Alarm {incident.code} already handled ({who})."
             )
             return Reply(text, person.language, False)
-        for alarm, _, _ in self.store.alarms(incident.id):
-            self._acknowledge(alarm, person.name, f"{via} OK {incident.code}")
+        for paged in self.store.alarms(incident.id):
+            self._acknowledge(paged.alarm, person.name, f"{via} OK {incident.code}")
         current = self.store.incident(incident.id)
         if current is not None and current.state == OPEN:  # nothing left to acknowledge in the engine
             self._taken(current, person.name, self.clock.now())
@@ -398,8 +399,8 @@ class Cascade:
             self._acknowledge_alarms(mine, theirs.acked_by or "?")
 
     def _acknowledge_alarms(self, incident: Incident, by: str) -> None:
-        for alarm, _, _ in self.store.alarms(incident.id):
-            self._acknowledge(alarm, by, f"OK {incident.code} (on another server)")
+        for paged in self.store.alarms(incident.id):
+            self._acknowledge(paged.alarm, by, f"OK {incident.code} (on another server)")
 
     def _tick(self) -> None:
         if self._timer is not None:
@@ -460,7 +461,9 @@ class Cascade:
                 continue
             _LOGGER.warning("incident %s: level %d paged %s late to %s", incident.code,
                             incident.level + 1, late, person.id)  # fmt: skip
-            self._dispatch(incident, person, channels[0], prefix + channels[0], "page", now, late=late)
+            self._dispatch(
+                incident, person, channels[0], prefix + channels[0], DeliveryKind.PAGE, now, late=late
+            )
             sent = True
         return sent
 
@@ -490,7 +493,9 @@ class Cascade:
                     break
                 if delivery is None:
                     late = now - due if now - due >= _LATE_AFTER else None
-                    delivery = self._dispatch(incident, person, channel, key, "page", now, late=late)
+                    delivery = self._dispatch(
+                        incident, person, channel, key, DeliveryKind.PAGE, now, late=late
+                    )
                 planned = incident.level_at + step * (k + 1)
                 if delivery is not None and delivery.state in DONE_BADLY:
                     due = min(planned, delivery.updated_at)  # a failed channel hands over at once
@@ -513,13 +518,13 @@ class Cascade:
         return bool(person.email) if channel == "email" else bool(person.phone)
 
     # deliveries ---------------------------------------------------------------------------------
-    def _notify(self, incident: Incident, kind: str, by: str | None) -> None:
+    def _notify(self, incident: Incident, kind: DeliveryKind, by: str | None) -> None:
         """Tell everyone already paged that the incident was acknowledged (by whom) or cleared."""
         now = self.clock.now()
         seen: set[str] = set()
         for page in self.store.deliveries(incident.id, *REACHED):
             person = self.oncall.people.get(page.person)
-            if page.kind != "page" or person is None or person.id in seen:
+            if page.kind != DeliveryKind.PAGE or person is None or person.id in seen:
                 continue
             seen.add(person.id)
             if by is not None and by.startswith(person.name):
@@ -534,7 +539,7 @@ class Cascade:
         person: Person,
         channel: str,
         key: str,
-        kind: str,
+        kind: DeliveryKind,
         now: datetime,
         by: str | None = None,
         late: timedelta | None = None,
@@ -571,7 +576,7 @@ class Cascade:
         person: Person,
         channel: str,
         key: str,
-        kind: str,
+        kind: DeliveryKind,
         by: str | None,
         late: timedelta | None = None,
     ) -> Outbound:
@@ -581,9 +586,9 @@ class Cascade:
         else:
             to = person.contacts.get(channel, person.name)
         now = self.clock.now()
-        if kind == "ack":
+        if kind == DeliveryKind.ACK:
             subject, text = messages.acknowledged(incident.code, by or "?", now, zone, language)
-        elif kind == "clear":
+        elif kind == DeliveryKind.CLEAR:
             subject, text = messages.cleared(incident.code, now, zone, language)
         else:
             lines = self._lines(incident)
@@ -601,23 +606,25 @@ class Cascade:
             if late is not None:
                 note = messages.late(late.total_seconds() / 60, language)
                 subject, text = (f"{note} — {subject}" if subject else ""), f"{note} — {text}"
-        return Outbound(key, to, language, subject, text, gather=kind == "page" and channel == "voice")
+        return Outbound(
+            key, to, language, subject, text, gather=kind == DeliveryKind.PAGE and channel == "voice"
+        )
 
     def _lines(self, incident: Incident) -> list[messages.AlarmLine]:
         lines = []
-        for alarm, record, _active in self.store.alarms(incident.id):
-            tag = self.config.tag(str(record["tag"]))
-            station = self.config.station(tag.station).name if tag else str(record["tag"]).split(".")[0]
-            rate, eta = self._forecasts(str(record["tag"])) if self._forecasts else (None, None)
-            value = record.get("value")
+        for paged in self.store.alarms(incident.id):
+            event = paged.event
+            tag = self.config.tag(event.tag)
+            station = self.config.station(tag.station).name if tag else event.tag.split(".")[0]
+            rate, eta = self._forecasts(event.tag) if self._forecasts else (None, None)
             lines.append(
                 messages.AlarmLine(
-                    alarm,
+                    event.alarm,
                     station,
-                    Priority(int(record["priority"])),  # type: ignore[call-overload]
-                    str(record["message_fr"]),
-                    str(record["message_en"]),
-                    float(value) if isinstance(value, (int, float)) else None,
+                    event.priority,
+                    event.message_fr,
+                    event.message_en,
+                    event.value,
                     tag.unit if tag else "",
                     rate,
                     eta,
@@ -645,7 +652,7 @@ class Cascade:
         task.add_done_callback(lambda _task: self._inflight.discard(key))
 
     def _wanted(self, delivery: Delivery) -> bool:
-        if delivery.kind != "page":
+        if delivery.kind != DeliveryKind.PAGE:
             return True
         incident = self.store.incident(delivery.incident)
         return incident is not None and incident.state == OPEN
@@ -704,10 +711,10 @@ class Cascade:
             detail,
         )
         self._settle(delivery, FAILED, detail, self.clock.now())
-        if delivery.kind == "page":
+        if delivery.kind == DeliveryKind.PAGE:
             self._tick()  # the next channel or person, now
 
-    def _settle(self, delivery: Delivery, state: str, detail: str, at: datetime) -> None:
+    def _settle(self, delivery: Delivery, state: DeliveryState, detail: str, at: datetime) -> None:
         delivery.state, delivery.detail, delivery.updated_at = state, detail, at
         self.store.update(delivery)
         self.store.attempt(delivery.key, at, state, detail)
@@ -716,14 +723,3 @@ class Cascade:
     def channel_down(self, channel: str) -> datetime | None:
         until = self._down_until.get(channel)
         return until if until is not None and until > self.clock.now() else None
-
-
-def _event_record(event: AlarmEvent) -> dict[str, Any]:
-    return {
-        "tag": event.tag,
-        "priority": int(event.priority),
-        "message_fr": event.message_fr,
-        "message_en": event.message_en,
-        "value": event.value,
-        "ts": event.ts.isoformat(),
-    }

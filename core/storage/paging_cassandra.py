@@ -14,22 +14,27 @@ reads (``recent``, the open ones) take the newest thousand (``_WINDOW``).
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from core.model import AlarmEvent
 from core.storage.paging import (
     ACKED,
     DELIVERY_COLUMNS,
     INCIDENT_COLUMNS,
     OPEN,
     Delivery,
+    DeliveryState,
     Incident,
+    IncidentState,
+    PagedAlarm,
     delivery_from_row,
     delivery_row,
+    event_from_json,
+    event_json,
     incident_from_row,
     incident_of,
     incident_row,
@@ -154,7 +159,7 @@ class CassandraPagingStore:
         ).one()
         return None if row is None else incident_from_row(row)
 
-    def incidents(self, *states: str) -> list[Incident]:
+    def incidents(self, *states: IncidentState) -> list[Incident]:
         found = [i for i in self.recent(_WINDOW) if i.state in states]
         return sorted(found, key=lambda i: i.id)
 
@@ -163,10 +168,10 @@ class CassandraPagingStore:
         return [incident_from_row(row) for row in rows]
 
     # alarms of an incident ----------------------------------------------------------------
-    def add_alarm(self, incident: int, alarm: str, event: dict[str, object]) -> None:
+    def add_alarm(self, incident: int, event: AlarmEvent) -> None:
         self._run(
             "INSERT INTO paging_alarms (incident, alarm, event, active, added) VALUES (%s, %s, %s, true, %s)",
-            (incident, alarm, json.dumps(event), time.time_ns()),
+            (incident, event.alarm, event_json(event), time.time_ns()),
         )
 
     def set_alarm_active(self, incident: int, alarm: str, active: bool) -> None:
@@ -175,23 +180,23 @@ class CassandraPagingStore:
             (active, incident, alarm),
         )
 
-    def alarms(self, incident: int) -> list[tuple[str, dict[str, object], bool]]:
+    def alarms(self, incident: int) -> list[PagedAlarm]:
         rows = list(self._run("SELECT alarm, event, active, added FROM paging_alarms WHERE incident = %s",
                               (incident,)))  # fmt: skip
         rows.sort(key=lambda r: (r.added or 0, r.alarm))
-        return [(r.alarm, json.loads(r.event), bool(r.active)) for r in rows]
+        return [PagedAlarm(event_from_json(r.alarm, r.event), bool(r.active)) for r in rows]
 
-    def put_alarms(self, incident: int, alarms: list[tuple[str, dict[str, object], bool]]) -> None:
+    def put_alarms(self, incident: int, alarms: list[PagedAlarm]) -> None:
         base = time.time_ns()
-        for n, (alarm, event, active) in enumerate(alarms):
+        for n, paged in enumerate(alarms):
             self._run(
                 "INSERT INTO paging_alarms (incident, alarm, event, active, added) "
                 "VALUES (%s, %s, %s, %s, %s)",
-                (incident, alarm, json.dumps(event), active, base + n),
+                (incident, paged.alarm, event_json(paged.event), paged.active, base + n),
             )
 
-    def incidents_of(self, alarm: str, *states: str) -> list[Incident]:
-        return [i for i in self.incidents(*states) if any(a == alarm for a, _, _ in self.alarms(i.id))]
+    def incidents_of(self, alarm: str, *states: IncidentState) -> list[Incident]:
+        return [i for i in self.incidents(*states) if any(a.alarm == alarm for a in self.alarms(i.id))]
 
     # deliveries ---------------------------------------------------------------------------
     def claim(self, delivery: Delivery) -> bool:
@@ -210,7 +215,7 @@ class CassandraPagingStore:
         self._run(
             "UPDATE paging_deliveries SET state = %s, attempts = %s, detail = %s, updated_at = %s "
             "WHERE incident = %s AND key = %s IF EXISTS",
-            (delivery.state, delivery.attempts, delivery.detail, delivery.updated_at.timestamp(),
+            (delivery.state.value, delivery.attempts, delivery.detail, delivery.updated_at.timestamp(),
              delivery.incident, delivery.key),
         )  # fmt: skip
 
@@ -232,7 +237,7 @@ class CassandraPagingStore:
         ).one()
         return None if row is None else delivery_from_row(row)
 
-    def deliveries(self, incident: int | None = None, *states: str) -> list[Delivery]:
+    def deliveries(self, incident: int | None = None, *states: DeliveryState) -> list[Delivery]:
         incidents = [incident] if incident is not None else [i.id for i in self.recent(_WINDOW)]
         found: list[Delivery] = []
         for ident in incidents:
@@ -245,7 +250,7 @@ class CassandraPagingStore:
         seq = uuid.UUID(int=_time_uuid(at, outcome, detail))
         self._run(
             "INSERT INTO paging_attempts (key, seq, ts, outcome, detail) VALUES (%s, %s, %s, %s, %s)",
-            (key, seq, at.timestamp(), outcome, detail),
+            (key, seq, at.timestamp(), str(outcome), detail),
         )
 
     def attempts(self, key: str | None = None) -> list[tuple[str, datetime, str, str]]:

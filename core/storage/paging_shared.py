@@ -25,7 +25,8 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from core.storage.paging import ACKED, OPEN, Delivery, Incident
+from core.model import AlarmEvent
+from core.storage.paging import ACKED, OPEN, Delivery, DeliveryState, Incident, IncidentState, PagedAlarm
 from core.storage.paging_cassandra import _WINDOW, CassandraPagingStore
 from core.storage.paging_sqlite import SqlitePagingStore
 
@@ -146,24 +147,24 @@ class SharedPagingStore:
     def incident(self, incident_id: int) -> Incident | None:
         return self.local.incident(incident_id)
 
-    def incidents(self, *states: str) -> list[Incident]:
+    def incidents(self, *states: IncidentState) -> list[Incident]:
         return self.local.incidents(*states)
 
     def recent(self, limit: int = 100) -> list[Incident]:
         return self.local.recent(limit)
 
-    def add_alarm(self, incident: int, alarm: str, event: dict[str, object]) -> None:
-        self.local.add_alarm(incident, alarm, event)
-        self._send(lambda: self.shared.add_alarm(incident, alarm, dict(event)))
+    def add_alarm(self, incident: int, event: AlarmEvent) -> None:
+        self.local.add_alarm(incident, event)
+        self._send(lambda: self.shared.add_alarm(incident, event))
 
     def set_alarm_active(self, incident: int, alarm: str, active: bool) -> None:
         self.local.set_alarm_active(incident, alarm, active)
         self._send(lambda: self.shared.set_alarm_active(incident, alarm, active))
 
-    def alarms(self, incident: int) -> list[tuple[str, dict[str, object], bool]]:
+    def alarms(self, incident: int) -> list[PagedAlarm]:
         return self.local.alarms(incident)
 
-    def incidents_of(self, alarm: str, *states: str) -> list[Incident]:
+    def incidents_of(self, alarm: str, *states: IncidentState) -> list[Incident]:
         return self.local.incidents_of(alarm, *states)
 
     # deliveries ---------------------------------------------------------------------------
@@ -200,7 +201,7 @@ class SharedPagingStore:
     def delivery(self, key: str) -> Delivery | None:
         return self.local.delivery(key)
 
-    def deliveries(self, incident: int | None = None, *states: str) -> list[Delivery]:
+    def deliveries(self, incident: int | None = None, *states: DeliveryState) -> list[Delivery]:
         return self.local.deliveries(incident, *states)
 
     def attempt(self, key: str, at: datetime, outcome: str, detail: str) -> None:

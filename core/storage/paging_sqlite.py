@@ -9,18 +9,23 @@ disk is the order of events.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
+from core.model import AlarmEvent
 from core.storage.paging import (
     ACKED,
     OPEN,
     Delivery,
+    DeliveryState,
     Incident,
+    IncidentState,
+    PagedAlarm,
     delivery_from_row,
     delivery_row,
+    event_from_json,
+    event_json,
     incident_from_row,
     incident_row,
 )
@@ -91,7 +96,7 @@ class SqlitePagingStore:
         row = self.db.execute("SELECT * FROM incidents WHERE id=?", (incident_id,)).fetchone()
         return None if row is None else incident_from_row(row)
 
-    def incidents(self, *states: str) -> list[Incident]:
+    def incidents(self, *states: IncidentState) -> list[Incident]:
         marks = ",".join("?" * len(states))
         rows = self.db.execute(f"SELECT * FROM incidents WHERE state IN ({marks}) ORDER BY id", states)
         return [incident_from_row(row) for row in rows]
@@ -101,9 +106,10 @@ class SqlitePagingStore:
         return [incident_from_row(row) for row in rows]
 
     # alarms of an incident ----------------------------------------------------------------
-    def add_alarm(self, incident: int, alarm: str, event: dict[str, object]) -> None:
+    def add_alarm(self, incident: int, event: AlarmEvent) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO incident_alarms VALUES (?,?,?,1)", (incident, alarm, json.dumps(event))
+            "INSERT OR REPLACE INTO incident_alarms VALUES (?,?,?,1)",
+            (incident, event.alarm, event_json(event)),
         )
 
     def set_alarm_active(self, incident: int, alarm: str, active: bool) -> None:
@@ -111,13 +117,13 @@ class SqlitePagingStore:
             "UPDATE incident_alarms SET active=? WHERE incident=? AND alarm=?", (int(active), incident, alarm)
         )
 
-    def alarms(self, incident: int) -> list[tuple[str, dict[str, object], bool]]:
+    def alarms(self, incident: int) -> list[PagedAlarm]:
         rows = self.db.execute(
             "SELECT alarm, event, active FROM incident_alarms WHERE incident=? ORDER BY rowid", (incident,)
         )
-        return [(alarm, json.loads(event), bool(active)) for alarm, event, active in rows]
+        return [PagedAlarm(event_from_json(alarm, event), bool(active)) for alarm, event, active in rows]
 
-    def incidents_of(self, alarm: str, *states: str) -> list[Incident]:
+    def incidents_of(self, alarm: str, *states: IncidentState) -> list[Incident]:
         marks = ",".join("?" * len(states))
         rows = self.db.execute(
             f"SELECT i.* FROM incidents i JOIN incident_alarms a ON a.incident = i.id "
@@ -149,7 +155,7 @@ class SqlitePagingStore:
         row = self.db.execute("SELECT * FROM deliveries WHERE key=?", (key,)).fetchone()
         return None if row is None else delivery_from_row(row)
 
-    def deliveries(self, incident: int | None = None, *states: str) -> list[Delivery]:
+    def deliveries(self, incident: int | None = None, *states: DeliveryState) -> list[Delivery]:
         sql, args = "SELECT * FROM deliveries WHERE 1=1", list[object]()
         if incident is not None:
             sql += " AND incident=?"
@@ -184,13 +190,13 @@ class SqlitePagingStore:
         self.db.execute("INSERT OR REPLACE INTO incidents VALUES (?,?,?,?,?,?,?,?,?,?)",
                         incident_row(incident))  # fmt: skip
 
-    def put_alarms(self, incident: int, alarms: list[tuple[str, dict[str, object], bool]]) -> None:
+    def put_alarms(self, incident: int, alarms: list[PagedAlarm]) -> None:
         with self.db:
             self.db.execute("BEGIN")
             self.db.execute("DELETE FROM incident_alarms WHERE incident=?", (incident,))
             self.db.executemany(
                 "INSERT INTO incident_alarms VALUES (?,?,?,?)",
-                [(incident, alarm, json.dumps(event), int(active)) for alarm, event, active in alarms],
+                [(incident, a.alarm, event_json(a.event), int(a.active)) for a in alarms],
             )
 
     def put_delivery(self, delivery: Delivery, attempts: list[tuple[str, datetime, str, str]]) -> None:

@@ -272,7 +272,7 @@ async def test_alarms_raised_together_make_one_page(tmp_path: Path, twilio: Reco
     await asyncio.sleep(20)
     bench.level(4.3)  # HH (critical) 20 s later: within the 60 s window, joins page 1
     await bench.settled()
-    assert [a for a, _, _ in bench.cascade.store.alarms(1)] == [
+    assert [a.alarm for a in bench.cascade.store.alarms(1)] == [
         "level:lauragais.level:H",
         "level:lauragais.level:HH",
     ]

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from core.model import AlarmAction, AlarmEvent, AlarmStatus, Priority
 from core.storage.cassandra_session import connect
 from core.storage.paging import (
     ACKED,
@@ -21,6 +22,8 @@ from core.storage.paging import (
     SENDING,
     SENT,
     Delivery,
+    DeliveryKind,
+    PagedAlarm,
     PagingStore,
 )
 from core.storage.paging_cassandra import CassandraPagingStore
@@ -81,11 +84,12 @@ async def store(factory: Callable[[], PagingStore]) -> AsyncIterator[PagingStore
 
 def delivery(incident: int, person: str, at: datetime, channel: str = "sms") -> Delivery:
     key = f"{incident}:page:0:0:{person}:{channel}"
-    return Delivery(key, incident, "page", 0, 0, person, channel, SENDING, 0, "", at, at)
+    return Delivery(key, incident, DeliveryKind.PAGE, 0, 0, person, channel, SENDING, 0, "", at, at)
 
 
-EVENT = {"tag": "dam.level", "priority": 3, "message_fr": "très haut", "message_en": "very high",
-         "value": 4.5, "ts": T0.isoformat()}  # fmt: skip
+def raised(alarm: str, value: float | None = 4.5) -> AlarmEvent:
+    return AlarmEvent(alarm, "dam.level", T0, AlarmAction.RAISED, AlarmStatus.UNACK, True, Priority.MEDIUM,
+                      value, 4.0, "très haut", "very high")  # fmt: skip
 
 
 async def test_incidents_get_increasing_ids_and_keep_every_field(store: PagingStore) -> None:
@@ -109,13 +113,13 @@ async def test_incidents_get_increasing_ids_and_keep_every_field(store: PagingSt
 async def test_an_incident_lists_its_alarms_in_order_and_which_are_still_active(store: PagingStore) -> None:
     incident = store.open_incident("dam", T0)
     other = store.open_incident("dam", T0)
-    store.add_alarm(incident.id, "lauragais.level.hh", EVENT)
-    store.add_alarm(incident.id, "lauragais.rate", {**EVENT, "value": None})
+    store.add_alarm(incident.id, raised("lauragais.level.hh"))
+    store.add_alarm(incident.id, raised("lauragais.rate", None))
     store.set_alarm_active(incident.id, "lauragais.level.hh", False)
     store.set_alarm_active(incident.id, "never.added", False)  # nothing to update: nothing created
     assert store.alarms(incident.id) == [
-        ("lauragais.level.hh", EVENT, False),
-        ("lauragais.rate", {**EVENT, "value": None}, True),
+        PagedAlarm(raised("lauragais.level.hh"), False),
+        PagedAlarm(raised("lauragais.rate", None), True),
     ]
     assert store.alarms(other.id) == []
     assert [i.id for i in store.incidents_of("lauragais.rate", OPEN)] == [incident.id]
@@ -162,7 +166,7 @@ async def test_a_webhook_is_seen_once_and_an_acknowledgement_is_kept(store: Pagi
 async def test_everything_survives_closing_and_opening_again(factory: Callable[[], PagingStore]) -> None:
     store = await opened(factory())
     incident = store.open_incident("dam", T0)
-    store.add_alarm(incident.id, "a", EVENT)
+    store.add_alarm(incident.id, raised("a"))
     page = delivery(incident.id, "alice", T0)
     store.claim(page)
     store.attempt(page.key, T0, SENDING, "")
@@ -171,7 +175,7 @@ async def test_everything_survives_closing_and_opening_again(factory: Callable[[
     store = await opened(factory())
     try:
         assert store.incident(incident.id) == incident
-        assert store.alarms(incident.id) == [("a", EVENT, True)]
+        assert store.alarms(incident.id) == [PagedAlarm(raised("a"))]
         assert store.delivery(page.key) == page and store.attempts(page.key) == [(page.key, T0, SENDING, "")]
         assert store.open_incident("dam", T0).id == incident.id + 1
     finally:
@@ -216,7 +220,7 @@ async def test_a_follower_copies_the_leader_and_its_acknowledgement_reaches_the_
 ) -> None:
     leader, follower = pair
     incident = leader.open_incident("dam", T0)
-    leader.add_alarm(incident.id, "lauragais.level.hh", EVENT)
+    leader.add_alarm(incident.id, raised("lauragais.level.hh"))
     page = delivery(incident.id, "alice", T0)
     leader.claim(page)
     assert await leader.reserve(page)
@@ -229,7 +233,7 @@ async def test_a_follower_copies_the_leader_and_its_acknowledgement_reaches_the_
 
     assert await follower.pull() == 1
     assert follower.incident(incident.id) == incident
-    assert follower.alarms(incident.id) == [("lauragais.level.hh", EVENT, True)]
+    assert follower.alarms(incident.id) == [PagedAlarm(raised("lauragais.level.hh"))]
     assert follower.deliveries(incident.id) == [sent]
     assert follower.attempts(page.key) == [(page.key, T0 + timedelta(seconds=1), SENT, "SM1")]
     assert await follower.pull() == 0  # nothing new
@@ -243,3 +247,33 @@ async def test_a_follower_copies_the_leader_and_its_acknowledgement_reaches_the_
     assert [(i.id, i.acked_by) for i in taken] == [(incident.id, "Bob Durand")]
     # and a new leader's ids continue after the old leader's
     assert follower.open_incident("dam", T0).id == incident.id + 1
+
+
+def test_a_paging_file_written_before_the_whole_event_was_kept_reads_each_alarm_as_its_raise(
+    tmp_path: Path,
+) -> None:
+    """The store migration: an incident's alarms stored as the old record (tag, priority,
+    messages, value, time) come back as the events that raised them."""
+    import json
+    import sqlite3
+
+    store = SqlitePagingStore(tmp_path / "notify.db")
+    store.open()
+    incident = store.open_incident("dam", T0)
+    store.close()
+    old = json.dumps({"tag": "dam.level", "priority": 1, "message_fr": "très haut", "message_en": "very high",
+                      "value": 4.5, "ts": T0.isoformat()})  # fmt: skip
+    with sqlite3.connect(tmp_path / "notify.db") as db:
+        db.execute(
+            "INSERT INTO incident_alarms VALUES (?, ?, ?, 1)", (incident.id, "level:dam.level:HH", old)
+        )
+    store.open()
+    try:
+        (paged,) = store.alarms(incident.id)
+    finally:
+        store.close()
+    event = paged.event
+    assert (event.alarm, event.tag, event.action, event.status, event.priority) == (
+        "level:dam.level:HH", "dam.level", AlarmAction.RAISED, AlarmStatus.UNACK, Priority.CRITICAL
+    )  # fmt: skip
+    assert (event.value, event.message_fr, event.ts, paged.active) == (4.5, "très haut", T0, True)
