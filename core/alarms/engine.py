@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from core import words
 from core.alarms.rules import (
     Access,
     BadQuality,
@@ -65,67 +66,12 @@ _LOGGER = logging.getLogger(__name__)
 # updates once a real second, so staleness, link and clock checks keep their real-time meaning.
 _LINK_KINDS = frozenset({"stale", "communication", "access", "clock"})
 _LIMIT_PRIORITY = {"HHH": "critical", "HH": "critical", "H": "high", "L": "medium", "LL": "high"}
-_MESSAGES: dict[str, tuple[str, str]] = {
-    "HHH": (
-        "{station} — {label} au niveau extrême : {value} {unit} (seuil {limit})",
-        "{station} — {label} at its extreme level: {value} {unit} (limit {limit})",
-    ),
-    "HH": (
-        "{station} — {label} très haut : {value} {unit} (seuil {limit})",
-        "{station} — {label} very high: {value} {unit} (limit {limit})",
-    ),
-    "H": (
-        "{station} — {label} haut : {value} {unit} (seuil {limit})",
-        "{station} — {label} high: {value} {unit} (limit {limit})",
-    ),
-    "L": (
-        "{station} — {label} bas : {value} {unit} (seuil {limit})",
-        "{station} — {label} low: {value} {unit} (limit {limit})",
-    ),
-    "LL": (
-        "{station} — {label} très bas : {value} {unit} (seuil {limit})",
-        "{station} — {label} very low: {value} {unit} (limit {limit})",
-    ),
-    "rate": (
-        "{station} — {label} varie vite : {rate} {unit}/h (seuil {limit})",
-        "{station} — {label} changing fast: {rate} {unit}/h (limit {limit})",
-    ),
-    "forecast": (
-        "{station} — {label} : {limit} {unit} atteint dans {eta} min",
-        "{station} — {label}: {limit} {unit} reached in {eta} min",
-    ),
-    "stale": (
-        "{station} — {label} : pas de mise à jour depuis {limit} s",
-        "{station} — {label}: no update for {limit} s",
-    ),
-    "quality": ("{station} — {label} : valeur invalide", "{station} — {label}: invalid value"),
-    "discrete": ("{station} — {label} : état anormal", "{station} — {label}: abnormal state"),
-    "communication": ("{station} : liaison perdue", "{station}: communication lost"),
-    "access": (
-        "{station} : connexion refusée ({reason}) — {detail}",
-        "{station}: connection refused ({reason}) — {detail}",
-    ),
-    "clock": (
-        "{station} : horloge décalée de {value} s (tolérance {limit} s)",
-        "{station}: clock off by {value} s (tolerance {limit} s)",
-    ),
-}
+_MESSAGES = words.section("alarm")  # each kind's message; a rule may give its own
 # A forecast alarm with no time left to give: the level got there, or stopped heading there.
-_FORECAST_REACHED = (
-    "{station} — {label} : {limit} {unit} atteint",
-    "{station} — {label}: {limit} {unit} reached",
-)
-_FORECAST_EASED = (
-    "{station} — {label} : {limit} {unit} n'est plus prévu dans l'heure",
-    "{station} — {label}: {limit} {unit} no longer expected within the hour",
-)
+_FORECAST_REACHED = _MESSAGES.pop("forecast_reached")
+_FORECAST_EASED = _MESSAGES.pop("forecast_eased")
 _LIMIT_KINDS = frozenset({"HHH", "HH", "H", "L", "LL"})
-_REFUSALS: dict[str, tuple[str, str]] = {
-    "certificate": ("certificat du poste non approuvé", "station certificate not trusted"),
-    "policy": ("politique de sécurité non proposée", "security policy not offered"),
-    "authentication": ("identifiant ou mot de passe refusé", "user or password refused"),
-    "secret": ("mot de passe absent du coffre", "password missing from the secret store"),
-}
+_REFUSALS = words.section("refusal")  # why a station refused us, as an alarm says it
 
 
 @dataclass
@@ -220,7 +166,7 @@ class Alarm:
         shown = raised if self.kind in _LIMIT_KINDS and raised is not None else self.value
         value = "—" if shown is None or math.isnan(shown) else f"{shown:.{self.decimals}f}"
         label = self.label_fr if language == "fr" else (self.label_en or self.label_fr)
-        refusal = _REFUSALS.get(self.fault, ("refus", "refused"))
+        refusal = _REFUSALS.get(self.fault, _REFUSALS["other"])
         fields = {
             "label": label,
             "value": value,

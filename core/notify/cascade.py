@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from core import words
 from core.bus import ALARMS, Bus
 from core.clock import Clock, Timer
 from core.config.notify import BUILT_IN_CHANNELS, Escalation, Level, Person, Policy
@@ -259,16 +260,11 @@ class Cascade:
         """An SMS reply such as ``OK 12`` from a person of the roster."""
         person = self.oncall.person_by_phone(phone)
         language = person.language if person else self.config.site.language
-        fr = language != "en"
         if person is None:
-            return Reply("Numéro inconnu d'Écrêteur." if fr else "Unknown number.", language, False)
+            return Reply(words.say("reply.unknown_number", language), language, False)
         code = parse_reply(body)
         if code is None:
-            return Reply(
-                "Répondez OK suivi du numéro de l'alarme." if fr else "Reply OK and the alarm number.",
-                language,
-                False,
-            )
+            return Reply(words.say("reply.how", language), language, False)
         return self._phone_ack(self.store.incident(code), person, "SMS")
 
     def on_keypress(self, key: str, digits: str) -> Reply:
@@ -282,34 +278,27 @@ class Cascade:
         return self._phone_ack(self.store.incident(delivery.incident), person, "appel")
 
     def _phone_ack(self, incident: Incident | None, person: Person, via: str) -> Reply:
-        fr = person.language != "en"
+        language = person.language
         if incident is None:
-            return Reply("Alarme inconnue." if fr else "Unknown alarm.", person.language, False)
+            return Reply(words.say("reply.unknown_alarm", language), language, False)
         if incident.state != OPEN:
-            who = incident.acked_by or ("retour à la normale" if fr else "back to normal")
-            text = (
-                f"Alarme {incident.code} déjà traitée ({who})."
-                if fr
-                else f"Alarm {incident.code} already handled ({who})."
+            who = incident.acked_by or words.say("reply.back_to_normal", language)
+            return Reply(
+                words.say("reply.already_handled", language, code=incident.code, who=who), language, False
             )
-            return Reply(text, person.language, False)
         for paged in self.store.alarms(incident.id):
             self._acknowledge(paged.alarm, person.name, f"{via} OK {incident.code}")
         current = self.store.incident(incident.id)
         if current is not None and current.state == OPEN:  # nothing left to acknowledge in the engine
             self._taken(current, person.name, self.clock.now())
-        text = (
-            f"Alarme {incident.code} acquittée. Merci."
-            if fr
-            else f"Alarm {incident.code} acknowledged. Thank you."
-        )
-        return Reply(text, person.language, True)
+        return Reply(words.say("reply.acknowledged", language, code=incident.code), language, True)
 
     def acknowledge_by_link(self, incident_id: int, person_id: str) -> Reply:
         """The person paged confirmed on their incident link (``core.notify.links``)."""
         person = self.oncall.people.get(person_id)
         if person is None:
-            return Reply("Personne inconnue.", self.config.site.language, False)
+            language = self.config.site.language
+            return Reply(words.say("reply.unknown_person", language), language, False)
         return self._phone_ack(self.store.incident(incident_id), person, "lien web")
 
     def on_status(self, key: str, status: str, detail: str = "") -> bool:

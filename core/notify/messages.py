@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from core import words
 from core.model import Priority
 
 
@@ -31,59 +32,10 @@ class AlarmLine:
         return self.message_en if language == "en" and self.message_en else self.message_fr
 
 
-_PRIORITY = {
-    "fr": {
-        Priority.CRITICAL: "CRITIQUE",
-        Priority.HIGH: "HAUTE",
-        Priority.MEDIUM: "MOYENNE",
-        Priority.LOW: "BASSE",
-    },
-    "en": {
-        Priority.CRITICAL: "CRITICAL",
-        Priority.HIGH: "HIGH",
-        Priority.MEDIUM: "MEDIUM",
-        Priority.LOW: "LOW",
-    },
-}
-_TEXT = {
-    "fr": {
-        "ack_hint": "Répondez OK {code} pour acquitter.",
-        "late": "EN RETARD de {minutes:.0f} min",
-        "more": "+{n} autre(s) alarme(s)",
-        "trend": "tendance {rate:+.2f} {unit}/h",
-        "eta": "prévision : seuil dans {eta:.0f} min",
-        "subject": "[Écrêteur] {priority} — {station} — alarme {code}",
-        "acked": "Écrêteur : alarme {code} acquittée par {user} à {time}.",
-        "cleared": "Écrêteur : alarme {code} revenue à la normale à {time}.",
-        "acked_subject": "[Écrêteur] Alarme {code} acquittée par {user}",
-        "cleared_subject": "[Écrêteur] Alarme {code} revenue à la normale",
-        "voice": "Alerte Écrêteur. {alarms}",
-        "intro": "Alarme {code} ouverte le {time}.",
-        "footer": (
-            "Acquittez depuis le poste de supervision, par SMS (OK {code}) "
-            "ou en appuyant sur 1 lors de l'appel."
-        ),
-    },
-    "en": {
-        "ack_hint": "Reply OK {code} to acknowledge.",
-        "late": "LATE by {minutes:.0f} min",
-        "more": "+{n} more alarm(s)",
-        "trend": "trend {rate:+.2f} {unit}/h",
-        "eta": "forecast: threshold in {eta:.0f} min",
-        "subject": "[Écrêteur] {priority} — {station} — alarm {code}",
-        "acked": "Écrêteur: alarm {code} acknowledged by {user} at {time}.",
-        "cleared": "Écrêteur: alarm {code} back to normal at {time}.",
-        "acked_subject": "[Écrêteur] Alarm {code} acknowledged by {user}",
-        "cleared_subject": "[Écrêteur] Alarm {code} back to normal",
-        "voice": "Écrêteur alert. {alarms}",
-        "intro": "Alarm {code} opened on {time}.",
-        "footer": "Acknowledge from the control room, by SMS (OK {code}) or by pressing 1 during the call.",
-    },
-}
-
-
 def _text(language: str) -> dict[str, str]:
-    return _TEXT["en" if language == "en" else "fr"]
+    """The page's sentences in ``language`` (French unless ``en``), from the catalogue."""
+    index = 1 if language == "en" else 0
+    return {entry: texts[index] for entry, texts in words.section("page").items()}
 
 
 def _details(line: AlarmLine, language: str) -> str:
@@ -97,7 +49,7 @@ def _details(line: AlarmLine, language: str) -> str:
 
 
 def _priority(language: str, line: AlarmLine) -> str:
-    return _PRIORITY["en" if language == "en" else "fr"][line.priority]
+    return words.say(f"priority.{line.priority.name.lower()}", language)
 
 
 def _worst(lines: list[AlarmLine]) -> AlarmLine:

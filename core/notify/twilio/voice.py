@@ -8,21 +8,13 @@ from __future__ import annotations
 
 from twilio.twiml.voice_response import VoiceResponse
 
+from core import words
 from core.config.notify import Twilio
 from core.notify.channels import Outbound
 from core.notify.twilio.client import TwilioChannel, callback, calling
 from core.notify.twilio.webhooks import STATUS_PATH, VOICE_PATH
 
 VOICES = {"fr": "fr-FR", "en": "en-GB"}
-_PRESS = {
-    "fr": "Pour acquitter l'alarme, appuyez sur 1.",
-    "en": "To acknowledge the alarm, press 1.",
-}
-_BYE = {"fr": "Aucune réponse. Au revoir.", "en": "No answer. Goodbye."}
-_DONE = {
-    True: {"fr": "Alarme acquittée. Merci.", "en": "Alarm acknowledged. Thank you."},
-    False: {"fr": "Alarme non acquittée.", "en": "Alarm not acknowledged."},
-}
 
 
 def page_twiml(twilio: Twilio, message: Outbound) -> str:
@@ -33,16 +25,15 @@ def page_twiml(twilio: Twilio, message: Outbound) -> str:
     )
     for _ in range(2):  # said twice: the first words are often lost while waking up
         gather.say(message.text, language=voice)
-        gather.say(_PRESS.get(message.language, _PRESS["fr"]), language=voice)
-    response.say(_BYE.get(message.language, _BYE["fr"]), language=voice)
+        gather.say(words.say("call.press", message.language), language=voice)
+    response.say(words.say("call.bye", message.language), language=voice)
     return str(response)
 
 
 def answer_twiml(language: str, acknowledged: bool) -> str:
     response = VoiceResponse()
-    response.say(
-        _DONE[acknowledged].get(language, _DONE[acknowledged]["fr"]), language=VOICES.get(language, "fr-FR")
-    )
+    said = words.say("call.acknowledged" if acknowledged else "call.not_acknowledged", language)
+    response.say(said, language=VOICES.get(language, "fr-FR"))
     return str(response)
 
 
