@@ -112,6 +112,20 @@ class ScenarioClock:
         return cls(epoch, speed)
 
 
+async def pause(clock: Clock, seconds: float, *, real: bool = False) -> None:
+    """Wait ``seconds`` of ``clock``'s time, or of real time when ``real`` (a transport's wait, a
+    provider's back-off: a time-lapse does not make Twilio or Cassandra faster). Through the
+    clock, so that a test's virtual time and a time-lapse both see it."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+    delay = seconds * clock.speed if real else seconds
+    timer = clock.call_later(delay, lambda: None if done.done() else done.set_result(None))
+    try:
+        await done
+    finally:
+        timer.cancel()
+
+
 def started_now(speed: float) -> ScenarioClock:
     """A time-lapse starting now, to the second (its ``--simulation`` text is then exact)."""
     return ScenarioClock(datetime.fromtimestamp(int(time.time()), UTC), speed)

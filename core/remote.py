@@ -12,6 +12,9 @@ from its own station links, marked ``local``, so that the control room keeps ann
 commands are refused with the reason until the server is back, since an acknowledgement the
 server never heard of would be a second truth. On reconnection the server's picture replaces
 the local one.
+
+Why one file: the session with the server, the board built on its picture and the commands sent
+to it share the session's state (tokens, reconnection, the stream's resumption point).
 """
 
 from __future__ import annotations

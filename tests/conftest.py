@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import socket
 import time
@@ -30,10 +31,26 @@ def port() -> int:
 
 
 async def eventually(condition: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
-    """Wait until ``condition()`` is truthy; fail with ``what`` after ``timeout`` seconds.
+    """Wait until ``condition()`` is truthy (awaited when it is a coroutine, a historian query);
+    return it, or fail with ``what`` after ``timeout`` seconds.
 
-    A wait for a real peer (a server starting, a reconnection), never a timing assertion.
+    The tests' one asynchronous wait, for a real peer (a server starting, a reconnection), never a
+    timing assertion. ``wait_until`` is the same for a test without an event loop.
     """
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if inspect.isawaitable(result):
+            result = await result
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+def wait_until(condition: Callable[[], Any], what: str = "condition", timeout: float = 60.0) -> Any:
+    """``eventually`` for a test without an event loop (a server in another process)."""
     deadline = time.monotonic() + timeout
     while True:
         result = condition()
@@ -41,7 +58,7 @@ async def eventually(condition: Callable[[], Any], timeout: float = 30.0, what: 
             return result
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
+        time.sleep(0.05)
 
 
 def site(stations: list[dict[str, Any]], tags: list[dict[str, Any]], **extra: Any) -> SiteConfig:

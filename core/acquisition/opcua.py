@@ -31,6 +31,9 @@ Choices that matter for trust:
   is opened: an impostor never receives the password.
 - Refusals (unknown certificate, policy not offered, wrong password, missing secret) need a
   person, not a retry: they back off to minutes, say what to do, and raise their own alarm.
+
+Why one file: DESIGN's adapter rule: the only asyncua importer, so connection, security,
+subscription, backfill and the station's clock, which all speak asyncua, live here.
 """
 
 from __future__ import annotations

@@ -7,13 +7,17 @@ resulting events to the pure state machine, and carries out its actions: publish
 ``AlarmEvent`` on the bus and record it in the journal. Operator commands (acknowledge,
 shelve, modes that suppress by design) go through the same path, so every change is journaled
 with who did it and why.
+
+Why one file: it turns samples into alarm transitions, with their timers, on one clock; the pure
+parts are apart already (rules.py, states.py, view.py, kpi.py) and the sentences are the
+catalogue's.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -196,7 +200,7 @@ class AlarmEngine:
         self.forecasts: dict[str, ForecastValue] = {}
         self.rejected_samples = 0
         self._warned: set[str] = set()
-        self._unsubscribe: list[object] = []
+        self._unsubscribe: list[Callable[[], None]] = []
         self._build()
 
     # -- configuration --------------------------------------------------------------------
@@ -309,7 +313,7 @@ class AlarmEngine:
 
     async def stop(self) -> None:
         for unsubscribe in self._unsubscribe:
-            unsubscribe()  # type: ignore[operator]
+            unsubscribe()
         for alarm in self.alarms.values():
             for timer in (alarm.delay, alarm.timer):
                 if timer is not None:

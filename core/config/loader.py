@@ -3,6 +3,9 @@
 ruamel.yaml keeps the line of each key and item, so a pydantic error location such as
 ``("tags", 3, "unit")`` is turned into ``demo.yaml:42: tags[3].unit``: an operator fixing the
 file never has to count list items by hand.
+
+Why one file: its one job is to map every validation error back to a line of the file; the YAML
+positions, the error phrasing and the file checks serve only that.
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 The models forbid unknown keys so that a typo is an error, not a silently ignored setting.
 The JSON Schema that editors use for completion is generated from these classes
 (``ecreteur schema``), so they are the single source of truth for the file format.
+
+Why one file: the models a site file's sections are made of, which the JSON Schema is generated
+from together; the notify and dashboards sections already have their own files.
 """
 
 from __future__ import annotations

@@ -14,6 +14,10 @@ they are told it is back to normal and paging stops.
 The schedule is recomputed from the durable store on every tick (what is due now, when to wake
 next), so a restart resumes at the right level at the right time. A delivery row is written
 before the provider is called: a message is never sent twice.
+
+Why one file: the escalation is one state machine over the durable store: alarm events, the
+schedule, the deliveries' outcomes and the phone's acknowledgements all move the same incidents;
+the words (messages.py), the roster, the channels and the store are apart.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from datetime import datetime, timedelta
 
 from core import words
 from core.bus import ALARMS, Bus
-from core.clock import Clock, Timer
+from core.clock import Clock, Timer, pause
 from core.config.notify import BUILT_IN_CHANNELS, Escalation, Level, Person, Policy
 from core.config.schema import SiteConfig, matching
 from core.model import AlarmAction, AlarmEvent
@@ -355,7 +359,7 @@ class Cascade:
         """Redundant servers: a follower copies the leader's rows; the leader takes the
         acknowledgements that reached a follower."""
         while True:
-            await asyncio.sleep(_SYNC_S)
+            await pause(self.clock, _SYNC_S, real=True)
             try:
                 if self._catching_up:
                     continue
@@ -668,9 +672,9 @@ class Cascade:
             except Transient as err:
                 now = self.clock.now()
                 if delivery.attempts <= self.escalation.retries:
-                    pause = self.escalation.retry_base_s * 2 ** (delivery.attempts - 1)
-                    self._settle(delivery, RETRY, f"{err}; retry in {pause:g} s", now)
-                    await asyncio.sleep(pause)
+                    backoff = self.escalation.retry_base_s * 2 ** (delivery.attempts - 1)
+                    self._settle(delivery, RETRY, f"{err}; retry in {backoff:g} s", now)
+                    await pause(self.clock, backoff, real=True)
                     continue
                 self._failed(delivery, str(err))
             except ChannelDown as err:

@@ -19,6 +19,10 @@ in flight at once (bounded). When Cassandra cannot take a write, the samples go 
 (``core/storage/spool.py``) and the write counts as durable. They are replayed oldest first
 once Cassandra answers, while new samples keep flowing. Nothing is lost, and nothing is
 duplicated, because a sample's key is (tag, time).
+
+Why one file: the write path, the spool's forwarding and replay, the roll-ups and the reads
+share one session, one bound on the requests in flight and the spool; the connection and the
+journal's tables are apart.
 """
 
 from __future__ import annotations

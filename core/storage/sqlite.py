@@ -17,6 +17,9 @@ Why this shape:
   exactly from the raw rows. Late samples (backfill) mark their hours for the same exact
   recomputation.
 - Retention deletes in chunks between write batches, so it never holds ingestion for long.
+
+Why one file: one writer thread owns the file: the write path, the roll-ups it keeps and the
+queries that read them share that thread's state and the schema.
 """
 
 from __future__ import annotations

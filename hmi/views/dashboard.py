@@ -4,6 +4,9 @@ Each card is a small live widget on a 12-column grid. In edit mode every card ge
 move it (arrows), resize it (wider/narrower, taller/shorter) and remove it, and an "Add card"
 menu adds one; "Save" writes the dashboards into the config file, comments kept
 (``core.config.editor``), and the saved layout is what the next start shows.
+
+Why one file: the view and its edit mode work on the same grid of card frames (moving, growing
+and pushing cards down is the view's own layout); the file's writing is core/config/editor.py.
 """
 
 from __future__ import annotations

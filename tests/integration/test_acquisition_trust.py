@@ -10,8 +10,7 @@ import asyncio
 import os
 import subprocess
 import sys
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -39,20 +38,6 @@ from tests.integration.tcp_proxy import CuttableProxy
 
 PASSWORD = "écluse-42"
 COMMUNICATION = [{"id": "link", "kind": "communication", "tags": "*", "priority": "high"}]
-
-
-async def until(
-    condition: Callable[[], Awaitable[Any]], timeout: float = 60.0, what: str = "condition"
-) -> Any:
-    """``eventually`` for an async condition (a historian query)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture
@@ -149,9 +134,9 @@ async def test_session_cut_static_tags_are_good_again_in_the_first_publish(
     assert good(runtime, "lauragais.level", *STATIC)
     # and the historian agrees on what the latest value is
     for tag in STATIC:
-        stored = await until(lambda tag=tag: runtime.historian.latest(tag), what=f"{tag} stored")
-        await until(
-            lambda tag=tag: _good_latest(runtime, tag), what=f"the historian's latest {tag} good again"
+        stored = await eventually(lambda tag=tag: runtime.historian.latest(tag), 60, f"{tag} stored")
+        await eventually(
+            lambda tag=tag: _good_latest(runtime, tag), 60, f"the historian's latest {tag} good again"
         )
         assert stored.value == runtime.latest[tag].value
 
@@ -185,7 +170,7 @@ async def test_session_cut_node_opcua_door_contact_is_good_again(
     await eventually(lambda: link.connections == 2 and first(), timeout=60, what="the second session")
     assert first()["nodestation.door"].quality is Quality.GOOD
     assert runtime.latest["nodestation.door"].value == 1.0
-    await until(lambda: _good_latest(runtime, "nodestation.door"), what="the historian's door good again")
+    await eventually(lambda: _good_latest(runtime, "nodestation.door"), 60, "the historian's door good again")
 
 
 # -- clocks -----------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from core.model import utcnow
-from tests.conftest import REPO, eventually
+from tests.conftest import REPO, eventually, wait_until
 from tests.integration.api_server import SITE, ApiServer
 from tests.integration.paging_bench import ALICE, BOB, roster
 from tests.integration.paging_peers import (
@@ -54,15 +54,6 @@ def api(tmp_path: Path) -> Iterator[ApiServer]:
     server.stop()
 
 
-def wait_for(condition: Callable[[], object], what: str, timeout: float = 60.0) -> None:
-    """Until ``condition()`` holds (the server evaluates samples asynchronously)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
 def alarm_status(api: ApiServer) -> str | None:
     alarms = httpx.get(f"{api.url}/alarms", headers=api.headers("read")).json()
     return next((a["status"] for a in alarms if a["id"] == ALARM), None)
@@ -84,7 +75,7 @@ def raise_probe_alarm(api: ApiServer) -> None:
 @pytest.mark.slow
 def test_a_viewer_cannot_acknowledge_and_the_refusal_is_audited(api: ApiServer) -> None:
     raise_probe_alarm(api)
-    wait_for(lambda: alarm_status(api) == "unacknowledged", what="the alarm raised")
+    wait_until(lambda: alarm_status(api) == "unacknowledged", what="the alarm raised")
     ack = f"{api.url}/alarms/{ALARM}/ack"
     refused = httpx.post(ack, json={"user": "Léa"}, headers=api.headers("read"))
     assert refused.status_code == 403
@@ -105,7 +96,7 @@ def test_a_viewer_cannot_acknowledge_and_the_refusal_is_audited(api: ApiServer) 
 @pytest.mark.slow
 def test_an_engineers_mode_survives_a_restart_and_suppresses_then_unsuppresses(api: ApiServer) -> None:
     raise_probe_alarm(api)
-    wait_for(lambda: alarm_status(api) == "unacknowledged", what="the alarm raised")
+    wait_until(lambda: alarm_status(api) == "unacknowledged", what="the alarm raised")
     enter = {"station": "lauragais", "on": True, "user": "Paul", "reason": "vidange de la retenue"}
     mode = f"{api.url}/modes/maintenance"
     assert httpx.post(mode, json=enter, headers=api.headers("operate")).status_code == 403
@@ -168,7 +159,7 @@ def test_operators_sign_in_act_in_their_own_name_and_guessers_are_slowed(api: Ap
     assert b"$argon2id$" in stored and b"vanne-de-fond-50" not in stored
 
     raise_probe_alarm(api)
-    wait_for(lambda: alarm_status(api) == "unacknowledged", what="the alarm raised")
+    wait_until(lambda: alarm_status(api) == "unacknowledged", what="the alarm raised")
     viewer = sign_in(api, "Léa", "je-regarde-seulement").json()["token"]
     ack = f"{api.url}/alarms/{ALARM}/ack"
     assert (
@@ -197,7 +188,7 @@ def test_operators_sign_in_act_in_their_own_name_and_guessers_are_slowed(api: Ap
         capture_output=True, text=True, cwd=REPO, timeout=120, check=False,
     )  # fmt: skip
     assert disabled.returncode == 0, disabled.stderr
-    wait_for(lambda: httpx.get(f"{api.url}/auth/me", headers=bearer).status_code == 401,
+    wait_until(lambda: httpx.get(f"{api.url}/auth/me", headers=bearer).status_code == 401,
              what="the disabled account's session ended")  # fmt: skip
     trail = httpx.get(f"{api.url}/audit", headers=api.headers("admin")).json()
     commands = [(e["command"], e["target"], e["outcome"]) for e in trail]

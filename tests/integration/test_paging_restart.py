@@ -6,8 +6,6 @@ server sent before and after the kill.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +14,7 @@ import httpx
 import pytest
 
 from core.model import utcnow
+from tests.conftest import wait_until
 from tests.integration.api_server import SITE, ApiServer
 from tests.integration.paging_bench import ALICE, BOB, roster
 from tests.integration.paging_peers import ACCOUNT_SID, PUBLIC_URL, RecordingProxy, signed_sms_reply
@@ -44,15 +43,6 @@ def paging_yaml(twilio: RecordingProxy) -> str:
     )
 
 
-def wait_for(condition: Callable[[], Any], what: str, timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := condition():
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @pytest.mark.slow
 @pytest.mark.paging
 @pytest.mark.usefixtures("credentials")
@@ -66,13 +56,13 @@ def test_kill_9_mid_escalation_resumes_at_the_right_level_without_sending_twice(
         sample = {"tag": "lauragais.probe", "ts": utcnow().isoformat(), "value": 60.0}  # above H 50
         posted = httpx.post(f"{api.url}/samples", json={"samples": [sample]}, headers=api.headers("ingest"))
         assert posted.status_code == 200, posted.text
-        wait_for(lambda: twilio.pages("sms"), "the first SMS")
+        wait_until(lambda: twilio.pages("sms"), "the first SMS")
         api.server.kill()  # SIGKILL: no flush, no goodbye
         api.server.wait()
         api.stop()
 
         api.start(with_station=False)
-        bob_page = wait_for(lambda: [p for p in twilio.pages("sms") if p.form["To"] == BOB], "level 2")[0]
+        bob_page = wait_until(lambda: [p for p in twilio.pages("sms") if p.form["To"] == BOB], "level 2")[0]
         alice_page = twilio.pages("sms")[0]
         assert alice_page.form["To"] == ALICE
         assert bob_page.at - posted_at >= timedelta(seconds=6)  # level 2 not before its time
@@ -81,7 +71,7 @@ def test_kill_9_mid_escalation_resumes_at_the_right_level_without_sending_twice(
         reply, signed = signed_sms_reply(BOB, "OK 1", "SM" + "4" * 32)
         answer = httpx.post(f"http://127.0.0.1:{api.api_port}/api/v1/twilio/sms", data=reply, headers=signed)
         assert answer.status_code == 200 and "Alarm 1 acknowledged" in answer.text
-        wait_for(lambda: len(twilio.pages()) == 3, "Alice told who acknowledged")
+        wait_until(lambda: len(twilio.pages()) == 3, "Alice told who acknowledged")
         told = twilio.pages()[2]
         assert told.form["To"] == ALICE and "acquittée par Bob Durand" in told.form["Body"]
 

@@ -158,3 +158,19 @@ def test_the_desktop_reaches_core_only_through_its_faces() -> None:
         if beyond:
             offenders[name] = beyond
     assert offenders == {}
+
+
+def test_a_module_over_400_lines_says_why_it_is_one_file() -> None:
+    """Files that each do one job: a long one must give its reason ("Why one file: …")."""
+    unexplained = []
+    for path in sorted([*(REPO / "core").rglob("*.py"), *(REPO / "hmi").rglob("*.py")]):
+        text = path.read_text(encoding="utf-8")
+        if text.count("\n") > 400:
+            gc.disable()
+            try:
+                docstring = ast.get_docstring(ast.parse(text)) or ""
+            finally:
+                gc.enable()
+            if "Why one file:" not in docstring:
+                unexplained.append(f"{path.relative_to(REPO)} ({text.count(chr(10))} lines)")
+    assert unexplained == []

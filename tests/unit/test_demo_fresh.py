@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from core.cli import DEMO_SITE, _fresh_alarms, _parser
+from core.cli import DEMO_SITE, _parser
+from core.cli_demo import _fresh_alarms
 from core.config import load_config
 from core.storage.lock import AuthorityLock, DataDirInUse
 from core.storage.paths import StatePaths

@@ -17,6 +17,7 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext, expect
 
+from tests.conftest import wait_until
 from tests.integration.api_server import ApiServer
 from tests.web.conftest import PASSWORD, base, post_samples, sign_in
 
@@ -74,16 +75,6 @@ def desktop(web: ApiServer, tmp_path: Path) -> Iterator[DesktopClient]:
     client.close()
 
 
-def until(condition: Any, what: str, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def served(api: ApiServer, alarm: str) -> dict[str, Any]:
     answer = httpx.get(f"{api.url}/alarms", headers=api.headers("read"), timeout=30)
     return next((a for a in answer.json() if a["id"] == alarm), {})
@@ -93,9 +84,9 @@ def raise_probe(api: ApiServer) -> None:
     """The probe's alarm unacknowledged, whatever an earlier test left (the server is shared)."""
     if served(api, PROBE).get("status") not in (None, "normal", "unacknowledged"):
         post_samples(api, ("lauragais.probe", 10.0, now()))
-        until(lambda: not served(api, PROBE).get("active"), "the probe back to normal")
+        wait_until(lambda: not served(api, PROBE).get("active"), "the probe back to normal")
     post_samples(api, ("lauragais.probe", 70.0, now()))
-    until(lambda: served(api, PROBE).get("status") == "unacknowledged", "the probe's alarm")
+    wait_until(lambda: served(api, PROBE).get("status") == "unacknowledged", "the probe's alarm")
 
 
 @pytest.mark.web
@@ -114,7 +105,7 @@ def test_sign_in_see_the_level_live_and_acknowledge_seen_by_the_api_and_a_deskto
     expect(level).to_have_text("12,56")
 
     raise_probe(web)  # above H 50: the probe's alarm
-    until(lambda: desktop.status(PROBE)[0] == "unacknowledged", "the desktop to annunciate the alarm")
+    wait_until(lambda: desktop.status(PROBE)[0] == "unacknowledged", "the desktop to annunciate the alarm")
     page.get_by_role("link", name="Alarmes").click()
     row = page.locator(f'[data-alarm="{PROBE}"]')
     expect(row).to_contain_text("non acquittée")
@@ -125,7 +116,7 @@ def test_sign_in_see_the_level_live_and_acknowledge_seen_by_the_api_and_a_deskto
 
     alarm = served(web, PROBE)
     assert (alarm["status"], alarm["acknowledged_by"]) == ("acknowledged", "alice")
-    until(
+    wait_until(
         lambda: desktop.status(PROBE) == ("acknowledged", "alice"), "the desktop to see the acknowledgement"
     )
     journal = httpx.get(f"{web.url}/alarms/journal", params={"alarm": PROBE}, headers=web.headers("read"))
@@ -180,7 +171,7 @@ def test_a_cross_site_request_cannot_act_with_the_session(web: ApiServer, contex
     page.route("http://evil.example/**", evil)
     page.on("response", lambda r: seen.append(r.status) if r.url == target else None)
     page.goto("http://evil.example/")
-    until(lambda: seen, "the forged request's answer")
+    wait_until(lambda: seen, "the forged request's answer")
     assert seen[0] in (401, 403)
     # The same request with the cookie but from another origin, and one without the CSRF header
     forged = context.request.post(target, data={"user": "mallory"}, headers={"Origin": "http://evil.example"})
