@@ -23,7 +23,7 @@ from ruamel.yaml.error import MarkedYAMLError
 
 from core.config.base import IDENT, TAG_ID, SecretRef
 from core.config.dashboards import CARD_TYPES
-from core.config.notify import ACCOUNT_SID, BUILT_IN_CHANNELS, E164, EMAIL, TIME_OF_DAY
+from core.config.notify import ACCOUNT_SID, BUILT_IN_CHANNELS, E164, EMAIL, TIME_OF_DAY, BuiltIn
 from core.config.partial import checkable
 from core.config.schema import SOURCES, LimitsRule, SiteConfig, Tag, matching
 from core.plugins import CARDS as CARD_PLUGINS
@@ -380,14 +380,14 @@ def _notify_consistency(config: SiteConfig) -> Iterator[tuple[Loc, str]]:
                     listed = ", ".join([*BUILT_IN_CHANNELS, *sorted(plugged)])
                     yield (*where, "channels", k), f"unknown channel {channel!r} (known: {listed})"
                     continue
-                account = config.notify.smtp if channel == "email" else config.notify.twilio
+                account = config.notify.smtp if channel == BuiltIn.EMAIL else config.notify.twilio
                 if account is None:
-                    needed = "notify.smtp" if channel == "email" else "notify.twilio"
+                    needed = "notify.smtp" if channel == BuiltIn.EMAIL else "notify.twilio"
                     yield (*where, "channels", k), f"channel {channel!r} needs `{needed}`"
             reachable = _reachable(level, people, teams)
             for channel in level.channels:
                 if reachable is not None and not reachable.get(channel, True):
-                    field = "email" if channel == "email" else "phone"
+                    field = "email" if channel == BuiltIn.EMAIL else "phone"
                     yield (
                         (*where, "channels"),
                         f"channel {channel!r} reaches nobody of this level (no {field})",
@@ -416,7 +416,7 @@ def _reachable(level: Any, people: dict[str, Any], teams: dict[str, Any]) -> dic
                 return None
             members += [people[m] for m in team.members if m in people]
     return {
-        channel: any(bool(p.email) if channel == "email" else bool(p.phone) for p in members)
+        channel: any(bool(p.email) if channel == BuiltIn.EMAIL else bool(p.phone) for p in members)
         for channel in level.channels
         if channel in BUILT_IN_CHANNELS  # a plugin channel reaches anyone (their name by default)
     }

@@ -7,6 +7,7 @@ with overrides for holidays and swaps); ``escalation`` routes alarms to policies
 
 from __future__ import annotations
 
+import enum
 import re
 from datetime import date, datetime
 from typing import Any, Literal
@@ -21,7 +22,18 @@ E164 = r"^\+[1-9][0-9]{6,14}$"
 EMAIL = r"^[^@\s]+@[^@\s]+$"
 TIME_OF_DAY = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 ACCOUNT_SID = r"^AC[0-9a-fA-F]{32}$"
-BUILT_IN_CHANNELS = ("email", "sms", "voice")  # a plugin channel is declared in ``notify.channels``
+
+
+class BuiltIn(enum.StrEnum):
+    """The channels Écrêteur brings; a plugin's channel is declared in ``notify.channels`` and
+    named by its own word."""
+
+    EMAIL = "email"
+    SMS = "sms"
+    VOICE = "voice"
+
+
+BUILT_IN_CHANNELS = tuple(BuiltIn)
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 WEEKDAYS: tuple[str, ...] = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 

@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 from core import words
 from core.bus import ALARMS, Bus
 from core.clock import Clock, Timer, pause
-from core.config.notify import BUILT_IN_CHANNELS, Escalation, Level, Person, Policy
+from core.config.notify import BUILT_IN_CHANNELS, BuiltIn, Escalation, Level, Person, Policy
 from core.config.schema import SiteConfig, matching
 from core.model import AlarmAction, AlarmEvent
 from core.notify import messages
@@ -75,7 +75,7 @@ _TAKEN = {
 # Twilio statuses that mean the message or the call did not reach the person
 _FAILED_STATUSES = {"failed", "undelivered", "busy", "no-answer", "canceled"}
 _REACHED_STATUSES = {"delivered", "read", "completed", "answered"}
-_NOTICE_CHANNELS = ("sms", "email")
+_NOTICE_CHANNELS = (BuiltIn.SMS, BuiltIn.EMAIL)
 _LATE_AFTER = timedelta(minutes=1)  # a page sent this long after its time says how late it is
 _SYNC_S = 2.0  # how often redundant servers look at each other's rows in the shared store
 
@@ -508,7 +508,7 @@ class Cascade:
             return False
         if channel not in BUILT_IN_CHANNELS:
             return True  # a plugin's channel: the person's contact there, or their name
-        return bool(person.email) if channel == "email" else bool(person.phone)
+        return bool(person.email) if channel == BuiltIn.EMAIL else bool(person.phone)
 
     # deliveries ---------------------------------------------------------------------------------
     def _notify(self, incident: Incident, kind: DeliveryKind, by: str | None) -> None:
@@ -575,7 +575,7 @@ class Cascade:
     ) -> Outbound:
         language, zone = person.language, self.oncall.zone
         if channel in BUILT_IN_CHANNELS:
-            to = (person.email if channel == "email" else person.phone) or ""
+            to = (person.email if channel == BuiltIn.EMAIL else person.phone) or ""
         else:
             to = person.contacts.get(channel, person.name)
         now = self.clock.now()
@@ -585,22 +585,24 @@ class Cascade:
             subject, text = messages.cleared(incident.code, now, zone, language)
         else:
             lines = self._lines(incident)
-            if channel == "email":
+            if channel == BuiltIn.EMAIL:
                 subject, text = messages.email(incident.code, lines, language, incident.opened_at, zone)
-            elif channel == "voice":
+            elif channel == BuiltIn.VOICE:
                 subject, text = "", messages.voice(incident.code, lines, language)
-            elif channel == "sms":
+            elif channel == BuiltIn.SMS:
                 subject, text = "", messages.sms(incident.code, lines, language)
             else:  # a plugin's channel (a chat): the e-mail's subject, the SMS's short text
                 subject = messages.email(incident.code, lines, language, incident.opened_at, zone)[0]
                 text = messages.sms(incident.code, lines, language)
-            if self.links is not None and channel != "voice":
-                text += ("\n" if channel == "email" else " ") + self.links.url(incident.id, person.id, now)
+            if self.links is not None and channel != BuiltIn.VOICE:
+                text += ("\n" if channel == BuiltIn.EMAIL else " ") + self.links.url(
+                    incident.id, person.id, now
+                )
             if late is not None:
                 note = messages.late(late.total_seconds() / 60, language)
                 subject, text = (f"{note} — {subject}" if subject else ""), f"{note} — {text}"
         return Outbound(
-            key, to, language, subject, text, gather=kind == DeliveryKind.PAGE and channel == "voice"
+            key, to, language, subject, text, gather=kind == DeliveryKind.PAGE and channel == BuiltIn.VOICE
         )
 
     def _lines(self, incident: Incident) -> list[messages.AlarmLine]:

@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, field
 
 from core.config.base import SecretRef
-from core.config.notify import Notify, PluginChannel
+from core.config.notify import BuiltIn, Notify, PluginChannel
 from core.config.secrets import SecretMissing, resolve
 from core.notify.channels import Channel, ChannelDown, Outbound, Rejected, Transient
 from core.notify.email import EmailChannel
@@ -34,7 +34,7 @@ def build(notify: Notify) -> Accounts:
     if notify.smtp is not None:
         try:
             password = resolve(notify.smtp.password) if notify.smtp.password else None
-            accounts.channels["email"] = EmailChannel(notify.smtp, password)
+            accounts.channels[BuiltIn.EMAIL] = EmailChannel(notify.smtp, password)
         except SecretMissing as err:
             _LOGGER.error("e-mail paging disabled: %s", err)
     if notify.twilio is not None:
@@ -43,8 +43,8 @@ def build(notify: Notify) -> Accounts:
         except SecretMissing as err:
             _LOGGER.error("SMS and voice paging disabled: %s", err)
         else:
-            accounts.channels["sms"] = SmsChannel(notify.twilio, token)
-            accounts.channels["voice"] = VoiceChannel(notify.twilio, token)
+            accounts.channels[BuiltIn.SMS] = SmsChannel(notify.twilio, token)
+            accounts.channels[BuiltIn.VOICE] = VoiceChannel(notify.twilio, token)
             accounts.webhooks = Webhooks(notify.twilio, token)
     for declared in notify.channels:
         channel = plugin_channel(declared)

@@ -296,9 +296,9 @@ def test_an_opcua_dam_an_mqtt_gauge_and_a_rest_probe_give_values_history_alarms_
 ) -> None:
     import httpx
 
+    from tests.conftest import wait_until
     from tests.integration.api_server import ApiServer
     from tests.integration.paging_bench import ALICE
-    from tests.integration.test_one_site_one_truth import wait_for
 
     server = ApiServer(tmp_path, site=three_sources_yaml(twilio).replace("@MQTT_PORT@", str(broker.port)))
     server.start()
@@ -314,7 +314,7 @@ def test_an_opcua_dam_an_mqtt_gauge_and_a_rest_probe_give_values_history_alarms_
             async with aiomqtt.Client("127.0.0.1", broker.port) as client:
                 await client.publish(RAIN, b"25.5", qos=1)
 
-        wait_for(lambda: get("/stations")[1]["state"] == "connected", "the gauge's broker session", 120)
+        wait_until(lambda: get("/stations")[1]["state"] == "connected", "the gauge's broker session", 120)
         asyncio.run(publish())
         now = utcnow().isoformat()
         posted = httpx.post(f"{server.url}/samples", headers=ingest, timeout=10,
@@ -324,7 +324,7 @@ def test_an_opcua_dam_an_mqtt_gauge_and_a_rest_probe_give_values_history_alarms_
         def states() -> dict[str, str]:
             return {station["id"]: station["state"] for station in get("/stations")}
 
-        wait_for(lambda: set(states().values()) == {"connected"}, "the three stations connected", 120)
+        wait_until(lambda: set(states().values()) == {"connected"}, "the three stations connected", 120)
         assert [(s["id"], s["source"]) for s in get("/stations")] == [
             ("lauragais", "opcua"),
             ("pluvio", "mqtt"),
@@ -337,7 +337,7 @@ def test_an_opcua_dam_an_mqtt_gauge_and_a_rest_probe_give_values_history_alarms_
                 httpx.get(f"{server.url}/tags/{tag}/latest", headers=read).status_code == 200 for tag in tags
             )
 
-        wait_for(has_values, "a value of each tag", 60)
+        wait_until(has_values, "a value of each tag", 60)
         latest = {tag: get(f"/tags/{tag}/latest") for tag in tags}
         assert {tag: sample["quality"] for tag, sample in latest.items()} == dict.fromkeys(latest, "good")
         assert (latest["pluvio.rain"]["value"], latest["sonde.level"]["value"]) == (25.5, 1.25)
@@ -348,15 +348,17 @@ def test_an_opcua_dam_an_mqtt_gauge_and_a_rest_probe_give_values_history_alarms_
         def raised() -> set[str]:
             return {a["tag"] for a in get("/alarms") if a["active"] and a["kind"] == "HH"}
 
-        wait_for(lambda: raised() == {"lauragais.level", "pluvio.rain", "sonde.level"}, "three HH alarms", 60)
-        wait_for(lambda: len(twilio.pages("sms")) >= 3, "a page for each station", 60)
+        wait_until(
+            lambda: raised() == {"lauragais.level", "pluvio.rain", "sonde.level"}, "three HH alarms", 60
+        )
+        wait_until(lambda: len(twilio.pages("sms")) >= 3, "a page for each station", 60)
         bodies = [page.form["Body"] for page in twilio.pages("sms")]
         for name in ("Barrage de la Ganguise", "Pluviomètre de Baraigne", "Sonde du Fresquel"):
             assert sum(name in body for body in bodies) == 1, (name, bodies)
         assert {page.form["To"] for page in twilio.pages("sms")} == {ALICE} and not twilio.invalid()
 
         # the probe falls silent: its link is lost after expected_period_s, as a dropped station's
-        wait_for(lambda: states()["sonde"] == "disconnected", "the silent probe's link lost", 60)
+        wait_until(lambda: states()["sonde"] == "disconnected", "the silent probe's link lost", 60)
         assert get("/tags/sonde.level/latest")["quality"] == "bad"
         lost = [a for a in get("/alarms") if a["kind"] == "communication" and a["active"]]
         assert [a["station"] for a in lost] == ["sonde"]
