@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import getpass
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,14 +20,21 @@ from core.storage.paths import StatePaths
 
 
 def token(args: argparse.Namespace) -> int:
+    from core.api.server import token_store
+
+    return _on_store(args, token_store, _token_action)
+
+
+def _on_store(
+    args: argparse.Namespace, opened: Callable[[SiteConfig, Path], Any], action: Callable[..., int]
+) -> int:
+    """Load the site, open one of its credential stores, do ``action`` on it, close it."""
     config = _load(args.config)
     if config is None:
         return 1
-    from core.api.server import token_store
-
-    store = token_store(config, args.data_dir)
+    store = opened(config, args.data_dir)
     try:
-        return _token_action(args, config, store)
+        return action(args, config, store)
     finally:
         store.close()
 
@@ -71,16 +79,9 @@ def _new_password(name: str) -> str:
 
 
 def user(args: argparse.Namespace) -> int:
-    config = _load(args.config)
-    if config is None:
-        return 1
     from core.api.server import user_store
 
-    store = user_store(config, args.data_dir)
-    try:
-        return _user_action(args, config, store)
-    finally:
-        store.close()
+    return _on_store(args, user_store, _user_action)
 
 
 def _user_action(args: argparse.Namespace, config: SiteConfig, store: Any) -> int:

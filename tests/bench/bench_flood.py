@@ -20,7 +20,6 @@ opened, → SMS sent; the proxy's arrival time ends it.
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import re
 import statistics
@@ -44,11 +43,9 @@ from core.sim.station import DamStation  # noqa: E402
 from tests.integration.api_server import ApiServer  # noqa: E402
 from tests.integration.paging_peers import (  # noqa: E402
     ACCOUNT_SID,
-    AUTH_TOKEN,
     PUBLIC_URL,
-    Prism,
     RecordingProxy,
-    twilio_spec,
+    twilio_mock,
 )
 
 SITE = """\
@@ -218,18 +215,8 @@ def main() -> None:
     publishing_ms = int(sys.argv[2]) if len(sys.argv) > 2 else 500
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        credentials = root / "credentials"
-        credentials.mkdir()
-        (credentials / "twilio_token").write_text(AUTH_TOKEN, encoding="utf-8")
-        os.environ["CREDENTIALS_DIRECTORY"] = str(credentials)
-        prism = Prism(twilio_spec(), root / "prism.log")
-        proxy = RecordingProxy(prism.url)
-        try:
+        with twilio_mock(root) as proxy:
             results, log = asyncio.run(run(count, publishing_ms, root, proxy))
-        finally:
-            proxy.close()
-            prism.stop()
-        assert not proxy.invalid(), proxy.invalid()
     bare = [r["bare"] for r in results]
     sms = [r["sms"] for r in results]
     print(f"{count} crossings, publishing interval {publishing_ms} ms")

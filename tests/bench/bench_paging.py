@@ -12,7 +12,6 @@ the durable claim of the delivery, and the hop to the worker thread.
 from __future__ import annotations
 
 import asyncio
-import os
 import statistics
 import sys
 import tempfile
@@ -25,9 +24,8 @@ from tests.integration.paging_bench import ALICE, paging_site, start_bench
 from tests.integration.paging_peers import (
     ACCOUNT_SID,
     AUTH_TOKEN,
-    Prism,
     RecordingProxy,
-    twilio_spec,
+    twilio_mock,
 )
 
 ALARMS = 100
@@ -80,20 +78,10 @@ def bare_client(proxy: RecordingProxy) -> list[float]:
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
-        credentials = directory / "credentials"
-        credentials.mkdir()
-        (credentials / "twilio_token").write_text(AUTH_TOKEN, encoding="utf-8")
-        os.environ["CREDENTIALS_DIRECTORY"] = str(credentials)
-        prism = Prism(twilio_spec(), directory / "prism.log")
-        proxy = RecordingProxy(prism.url)
-        try:
+        with twilio_mock(directory) as proxy:
             bare_client(proxy)  # warm-up: Prism's first answers are slower
             bare = bare_client(proxy)
             ours = asyncio.run(through_the_cascade(proxy, directory))
-        finally:
-            proxy.close()
-            prism.stop()
-        assert not proxy.invalid(), proxy.invalid()
     for name, values in (("sample -> SMS request (cascade)", ours), ("SMS request (bare twilio)", bare)):
         print(f"{name:34s} p50 {pct(values, 0.5) * 1000:7.1f} ms  p99 {pct(values, 0.99) * 1000:7.1f} ms  "
               f"mean {statistics.fmean(values) * 1000:7.1f} ms")  # fmt: skip

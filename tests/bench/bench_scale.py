@@ -47,11 +47,9 @@ from core.children import spawn  # noqa: E402
 from tests.integration.api_server import ApiServer  # noqa: E402
 from tests.integration.paging_peers import (  # noqa: E402
     ACCOUNT_SID,
-    AUTH_TOKEN,
     PUBLIC_URL,
-    Prism,
     RecordingProxy,
-    twilio_spec,
+    twilio_mock,
 )
 
 TAGS_PER_STATION = 100
@@ -268,19 +266,9 @@ async def one_size(tags: int, seconds: float, clients: int, root: Path, proxy: R
 async def main(sizes: list[int], seconds: float, clients: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        credentials = root / "credentials"
-        credentials.mkdir()
-        (credentials / "twilio_token").write_text(AUTH_TOKEN, encoding="utf-8")
-        os.environ["CREDENTIALS_DIRECTORY"] = str(credentials)
-        prism = Prism(twilio_spec(), root / "prism.log")
-        proxy = RecordingProxy(prism.url)
-        try:
+        with twilio_mock(root) as proxy:
             for tags in sizes:
                 await one_size(tags, seconds, clients, root, proxy)
-        finally:
-            proxy.close()
-            prism.stop()
-        assert not proxy.invalid(), proxy.invalid()
 
 
 if __name__ == "__main__":

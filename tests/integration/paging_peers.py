@@ -10,6 +10,7 @@ restarted server sent. ``prefer`` makes Prism answer a chosen code (429, 500) th
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import ipaddress
 import json
@@ -20,6 +21,7 @@ import subprocess
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -308,3 +310,22 @@ def signed_sms_reply(sender: str, body: str, sid: str) -> tuple[dict[str, str], 
     form = {"From": sender, "To": "+33500000000", "Body": body, "MessageSid": sid}
     signature = RequestValidator(AUTH_TOKEN).compute_signature(PUBLIC_URL + "/api/v1/twilio/sms", form)
     return form, {"X-Twilio-Signature": signature}
+
+
+@contextlib.contextmanager
+def twilio_mock(directory: Path) -> Iterator[RecordingProxy]:
+    """For a bench: Prism serving Twilio's spec behind the recording proxy, and the account's
+    token where a server in another process finds it (``$CREDENTIALS_DIRECTORY/twilio_token``,
+    as systemd hands credentials over). Every request must have matched Twilio's contract."""
+    credentials = directory / "credentials"
+    credentials.mkdir(exist_ok=True)
+    (credentials / "twilio_token").write_text(AUTH_TOKEN, encoding="utf-8")
+    os.environ["CREDENTIALS_DIRECTORY"] = str(credentials)
+    prism = Prism(twilio_spec(), directory / "prism.log")
+    proxy = RecordingProxy(prism.url)
+    try:
+        yield proxy
+    finally:
+        proxy.close()
+        prism.stop()
+    assert not proxy.invalid(), proxy.invalid()

@@ -64,16 +64,21 @@ QT = ("PySide6", "pyqtgraph", "qasync", "hmi")
 
 
 @functools.cache
-def imports(path: Path) -> set[str]:
+def tree(path: Path) -> ast.Module:
     # CPython 3.11's parser fails ("AST constructor recursion depth mismatch") when a garbage
     # collection runs finalizers in the middle of a parse: parse without the GC (once per file)
     gc.disable()
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        return ast.parse(path.read_text(encoding="utf-8"))
     finally:
         gc.enable()
+
+
+@functools.cache
+def imports(path: Path) -> set[str]:
+    """The top-level packages ``path`` imports."""
     found: set[str] = set()
-    for node in ast.walk(tree):
+    for node in ast.walk(tree(path)):
         if isinstance(node, ast.Import):
             found.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -102,14 +107,9 @@ def test_each_io_library_is_imported_by_its_adapter_only() -> None:
 
 @functools.cache
 def core_imports(path: Path) -> frozenset[str]:
-    """The ``core`` modules ``path`` imports, by their dotted names (parsed without the GC, as above)."""
-    gc.disable()
-    try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-    finally:
-        gc.enable()
+    """The ``core`` modules ``path`` imports, by their dotted names."""
     found: set[str] = set()
-    for node in ast.walk(tree):
+    for node in ast.walk(tree(path)):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names if alias.name.startswith("core"))
         elif (
@@ -165,12 +165,7 @@ def test_a_module_over_400_lines_says_why_it_is_one_file() -> None:
     unexplained = []
     for path in sorted([*(REPO / "core").rglob("*.py"), *(REPO / "hmi").rglob("*.py")]):
         text = path.read_text(encoding="utf-8")
-        if text.count("\n") > 400:
-            gc.disable()
-            try:
-                docstring = ast.get_docstring(ast.parse(text)) or ""
-            finally:
-                gc.enable()
-            if "Why one file:" not in docstring:
-                unexplained.append(f"{path.relative_to(REPO)} ({text.count(chr(10))} lines)")
+        lines = text.count("\n")
+        if lines > 400 and "Why one file:" not in (ast.get_docstring(tree(path)) or ""):
+            unexplained.append(f"{path.relative_to(REPO)} ({lines} lines)")
     assert unexplained == []
