@@ -158,6 +158,9 @@ class MainWindow(QMainWindow):
         self.bridge = Bridge(runtime)
         self.operator_field = QLineEdit(str(self.settings.value("operator", "")))
         self.operator_field.setPlaceholderText(tr("Operator name"))
+        # room for the whole name: a crowded status bar squeezed it to its last letters ("arie Dupont")
+        self.operator_field.textChanged.connect(self._fit_operator)
+        self._fit_operator(self.operator_field.text())
         self.operator_field.editingFinished.connect(
             lambda: self.settings.setValue("operator", self.operator_field.text())
         )
@@ -327,6 +330,11 @@ class MainWindow(QMainWindow):
 
     def operator(self) -> str:
         return self.actor().name
+
+    def _fit_operator(self, text: str) -> None:
+        metrics = self.operator_field.fontMetrics()
+        shown = text or self.operator_field.placeholderText()
+        self.operator_field.setMinimumWidth(metrics.horizontalAdvance(shown) + 2 * metrics.averageCharWidth())
 
     def actor(self) -> Actor:
         """Who acts from this desktop: the operator signed in on the server, or (standalone)

@@ -397,7 +397,7 @@
     </message>
     <message>
         <source>Standalone: this desktop pages</source>
-        <translation>Autonome : ce poste envoie les appels d'astreinte</translation>
+        <translation>Autonome : ce poste appelle l'astreinte</translation>
     </message>
     <message>
         <source>State</source>

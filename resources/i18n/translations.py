@@ -144,7 +144,7 @@ FRENCH = {
     "Server:": "Serveur :",
     "Signed in:": "Connecté :",
     "Signing in…": "Connexion…",
-    "Standalone: this desktop pages": "Autonome : ce poste envoie les appels d'astreinte",
+    "Standalone: this desktop pages": "Autonome : ce poste appelle l'astreinte",
     "User:": "Utilisateur :",
     "connected": "connecté",
     "local": "local",

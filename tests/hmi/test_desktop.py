@@ -364,3 +364,15 @@ async def test_a_live_trend_slides_with_now_pauses_when_dragged_and_folds_its_ta
     trends.set_range(timedelta(minutes=10))  # a preset button: live again
     assert trends.live
     await eventually(right_edge_is_now, what="the range following now again")
+
+
+async def test_the_operator_s_name_is_shown_whole_in_the_status_bar(
+    desktop: tuple[MainWindow, Runtime, DamStation],
+) -> None:
+    """A crowded status bar squeezed the field to the name's last letters ("arie Dupont")."""
+    window, _runtime, _station = desktop
+    field = window.operator_field
+    field.setText("Marie-Christine Dupont")
+    window.resize(1200, 700)
+    window.grab()  # laid out and painted
+    assert field.width() >= field.fontMetrics().horizontalAdvance(field.text())
