@@ -137,8 +137,8 @@ def incident_from_row(row: Sequence[Any]) -> Incident:
 
 
 def delivery_row(d: Delivery) -> tuple[Any, ...]:
-    return (d.key, d.incident, d.kind.value, d.level, d.cycle, d.person, d.channel, d.state.value, d.attempts,
-            d.detail, d.created_at.timestamp(), d.updated_at.timestamp())  # fmt: skip
+    return (d.key, d.incident, d.kind.value, d.level, d.cycle, d.person, str(d.channel), d.state.value,
+            d.attempts, d.detail, d.created_at.timestamp(), d.updated_at.timestamp())  # fmt: skip
 
 
 def delivery_from_row(row: Sequence[Any]) -> Delivery:

@@ -14,6 +14,7 @@ reads (``recent``, the open ones) take the newest thousand (``_WINDOW``).
 
 from __future__ import annotations
 
+import enum
 import time
 import uuid
 from collections.abc import Callable
@@ -88,7 +89,9 @@ class CassandraPagingStore:
     def _run(self, query: str, params: tuple[Any, ...] = ()) -> Any:
         if self._session is None:
             raise RuntimeError("the paging store is not open")
-        return self._session.execute(query, params, timeout=self.timeout_s)
+        # the driver quotes a str but writes an enum (a state, a channel's name) bare: its word
+        words = tuple(p.value if isinstance(p, enum.Enum) else p for p in params)
+        return self._session.execute(query, words, timeout=self.timeout_s)
 
     # incidents ----------------------------------------------------------------------------
     def open_incident(self, policy: str, at: datetime) -> Incident:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from core.config.notify import BuiltIn
 from core.model import AlarmAction, AlarmEvent, AlarmStatus, Priority
 from core.storage.cassandra_session import connect
 from core.storage.paging import (
@@ -124,6 +125,19 @@ async def test_an_incident_lists_its_alarms_in_order_and_which_are_still_active(
     assert store.alarms(other.id) == []
     assert [i.id for i in store.incidents_of("lauragais.rate", OPEN)] == [incident.id]
     assert store.incidents_of("lauragais.rate", CLEARED) == []
+
+
+async def test_a_notice_by_a_built_in_channel_is_kept_under_its_word(store: PagingStore) -> None:
+    """The cascade names its own channels with an enum: the stores keep the word (Cassandra's
+    driver wrote an enum bare, and every write of a redundant server's notices was refused)."""
+    incident = store.open_incident("dam", T0)
+    notice = replace(delivery(incident.id, "alice", T0, BuiltIn.SMS), kind=DeliveryKind.ACK)
+    assert store.claim(notice)
+    store.update(replace(notice, state=SENT, attempts=1))
+    store.attempt(notice.key, T0, SENT, "SM1")
+    (kept,) = store.deliveries(incident.id)
+    assert (kept.channel, kept.kind, kept.state) == ("sms", "ack", "sent")
+    assert store.attempts(notice.key) == [(notice.key, T0, "sent", "SM1")]
 
 
 async def test_a_delivery_is_claimed_once_and_its_progress_and_attempts_are_kept(store: PagingStore) -> None:
