@@ -173,7 +173,8 @@ class SharedPagingStore:
 
     async def reserve(self, delivery: Delivery) -> bool:
         """Claim ``delivery`` in Cassandra before its provider is called; False if another server
-        has it (it is then never sent from here)."""
+        has it (it is then never sent from here). The local claim is made durable first."""
+        await self.local.reserve(delivery)
         try:
             await self._connected()
             won = await asyncio.to_thread(self.shared.claim, replace(delivery))
