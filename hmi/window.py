@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
     QLabel,
-    QLineEdit,
     QMainWindow,
     QPushButton,
     QTabWidget,
@@ -44,6 +43,7 @@ from hmi.views.synoptic import SynopticView
 from hmi.views.trends import TrendsView
 from hmi.widgets.horn import Horn
 from hmi.widgets.link import link_text
+from hmi.widgets.operator import OperatorField
 
 UNREACHABLE = "Server unreachable since {since}: alarms evaluated on this desktop (local), no paging from here, commands refused until it is back."  # noqa: E501
 ROLES = {"viewer": "Viewer", "operator": "Operator", "engineer": "Engineer", "admin": "Administrator"}
@@ -156,14 +156,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"Écrêteur — {runtime.config.site.name}")
         self.setStyleSheet(stylesheet(theme))
         self.bridge = Bridge(runtime)
-        self.operator_field = QLineEdit(str(self.settings.value("operator", "")))
-        self.operator_field.setPlaceholderText(tr("Operator name"))
-        # room for the whole name: a crowded status bar squeezed it to its last letters ("arie Dupont")
-        self.operator_field.textChanged.connect(self._fit_operator)
-        self._fit_operator(self.operator_field.text())
-        self.operator_field.editingFinished.connect(
-            lambda: self.settings.setValue("operator", self.operator_field.text())
-        )
+        self.operator_field = OperatorField(self.settings)
         self.banner = AlarmBanner(runtime, self.actor, play)
         self.banner.refused.connect(lambda why: self.statusBar().showMessage("✖ " + why, 15_000))
         # where the alarms come from: said in red, above everything, when it is not the server
@@ -330,11 +323,6 @@ class MainWindow(QMainWindow):
 
     def operator(self) -> str:
         return self.actor().name
-
-    def _fit_operator(self, text: str) -> None:
-        metrics = self.operator_field.fontMetrics()
-        shown = text or self.operator_field.placeholderText()
-        self.operator_field.setMinimumWidth(metrics.horizontalAdvance(shown) + 2 * metrics.averageCharWidth())
 
     def actor(self) -> Actor:
         """Who acts from this desktop: the operator signed in on the server, or (standalone)
