@@ -134,16 +134,16 @@ async def test_session_cut_static_tags_are_good_again_in_the_first_publish(
     assert good(runtime, "lauragais.level", *STATIC)
     # and the historian agrees on what the latest value is
     for tag in STATIC:
-        stored = await eventually(lambda tag=tag: runtime.historian.latest(tag), 60, f"{tag} stored")
-        await eventually(
+        stored = await eventually(
             lambda tag=tag: _good_latest(runtime, tag), 60, f"the historian's latest {tag} good again"
         )
         assert stored.value == runtime.latest[tag].value
 
 
-async def _good_latest(runtime: Runtime, tag: str) -> bool:
+async def _good_latest(runtime: Runtime, tag: str) -> Sample | None:
+    """The historian's latest sample of ``tag`` when it is good (the loss marker is not)."""
     latest = await runtime.historian.latest(tag)
-    return latest is not None and latest.quality is Quality.GOOD
+    return latest if latest is not None and latest.quality is Quality.GOOD else None
 
 
 @pytest.mark.nodeopcua
