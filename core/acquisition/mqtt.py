@@ -1,4 +1,4 @@
-"""Acquisition from an MQTT broker: the only module that imports aiomqtt.
+"""Acquisition from an MQTT broker: the only module that imports aiomqtt (and paho beneath it).
 
 One :class:`MqttLink` per ``source: mqtt`` station subscribes to its tags' topics and turns each
 message into a sample. Choices that matter for not losing data:
@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiomqtt
+from paho.mqtt.enums import MQTTErrorCode  # paho-mqtt 2.x: aiomqtt's client underneath
 
 from core.acquisition.link import SourceLink
 from core.bus import BACKFILL, SAMPLES, Bus, Stored
@@ -171,9 +172,13 @@ class MqttLink(SourceLink):
             dispose(client)
 
     async def _subscribed(self, client: aiomqtt.Client) -> None:
-        self._paho = getattr(client, "_client", None)  # aiomqtt does not expose paho's manual acks
-        if self._paho is not None:
-            self._paho.manual_ack_set(True)
+        # aiomqtt exposes neither paho's manual acknowledgements nor its message callback: the
+        # link reaches paho inside it (aiomqtt 2.x; test_sources fails if that ever changes)
+        paho = self._paho = client._client
+        held: list[Any] = []  # a persistent session's messages may come before we subscribed again
+        paho.manual_ack_set(True)
+        paho.on_message = lambda _client, _userdata, message: held.append(message)
+        read_in_bursts(paho)
         self._unacked, self._storing = [], None  # a new session: the broker resends what was not acked
         async with client:
             self.connections += 1
@@ -181,7 +186,28 @@ class MqttLink(SourceLink):
                 await client.subscribe(topic, qos=self.station.mqtt.qos)
             self._set_state(ConnectionState.CONNECTED, self.endpoint)
             self._heard = asyncio.get_running_loop().time()
-            await self.until_stopped(self._read(client), self._watch())  # a lost broker raises MqttError
+            await self.until_stopped(self._read(client, held), self._watch())  # MqttError: broker lost
+
+    async def _read(self, client: aiomqtt.Client, held: list[Any]) -> None:
+        """Take each message in paho's own callback, as paho reads it, until the broker is lost.
+
+        aiomqtt's iterator costs a task and a wait on two futures for every message, and a loop turn
+        more before the message is read: more than the rest of the link (docs/PERFORMANCE.md).
+        paho calls ``on_message`` from aiomqtt's reader callback, on this event loop.
+        """
+        loop = asyncio.get_running_loop()
+
+        def on_message(_client: Any, _userdata: Any, message: Any) -> None:
+            self._heard = loop.time()
+            self._take(message.topic, message.payload, message.mid, message.qos)
+
+        for message in held:
+            on_message(None, None, message)
+        self._paho.on_message = on_message
+        disconnected: asyncio.Future[None] = client._disconnected
+        await asyncio.wait([disconnected])  # not the future itself: a stop must not cancel aiomqtt's
+        cause = None if disconnected.cancelled() else disconnected.exception()
+        raise aiomqtt.MqttError("Disconnected") from cause
 
     async def _watch(self) -> None:
         """The broker may answer while the station behind it is silent (a gauge out of battery):
@@ -198,21 +224,16 @@ class MqttLink(SourceLink):
                 self._set_state(ConnectionState.DISCONNECTED, silent)
             await asyncio.sleep(period)  # still silent: look again a period later
 
-    async def _read(self, client: aiomqtt.Client) -> None:
-        loop = asyncio.get_running_loop()
-        async for message in client.messages:
-            self._heard = loop.time()
-            if self.state is not ConnectionState.CONNECTED:
-                self._set_state(ConnectionState.CONNECTED, self.endpoint)  # the station speaks again
-            topic = message.topic.value
-            payload = message.payload
-            for mapping in self._by_topic.get(topic, ()):
-                sample = self._sample(mapping, topic, payload)
-                if sample is not None:
-                    self.publish(sample)
-            if message.qos:
-                self._unacked.append((message.mid, message.qos))  # acknowledged once stored
-                self._schedule_flush()
+    def _take(self, topic: str, payload: Any, mid: int, qos: int) -> None:
+        if self.state is not ConnectionState.CONNECTED:
+            self._set_state(ConnectionState.CONNECTED, self.endpoint)  # the station speaks again
+        for mapping in self._by_topic.get(topic, ()):
+            sample = self._sample(mapping, topic, payload)
+            if sample is not None:
+                self.publish(sample)
+        if qos:
+            self._unacked.append((mid, qos))  # acknowledged once stored
+            self._schedule_flush()
 
     def hand_over(self, live: list[Sample], late: list[Sample]) -> None:
         """Store the batch, then acknowledge its messages: the broker forgets a message only once
@@ -305,6 +326,36 @@ def dispose(client: aiomqtt.Client) -> None:
     disconnected = getattr(client, "_disconnected", None)
     if isinstance(disconnected, asyncio.Future) and disconnected.done() and not disconnected.cancelled():
         disconnected.exception()
+
+
+_BURST = 100  # packets read in one loop turn at most: a flood must not starve the other tasks
+
+
+def read_in_bursts(paho: Any) -> None:
+    """Let paho read every packet waiting (up to ``_BURST``) when the socket is readable.
+
+    paho's ``loop_read`` reads one packet a call unless messages of ours are in flight, so a
+    burst of a thousand queued messages costs a thousand turns of the event loop, each a
+    ``epoll_wait`` and a callback: a third of the link's CPU (docs/PERFORMANCE.md). This is
+    paho's own loop with a larger bound; left as it is when paho's internals are not there.
+    """
+    packet_read = getattr(paho, "_packet_read", None)
+    on_error = getattr(paho, "_loop_rc_handle", None)
+    if packet_read is None or on_error is None or not hasattr(paho, "_sock"):
+        return
+
+    def loop_read(max_packets: int = 1) -> Any:
+        for _ in range(_BURST):
+            if paho._sock is None:
+                return MQTTErrorCode.MQTT_ERR_NO_CONN
+            rc = packet_read()
+            if rc > 0:
+                return on_error(rc)
+            if rc == MQTTErrorCode.MQTT_ERR_AGAIN:
+                break
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    paho.loop_read = loop_read
 
 
 _PUBACK = 0x40  # MQTT's PUBACK packet type

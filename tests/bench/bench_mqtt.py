@@ -12,6 +12,9 @@ own process so that CPU time is measured apart, alternately:
 - ``link``: Écrêteur's MqttLink: payload mapping, time and value checks, samples on the bus;
 - ``runtime``: the whole Runtime: the link, alarms and the SQLite historian storing every sample.
 
+With ``PYSPY=/path/to/py-spy`` each contender runs under py-spy, its collapsed stacks written to
+``$PYSPY_OUT-MODE.txt`` (default ``mqtt-stacks-MODE.txt``).
+
 Each reports messages per second and CPU µs per message, from the first message to the last
 (for ``runtime``, to the last one stored); the summary gives each ours/bare ratio.
 """
@@ -21,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import subprocess
 import sys
 import tempfile
@@ -185,6 +189,10 @@ def contender(broker: Any, mode: str, client_id: str, tags: int, messages: int) 
     )  # fmt: skip
     assert process.stdin is not None and process.stdout is not None
     assert "registered" in process.stdout.readline()
+    if os.environ.get("PYSPY"):  # where a contender's time goes: collapsed stacks in $PYSPY_OUT-MODE.txt
+        out = f"{os.environ.get('PYSPY_OUT', 'mqtt-stacks')}-{mode}.txt"
+        subprocess.Popen([os.environ["PYSPY"], "record", "--format", "raw", "--rate", "500", "--output", out,
+                          "--pid", str(process.pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     asyncio.run(publish(broker.port, tags, messages))
     process.stdin.write("go\n")
     process.stdin.flush()

@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[2]
 ADAPTERS = {
     "asyncua": {"core/acquisition/opcua.py", "core/sim/station.py"},
     "aiomqtt": {"core/acquisition/mqtt.py"},
-    "paho": set(),  # aiomqtt's transport: never imported directly
+    "paho": {"core/acquisition/mqtt.py"},  # aiomqtt's transport, read in bursts by the MQTT link
     "keyring": {"core/config/secrets.py"},
     "sqlite3": {
         "core/storage/sqlite.py",
