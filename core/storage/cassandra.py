@@ -10,8 +10,9 @@ Data model (keyspace and replication from ``storage.cassandra``):
   ``retention_days``. Timestamps are integer microseconds, exactly as the SQLite backend keeps them.
 - ``rollup_1m`` and ``rollup_1h``: min/max/sum/count/last per minute and per hour, so that a
   year of one tag is read as 8,760 rows. They are recomputed from the raw rows of the minutes
-  a write touched (a late or repeated sample corrects them exactly), by a background task and
-  before any downsampled query of that tag; the minutes still to do are kept in the spool file.
+  a write touched (a late or repeated sample corrects them exactly), by a background task once
+  each minute is over, and before any downsampled query of that tag (its open minute too); the
+  minutes still to do are kept in the spool file.
 - ``tag_buckets``: which partitions each tag has, for raw reads, ``latest`` and purges.
 
 Writes use prepared, idempotent statements grouped per partition into unlogged batches, many
@@ -41,7 +42,7 @@ from cassandra.cluster import Cluster, ResponseFuture, Session
 from cassandra.query import BatchStatement, BatchType, PreparedStatement
 
 from core.config.schema import Cassandra
-from core.model import Bucket, Quality, Sample
+from core.model import Bucket, Quality, Sample, utcnow
 from core.storage.base import HOUR_US, MINUTE_US, StorageError, bucket_plan, from_us, query_span, to_us
 from core.storage.cassandra_session import connect
 from core.storage.spool import Spool, SpooledRow, SpoolFull
@@ -53,6 +54,7 @@ MINUTE, HOUR = MINUTE_US, HOUR_US
 SCHEMA_VERSION = 1
 _BATCH_ROWS = 64  # rows of one partition per unlogged batch
 _REPLAY_CHUNK = 20_000  # samples per replay round: enough requests to fill max_in_flight
+_ROLL_GRACE_US = 5_000_000  # a minute without a later sample is rolled up this long after its end
 _PROBE_MAX_S = 2.0  # at most this long between two probes of a Cassandra that is down
 
 _TABLES = [
@@ -98,6 +100,9 @@ class CassandraHistorian:
         self._known: set[tuple[str, int]] = set()  # (tag, bucket) already in tag_buckets
         self._in_flight: asyncio.Semaphore | None = None
         self._roll_lock = asyncio.Lock()
+        self._marked: set[tuple[str, int]] = set()  # the spool's roll-up minutes to recompute, as committed
+        self._rolling: set[tuple[str, int]] | None = None  # minutes marked again while a roll runs
+        self._newest: dict[str, int] = {}  # per tag, its newest sample written (µs): closes its minutes
         self._prepared: dict[str, PreparedStatement] = {}
         self.replayed = 0
         self.written_rows = 0  # samples written into Cassandra, directly or replayed from the spool
@@ -107,6 +112,7 @@ class CassandraHistorian:
         self._loop = asyncio.get_running_loop()
         self._in_flight = asyncio.Semaphore(self.settings.max_in_flight)
         self._spool = await self._spooled(Spool, self.spool_path, self.settings.spool_max_samples)
+        self._marked = set(await self._spooled(self._spool.marked, None))
         try:
             await self._blocking(self._connect)
         except Exception as err:  # the server keeps running on the spool until Cassandra answers
@@ -301,10 +307,13 @@ class CassandraHistorian:
         insert = self._prepared["insert"]
         partitions: dict[tuple[str, int], list[tuple[Any, ...]]] = defaultdict(list)
         minutes: set[tuple[str, int]] = set()
+        newest: dict[str, int] = {}
         for tag, us, value, quality, status in spooled:
             bucket = self._bucket(us)
             partitions[(tag, bucket)].append((tag, bucket, us, value, quality, status))
             minutes.add((tag, us // MINUTE * MINUTE))
+            if us > newest.get(tag, -1):
+                newest[tag] = us
         requests: list[Any] = []
         for rows in partitions.values():
             for i in range(0, len(rows), _BATCH_ROWS):
@@ -321,8 +330,25 @@ class CassandraHistorian:
         requests += [(self._prepared["bucket"], key) for key in new]
         await asyncio.gather(*(self._bounded(statement, args) for statement, args in requests))
         self._known.update(new)
+        for tag, us in newest.items():
+            if us > self._newest.get(tag, -1):
+                self._newest[tag] = us
+        await self._mark(minutes)
+
+    async def _mark(self, minutes: set[tuple[str, int]]) -> None:
+        """Mark roll-up minutes to recompute, in the spool (so a crash never leaves one stale).
+
+        A minute already marked is not written again: a live tag's batches fall in its open
+        minute, which is marked once, not at every batch. A mark made while a roll runs keeps
+        its minute from being unmarked by that roll, which may have read the raw rows before
+        these were written."""
         assert self._spool is not None
-        await self._spooled(self._spool.mark, minutes)
+        if self._rolling is not None:
+            self._rolling.update(minutes)
+        new = minutes - self._marked
+        if new:
+            await self._spooled(self._spool.mark, new)
+            self._marked.update(new)
 
     async def _bounded(self, statement: Any, args: Sequence[Any]) -> None:
         assert self._in_flight is not None
@@ -373,35 +399,50 @@ class CassandraHistorian:
 
     # roll-ups ---------------------------------------------------------------------------------
     async def _rollups(self) -> None:
+        """Roll up each minute once it is over, not at every batch while it fills: a query
+        rolls its tag's open minutes itself, and the stop rolls everything left."""
         while True:
             await asyncio.sleep(1.0)
             if self._up:
                 try:
-                    await self._roll(None)
+                    await self._roll(None, closed_only=True)
                 except asyncio.CancelledError:
                     raise
                 except Exception as err:
                     _LOGGER.warning("roll-ups postponed: %s", err)
 
-    async def _roll(self, tag: str | None) -> None:
-        """Recompute the marked minutes (of ``tag``, or all), then their hours, from the raw rows."""
+    async def _roll(self, tag: str | None, closed_only: bool = False) -> None:
+        """Recompute the marked minutes (of ``tag``, or all; with ``closed_only``, those over:
+        a later sample of the tag written, or the minute ended ``_ROLL_GRACE_US`` ago), then
+        their hours, from the raw rows."""
         assert self._spool is not None
         async with self._roll_lock:
-            marked: list[tuple[str, int]] = await self._spooled(self._spool.marked, tag)
-            if not marked:
-                return
-            spans: dict[tuple[str, int], list[int]] = defaultdict(list)
-            for t, minute in marked:
-                spans[(t, self._bucket(minute))].append(minute)
-            groups = list(spans.items())
-            for i in range(0, len(groups), 16):  # a few partitions at a time: memory stays bounded
-                await asyncio.gather(
-                    *(self._roll_minutes(t, minutes) for (t, _), minutes in groups[i : i + 16])
-                )
-            hours = sorted({(t, m // HOUR * HOUR) for t, m in marked})
-            for i in range(0, len(hours), 256):
-                await asyncio.gather(*(self._roll_hour(t, h) for t, h in hours[i : i + 256]))
-            await self._spooled(self._spool.unmark, marked)
+            self._rolling = set()
+            try:
+                await self._roll_marked(tag, closed_only)
+            finally:
+                self._rolling = None
+
+    async def _roll_marked(self, tag: str | None, closed_only: bool) -> None:
+        assert self._spool is not None and self._rolling is not None
+        marked = sorted(m for m in self._marked if tag is None or m[0] == tag)
+        if closed_only:
+            ended, newest = to_us(utcnow()) - _ROLL_GRACE_US, self._newest
+            marked = [(t, m) for t, m in marked if m + MINUTE <= max(newest.get(t, -1), ended)]
+        if not marked:
+            return
+        spans: dict[tuple[str, int], list[int]] = defaultdict(list)
+        for t, minute in marked:
+            spans[(t, self._bucket(minute))].append(minute)
+        groups = list(spans.items())
+        for i in range(0, len(groups), 16):  # a few partitions at a time: memory stays bounded
+            await asyncio.gather(*(self._roll_minutes(t, minutes) for (t, _), minutes in groups[i : i + 16]))
+        hours = sorted({(t, m // HOUR * HOUR) for t, m in marked})
+        for i in range(0, len(hours), 256):
+            await asyncio.gather(*(self._roll_hour(t, h) for t, h in hours[i : i + 256]))
+        done = [m for m in marked if m not in self._rolling]  # the others: rows written since
+        self._marked.difference_update(done)  # before the unmark, which a later mark follows
+        await self._spooled(self._spool.unmark, done)
 
     async def _roll_minutes(self, tag: str, minutes: list[int]) -> None:
         """Recompute some minutes of one partition from one range read of its raw rows."""
@@ -521,8 +562,7 @@ class CassandraHistorian:
                     await self._bounded(self._prepared["delete_bucket"], (tag, bucket))
                     self._known.discard((tag, bucket))
             minutes = {(tag, m) for m in range(limit // MINUTE * MINUTE - HOUR, limit + MINUTE, MINUTE)}
-            assert self._spool is not None
-            await self._spooled(self._spool.mark, minutes)  # the boundary's roll-ups are recomputed
+            await self._mark(minutes)  # the boundary's roll-ups are recomputed
         return deleted
 
 

@@ -1,6 +1,7 @@
 """Cassandra historian benchmark (run by hand; figures go to docs/PERFORMANCE.md).
 
     .venv/bin/python tests/bench/bench_cassandra.py [samples]
+    .venv/bin/python tests/bench/bench_cassandra.py live [tags] [seconds]
 
 Starts a one-node Cassandra 5.0 (tests/peers/cassandra/node.py), then, in the same run:
 - sustained writes through the historian (batches of 1,000 samples from 100 tags, 8 batches
@@ -8,9 +9,15 @@ Starts a one-node Cassandra 5.0 (tests/peers/cassandra/node.py), then, in the sa
   sending the same requests (each block of 1,000 samples grouped by partition into unlogged
   batches of at most 64 rows, the same prepared insert, the same table shape) with the
   historian's 128 requests in flight;
+  and, for the split, the historian with its background roll-ups left to the end (the write
+  path alone: the bare driver computes no roll-up);
 - one year of one tag at one sample a minute (525,600 rows, roll-ups maintained), queried
   downsampled to 2,000 points through the hourly roll-up, against the same aggregation done
   from the raw rows.
+
+``live`` feeds the historian as acquisition does on a live site: every tag once a second,
+stamped now, for the given time, and counts the roll-up reads the historian makes and its
+process CPU (what a server on Cassandra spends besides the writes themselves).
 """
 
 from __future__ import annotations
@@ -54,9 +61,11 @@ def samples(n: int, offset: int = 0) -> list[Sample]:
     ]
 
 
-async def through_historian(port: int, spool: Path, n: int) -> float:
+async def through_historian(port: int, spool: Path, n: int, rollups: bool = True) -> float:
     settings = Cassandra(port=port, keyspace="bench_historian", consistency="ONE")
     historian = CassandraHistorian(settings, 3650, spool)
+    if not rollups:  # the background roll-ups left to the stop, after the timing
+        historian._rollups = asyncio.Event().wait  # type: ignore[method-assign]
     await historian.start()
     data = samples(n)
     await historian.write(data[:5_000])  # warm-up: prepared statements, connections
@@ -141,23 +150,64 @@ async def year_query(port: int, spool: Path) -> tuple[list[float], list[float], 
     return rolled, raw, build
 
 
+async def live(port: int, spool: Path, tags: int, seconds: int) -> tuple[int, float]:
+    """Every tag once a second, stamped now: roll-up reads made and process CPU, seconds."""
+    historian = CassandraHistorian(
+        Cassandra(port=port, keyspace="bench_live", consistency="ONE"), 3650, spool
+    )
+    await historian.start()
+    reads = 0
+    read = historian._read
+
+    async def counted(name: str, args: object) -> object:
+        nonlocal reads
+        reads += 1
+        return await read(name, args)  # type: ignore[arg-type]
+
+    historian._read = counted  # type: ignore[assignment,method-assign]
+    cpu, start = time.process_time(), time.monotonic()
+    for second in range(seconds):
+        now = datetime.now(UTC)
+        await historian.write([Sample(f"live.t{i}", now, float(i)) for i in range(tags)])
+        await asyncio.sleep(max(0.0, start + second + 1 - time.monotonic()))
+    cpu = time.process_time() - cpu
+    await historian.stop()
+    return reads, cpu
+
+
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 300_000
     script = node_script()
+    if sys.argv[1:2] == ["live"]:
+        tags = int(sys.argv[2]) if len(sys.argv) > 2 else 1_000
+        seconds = int(sys.argv[3]) if len(sys.argv) > 3 else 90
+        with tempfile.TemporaryDirectory() as tmp:
+            port = script.start(Path(tmp) / "node")
+            try:
+                reads, cpu = asyncio.run(live(port, Path(tmp) / "spool.db", tags, seconds))
+            finally:
+                script.stop(Path(tmp) / "node")
+        print(f"{tags} tags at 1 Hz for {seconds} s: {reads} roll-up reads, historian process CPU {cpu:.1f} s "
+              f"({cpu / seconds * 100:.1f} % of a core)")  # fmt: skip
+        return
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 300_000
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp) / "node"
         port = script.start(directory)
         try:
             ours = asyncio.run(through_historian(port, Path(tmp) / "spool.db", n))
+            alone = asyncio.run(through_historian(port, Path(tmp) / "spool-alone.db", n, rollups=False))
             bare = bare_driver(port, n)
             ours2 = asyncio.run(through_historian(port, Path(tmp) / "spool2.db", n))
+            alone2 = asyncio.run(through_historian(port, Path(tmp) / "spool2-alone.db", n, rollups=False))
             bare2 = bare_driver(port, n)
             rolled, raw, build = asyncio.run(year_query(port, Path(tmp) / "spool3.db"))
         finally:
             script.stop(directory)
     print(f"historian writes:  {ours:10,.0f} samples/s, then {ours2:10,.0f}")
+    print(f"write path alone:  {alone:10,.0f} samples/s, then {alone2:10,.0f} (roll-ups after the timing)")
     print(f"bare driver:       {bare:10,.0f} samples/s, then {bare2:10,.0f}")
-    print(f"ratio historian / bare: {ours / bare:.2f}, then {ours2 / bare2:.2f}")
+    print(f"ratio historian / bare: {ours / bare:.2f}, then {ours2 / bare2:.2f}; "
+          f"write path alone / bare: {alone / bare:.2f}, then {alone2 / bare2:.2f}")  # fmt: skip
     print(f"year (525,600 rows) built with roll-ups in {build:.1f} s")
     print(f"year -> 2,000 points via roll-ups: median {statistics.median(rolled) * 1000:.1f} ms, "
           f"max {max(rolled) * 1000:.1f} ms; from raw rows: median {statistics.median(raw) * 1000:.0f} ms "
