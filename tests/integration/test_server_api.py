@@ -232,6 +232,8 @@ def test_stations_ready_and_metrics(api: ApiServer) -> None:
         time.sleep(0.2)
     stations = httpx.get(f"{api.url}/stations", headers=api.headers("read")).json()
     assert stations[0]["state"] == "connected"
+    probe = {"samples": [{"tag": "lauragais.probe", "ts": now_iso(-1), "value": 3.0}]}
+    assert httpx.post(f"{api.url}/samples", json=probe, headers=api.headers("ingest")).status_code == 200
     metrics = httpx.get(f"{api.url}/metrics", headers=api.headers("read")).text
     assert 'ecreteur_station_up{station="lauragais"} 1' in metrics
     assert "ecreteur_samples_stored_total" in metrics
