@@ -46,6 +46,10 @@ class Authority:
 class AlarmBoard(Protocol):
     def views(self) -> list[AlarmView]: ...
 
+    def limits(self, tag_id: str) -> dict[str, float]:
+        """The HH/H/L/LL limits the site's rules set on a tag (gauges and trends draw them)."""
+        ...
+
     def subscribe(self, listener: Listener) -> Callable[[], None]: ...
 
     @property
@@ -99,6 +103,9 @@ class LocalBoard:
 
     def views(self) -> list[AlarmView]:
         return self._engine.views()
+
+    def limits(self, tag_id: str) -> dict[str, float]:
+        return self._engine.limits(tag_id)
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         return self._bus.subscribe(ALARMS, listener)

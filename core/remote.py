@@ -216,6 +216,9 @@ class ServerBoard:
             return sorted(self._views.values(), key=annunciation_order)
         return [replace(view, local=True) for view in self._engine.views()]
 
+    def limits(self, tag_id: str) -> dict[str, float]:
+        return self._engine.limits(tag_id)  # the same site config as the server's
+
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None

@@ -136,7 +136,7 @@ class CardFrame(QFrame):
             tag = runtime.config.tag(card.tag)
             low, high = tag.range if tag and tag.range else (0.0, 20.0)
             gauge = LevelGauge(theme, low, high, tag.unit if tag else "", tag.decimals if tag else 2)
-            gauge.limits = runtime.alarms.limits(card.tag)
+            gauge.limits = runtime.board.limits(card.tag)
             return gauge
         if card.type == "trend":
             plot = pg.PlotWidget(axisItems={"bottom": site_time_axis(runtime.config.site.timezone)})

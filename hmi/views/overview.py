@@ -52,7 +52,7 @@ class DamCard(QFrame):
         self.gauge = LevelGauge(
             theme, low, high, level.unit if level else "m", level.decimals if level else 2
         )
-        self.gauge.limits = runtime.alarms.limits(self.level_tag)
+        self.gauge.limits = runtime.board.limits(self.level_tag)
         self.title = QLabel(station.name)
         self.title.setObjectName("title")
         self.link = QLabel()

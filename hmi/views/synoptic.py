@@ -85,7 +85,7 @@ class DamDrawing(QWidget):
     def _level_range(self) -> tuple[float, float, dict[str, float]]:
         level = self.runtime.config.tag(self._tag_id("level"))
         low, high = level.range if level and level.range else (0.0, 20.0)
-        return low, high, self.runtime.alarms.limits(self._tag_id("level"))
+        return low, high, self.runtime.board.limits(self._tag_id("level"))
 
     def text_of(self, key: str) -> str:
         tag = self.runtime.config.tag(self._tag_id(key))

@@ -265,7 +265,7 @@ class TrendsView(QWidget):
         self._loading = asyncio.ensure_future(self.load())
 
     def _draw_limits(self, tag: Tag) -> None:
-        for kind, value in self.runtime.alarms.limits(tag.id).items():
+        for kind, value in self.runtime.board.limits(tag.id).items():
             line = pg.InfiniteLine(pos=value, angle=0, label=f"{kind} {value:g}",
                                    pen=pg.mkPen(self.theme.muted, style=Qt.PenStyle.DotLine),
                                    labelOpts={"position": 0.02})  # fmt: skip

@@ -160,6 +160,17 @@ def test_the_desktop_reaches_core_only_through_its_faces() -> None:
     assert offenders == {}
 
 
+def test_the_desktop_reads_alarms_through_the_board_not_the_engine() -> None:
+    """A desktop client of a server shows the server's alarms: a view that read the local
+    engine (``runtime.alarms``) would show what this PC evaluates instead."""
+    reaching = []
+    for path in sorted((REPO / "hmi").rglob("*.py")):
+        name = str(path.relative_to(REPO))
+        if name not in DESKTOP_TOOLS and "runtime.alarms" in path.read_text(encoding="utf-8"):
+            reaching.append(name)
+    assert reaching == []
+
+
 def test_a_module_over_400_lines_says_why_it_is_one_file() -> None:
     """Files that each do one job: a long one must give its reason ("Why one file: …")."""
     unexplained = []
