@@ -337,12 +337,9 @@ def read_in_bursts(paho: Any) -> None:
     paho's ``loop_read`` reads one packet a call unless messages of ours are in flight, so a
     burst of a thousand queued messages costs a thousand turns of the event loop, each a
     ``epoll_wait`` and a callback: a third of the link's CPU (docs/PERFORMANCE.md). This is
-    paho's own loop with a larger bound; left as it is when paho's internals are not there.
+    paho's own loop (paho-mqtt 2.x) with a larger bound.
     """
-    packet_read = getattr(paho, "_packet_read", None)
-    on_error = getattr(paho, "_loop_rc_handle", None)
-    if packet_read is None or on_error is None or not hasattr(paho, "_sock"):
-        return
+    packet_read, on_error = paho._packet_read, paho._loop_rc_handle
 
     def loop_read(max_packets: int = 1) -> Any:
         for _ in range(_BURST):

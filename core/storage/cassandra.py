@@ -112,7 +112,7 @@ class CassandraHistorian:
         self._loop = asyncio.get_running_loop()
         self._in_flight = asyncio.Semaphore(self.settings.max_in_flight)
         self._spool = await self._spooled(Spool, self.spool_path, self.settings.spool_max_samples)
-        self._marked = set(await self._spooled(self._spool.marked, None))
+        self._marked = set(await self._spooled(self._spool.marked))
         try:
             await self._blocking(self._connect)
         except Exception as err:  # the server keeps running on the spool until Cassandra answers

@@ -98,12 +98,9 @@ class Spool:
             self._db.execute("BEGIN")
             self._db.executemany("INSERT OR IGNORE INTO rollup_todo VALUES (?, ?)", list(minutes))
 
-    def marked(self, tag: str | None = None) -> list[tuple[str, int]]:
-        if tag is None:
-            return list(self._db.execute("SELECT tag, minute FROM rollup_todo ORDER BY tag, minute"))
-        return list(
-            self._db.execute("SELECT tag, minute FROM rollup_todo WHERE tag = ? ORDER BY minute", (tag,))
-        )
+    def marked(self) -> list[tuple[str, int]]:
+        """Every roll-up minute still to do (read once at start; the historian keeps the set)."""
+        return list(self._db.execute("SELECT tag, minute FROM rollup_todo ORDER BY tag, minute"))
 
     def unmark(self, minutes: Iterable[tuple[str, int]]) -> None:
         with self._db:
