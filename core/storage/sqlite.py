@@ -9,13 +9,18 @@ Why this shape:
 - Per-minute and per-hour roll-ups (min/max/sum/count/last) are kept on write, so a year of 1 Hz
   data downsampled to 2,000 points reads 8,760 rows instead of 31.5 million. Samples newer than
   anything stored for their tag (the normal live case) are summed up in memory per tag and
-  minute, and a minute is merged into the roll-up tables when it closes (the tag's next minute
-  arrives), before a query that reads the roll-ups, and at stop: one upsert per tag and minute
-  instead of two per sample (acquisition brings about one sample of each tag per batch, so
-  upserts cost as much as the samples themselves). The raw rows are written first, so a crash
-  loses no roll-up: at start each tag's minutes from its last merged one on are recomputed
+  minute; a tag's closed minutes are merged ten at a time (each upsert rewrites a page of the
+  roll-up table, so ten rows a page instead of one), each hour once it is over, and everything a
+  query reads just before it, and at stop. The raw rows are written first, so a crash loses no
+  roll-up: at start each tag's minutes and hours from its last merged minute on are recomputed
   exactly from the raw rows. Late samples (backfill) mark their hours for the same exact
   recomputation.
+- That summing is Python, a third of a microsecond a sample, so it runs off the write's critical
+  path when it can: a batch newer than everything stored (the live and the replay case, known
+  from its oldest stamp alone) is summed by a second thread while its transaction commits
+  (fsync, no GIL held), and what it leaves to merge goes into the next transaction. Nothing it
+  holds is lost in a crash: those samples are newer than every merged minute, so the start's
+  recomputation covers them. Any other batch is summed in its own transaction, as before.
 - Retention deletes in chunks between write batches, so it never holds ingestion for long.
 
 Why one file: one writer thread owns the file: the write path, the roll-ups it keeps and the
@@ -27,15 +32,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import operator
 import queue
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from core.model import Bucket, Quality, Sample
 from core.storage.base import StorageError, bucket_plan, from_us, query_span, to_us
@@ -47,6 +53,7 @@ HOUR = 3_600_000_000
 SCHEMA_VERSION = 1
 _MAX_BATCH_ROWS = 50_000
 _PURGE_CHUNK = 20_000
+_HELD_MINUTES = 10  # a tag's closed minutes merged together (the pages they touch, written once)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -118,6 +125,12 @@ JOIN {table} AS r ON r.tag_id = ?1 AND r.bucket = g.lb ORDER BY g.b
 _Agg = list[Any]
 _MIN, _MAX, _SUM, _COUNT, _LAST_TS, _LAST = range(6)
 _BAD = int(Quality.BAD)
+_TS = operator.itemgetter(1)
+
+# A sample as stored: (tag id, or its name until the writer has given it an id, ts µs, value
+# (NaN is stored as NULL by SQLite itself), quality, status)
+_Row = tuple[int | str, int, float, int, int]
+_Stored = tuple[int, int, float, int, int]  # the same once every tag has its id
 
 
 def _combine(into: _Agg, other: _Agg) -> None:
@@ -133,9 +146,10 @@ def _combine(into: _Agg, other: _Agg) -> None:
 class _Job:
     """One submitted batch and the future to resolve once it is committed."""
 
-    rows: list[tuple[str, int, float | None, int, int]]
+    rows: list[_Row]
     done: Callable[[BaseException | None], None]
     extra: Any = None
+    named: bool = False  # some tag had no id yet when submitted: rows hold names
 
 
 @dataclass
@@ -151,6 +165,14 @@ class _Dirty:
         self.ranges[tag_id] = (min(lo, old[0]), max(hi, old[1])) if old else (lo, hi)
 
 
+@dataclass
+class _Tally:
+    """What summing some batches leaves to store: closed minutes and late samples' ranges."""
+
+    closed: dict[tuple[int, int], _Agg] = field(default_factory=dict)
+    dirty: _Dirty = field(default_factory=_Dirty)
+
+
 class SQLiteHistorian:
     """The embedded historian (default backend). See the module docstring for the design."""
 
@@ -163,8 +185,14 @@ class SQLiteHistorian:
         self._local = threading.local()
         self._tag_ids: dict[str, int] = {}
         self._newest: dict[int, int] = {}
-        # the writer thread's own: per tag, its minutes' sums not merged into the roll-ups yet
+        # the writer thread's own (lent to the roll-up thread while it sums): per tag, its
+        # minutes' sums not merged into the roll-ups yet, and its newest stored sample
         self._open: dict[int, dict[int, _Agg]] = {}
+        self._hours: dict[int, dict[int, _Agg]] = {}  # per tag, merged minutes' hours not merged yet
+        self._high = -1  # the newest sample stored, any tag
+        self._later: list[list[_Stored]] = []  # this transaction's batches, summed once it commits
+        self._summing: Future[_Tally] | None = None
+        self._summer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="historian-rollup")
         self._loop: asyncio.AbstractEventLoop | None = None
         self.pending_rows = 0
         self.written_rows = 0
@@ -188,6 +216,7 @@ class SQLiteHistorian:
         await asyncio.to_thread(self._writer.join)
         self._writer = None
         self._readers.shutdown(wait=True)
+        self._summer.shutdown(wait=True)
 
     @property
     def writable(self) -> bool:
@@ -202,12 +231,16 @@ class SQLiteHistorian:
         if self._writer is None:
             future.set_exception(StorageError(f"historian {self.path} is not started"))
             return future
-        rows = [
-            (s.tag, to_us(s.ts), None if math.isnan(s.value) else s.value, int(s.quality), s.status)
-            for s in samples
-        ]
+        ids = self._tag_ids  # (the writer only ever adds to it)
+        named = False
+        rows: list[_Row]
+        try:
+            rows = [(ids[s.tag], to_us(s.ts), s.value, int(s.quality), s.status) for s in samples]
+        except KeyError:  # a tag never stored: the writer gives it an id
+            rows = [(s.tag, to_us(s.ts), s.value, int(s.quality), s.status) for s in samples]
+            named = True
         self.pending_rows += len(rows)
-        self._queue.put(_Job(rows, self._resolver(future)))
+        self._queue.put(_Job(rows, self._resolver(future), named=named))
         return future
 
     async def write(self, samples: Sequence[Sample]) -> None:
@@ -240,6 +273,7 @@ class SQLiteHistorian:
             self._newest = _newest(db)
             with db:
                 _recover_rollups(db, self._newest)
+            self._high = max(self._newest.values(), default=-1)
         except sqlite3.Error as err:
             ready(StorageError(f"cannot open historian {self.path}: {err}"))
             return
@@ -266,7 +300,8 @@ class SQLiteHistorian:
                 self.pending_rows -= rows
         try:
             with db:
-                self._flush(db, list(self._open))
+                self._settle(db)
+                self._flush(db, list({*self._open, *self._hours}))
         except sqlite3.Error as err:  # recomputed from the raw rows at the next start
             _LOGGER.error("historian %s: roll-ups not merged at stop: %s", self.path, err)
         db.close()
@@ -275,20 +310,31 @@ class SQLiteHistorian:
         error: BaseException | None = None
         try:
             with db:
+                self._settle(db)  # what summing the previous transaction left
                 for job in jobs:
                     if job.extra is not None:
+                        self._settle(db)
                         job.extra(db)
                     else:
-                        self._insert(db, job.rows)
+                        self._insert(db, job)
+                if self._later:  # summed while this transaction commits
+                    self._summing = self._summer.submit(self._tally, self._later)
+                    self._later = []
         except sqlite3.Error as err:
             _LOGGER.error("historian %s: write failed: %s", self.path, err)
             error = StorageError(f"historian {self.path}: write failed: {err}")
             # rolled back: what memory holds no longer matches the file; start again from it
+            if self._summing is not None:
+                self._summing.result()
+                self._summing = None
+            self._later = []
             self._open.clear()
+            self._hours.clear()
             try:
                 self._newest = _newest(db)
                 with db:
                     _recover_rollups(db, self._newest)
+                self._high = max(self._newest.values(), default=-1)
             except sqlite3.Error as again:
                 _LOGGER.error("historian %s: roll-ups not recomputed: %s", self.path, again)
         for job in jobs:
@@ -304,77 +350,122 @@ class SQLiteHistorian:
             self._tag_ids[name] = tag_id
         return tag_id
 
-    def _insert(self, db: sqlite3.Connection, rows: list[tuple[str, int, float | None, int, int]]) -> None:
-        tag_ids, newest, opened_by_tag = self._tag_ids, self._newest, self._open
-        dirty = _Dirty()
+    def _insert(self, db: sqlite3.Connection, job: _Job) -> None:
+        if job.named:
+            rows = [(self._tag_id(db, str(t)), ts, v, q, st) for t, ts, v, q, st in job.rows]
+        else:
+            rows = cast(list[_Stored], job.rows)
+        db.executemany(_INSERT, rows)
+        if not rows:
+            return
+        oldest, newest = min(map(_TS, rows)), max(map(_TS, rows))
+        if oldest > self._high:  # newer than anything stored: summed while the transaction commits
+            self._later.append(rows)
+        else:  # late samples among them: summed and stored in this transaction
+            self._settle(db)
+            self._store(db, self._tally([rows]))
+        self._high = max(self._high, newest)
+
+    def _tally(self, batches: list[list[_Stored]]) -> _Tally:
+        """Sum samples into their tags' open minutes (the roll-up thread, or the writer)."""
+        newest, opened_by_tag = self._newest, self._open
+        tally = _Tally()
+        dirty = tally.dirty
         closing: set[int] = set()
-        resolved = []
-        for name, ts, value, quality, status in rows:
-            tag_id = tag_ids.get(name)
-            if tag_id is None:
-                tag_id = self._tag_id(db, name)
-            resolved.append((tag_id, ts, value, quality, status))
-            if ts <= newest.get(tag_id, -1):
-                dirty.mark(tag_id, ts)  # late or repeated: recompute exactly
-                continue
-            newest[tag_id] = ts  # (a failed commit reads every tag's newest from the file again)
-            if value is None or quality >= _BAD:
-                continue
-            minute = ts - ts % MINUTE
-            opened = opened_by_tag.get(tag_id)
-            if opened is None:
-                opened = opened_by_tag[tag_id] = {}
-            agg = opened.get(minute)
-            if agg is None:
-                if opened:
-                    closing.add(tag_id)  # its earlier minute is over
-                opened[minute] = [value, value, value, 1, ts, value]
-                continue
-            if value < agg[_MIN]:
-                agg[_MIN] = value
-            elif value > agg[_MAX]:
-                agg[_MAX] = value
-            agg[_SUM] += value
-            agg[_COUNT] += 1
-            agg[_LAST_TS], agg[_LAST] = ts, value  # newer than anything stored for the tag
-        db.executemany(_INSERT, resolved)
-        closed: dict[tuple[int, int], _Agg] = {}
+        for rows in batches:
+            for tag_id, ts, value, quality, _status in rows:
+                if ts <= newest.get(tag_id, -1):
+                    dirty.mark(tag_id, ts)  # late or repeated: recompute exactly
+                    continue
+                newest[tag_id] = ts  # (a failed commit reads every tag's newest from the file again)
+                if value != value or quality >= _BAD:  # NaN or bad: not in the roll-ups
+                    continue
+                minute = ts - ts % MINUTE
+                opened = opened_by_tag.get(tag_id)
+                if opened is None:
+                    opened = opened_by_tag[tag_id] = {}
+                agg = opened.get(minute)
+                if agg is None:
+                    if len(opened) >= _HELD_MINUTES:
+                        closing.add(tag_id)  # its earlier minutes are over: merge them together
+                    opened[minute] = [value, value, value, 1, ts, value]
+                    continue
+                if value < agg[_MIN]:
+                    agg[_MIN] = value
+                elif value > agg[_MAX]:
+                    agg[_MAX] = value
+                agg[_SUM] += value
+                agg[_COUNT] += 1
+                agg[_LAST_TS], agg[_LAST] = ts, value  # newer than anything stored for the tag
         for tag_id in closing:  # every minute before a tag's newest one is closed
             opened = opened_by_tag[tag_id]
             current = max(opened)
             for minute in [m for m in opened if m != current]:
-                closed[(tag_id, minute)] = opened.pop(minute)
-        self._merge(db, closed)
-        for tag_id, (lo, hi) in dirty.ranges.items():
+                tally.closed[(tag_id, minute)] = opened.pop(minute)
+        return tally
+
+    def _settle(self, db: sqlite3.Connection) -> None:
+        """Store what summing has left: wait for the roll-up thread, sum what it was not given
+        yet (the open minutes are the writer's again after this)."""
+        if self._summing is not None:
+            tally = self._summing.result()
+            self._summing = None
+            self._store(db, tally)
+        if self._later:
+            self._store(db, self._tally(self._later))
+            self._later = []
+
+    def _store(self, db: sqlite3.Connection, tally: _Tally) -> None:
+        """Merge closed minutes; recompute late samples' hours exactly from the raw rows."""
+        self._merge(db, tally.closed)
+        for tag_id, (lo, hi) in tally.dirty.ranges.items():
             db.execute(_REBUILD_1M, (tag_id, lo, hi))
             db.execute(_REBUILD_1H, (tag_id, lo, hi))
-            opened = opened_by_tag.get(tag_id, {})
-            for minute in [m for m in opened if lo <= m < hi]:
-                del opened[minute]  # the exact recomputation counted them from the raw rows
+            for held in (self._open.get(tag_id, {}), self._hours.get(tag_id, {})):
+                for bucket in [b for b in held if lo <= b < hi]:
+                    del held[bucket]  # the exact recomputation counted them
 
     def _flush(self, db: sqlite3.Connection, tag_ids: Sequence[int]) -> int:
-        """Merge the open minutes of ``tag_ids`` into the roll-up tables (writer thread)."""
+        """Merge the open minutes and hours of ``tag_ids`` into the roll-up tables (writer thread)."""
         merged = {
             (tag_id, minute): agg for tag_id in tag_ids for minute, agg in self._open.pop(tag_id, {}).items()
         }
-        self._merge(db, merged)
+        self._merge(db, merged, flush=tag_ids)
         return len(merged)
 
-    @staticmethod
-    def _merge(db: sqlite3.Connection, minutes: dict[tuple[int, int], _Agg]) -> None:
-        """Add closed minutes' figures to the minute and hour roll-ups."""
-        if not minutes:
-            return
-        db.executemany(_MERGE.format(table="rollup_1m"), [(t, b, *a) for (t, b), a in minutes.items()])
-        hours: dict[tuple[int, int], _Agg] = {}
+    def _merge(
+        self, db: sqlite3.Connection, minutes: dict[tuple[int, int], _Agg], flush: Sequence[int] = ()
+    ) -> None:
+        """Add minutes' figures to the minute roll-up now, and to their hours in memory: an hour is
+        merged into the hour roll-up once a later hour of its tag has a merged minute (or on a
+        flush), one upsert per tag and hour instead of one per minute. A crash loses none: the
+        start recomputes each tag's hours from its last merged minute's on."""
+        if minutes:
+            db.executemany(_MERGE.format(table="rollup_1m"), [(t, b, *a) for (t, b), a in minutes.items()])
+        hours_by_tag = self._hours
+        opening: set[int] = set()
         for (tag_id, bucket), a in minutes.items():
-            key = (tag_id, bucket - bucket % HOUR)
-            h = hours.get(key)
+            hours = hours_by_tag.get(tag_id)
+            if hours is None:
+                hours = hours_by_tag[tag_id] = {}
+            hour = bucket - bucket % HOUR
+            h = hours.get(hour)
             if h is None:
-                hours[key] = list(a)
+                hours[hour] = list(a)
+                opening.add(tag_id)
             else:
                 _combine(h, a)
-        db.executemany(_MERGE.format(table="rollup_1h"), [(t, b, *a) for (t, b), a in hours.items()])
+        due: dict[tuple[int, int], _Agg] = {}
+        for tag_id in opening:  # its earlier hours are over
+            hours = hours_by_tag[tag_id]
+            current = max(hours)
+            for hour in [h for h in hours if h != current]:
+                due[(tag_id, hour)] = hours.pop(hour)
+        for tag_id in flush:
+            for hour, a in hours_by_tag.pop(tag_id, {}).items():
+                due[(tag_id, hour)] = a
+        if due:
+            db.executemany(_MERGE.format(table="rollup_1h"), [(t, b, *a) for (t, b), a in due.items()])
 
     # -- retention ------------------------------------------------------------------------
 
@@ -523,7 +614,9 @@ def _recover_rollups(db: sqlite3.Connection, newest: dict[int, int]) -> None:
     run held in memory (its open minutes) is counted again from the raw rows."""
     for tag_id, ts in newest.items():
         row = db.execute("SELECT max(bucket) FROM rollup_1m WHERE tag_id = ?", (tag_id,)).fetchone()
-        merged = row[0] if row[0] is not None else ts - ts % MINUTE
+        if row[0] is None:  # none merged yet: from its first sample
+            row = db.execute("SELECT min(ts) FROM samples WHERE tag_id = ?", (tag_id,)).fetchone()
+        merged = row[0] - row[0] % MINUTE
         db.execute(_REBUILD_1M, (tag_id, merged, ts - ts % MINUTE + MINUTE))
         db.execute(_REBUILD_1H, (tag_id, merged - merged % HOUR, ts - ts % HOUR + HOUR))
 

@@ -53,6 +53,47 @@ async def test_a_killed_historian_s_open_minutes_are_counted_again_at_the_next_s
         await historian.stop()
 
 
+# two hours of a tag never stored before, replayed in one batch (a station's backlog): the writer
+# commits the raw rows while a second thread sums them, and the minutes and the hour they close
+# are merged only in the next transaction, which never comes
+_KILLED_REPLAY = textwrap.dedent(
+    """
+    import asyncio, os, sys
+    from datetime import UTC, datetime, timedelta
+    from core.model import Sample
+    from core.storage.sqlite import SQLiteHistorian
+
+    async def main():
+        historian = SQLiteHistorian(sys.argv[1])
+        await historian.start()
+        t0 = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
+        backlog = [Sample("c.gauge", t0 + timedelta(seconds=i), float(i % 600)) for i in range(7200)]
+        await historian.write(backlog)
+        os._exit(9)
+
+    asyncio.run(main())
+    """
+)
+
+
+async def test_a_replayed_backlog_is_in_the_roll_ups_after_a_kill_just_after_its_commit(
+    tmp_path: Path,
+) -> None:
+    """Trends over a replayed backlog are exact even when the process dies the moment it is stored."""
+    path = tmp_path / "h.db"
+    killed = await asyncio.create_subprocess_exec(sys.executable, "-c", _KILLED_REPLAY, str(path), cwd=REPO)
+    assert await asyncio.wait_for(killed.wait(), 120) == 9
+    historian = SQLiteHistorian(path)
+    await historian.start()
+    try:
+        hours = await historian.downsampled("c.gauge", T0, T0 + timedelta(hours=4), 4)
+        assert [(b.count, b.min, b.max, b.last) for b in hours] == [(3600, 0, 599, 599)] * 2
+        minutes = await historian.downsampled("c.gauge", T0, T0 + timedelta(hours=2), 120)
+        assert [b.count for b in minutes] == [60] * 120
+    finally:
+        await historian.stop()
+
+
 async def test_a_minute_still_open_is_in_a_long_range_query_at_once(tmp_path: Path) -> None:
     """The newest minute, not yet merged into the roll-ups, is not missing from a day's trend."""
     from core.model import Sample
@@ -64,5 +105,24 @@ async def test_a_minute_still_open_is_in_a_long_range_query_at_once(tmp_path: Pa
             await historian.write([Sample("a.level", T0 + timedelta(seconds=i), float(i))])
         buckets = await historian.downsampled("a.level", T0, T0 + timedelta(days=1), 24)
         assert [(b.count, b.last) for b in buckets] == [(90, 89)]
+    finally:
+        await historian.stop()
+
+
+async def test_samples_out_of_order_inside_one_new_batch_are_counted_exactly(tmp_path: Path) -> None:
+    """A batch newer than everything stored is summed beside its commit; its own disorder (a
+    gateway's buffer flushed unsorted) still reaches the roll-ups exactly, at the next query."""
+    from core.model import Sample
+
+    historian = SQLiteHistorian(tmp_path / "h.db")
+    await historian.start()
+    try:
+        await historian.write([Sample("a.level", T0 + timedelta(seconds=s), float(s)) for s in (0, 1, 2)])
+        unsorted = [5, 3, 4, 70, 61, 65]  # all newer than what is stored; two minutes
+        await historian.write([Sample("a.level", T0 + timedelta(seconds=s), float(s)) for s in unsorted])
+        minutes = await historian.downsampled("a.level", T0, T0 + timedelta(hours=1), 60)
+        assert [(b.count, b.min, b.max, b.last) for b in minutes] == [(6, 0, 5, 5), (3, 61, 70, 70)]
+        (hour,) = await historian.downsampled("a.level", T0, T0 + timedelta(hours=1), 1)
+        assert (hour.count, hour.last, hour.avg) == (9, 70, sum([0, 1, 2, *unsorted]) / 9)
     finally:
         await historian.stop()
