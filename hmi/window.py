@@ -189,6 +189,7 @@ class MainWindow(QMainWindow):
         self.station_labels: dict[str, QLabel] = {}
         for station in runtime.config.stations:
             label = QLabel()
+            label.setMinimumWidth(60)  # cut, never widening the window past a small screen
             self.station_labels[station.id] = label
             self.statusBar().addWidget(label)
             self.show_station(runtime.stations[station.id])
@@ -366,8 +367,9 @@ class MainWindow(QMainWindow):
             return
         station = self.runtime.config.station(status.station)
         state, ok = link_text(status, station.max_clock_skew_s)
-        label.setText(f"{'●' if ok else '✖'} {station.name}: {state.removeprefix('✖ ')}")
-        label.setToolTip(status.detail)
+        whole = f"{'●' if ok else '✖'} {station.name}: {state.removeprefix('✖ ')}"
+        label.setText(f"● {station.name}" if ok else whole)  # a healthy link needs no words here
+        label.setToolTip(f"{whole}\n{status.detail}" if status.detail else whole)  # whole when cut
         label.setStyleSheet(
             "" if ok else f"color: {PRIORITY_COLOUR[Priority.HIGH].name()}; font-weight: bold;"
         )

@@ -39,7 +39,8 @@ async def test_overview_shows_live_levels_and_the_link_state(
     assert card.gauge.text().endswith(" m") and card.link.text() == "online"
     assert card.gauge.limits == {"H": 3.5, "HH": 13.5}
     await eventually(lambda: card.values["inflow"].text().endswith("m³/s"), what="the inflow")
-    assert "Ganguise: online" in window.station_labels["lauragais"].text()
+    online = window.station_labels["lauragais"]
+    assert online.text() == "● Barrage de la Ganguise" and "Ganguise: online" in online.toolTip()
     offline = window.station_labels["cevennes"].text()  # no simulator for this one
     assert offline.startswith("✖") and "OFFLINE" in offline
 
@@ -376,3 +377,24 @@ async def test_the_operator_s_name_is_shown_whole_in_the_status_bar(
     window.resize(1200, 700)
     window.grab()  # laid out and painted
     assert field.width() >= field.fontMetrics().horizontalAdvance(field.text())
+
+
+async def test_a_crowded_status_bar_cuts_station_states_not_the_window_or_the_paging_notice(
+    desktop: tuple[MainWindow, Runtime, DamStation],
+) -> None:
+    """Long station states (offline, clock off) once made the window wider than a 1,400 px
+    screen, and the notice that this desktop pages the on-call staff was cut ("appelle l'ast")."""
+    window, runtime, _station = desktop
+    for station in runtime.config.stations:
+        status = StationStatus(station.id, ConnectionState.CONNECTED, utcnow(), "", None, 54_834.0)
+        runtime.bus.publish(STATION_STATUS, status)
+    labels = window.station_labels.values()
+    await eventually(lambda: all("54834" in label.text() for label in labels), what="every clock off")
+    window.resize(1400, 800)
+    window.grab()  # laid out and painted
+    assert window.width() <= 1400
+    needed = window.statusBar().minimumSizeHint().width()
+    assert needed <= window.width(), f"the status bar needs {needed} px: what does not fit is cut anywhere"
+    notice = window.authority_label
+    assert notice.text() and notice.width() >= notice.fontMetrics().horizontalAdvance(notice.text())
+    assert all("54834" in label.toolTip() for label in labels)  # a cut state is whole on hover
