@@ -10,7 +10,8 @@ Data model (keyspace and replication from ``storage.cassandra``):
   ``retention_days``. Timestamps are integer microseconds, exactly as the SQLite backend keeps them.
 - ``rollup_1m`` and ``rollup_1h``: min/max/sum/count/last per minute and per hour, so that a
   year of one tag is read as 8,760 rows. They are recomputed from the raw rows of the minutes
-  a write touched (a late or repeated sample corrects them exactly), by a background task once
+  a write touched (a late or repeated sample corrects them exactly; an hour is summed by
+  Cassandra from its minutes, one row back instead of sixty), by a background task once
   each minute is over, and before any downsampled query of that tag (its open minute too); the
   minutes still to do are kept in the spool file.
 - ``tag_buckets``: which partitions each tag has, for raw reads, ``latest`` and purges.
@@ -51,6 +52,7 @@ _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MINUTE, HOUR = MINUTE_US, HOUR_US
+_DAY = 24 * HOUR  # the roll-up tables' partitions: a day of minutes
 SCHEMA_VERSION = 1
 _BATCH_ROWS = 64  # rows of one partition per unlogged batch
 _REPLAY_CHUNK = 20_000  # samples per replay round: enough requests to fill max_in_flight
@@ -168,6 +170,11 @@ class CassandraHistorian:
             "del_hour": f"DELETE FROM {q}rollup_1h WHERE tag = ? AND year = ? AND bucket = ?",
             "range": f"SELECT {columns} FROM {q}samples {where} AND ts >= ? AND ts < ?",
             "range_asc": f"SELECT {columns} FROM {q}samples {where} AND ts >= ? AND ts < ? ORDER BY ts ASC",
+            # an hour's figures summed by Cassandra: one row back instead of its 60 minutes; with
+            # aggregates, plain columns are those of the first row matching: the newest minute
+            "hour_sums": f"SELECT last, min(min) AS mn, max(max) AS mx, sum(sum) AS sm, sum(count) AS n "
+            f"FROM {q}rollup_1m WHERE tag = ? AND day = ? AND bucket >= ? AND bucket < ? "
+            "ORDER BY bucket DESC",
             "minutes": f"SELECT {rollup} FROM {q}rollup_1m WHERE tag = ? AND day = ? "
             "AND bucket >= ? AND bucket < ?",
             "hours": f"SELECT {rollup} FROM {q}rollup_1h WHERE tag = ? AND year = ? "
@@ -355,6 +362,15 @@ class CassandraHistorian:
         async with self._in_flight:
             await self._execute(statement, args)
 
+    async def _ask(self, name: str, args: Sequence[Any]) -> list[Any]:
+        """A read of one page at most (an aggregate's row), sent like the writes: many in flight."""
+        assert self._in_flight is not None
+        async with self._in_flight:
+            try:
+                return list(await self._execute(self._prepared[name], args))
+            except Exception as err:
+                raise StorageError(f"Cassandra {self._where()}: {err}") from err
+
     async def _forward(self) -> None:
         """Reconnect when Cassandra is lost, and replay the spool oldest first when it is back."""
         pause = 1.0
@@ -453,7 +469,7 @@ class CassandraHistorian:
                 per_minute[r.ts // MINUTE * MINUTE].append((r.ts, r.value))
         deletes, rows = [], []
         for minute in sorted(set(minutes)):
-            day = minute // 86_400_000_000
+            day = minute // _DAY
             good = per_minute.get(minute)
             if not good:
                 deletes.append((tag, day, minute))
@@ -475,17 +491,12 @@ class CassandraHistorian:
         await asyncio.gather(*requests)
 
     async def _roll_hour(self, tag: str, hour: int) -> None:
-        day = hour // 86_400_000_000
-        rows = await self._read("minutes", (tag, day, hour, hour + HOUR))
-        if not rows:
+        found = await self._ask("hour_sums", (tag, hour // _DAY, hour, hour + HOUR))
+        r = found[0] if found else None
+        if r is None or not r.n:
             await self._bounded(self._prepared["del_hour"], (tag, _year(hour), hour))
             return
-        newest = max(rows, key=lambda r: r.bucket)
-        low, high, total = min(r.min for r in rows), max(r.max for r in rows), sum(r.sum for r in rows)
-        count = sum(r.count for r in rows)
-        await self._bounded(
-            self._prepared["hour"], (tag, _year(hour), hour, low, high, total, count, newest.last)
-        )
+        await self._bounded(self._prepared["hour"], (tag, _year(hour), hour, r.mn, r.mx, r.sm, r.n, r.last))
 
     # reading ----------------------------------------------------------------------------------
     async def _partitions(self, tag: str) -> list[int]:
@@ -538,7 +549,7 @@ class CassandraHistorian:
         self, tag: str, period: int, lo: int, hi: int
     ) -> list[tuple[int, float, float, float, int, float]]:
         if period == MINUTE:
-            name, keys = "minutes", range(lo // 86_400_000_000, (hi - 1) // 86_400_000_000 + 1)
+            name, keys = "minutes", range(lo // _DAY, (hi - 1) // _DAY + 1)
         else:
             name, keys = "hours", range(_year(lo), _year(hi - 1) + 1)
         chunks = await asyncio.gather(*(self._read(name, (tag, key, lo, hi)) for key in keys))

@@ -80,6 +80,26 @@ async def test_quality_and_bad_markers_survive(historian: Historian) -> None:
     assert (bucket.min, bucket.max, bucket.avg, bucket.last, bucket.count) == (0, 4, 2, 4, 5)
 
 
+async def test_roll_ups_count_good_values_only_and_end_on_the_newest_of_them(historian: Historian) -> None:
+    """A minute's figures leave out loss markers, bad values and samples without a value; its last
+    value is the newest it counted, even when one of those came after it."""
+
+    def at(seconds: int, value: float, quality: Quality = Quality.GOOD) -> Sample:
+        return Sample("a.flow", T0 + timedelta(seconds=seconds), value, quality)
+
+    marker_last = [at(i, float(i)) for i in range(10)] + [at(10, math.nan, Quality.BAD)]
+    bad_value_last = [at(60 + i, 100.0 + i, Quality.UNCERTAIN) for i in range(5)] + [
+        at(70, 999.0, Quality.BAD)
+    ]
+    no_value_last = [at(120 + i, 200.0 + i) for i in range(3)] + [at(125, math.nan)]
+    await historian.write(marker_last + bad_value_last + no_value_last + [at(190, 1.0)])
+    minutes = await historian.downsampled("a.flow", T0, T0 + timedelta(hours=1), 60)  # the minute roll-up
+    figures = [(b.count, b.min, b.max, b.last) for b in minutes]
+    assert figures == [(10, 0, 9, 9), (5, 100, 104, 104), (3, 200, 202, 202), (1, 1, 1, 1)]
+    (hour,) = await historian.downsampled("a.flow", T0, T0 + timedelta(hours=1), 1)  # the hourly one
+    assert (hour.count, hour.min, hour.max, hour.last) == (19, 0, 202, 1)
+
+
 @pytest.mark.parametrize("span", [timedelta(minutes=10), timedelta(hours=6), timedelta(days=3)])
 async def test_downsampling_matches_a_hand_computation(historian: Historian, span: timedelta) -> None:
     """Buckets hold min/max/avg/last of their samples, whatever source (raw or roll-up) is used."""
