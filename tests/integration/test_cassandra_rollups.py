@@ -90,3 +90,34 @@ def rolled_minutes(node: CassandraNode, keyspace: str, tag: str) -> dict[int, in
         return {row.bucket: row.count for row in rows}
     finally:
         cluster.shutdown()
+
+
+@pytest.mark.cassandra
+async def test_a_minute_another_server_also_wrote_is_rolled_up_from_every_sample(
+    tmp_path: Path, cassandra_node: CassandraNode
+) -> None:
+    """A server sums the samples it writes and uses those sums only when Cassandra counts as
+    many in the minute: samples a redundant server wrote there, or one written twice, must still
+    be in the trend exactly once."""
+    settings = cassandra_settings(cassandra_node)
+    ours = CassandraHistorian(settings, 3650, tmp_path / "ours.db")
+    theirs = CassandraHistorian(settings, 3650, tmp_path / "theirs.db")
+    await ours.start()
+    await theirs.start()
+    try:
+        t0 = T0 + timedelta(days=3)
+        mine = [Sample("r.level", t0 + timedelta(seconds=i), float(i)) for i in range(0, 60, 2)]
+        other = [Sample("r.level", t0 + timedelta(seconds=i), float(i)) for i in range(1, 60, 2)]
+        await ours.write(mine)
+        await ours.write(mine[:5])  # a client's retry: the same samples again
+        await theirs.write(other)
+        (minute,) = await ours.downsampled("r.level", t0, t0 + timedelta(hours=1), 60)
+        assert (minute.count, minute.min, minute.max, minute.last) == (60, 0, 59, 59)
+        assert minute.avg == sum(range(60)) / 60
+        mine_only = [Sample("r.flow", t0 + timedelta(seconds=i), 2.0 * i) for i in range(60)]
+        await ours.write(mine_only)
+        (alone,) = await ours.downsampled("r.flow", t0, t0 + timedelta(hours=1), 60)
+        assert (alone.count, alone.max, alone.last) == (60, 118, 118)
+    finally:
+        await theirs.stop()
+        await ours.stop()
