@@ -8,7 +8,8 @@ Starts a one-node Cassandra 5.0 (tests/peers/cassandra/node.py), then, in the sa
   in flight, as acquisition submits them), against the bare driver's ``execute_concurrent``
   sending the same requests (each block of 1,000 samples grouped by partition into unlogged
   batches of at most 64 rows, the same prepared insert, the same table shape) with the
-  historian's 128 requests in flight;
+  historian's 128 requests in flight, its rows made from the same samples inside its timing
+  (the historian converts them inside its own);
   and, for the split, the historian with its background roll-ups left to the end (the write
   path alone: the bare driver computes no roll-up);
 - one year of one tag at one sample a minute (525,600 rows, roll-ups maintained), queried
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import math
 import statistics
 import sys
 import tempfile
@@ -97,6 +99,18 @@ def batches(insert, rows):  # type: ignore[no-untyped-def]
                 yield batch, ()
 
 
+def rows_of(data: list[Sample]) -> list[tuple[object, ...]]:
+    """The samples as the historian binds them: partition bucket, µs, NaN as null."""
+    day = 86_400_000_000
+    out: list[tuple[object, ...]] = []
+    for s in data:
+        us = to_us(s.ts)
+        out.append(
+            (s.tag, us // day * day, us, None if math.isnan(s.value) else s.value, int(s.quality), s.status)
+        )
+    return out
+
+
 def bare_driver(port: int, n: int) -> float:
     cluster = Cluster(["127.0.0.1"], port=port, protocol_version=5)
     session = cluster.connect("bench_historian")
@@ -105,12 +119,12 @@ def bare_driver(port: int, n: int) -> float:
     insert = session.prepare(
         "INSERT INTO bare (tag, bucket, ts, value, quality, status) VALUES (?,?,?,?,?,?)"
     )
-    day = 86_400_000_000
-    rows = [(s.tag, to_us(s.ts) // day * day, to_us(s.ts), s.value, 0, 0) for s in samples(n, offset=n)]
-    execute_concurrent(session, batches(insert, rows[:5_000]), concurrency=128)
+    data = samples(n, offset=n)
+    execute_concurrent(session, batches(insert, rows_of(data[:5_000])), concurrency=128)
     start = time.perf_counter()
-    # built inside the timing, as the historian builds its batches inside its own
-    execute_concurrent(session, batches(insert, rows[5_000:]), concurrency=128, raise_on_first_error=True)
+    # the rows and batches made inside the timing from the same samples, as the historian must
+    requests = batches(insert, rows_of(data[5_000:]))
+    execute_concurrent(session, requests, concurrency=128, raise_on_first_error=True)
     elapsed = time.perf_counter() - start
     cluster.shutdown()
     return (n - 5_000) / elapsed
@@ -196,24 +210,31 @@ def main() -> None:
               f"({cpu / seconds * 100:.1f} % of a core)")  # fmt: skip
         return
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 300_000
+    rounds: list[tuple[float, float, float]] = []  # (bare, historian, write path alone)
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp) / "node"
         port = script.start(directory)
         try:
-            ours = asyncio.run(through_historian(port, Path(tmp) / "spool.db", n))
-            alone = asyncio.run(through_historian(port, Path(tmp) / "spool-alone.db", n, rollups=False))
-            bare = bare_driver(port, n)
-            ours2 = asyncio.run(through_historian(port, Path(tmp) / "spool2.db", n))
-            alone2 = asyncio.run(through_historian(port, Path(tmp) / "spool2-alone.db", n, rollups=False))
-            bare2 = bare_driver(port, n)
-            rolled, raw, build = asyncio.run(year_query(port, Path(tmp) / "spool3.db"))
+            # the keyspace made and the node's JIT warmed on the same requests, then each round
+            # times the three one after the other, so none always runs on the coldest node
+            asyncio.run(through_historian(port, Path(tmp) / "warm.db", 20_000))
+            bare_driver(port, n)
+            for i in range(3):
+                bare = bare_driver(port, n)
+                ours = asyncio.run(through_historian(port, Path(tmp) / f"spool{i}.db", n))
+                alone = asyncio.run(through_historian(port, Path(tmp) / f"alone{i}.db", n, rollups=False))
+                rounds.append((bare, ours, alone))
+                print(f"round {i + 1}: bare driver {bare:,.0f} samples/s, historian {ours:,.0f} ({ours / bare:.2f}), "
+                      f"write path alone {alone:,.0f} ({alone / bare:.2f})", flush=True)  # fmt: skip
+            rolled, raw, build = asyncio.run(year_query(port, Path(tmp) / "year.db"))
         finally:
             script.stop(directory)
-    print(f"historian writes:  {ours:10,.0f} samples/s, then {ours2:10,.0f}")
-    print(f"write path alone:  {alone:10,.0f} samples/s, then {alone2:10,.0f} (roll-ups after the timing)")
-    print(f"bare driver:       {bare:10,.0f} samples/s, then {bare2:10,.0f}")
-    print(f"ratio historian / bare: {ours / bare:.2f}, then {ours2 / bare2:.2f}; "
-          f"write path alone / bare: {alone / bare:.2f}, then {alone2 / bare2:.2f}")  # fmt: skip
+    ratios = [ours / bare for bare, ours, _ in rounds]
+    alone_ratios = [alone / bare for bare, _, alone in rounds]
+    print(f"median of 3 rounds: bare driver {statistics.median(r[0] for r in rounds):,.0f} samples/s, "
+          f"historian {statistics.median(r[1] for r in rounds):,.0f}, write path alone "
+          f"{statistics.median(r[2] for r in rounds):,.0f}; historian / bare {statistics.median(ratios):.2f}, "
+          f"write path alone / bare {statistics.median(alone_ratios):.2f}")  # fmt: skip
     print(f"year (525,600 rows) built with roll-ups in {build:.1f} s")
     print(f"year -> 2,000 points via roll-ups: median {statistics.median(rolled) * 1000:.1f} ms, "
           f"max {max(rolled) * 1000:.1f} ms; from raw rows: median {statistics.median(raw) * 1000:.0f} ms "
