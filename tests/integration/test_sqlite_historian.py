@@ -36,13 +36,18 @@ _KILLED_WRITER = textwrap.dedent(
 )
 
 
-async def test_a_killed_historian_s_open_minutes_are_counted_again_at_the_next_start(tmp_path: Path) -> None:
-    """Long-range trends (read from the roll-ups) hold every sample the killed process stored."""
-    path = tmp_path / "h.db"
-    killed = await asyncio.create_subprocess_exec(sys.executable, "-c", _KILLED_WRITER, str(path), cwd=REPO)
+async def _started_after(path: Path, killed_writer: str) -> SQLiteHistorian:
+    """A historian started on the file a killed process (``killed_writer``) left."""
+    killed = await asyncio.create_subprocess_exec(sys.executable, "-c", killed_writer, str(path), cwd=REPO)
     assert await asyncio.wait_for(killed.wait(), 120) == 9
     historian = SQLiteHistorian(path)
     await historian.start()
+    return historian
+
+
+async def test_a_killed_historian_s_open_minutes_are_counted_again_at_the_next_start(tmp_path: Path) -> None:
+    """Long-range trends (read from the roll-ups) hold every sample the killed process stored."""
+    historian = await _started_after(tmp_path / "h.db", _KILLED_WRITER)
     try:
         (hour,) = await historian.downsampled("a.level", T0, T0 + timedelta(hours=1), 1)  # the hourly roll-up
         assert (hour.count, hour.min, hour.max, hour.last) == (210, 0, 209, 209)
@@ -80,11 +85,7 @@ async def test_a_replayed_backlog_is_in_the_roll_ups_after_a_kill_just_after_its
     tmp_path: Path,
 ) -> None:
     """Trends over a replayed backlog are exact even when the process dies the moment it is stored."""
-    path = tmp_path / "h.db"
-    killed = await asyncio.create_subprocess_exec(sys.executable, "-c", _KILLED_REPLAY, str(path), cwd=REPO)
-    assert await asyncio.wait_for(killed.wait(), 120) == 9
-    historian = SQLiteHistorian(path)
-    await historian.start()
+    historian = await _started_after(tmp_path / "h.db", _KILLED_REPLAY)
     try:
         hours = await historian.downsampled("c.gauge", T0, T0 + timedelta(hours=4), 4)
         assert [(b.count, b.min, b.max, b.last) for b in hours] == [(3600, 0, 599, 599)] * 2
