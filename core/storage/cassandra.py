@@ -9,13 +9,11 @@ Data model (keyspace and replication from ``storage.cassandra``):
   (the newest first, as ``latest`` wants), TimeWindowCompactionStrategy, and a TTL from
   ``retention_days``. Timestamps are integer microseconds, exactly as the SQLite backend keeps them.
 - ``rollup_1m`` and ``rollup_1h``: min/max/sum/count/last per minute and per hour, so that a
-  year of one tag is read as 8,760 rows. They are recomputed exactly for the minutes a write
-  touched (a late or repeated sample corrects them; whichever redundant server wrote what), by
-  a background task once each minute is over, and before any downsampled query of that tag
-  (its open minute too); the minutes still to do are kept in the spool file. A minute's
-  figures are the sums this process made as it wrote its samples when Cassandra counts exactly
-  as many good samples there, else they are read back from its raw rows; an hour is summed by
-  Cassandra from its minutes.
+  year of one tag is read as 8,760 rows. They are recomputed from the raw rows of the minutes
+  a write touched (a late or repeated sample corrects them exactly; an hour is summed by
+  Cassandra from its minutes, one row back instead of sixty), by a background task once
+  each minute is over, and before any downsampled query of that tag (its open minute too); the
+  minutes still to do are kept in the spool file.
 - ``tag_buckets``: which partitions each tag has, for raw reads, ``latest`` and purges.
 
 Writes use prepared, idempotent statements grouped per partition into unlogged batches, many
@@ -60,7 +58,6 @@ _BATCH_ROWS = 64  # rows of one partition per unlogged batch
 _REPLAY_CHUNK = 20_000  # samples per replay round: enough requests to fill max_in_flight
 _ROLL_GRACE_US = 5_000_000  # a minute without a later sample is rolled up this long after its end
 _PROBE_MAX_S = 2.0  # at most this long between two probes of a Cassandra that is down
-_SUMS_MAX = 200_000  # minutes summed in memory at most (beyond, they are read back: exact too)
 
 _TABLES = [
     """CREATE TABLE IF NOT EXISTS samples (
@@ -108,9 +105,6 @@ class CassandraHistorian:
         self._marked: set[tuple[str, int]] = set()  # the spool's roll-up minutes to recompute, as committed
         self._rolling: set[tuple[str, int]] | None = None  # minutes marked again while a roll runs
         self._newest: dict[str, int] = {}  # per tag, its newest sample written (µs): closes its minutes
-        # per (tag, minute), the good samples this process wrote there: [min, max, sum, count,
-        # last ts, last]; a roll-up uses them once Cassandra counts as many (see _roll_minutes)
-        self._sums: dict[tuple[str, int], list[Any]] = {}
         self._prepared: dict[str, PreparedStatement] = {}
         self.replayed = 0
         self.written_rows = 0  # samples written into Cassandra, directly or replayed from the spool
@@ -178,8 +172,6 @@ class CassandraHistorian:
             "range_asc": f"SELECT {columns} FROM {q}samples {where} AND ts >= ? AND ts < ? ORDER BY ts ASC",
             # an hour's figures summed by Cassandra: one row back instead of its 60 minutes; with
             # aggregates, plain columns are those of the first row matching: the newest minute
-            "count": f"SELECT count(value) AS n FROM {q}samples {where} AND ts >= ? AND ts < ? "
-            f"AND quality < {int(Quality.BAD)} ALLOW FILTERING",
             "hour_sums": f"SELECT last, min(min) AS mn, max(max) AS mx, sum(sum) AS sm, sum(count) AS n "
             f"FROM {q}rollup_1m WHERE tag = ? AND day = ? AND bucket >= ? AND bucket < ? "
             "ORDER BY bucket DESC",
@@ -348,31 +340,7 @@ class CassandraHistorian:
         for tag, us in newest.items():
             if us > self._newest.get(tag, -1):
                 self._newest[tag] = us
-        self._sum(spooled)
         await self._mark(minutes)
-
-    def _sum(self, spooled: Sequence[SpooledRow]) -> None:
-        """Add samples just written to their minutes' sums (what a roll-up checks, then uses)."""
-        sums = self._sums
-        if len(sums) > _SUMS_MAX:
-            return
-        bad = int(Quality.BAD)
-        for tag, us, value, quality, _status in spooled:
-            if value is None or quality == bad:
-                continue
-            key = (tag, us - us % MINUTE)
-            agg = sums.get(key)
-            if agg is None:
-                sums[key] = [value, value, value, 1, us, value]
-                continue
-            if value < agg[0]:
-                agg[0] = value
-            if value > agg[1]:
-                agg[1] = value
-            agg[2] += value
-            agg[3] += 1
-            if us > agg[4]:
-                agg[4], agg[5] = us, value
 
     async def _mark(self, minutes: set[tuple[str, int]]) -> None:
         """Mark roll-up minutes to recompute, in the spool (so a crash never leaves one stale).
@@ -490,64 +458,26 @@ class CassandraHistorian:
             await asyncio.gather(*(self._roll_hour(t, h) for t, h in hours[i : i + 256]))
         done = [m for m in marked if m not in self._rolling]  # the others: rows written since
         self._marked.difference_update(done)  # before the unmark, which a later mark follows
-        for key in done:
-            self._sums.pop(key, None)
         await self._spooled(self._spool.unmark, done)
 
     async def _roll_minutes(self, tag: str, minutes: list[int]) -> None:
-        """Recompute some minutes of one partition, exactly.
-
-        Reading a minute's raw rows back costs Cassandra more than writing them, so the sums
-        this process made as it wrote them are used when Cassandra counts, in the same minutes,
-        exactly as many good samples (one count, no rows back): it holds those samples and no
-        other. Anything else (another server's samples, one written twice, a restart between)
-        makes the counts differ, and those minutes are recomputed from one range read."""
-        wanted = sorted(set(minutes))
-        bucket = self._bucket(wanted[0])
-        runs: list[list[int]] = []
-        for minute in wanted:  # contiguous minutes: one count each
-            if runs and runs[-1][-1] + MINUTE == minute:
-                runs[-1].append(minute)
-            else:
-                runs.append([minute])
-        checked = await asyncio.gather(*(self._checked_sums(tag, bucket, run) for run in runs))
-        deletes, rows, unsure = [], [], []
-        for run, sums in zip(runs, checked, strict=True):
-            if sums is None:
-                unsure += run
+        """Recompute some minutes of one partition from one range read of its raw rows."""
+        lo, hi = min(minutes), max(minutes) + MINUTE
+        per_minute: dict[int, list[tuple[int, float]]] = defaultdict(list)
+        for r in await self._read("range", (tag, self._bucket(lo), lo, hi)):
+            if r.value is not None and r.quality != int(Quality.BAD):
+                per_minute[r.ts // MINUTE * MINUTE].append((r.ts, r.value))
+        deletes, rows = [], []
+        for minute in sorted(set(minutes)):
+            day = minute // _DAY
+            good = per_minute.get(minute)
+            if not good:
+                deletes.append((tag, day, minute))
                 continue
-            for minute, a in zip(run, sums, strict=True):
-                if a is None:  # no good sample in it
-                    deletes.append((tag, minute // _DAY, minute))
-                else:
-                    rows.append((tag, minute // _DAY, minute, a[0], a[1], a[2], a[3], a[5]))
-        if unsure:
-            lo, hi = unsure[0], unsure[-1] + MINUTE
-            per_minute: dict[int, list[tuple[int, float]]] = defaultdict(list)
-            for r in await self._read("range", (tag, bucket, lo, hi)):
-                if r.value is not None and r.quality != int(Quality.BAD):
-                    per_minute[r.ts // MINUTE * MINUTE].append((r.ts, r.value))
-            for minute in unsure:
-                good = per_minute.get(minute)
-                if not good:
-                    deletes.append((tag, minute // _DAY, minute))
-                    continue
-                values = [v for _, v in good]
-                figures = (min(values), max(values), sum(values), len(values), max(good)[1])
-                rows.append((tag, minute // _DAY, minute, *figures))
+            values = [v for _, v in good]
+            rows.append((tag, day, minute, min(values), max(values), sum(values), len(values), max(good)[1]))
         await self._batched(self._prepared["minute"], rows)
         await self._batched(self._prepared["del_minute"], deletes)
-
-    async def _checked_sums(self, tag: str, bucket: int, run: list[int]) -> list[list[Any] | None] | None:
-        """This process's sums of contiguous minutes (copies), if Cassandra counts as many good
-        samples there; None when they cannot be trusted."""
-        sums = [self._sums.get((tag, minute)) for minute in run]
-        expected = sum(a[3] for a in sums if a is not None)
-        if not expected:
-            return None  # nothing summed here: read
-        sums = [None if a is None else list(a) for a in sums]
-        found = await self._ask("count", (tag, bucket, run[0], run[-1] + MINUTE))
-        return sums if found and found[0].n == expected else None
 
     async def _batched(self, statement: PreparedStatement, rows: list[tuple[Any, ...]]) -> None:
         """Rows of one partition, in unlogged batches, several in flight."""

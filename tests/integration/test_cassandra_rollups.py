@@ -96,9 +96,9 @@ def rolled_minutes(node: CassandraNode, keyspace: str, tag: str) -> dict[int, in
 async def test_a_minute_another_server_also_wrote_is_rolled_up_from_every_sample(
     tmp_path: Path, cassandra_node: CassandraNode
 ) -> None:
-    """A server sums the samples it writes and uses those sums only when Cassandra counts as
-    many in the minute: samples a redundant server wrote there, or one written twice, must still
-    be in the trend exactly once."""
+    """Samples a redundant server wrote in the same minute, and one written twice, are each in
+    the trend exactly once, whichever server rolls the minute up last (a roll-up summed from what
+    one server wrote fails this)."""
     settings = cassandra_settings(cassandra_node)
     ours = CassandraHistorian(settings, 3650, tmp_path / "ours.db")
     theirs = CassandraHistorian(settings, 3650, tmp_path / "theirs.db")
