@@ -81,7 +81,7 @@ class Historian(Protocol):
         ...
 
 
-MINUTE_US, HOUR_US = 60_000_000, 3_600_000_000
+MINUTE_US, HOUR_US, DAY_US = 60_000_000, 3_600_000_000, 86_400_000_000
 
 
 def query_span(start: datetime, end: datetime, max_points: int) -> tuple[int, int] | None:

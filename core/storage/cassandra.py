@@ -44,7 +44,16 @@ from cassandra.query import BatchStatement, BatchType, PreparedStatement
 
 from core.config.schema import Cassandra
 from core.model import Bucket, Quality, Sample, utcnow
-from core.storage.base import HOUR_US, MINUTE_US, StorageError, bucket_plan, from_us, query_span, to_us
+from core.storage.base import (
+    DAY_US,
+    HOUR_US,
+    MINUTE_US,
+    StorageError,
+    bucket_plan,
+    from_us,
+    query_span,
+    to_us,
+)
 from core.storage.cassandra_session import connect
 from core.storage.spool import Spool, SpooledRow, SpoolFull
 
@@ -52,7 +61,6 @@ _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MINUTE, HOUR = MINUTE_US, HOUR_US
-_DAY = 24 * HOUR  # the roll-up tables' partitions: a day of minutes
 SCHEMA_VERSION = 1
 _BATCH_ROWS = 64  # rows of one partition per unlogged batch
 _REPLAY_CHUNK = 20_000  # samples per replay round: enough requests to fill max_in_flight
@@ -469,7 +477,7 @@ class CassandraHistorian:
                 per_minute[r.ts // MINUTE * MINUTE].append((r.ts, r.value))
         deletes, rows = [], []
         for minute in sorted(set(minutes)):
-            day = minute // _DAY
+            day = minute // DAY_US
             good = per_minute.get(minute)
             if not good:
                 deletes.append((tag, day, minute))
@@ -491,7 +499,7 @@ class CassandraHistorian:
         await asyncio.gather(*requests)
 
     async def _roll_hour(self, tag: str, hour: int) -> None:
-        found = await self._ask("hour_sums", (tag, hour // _DAY, hour, hour + HOUR))
+        found = await self._ask("hour_sums", (tag, hour // DAY_US, hour, hour + HOUR))
         r = found[0] if found else None
         if r is None or not r.n:
             await self._bounded(self._prepared["del_hour"], (tag, _year(hour), hour))
@@ -549,7 +557,7 @@ class CassandraHistorian:
         self, tag: str, period: int, lo: int, hi: int
     ) -> list[tuple[int, float, float, float, int, float]]:
         if period == MINUTE:
-            name, keys = "minutes", range(lo // _DAY, (hi - 1) // _DAY + 1)
+            name, keys = "minutes", range(lo // DAY_US, (hi - 1) // DAY_US + 1)
         else:
             name, keys = "hours", range(_year(lo), _year(hi - 1) + 1)
         chunks = await asyncio.gather(*(self._read(name, (tag, key, lo, hi)) for key in keys))

@@ -22,7 +22,7 @@ from cassandra.cluster import Cluster, Session
 
 from core.config.schema import Cassandra
 from core.model import AlarmAction, AlarmEvent, AlarmStatus, Priority
-from core.storage.base import from_us, to_us
+from core.storage.base import DAY_US, from_us, to_us
 from core.storage.cassandra_session import connect
 from core.storage.journal import StoredAlarm
 from core.storage.sqlite_journal import SQLiteAlarmJournal
@@ -32,7 +32,6 @@ _CHUNK = 2_000
 _MARK = "cassandra"
 
 
-_DAY = 86_400_000_000
 _EVENT_COLUMNS = (
     "day, ts, origin, seq, alarm, tag, action, status, active, priority, value, threshold, "
     "message_fr, message_en, user, comment"
@@ -91,7 +90,7 @@ class JournalReplica:
         assert self._session is not None
         from cassandra.concurrent import execute_concurrent_with_args
 
-        rows = [(ts // _DAY, ts, origin, seq, *rest) for seq, (ts, *rest) in events]
+        rows = [(ts // DAY_US, ts, origin, seq, *rest) for seq, (ts, *rest) in events]
         for result in execute_concurrent_with_args(self._session, self._insert, rows, concurrency=64,
                                                    raise_on_first_error=True):  # fmt: skip
             _ = result
@@ -109,7 +108,7 @@ class JournalReplica:
     def events(self, since: int, until: int) -> list[Any]:
         assert self._session is not None
         rows: list[Any] = []
-        for day in range(since // _DAY, (until - 1) // _DAY + 1):
+        for day in range(since // DAY_US, (until - 1) // DAY_US + 1):
             rows.extend(self._session.execute(self._select, (day, since, until)))
         return rows
 

@@ -27,9 +27,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from core.storage.base import DAY_US
+
 _LOGGER = logging.getLogger(__name__)
 _EVERY_S = 1.0
-_DAY_US = 86_400_000_000
 _UUID_EPOCH = 0x01B21DD213814000  # a time UUID counts 100 ns from 1582-10-15; POSIX time from 1970
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS ops_log (day bigint, id timeuuid, origin text, body text, "
@@ -40,7 +41,7 @@ Apply = Callable[[dict[str, Any], datetime, str], None]  # (command, when, origi
 
 
 def _day(at: datetime) -> int:
-    return int(at.timestamp() * 1_000_000) // _DAY_US
+    return int(at.timestamp() * 1_000_000) // DAY_US
 
 
 class CommandRelay:

@@ -44,12 +44,11 @@ from pathlib import Path
 from typing import Any, cast
 
 from core.model import Bucket, Quality, Sample
-from core.storage.base import StorageError, bucket_plan, from_us, query_span, to_us
+from core.storage.base import HOUR_US, MINUTE_US, StorageError, bucket_plan, from_us, query_span, to_us
 
 _LOGGER = logging.getLogger(__name__)
 
-MINUTE = 60_000_000
-HOUR = 3_600_000_000
+MINUTE, HOUR = MINUTE_US, HOUR_US
 SCHEMA_VERSION = 1
 _MAX_BATCH_ROWS = 50_000
 _PURGE_CHUNK = 20_000
