@@ -9,11 +9,17 @@ Data model (keyspace and replication from ``storage.cassandra``):
   (the newest first, as ``latest`` wants), TimeWindowCompactionStrategy, and a TTL from
   ``retention_days``. Timestamps are integer microseconds, exactly as the SQLite backend keeps them.
 - ``rollup_1m`` and ``rollup_1h``: min/max/sum/count/last per minute and per hour, so that a
-  year of one tag is read as 8,760 rows. They are recomputed from the raw rows of the minutes
-  a write touched (a late or repeated sample corrects them exactly; an hour is summed by
-  Cassandra from its minutes, one row back instead of sixty), by a background task once
-  each minute is over, and before any downsampled query of that tag (its open minute too); the
-  minutes still to do are kept in the spool file.
+  year of one tag is read as 8,760 rows. A minute's figures come from what this process wrote
+  into it (``minute_sums.py``: a repeated sample counts once) when it is the minute's only
+  writer, and otherwise from the minute's raw rows (a late sample, another server of a redundant
+  pair, an earlier run of this process): exact either way. An hour is summed by Cassandra from
+  its minutes, one row back instead of sixty. A background task rolls each minute up once it is
+  over, and a downsampled query rolls its tag's minutes first (its open minute too); the minutes
+  still to do are kept in the spool file, marked before their rows are written.
+- ``hour_writers``: partition ``hour``, which writers (one id per historian start) wrote
+  samples of which tag in that hour; written before the samples. A minute whose tag and hour
+  have another writer than this run is rolled up from its raw rows. A keyspace made before these
+  markers existed keeps the time of its upgrade: the minutes before it are always read back.
 - ``tag_buckets``: which partitions each tag has, for raw reads, ``latest`` and purges.
 
 Writes use prepared, idempotent statements grouped per partition into unlogged batches, many
@@ -30,8 +36,10 @@ journal's tables are apart.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -39,6 +47,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from cassandra import InvalidRequest
 from cassandra.cluster import Cluster, ResponseFuture, Session
 from cassandra.query import BatchStatement, BatchType, PreparedStatement
 
@@ -55,13 +64,14 @@ from core.storage.base import (
     to_us,
 )
 from core.storage.cassandra_session import connect
+from core.storage.minute_sums import Minute, MinuteSums
 from core.storage.spool import Spool, SpooledRow, SpoolFull
 
 _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MINUTE, HOUR = MINUTE_US, HOUR_US
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: hour_writers, schema_version.markers_since
 _BATCH_ROWS = 64  # rows of one partition per unlogged batch
 _REPLAY_CHUNK = 20_000  # samples per replay round: enough requests to fill max_in_flight
 _ROLL_GRACE_US = 5_000_000  # a minute without a later sample is rolled up this long after its end
@@ -82,9 +92,11 @@ _TABLES = [
         PRIMARY KEY ((tag, year), bucket)) WITH default_time_to_live = {ttl}""",
     """CREATE TABLE IF NOT EXISTS tag_buckets (tag text, bucket bigint, PRIMARY KEY (tag, bucket))
         WITH CLUSTERING ORDER BY (bucket DESC)""",
-    "CREATE TABLE IF NOT EXISTS schema_version (id int PRIMARY KEY, version int)",
+    """CREATE TABLE IF NOT EXISTS hour_writers (hour bigint, tag text, writer uuid,
+        PRIMARY KEY (hour, tag, writer)) WITH default_time_to_live = {ttl}""",
+    "CREATE TABLE IF NOT EXISTS schema_version (id int PRIMARY KEY, version int, markers_since bigint)",
 ]
-_TTL_TABLES = ("samples", "rollup_1m", "rollup_1h")
+_TTL_TABLES = ("samples", "rollup_1m", "rollup_1h", "hour_writers")
 
 
 def _year(us: int) -> int:
@@ -113,6 +125,10 @@ class CassandraHistorian:
         self._marked: set[tuple[str, int]] = set()  # the spool's roll-up minutes to recompute, as committed
         self._rolling: set[tuple[str, int]] | None = None  # minutes marked again while a roll runs
         self._newest: dict[str, int] = {}  # per tag, its newest sample written (µs): closes its minutes
+        self._written_at: dict[str, float] = {}  # per tag, when it was last written (loop time)
+        self._sums = MinuteSums()
+        self._writer = uuid.uuid4()  # this run's id in hour_writers
+        self._markers_since = 0  # minutes before this (µs) may hold samples written without a marker
         self._prepared: dict[str, PreparedStatement] = {}
         self.replayed = 0
         self.written_rows = 0  # samples written into Cassandra, directly or replayed from the spool
@@ -158,7 +174,7 @@ class CassandraHistorian:
         s = self.settings
         cluster, session = connect(s, self._password)
         try:
-            self._migrate(session)
+            self._markers_since = self._migrate(session)
         except Exception:
             cluster.shutdown()
             raise
@@ -172,6 +188,8 @@ class CassandraHistorian:
         statements = {
             "insert": f"INSERT INTO {q}samples (tag, bucket, {columns}) VALUES (?,?,?,?,?,?)",
             "bucket": f"INSERT INTO {q}tag_buckets (tag, bucket) VALUES (?, ?)",
+            "claim": f"INSERT INTO {q}hour_writers (hour, tag, writer) VALUES (?, ?, ?)",
+            "writers": f"SELECT tag, writer FROM {q}hour_writers WHERE hour = ?",
             "minute": f"INSERT INTO {q}rollup_1m (tag, day, {rollup}) VALUES (?,?,?,?,?,?,?,?)",
             "hour": f"INSERT INTO {q}rollup_1h (tag, year, {rollup}) VALUES (?,?,?,?,?,?,?,?)",
             "del_minute": f"DELETE FROM {q}rollup_1m WHERE tag = ? AND day = ? AND bucket = ?",
@@ -203,20 +221,30 @@ class CassandraHistorian:
         self._up = True
         _LOGGER.info("Cassandra %s connected (keyspace %s)", self._where(), s.keyspace)
 
-    def _migrate(self, session: Session) -> None:
+    def _migrate(self, session: Session) -> int:
+        """Create or upgrade the tables; the answer is when writer markers began (µs, 0: always)."""
         ttl = self.retention_days * 86_400
         row = None
         try:
-            row = session.execute("SELECT version FROM schema_version WHERE id = 0").one()
+            row = session.execute("SELECT * FROM schema_version WHERE id = 0").one()
         except Exception:
             row = None  # a new keyspace: no version table yet
         version = row.version if row else 0
-        if version < 1:
+        since = getattr(row, "markers_since", None) or 0
+        if version < SCHEMA_VERSION:
             for cql in _TABLES:
                 session.execute(cql.format(ttl=ttl))
+            if version == 1:  # samples were written without markers until now
+                with contextlib.suppress(InvalidRequest):  # another server upgraded it just now
+                    session.execute("ALTER TABLE schema_version ADD markers_since bigint")
+                since = to_us(utcnow())
         for table in _TTL_TABLES:  # the retention may have changed since the tables were made
             session.execute(f"ALTER TABLE {table} WITH default_time_to_live = {ttl}")
-        session.execute("INSERT INTO schema_version (id, version) VALUES (0, %s)", (SCHEMA_VERSION,))
+        session.execute(
+            "INSERT INTO schema_version (id, version, markers_since) VALUES (0, %s, %s)",
+            (SCHEMA_VERSION, since),
+        )
+        return since
 
     # helpers ----------------------------------------------------------------------------------
     async def _blocking(self, call: Callable[..., T], *args: Any) -> T:
@@ -343,12 +371,31 @@ class CassandraHistorian:
                 requests.append((batch, ()))
         new = [key for key in partitions if key not in self._known]
         requests += [(self._prepared["bucket"], key) for key in new]
-        await asyncio.gather(*(self._bounded(statement, args) for statement, args in requests))
+        sums = self._sums
+        sums.sending(minutes)
+        try:  # the minutes marked to do and claimed first: a crash mid-write leaves none stale
+            await asyncio.gather(self._mark(minutes), self._claim(minutes))
+            await asyncio.gather(*(self._bounded(statement, args) for statement, args in requests))
+        except BaseException:
+            sums.written(minutes, None)
+            raise
+        sums.written(minutes, spooled)
         self._known.update(new)
+        at = asyncio.get_running_loop().time()
         for tag, us in newest.items():
+            self._written_at[tag] = at
             if us > self._newest.get(tag, -1):
                 self._newest[tag] = us
-        await self._mark(minutes)
+        await self._mark(minutes)  # again: a roll-up that ran meanwhile keeps them to do
+
+    async def _claim(self, minutes: set[Minute]) -> None:
+        """Say in hour_writers that this run writes samples of these minutes' tags and hours."""
+        hours = self._sums.unclaimed({(tag, m - m % HOUR) for tag, m in minutes})
+        per_hour: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+        for tag, hour in hours:
+            per_hour[hour].append((hour, tag, self._writer))
+        await asyncio.gather(*(self._batched(self._prepared["claim"], rows) for rows in per_hour.values()))
+        self._sums.claimed(hours)
 
     async def _mark(self, minutes: set[tuple[str, int]]) -> None:
         """Mark roll-up minutes to recompute, in the spool (so a crash never leaves one stale).
@@ -437,8 +484,8 @@ class CassandraHistorian:
 
     async def _roll(self, tag: str | None, closed_only: bool = False) -> None:
         """Recompute the marked minutes (of ``tag``, or all; with ``closed_only``, those over:
-        a later sample of the tag written, or the minute ended ``_ROLL_GRACE_US`` ago), then
-        their hours, from the raw rows."""
+        a later sample of the tag written, or the minute ended and the tag not written for
+        ``_ROLL_GRACE_US``), then their hours."""
         assert self._spool is not None
         async with self._roll_lock:
             self._rolling = set()
@@ -450,13 +497,25 @@ class CassandraHistorian:
     async def _roll_marked(self, tag: str | None, closed_only: bool) -> None:
         assert self._spool is not None and self._rolling is not None
         marked = sorted(m for m in self._marked if tag is None or m[0] == tag)
+        ended, newest = to_us(utcnow()) - _ROLL_GRACE_US, self._newest
+        quiet, written_at = asyncio.get_running_loop().time() - _ROLL_GRACE_US / 1e6, self._written_at
+
+        def over(t: str, m: int) -> bool:
+            """A later sample of the tag is written, or the minute has ended and the tag is quiet
+            (a replay of old samples keeps writing into minutes long ended)."""
+            end = m + MINUTE
+            return end <= newest.get(t, -1) or (end <= ended and written_at.get(t, -math.inf) <= quiet)
+
         if closed_only:
-            ended, newest = to_us(utcnow()) - _ROLL_GRACE_US, self._newest
-            marked = [(t, m) for t, m in marked if m + MINUTE <= max(newest.get(t, -1), ended)]
+            marked = [(t, m) for t, m in marked if over(t, m)]
         if not marked:
             return
+        summed = [m for m in marked if m[1] >= self._markers_since and self._sums.known(m)]
+        shared = await self._shared(summed)
+        summed = [m for m in summed if m not in shared and self._sums.known(m)]  # a write may have failed
+        await self._write_minutes(summed)
         spans: dict[tuple[str, int], list[int]] = defaultdict(list)
-        for t, minute in marked:
+        for t, minute in set(marked).difference(summed):  # read back: no marker, or other writers
             spans[(t, self._bucket(minute))].append(minute)
         groups = list(spans.items())
         for i in range(0, len(groups), 16):  # a few partitions at a time: memory stays bounded
@@ -464,9 +523,40 @@ class CassandraHistorian:
         hours = sorted({(t, m // HOUR * HOUR) for t, m in marked})
         for i in range(0, len(hours), 256):
             await asyncio.gather(*(self._roll_hour(t, h) for t, h in hours[i : i + 256]))
-        done = [m for m in marked if m not in self._rolling]  # the others: rows written since
+        # the others: rows written since the roll began, or still being written
+        done = [m for m in marked if m not in self._rolling and not self._sums.busy(m)]
         self._marked.difference_update(done)  # before the unmark, which a later mark follows
+        sums = self._sums  # minutes rolled up since their last write, and over: forgotten
+        sums.drop([m for m in sums if m not in self._marked and not sums.busy(m) and over(*m)])
         await self._spooled(self._spool.unmark, done)
+
+    async def _shared(self, minutes: list[Minute]) -> set[Minute]:
+        """Which of these minutes another writer (another server, an earlier run) also wrote
+        into, as far as their hours tell."""
+        hours = sorted({m - m % HOUR for _, m in minutes})
+        shared: set[tuple[str, int]] = set()
+        for i in range(0, len(hours), 64):
+            chunk = hours[i : i + 64]
+            answers = await asyncio.gather(*(self._read("writers", (hour,)) for hour in chunk))
+            for hour, rows in zip(chunk, answers, strict=True):
+                shared.update((r.tag, hour) for r in rows if r.writer != self._writer)
+        return {(tag, m) for tag, m in minutes if (tag, m - m % HOUR) in shared}
+
+    async def _write_minutes(self, minutes: list[Minute]) -> None:
+        """Write the figures of minutes only this run wrote, from its own sums."""
+        rows: dict[tuple[str, int], list[tuple[Any, ...]]] = defaultdict(list)
+        deletes: dict[tuple[str, int], list[tuple[Any, ...]]] = defaultdict(list)
+        for t, minute in minutes:
+            day = minute // DAY_US
+            figures = self._sums.figures((t, minute))
+            if figures is None:
+                deletes[(t, day)].append((t, day, minute))
+            else:
+                rows[(t, day)].append((t, day, minute, *figures))
+        await asyncio.gather(
+            *(self._batched(self._prepared["minute"], group) for group in rows.values()),
+            *(self._batched(self._prepared["del_minute"], group) for group in deletes.values()),
+        )
 
     async def _roll_minutes(self, tag: str, minutes: list[int]) -> None:
         """Recompute some minutes of one partition from one range read of its raw rows."""
@@ -581,7 +671,8 @@ class CassandraHistorian:
                     await self._bounded(self._prepared["delete_bucket"], (tag, bucket))
                     self._known.discard((tag, bucket))
             minutes = {(tag, m) for m in range(limit // MINUTE * MINUTE - HOUR, limit + MINUTE, MINUTE)}
-            await self._mark(minutes)  # the boundary's roll-ups are recomputed
+            self._sums.spoil(tag, limit + MINUTE)
+            await self._mark(minutes)  # the boundary's roll-ups are recomputed from what is left
         return deleted
 
 

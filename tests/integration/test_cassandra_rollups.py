@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -121,3 +123,138 @@ async def test_a_minute_another_server_also_wrote_is_rolled_up_from_every_sample
     finally:
         await theirs.stop()
         await ours.stop()
+
+
+def minute_of(tag: str, t0: datetime, seconds: Iterable[int], value: float = 1.0) -> list[Sample]:
+    return [Sample(tag, t0 + timedelta(seconds=s), value + s) for s in seconds]
+
+
+def counting_reads(historian: CassandraHistorian) -> Counter[str]:
+    """Count the historian's reads by statement name from now on."""
+    reads: Counter[str] = Counter()
+    read = historian._read
+
+    async def counted(name: str, args: Any) -> list[Any]:
+        reads[name] += 1
+        return await read(name, args)
+
+    historian._read = counted  # type: ignore[method-assign]
+    return reads
+
+
+@pytest.mark.cassandra
+async def test_a_minute_only_this_run_wrote_is_rolled_up_without_reading_it_back(
+    tmp_path: Path, cassandra_node: CassandraNode
+) -> None:
+    """Reading a minute's rows back costs Cassandra more than writing them: the sole writer of a
+    minute rolls it up from what it wrote, a re-sent sample counted once."""
+    settings = cassandra_settings(cassandra_node)
+    historian = CassandraHistorian(settings, 3650, tmp_path / "spool.db")
+    await historian.start()
+    try:
+        reads = counting_reads(historian)
+        await historian.write(minute_of("s.level", T0, range(0, 40)))
+        await historian.write(minute_of("s.level", T0, range(30, 60)))  # a station re-sends ten
+        (minute,) = await historian.downsampled("s.level", T0, T0 + timedelta(hours=1), 60)
+        assert (minute.count, minute.min, minute.max, minute.last) == (60, 1, 60, 60)
+        assert minute.avg == sum(range(1, 61)) / 60
+        assert reads["range"] == 0 and reads["writers"] == 1
+        assert rolled_minutes(cassandra_node, settings.keyspace, "s.level") == {_us(T0): 60}
+        # a late sample into the minute, once it is over and dropped here, is read back with it
+        await historian.write(minute_of("s.level", T0, [61]))
+        await historian._roll(None)
+        await historian.write(minute_of("s.level", T0, [59.5]))  # type: ignore[list-item]
+        (minute,) = await historian.downsampled("s.level", T0, T0 + timedelta(minutes=1), 1)
+        assert (minute.count, minute.max) == (61, 60.5) and reads["range"] == 1
+    finally:
+        await historian.stop()
+
+
+async def killed(historian: CassandraHistorian) -> None:
+    """What a SIGKILL leaves: no roll-up at the stop, the spool file as it was."""
+    for task in historian._tasks:
+        task.cancel()
+    await asyncio.gather(*historian._tasks, return_exceptions=True)
+    assert historian._cluster is not None and historian._spool is not None
+    historian._cluster.shutdown()
+    historian._spool.close()
+
+
+@pytest.mark.cassandra
+async def test_minutes_a_killed_run_wrote_are_rolled_up_from_every_sample_after_a_restart(
+    tmp_path: Path, cassandra_node: CassandraNode
+) -> None:
+    """A server killed mid-minute starts again on the same spool: its earlier run's samples are
+    not in the new run's sums, so that minute is read back; and a minute whose samples were
+    stored just before the kill is still to roll up (it was marked before they were written)."""
+    settings = cassandra_settings(cassandra_node)
+    first = CassandraHistorian(settings, 3650, tmp_path / "spool.db")
+    first._rollups = asyncio.Event().wait  # type: ignore[method-assign]
+    await first.start()
+    await first.write(minute_of("k.flow", T0, range(0, 30)))
+    await first.write(minute_of("k.level", T0, range(0, 30)))
+    await first._roll("k.level")  # rolled up, then more samples arrive
+    stored = asyncio.Event()
+    written, mark = first._sums.written, first._mark
+
+    def store(minutes: Any, rows: Any) -> None:
+        written(minutes, rows)
+        stored.set()
+
+    async def mark_or_die(minutes: set[tuple[str, int]]) -> None:
+        if stored.is_set():
+            await asyncio.Event().wait()  # killed right after Cassandra took the rows
+        await mark(minutes)
+
+    first._sums.written = store  # type: ignore[method-assign]
+    first._mark = mark_or_die  # type: ignore[method-assign]
+    writing = asyncio.create_task(first.write(minute_of("k.level", T0, range(30, 40))))
+    await asyncio.wait_for(stored.wait(), 60)
+    writing.cancel()
+    await asyncio.gather(writing, return_exceptions=True)
+    await killed(first)
+
+    again = CassandraHistorian(settings, 3650, tmp_path / "spool.db")
+    await again.start()
+    try:
+        await again.write(minute_of("k.flow", T0, range(30, 60)))
+        (flow,) = await again.downsampled("k.flow", T0, T0 + timedelta(minutes=1), 1)
+        assert flow.count == 60
+        (level,) = await again.downsampled("k.level", T0, T0 + timedelta(minutes=1), 1)
+        assert (level.count, level.last) == (40, 40)
+    finally:
+        await again.stop()
+
+
+@pytest.mark.cassandra
+async def test_a_keyspace_written_before_writer_markers_reads_its_older_minutes_back(
+    tmp_path: Path, cassandra_node: CassandraNode
+) -> None:
+    """Upgrading a site: samples written by the version without writer markers are in a minute
+    the new version then writes into; its roll-up counts both."""
+    settings = cassandra_settings(cassandra_node)
+    old = CassandraHistorian(settings, 3650, tmp_path / "old.db")
+    await old.start()
+    await old.write(minute_of("u.level", T0, range(0, 30)))
+    await old.stop()
+    cluster = Cluster(["127.0.0.1"], port=cassandra_node.port, protocol_version=5)
+    try:  # the keyspace as the version 1 schema left it
+        session = cluster.connect(settings.keyspace)
+        session.execute("DROP TABLE hour_writers")
+        session.execute("ALTER TABLE schema_version DROP markers_since")
+        session.execute("INSERT INTO schema_version (id, version) VALUES (0, 1)")
+    finally:
+        cluster.shutdown()
+    new = CassandraHistorian(settings, 3650, tmp_path / "new.db")
+    await new.start()
+    try:
+        await new.write(minute_of("u.level", T0, range(30, 60)))
+        (minute,) = await new.downsampled("u.level", T0, T0 + timedelta(minutes=1), 1)
+        assert minute.count == 60
+        later = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=2)
+        reads = counting_reads(new)
+        await new.write(minute_of("u.level", later, range(0, 10)))
+        (fresh,) = await new.downsampled("u.level", later, later + timedelta(minutes=1), 1)
+        assert fresh.count == 10 and reads["range"] == 0  # minutes after the upgrade: summed
+    finally:
+        await new.stop()
