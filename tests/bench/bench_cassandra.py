@@ -56,7 +56,17 @@ def node_script():  # type: ignore[no-untyped-def]
     return module
 
 
-def samples(n: int, offset: int = 0) -> list[Sample]:
+_written = 0  # samples made so far: each run writes a time range of its own, as a site does
+_HOUR = 360_000  # samples in an hour, 10 ms apart
+
+
+def samples(n: int) -> list[Sample]:
+    """``n`` new samples of 100 tags, 10 ms apart, from the first hour after every sample made
+    before in this run: writing the same rows again, or into an hour another historian also
+    wrote, would make each minute one with several writers, read back (a restart's first hour)."""
+    global _written
+    offset = -(-_written // _HOUR) * _HOUR
+    _written = offset + n
     return [
         Sample(f"bench.t{i % 100}", T0 + timedelta(milliseconds=10 * (i + offset)), float(i))
         for i in range(n)
@@ -119,7 +129,7 @@ def bare_driver(port: int, n: int) -> float:
     insert = session.prepare(
         "INSERT INTO bare (tag, bucket, ts, value, quality, status) VALUES (?,?,?,?,?,?)"
     )
-    data = samples(n, offset=n)
+    data = samples(n)
     execute_concurrent(session, batches(insert, rows_of(data[:5_000])), concurrency=128)
     start = time.perf_counter()
     # the rows and batches made inside the timing from the same samples, as the historian must
