@@ -253,8 +253,9 @@ class CassandraHistorian:
     async def _spooled(self, call: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._spooler, call, *args)
 
-    def _execute(self, statement: Any, args: Sequence[Any] = ()) -> asyncio.Future[Any]:
-        """Send one statement without blocking; the future gets the first page of rows."""
+    def _execute(self, statement: Any, args: Sequence[Any] = (), paged: bool = False) -> asyncio.Future[Any]:
+        """Send one statement without blocking; the future gets the first page of rows, or with
+        ``paged`` every page, fetched one after the other by the driver's own thread."""
         if self._session is None:
             raise StorageError(f"Cassandra {self._where()} is not connected")
         loop = self._loop or asyncio.get_running_loop()
@@ -269,7 +270,15 @@ class CassandraHistorian:
             else:
                 future.set_exception(error)
 
+        pages: list[Any] = []
+
         def ok(rows: Any) -> None:
+            if paged:
+                pages.extend(rows or ())
+                if response.has_more_pages:
+                    response.start_fetching_next_page()
+                    return
+                rows = pages
             loop.call_soon_threadsafe(settle, rows, None)
 
         def failed(error: BaseException) -> None:
@@ -418,11 +427,11 @@ class CassandraHistorian:
             await self._execute(statement, args)
 
     async def _ask(self, name: str, args: Sequence[Any]) -> list[Any]:
-        """A read of one page at most (an aggregate's row), sent like the writes: many in flight."""
+        """A read sent like the writes, many in flight, without the I/O pool's threads."""
         assert self._in_flight is not None
         async with self._in_flight:
             try:
-                return list(await self._execute(self._prepared[name], args))
+                return list(await self._execute(self._prepared[name], args, paged=True))
             except Exception as err:
                 raise StorageError(f"Cassandra {self._where()}: {err}") from err
 
@@ -537,7 +546,7 @@ class CassandraHistorian:
         shared: set[tuple[str, int]] = set()
         for i in range(0, len(hours), 64):
             chunk = hours[i : i + 64]
-            answers = await asyncio.gather(*(self._read("writers", (hour,)) for hour in chunk))
+            answers = await asyncio.gather(*(self._ask("writers", (hour,)) for hour in chunk))
             for hour, rows in zip(chunk, answers, strict=True):
                 shared.update((r.tag, hour) for r in rows if r.writer != self._writer)
         return {(tag, m) for tag, m in minutes if (tag, m - m % HOUR) in shared}

@@ -132,13 +132,18 @@ def minute_of(tag: str, t0: datetime, seconds: Iterable[int], value: float = 1.0
 def counting_reads(historian: CassandraHistorian) -> Counter[str]:
     """Count the historian's reads by statement name from now on."""
     reads: Counter[str] = Counter()
-    read = historian._read
+    read, ask = historian._read, historian._ask
 
     async def counted(name: str, args: Any) -> list[Any]:
         reads[name] += 1
         return await read(name, args)
 
+    async def asked(name: str, args: Any) -> list[Any]:
+        reads[name] += 1
+        return await ask(name, args)
+
     historian._read = counted  # type: ignore[method-assign]
+    historian._ask = asked  # type: ignore[method-assign]
     return reads
 
 
@@ -258,3 +263,28 @@ async def test_a_keyspace_written_before_writer_markers_reads_its_older_minutes_
         assert fresh.count == 10 and reads["range"] == 0  # minutes after the upgrade: summed
     finally:
         await new.stop()
+
+
+@pytest.mark.cassandra
+async def test_another_writer_named_on_a_later_page_of_the_hour_is_seen(
+    tmp_path: Path, cassandra_node: CassandraNode
+) -> None:
+    """Which runs wrote an hour is read page after page: the other server's mark for the tag
+    on the last page still sends the minute to its raw rows."""
+    settings = cassandra_settings(cassandra_node)
+    ours = CassandraHistorian(settings, 3650, tmp_path / "ours.db")
+    theirs = CassandraHistorian(settings, 3650, tmp_path / "theirs.db")
+    await ours.start()
+    await theirs.start()
+    try:
+        assert ours._session is not None
+        ours._session.default_fetch_size = 5  # 27 writer rows in the hour: six pages
+        t0 = T0 + timedelta(days=5)
+        await ours.write([Sample(f"a{i:02}.level", t0, 1.0) for i in range(25)])
+        await ours.write(minute_of("z.level", t0, range(0, 60, 2)))
+        await theirs.write(minute_of("z.level", t0, range(1, 60, 2)))
+        (minute,) = await ours.downsampled("z.level", t0, t0 + timedelta(minutes=1), 1)
+        assert minute.count == 60
+    finally:
+        await theirs.stop()
+        await ours.stop()
