@@ -544,8 +544,8 @@ class CassandraHistorian:
         into, as far as their hours tell."""
         hours = sorted({m - m % HOUR for _, m in minutes})
         shared: set[tuple[str, int]] = set()
-        for i in range(0, len(hours), 64):
-            chunk = hours[i : i + 64]
+        for i in range(0, len(hours), 1024):  # small answers: the in-flight bound is the limit
+            chunk = hours[i : i + 1024]
             answers = await asyncio.gather(*(self._ask("writers", (hour,)) for hour in chunk))
             for hour, rows in zip(chunk, answers, strict=True):
                 shared.update((r.tag, hour) for r in rows if r.writer != self._writer)
