@@ -75,6 +75,7 @@ SCHEMA_VERSION = 2  # 2: hour_writers, schema_version.markers_since
 _BATCH_ROWS = 64  # rows of one partition per unlogged batch
 _REPLAY_CHUNK = 20_000  # samples per replay round: enough requests to fill max_in_flight
 _ROLL_GRACE_US = 5_000_000  # a minute without a later sample is rolled up this long after its end
+_HOUR_LAG_S = 60.0  # an open hour's roll-up follows its minutes' at most this late (another server's trend)
 _PROBE_MAX_S = 2.0  # at most this long between two probes of a Cassandra that is down
 
 _TABLES = [
@@ -124,6 +125,8 @@ class CassandraHistorian:
         self._roll_lock = asyncio.Lock()
         self._marked: set[tuple[str, int]] = set()  # the spool's roll-up minutes to recompute, as committed
         self._rolling: set[tuple[str, int]] | None = None  # minutes marked again while a roll runs
+        # hours whose minutes are rolled up, not yet the hour: since when, and those minutes
+        self._hours_due: dict[tuple[str, int], tuple[float, set[int]]] = {}
         self._newest: dict[str, int] = {}  # per tag, its newest sample written (µs): closes its minutes
         self._written_at: dict[str, float] = {}  # per tag, when it was last written (loop time)
         self._sums = MinuteSums()
@@ -517,8 +520,15 @@ class CassandraHistorian:
 
         if closed_only:
             marked = [(t, m) for t, m in marked if over(t, m)]
-        if not marked:
-            return
+        if marked:
+            await self._roll_minutes_marked(marked, over)
+        now = asyncio.get_running_loop().time()
+        await self._roll_hours(tag, closed_only, lambda t, h: over(t, h + HOUR - MINUTE), now)
+
+    async def _roll_minutes_marked(self, marked: list[Minute], over: Callable[[str, int], bool]) -> None:
+        """Recompute these minutes: from this run's sums where it is their only writer, else from
+        their raw rows; their hours are then due."""
+        assert self._rolling is not None
         summed = [m for m in marked if m[1] >= self._markers_since and self._sums.known(m)]
         shared = await self._shared(summed)
         summed = [m for m in summed if m not in shared and self._sums.known(m)]  # a write may have failed
@@ -529,15 +539,34 @@ class CassandraHistorian:
         groups = list(spans.items())
         for i in range(0, len(groups), 16):  # a few partitions at a time: memory stays bounded
             await asyncio.gather(*(self._roll_minutes(t, minutes) for (t, _), minutes in groups[i : i + 16]))
-        hours = sorted({(t, m // HOUR * HOUR) for t, m in marked})
-        for i in range(0, len(hours), 256):
-            await asyncio.gather(*(self._roll_hour(t, h) for t, h in hours[i : i + 256]))
+        now = asyncio.get_running_loop().time()
+        for t, m in marked:
+            self._hours_due.setdefault((t, m - m % HOUR), (now, set()))[1].add(m)
         # the others: rows written since the roll began, or still being written
         done = [m for m in marked if m not in self._rolling and not self._sums.busy(m)]
         self._marked.difference_update(done)  # before the unmark, which a later mark follows
         sums = self._sums  # minutes rolled up since their last write, and over: forgotten
         sums.drop([m for m in sums if m not in self._marked and not sums.busy(m) and over(*m)])
-        await self._spooled(self._spool.unmark, done)
+
+    async def _roll_hours(
+        self, tag: str | None, closed_only: bool, over: Callable[[str, int], bool], now: float
+    ) -> None:
+        """Recompute the hours whose minutes were rolled up (of ``tag``, or all; with
+        ``closed_only``, those over or waiting ``_HOUR_LAG_S``), then forget their minutes in
+        the spool: until then a crash leaves them to do again, and their hour with them."""
+        assert self._spool is not None
+        due = [
+            (t, h)
+            for (t, h), (since, _) in self._hours_due.items()
+            if (tag is None or t == tag) and (not closed_only or since <= now - _HOUR_LAG_S or over(t, h))
+        ]
+        for i in range(0, len(due), 256):
+            await asyncio.gather(*(self._roll_hour(t, h) for t, h in due[i : i + 256]))
+        finished, busy = [], self._sums.busy
+        for t, h in due:
+            _, minutes = self._hours_due.pop((t, h))
+            finished += [(t, m) for m in minutes if (t, m) not in self._marked and not busy((t, m))]
+        await self._spooled(self._spool.unmark, finished)
 
     async def _shared(self, minutes: list[Minute]) -> set[Minute]:
         """Which of these minutes another writer (another server, an earlier run) also wrote

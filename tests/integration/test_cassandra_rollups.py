@@ -288,3 +288,47 @@ async def test_another_writer_named_on_a_later_page_of_the_hour_is_seen(
     finally:
         await theirs.stop()
         await ours.stop()
+
+
+def rolled_hours(node: CassandraNode, keyspace: str, tag: str) -> dict[int, int]:
+    """The hour roll-ups of ``tag`` in Cassandra, read with the bare driver: hour -> count."""
+    cluster = Cluster(["127.0.0.1"], port=node.port, protocol_version=5)
+    try:
+        rows = cluster.connect(keyspace).execute(
+            "SELECT bucket, count FROM rollup_1h WHERE tag = %s ALLOW FILTERING", (tag,)
+        )
+        return {row.bucket: row.count for row in rows}
+    finally:
+        cluster.shutdown()
+
+
+@pytest.mark.cassandra
+async def test_an_hour_is_rolled_up_once_over_and_a_kill_before_it_leaves_it_to_do(
+    tmp_path: Path, cassandra_node: CassandraNode
+) -> None:
+    """An hour's roll-up waits for the hour to be over (or a minute at most), not redone at every
+    minute; a server killed between a minute's roll-up and its hour's does the hour after its
+    restart."""
+    settings = cassandra_settings(cassandra_node)
+    first = CassandraHistorian(settings, 3650, tmp_path / "spool.db")
+    first._rollups = asyncio.Event().wait  # type: ignore[method-assign]
+    await first.start()
+    await first.write(minute_of("h.level", T0, range(0, 120)))  # two minutes of T0's hour
+    await first._roll(None, closed_only=True)  # the first minute is over; the hour is not
+    assert rolled_minutes(cassandra_node, settings.keyspace, "h.level") == {_us(T0): 60}
+    assert rolled_hours(cassandra_node, settings.keyspace, "h.level") == {}
+    await killed(first)
+
+    again = CassandraHistorian(settings, 3650, tmp_path / "spool.db")
+    await again.start()
+    try:  # the tag is quiet: its minutes and hour are over, rolled up by the background task
+        await eventually(
+            lambda: rolled_hours(cassandra_node, settings.keyspace, "h.level"), 60, "the hour's roll-up"
+        )
+        assert rolled_hours(cassandra_node, settings.keyspace, "h.level") == {_us(T0): 120}
+        next_hour = T0 + timedelta(hours=1)
+        await again.write(minute_of("h.level", next_hour, range(0, 10)))  # closes T0's hour at once
+        (hour,) = await again.downsampled("h.level", next_hour, next_hour + timedelta(hours=2), 2)
+        assert hour.count == 10
+    finally:
+        await again.stop()
