@@ -39,6 +39,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -120,6 +121,8 @@ class CassandraHistorian:
         self._io = ThreadPoolExecutor(max_workers=4, thread_name_prefix="cassandra")
         self._spooler = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spool")
         self._tasks: list[asyncio.Task[None]] = []
+        self._watchdog: asyncio.Task[None] | None = None
+        self._waiting: dict[asyncio.Future[Any], float] = {}  # requests sent: answer due by (loop time)
         self._known: set[tuple[str, int]] = set()  # (tag, bucket) already in tag_buckets
         self._in_flight: asyncio.Semaphore | None = None
         self._roll_lock = asyncio.Lock()
@@ -152,6 +155,7 @@ class CassandraHistorian:
             asyncio.create_task(self._forward(), name="cassandra-forward"),
             asyncio.create_task(self._rollups(), name="cassandra-rollups"),
         ]
+        self._watchdog = asyncio.create_task(self._expire(), name="cassandra-watchdog")
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -162,6 +166,9 @@ class CassandraHistorian:
                 await self._roll(None)
             except Exception as err:
                 _LOGGER.warning("roll-ups left to the next start: %s", err)
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            await asyncio.gather(self._watchdog, return_exceptions=True)
         if self._cluster is not None:
             await self._blocking(self._cluster.shutdown)
         if self._spool is not None:
@@ -264,8 +271,11 @@ class CassandraHistorian:
         loop = self._loop or asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         response: ResponseFuture = self._session.execute_async(statement, args)
+        waiting, due = self._waiting, self._answer_within_s
+        waiting[future] = loop.time() + due
 
         def settle(rows: Any, error: BaseException | None) -> None:
+            waiting.pop(future, None)
             if future.done():
                 return
             if error is None:
@@ -279,6 +289,7 @@ class CassandraHistorian:
             if paged:
                 pages.extend(rows or ())
                 if response.has_more_pages:
+                    waiting[future] = time.monotonic() + due  # the loop's clock: each page has its time
                     response.start_fetching_next_page()
                     return
                 rows = pages
@@ -290,19 +301,24 @@ class CassandraHistorian:
         response.add_callbacks(ok, failed)
         return future
 
-    def _rows(self, name: str, args: Sequence[Any]) -> list[Any]:
-        """All rows of a read, pages included (blocking: run on the I/O pool)."""
-        if self._session is None:
-            raise StorageError(f"Cassandra {self._where()} is not connected")
-        return list(self._session.execute(self._prepared[name], args))
+    @property
+    def _answer_within_s(self) -> float:
+        return 3 * self.settings.timeout_s + 1
 
-    async def _read(self, name: str, args: Sequence[Any]) -> list[Any]:
-        try:
-            return await self._blocking(self._rows, name, args)
-        except StorageError:
-            raise
-        except Exception as err:
-            raise StorageError(f"Cassandra {self._where()}: {err}") from err
+    async def _expire(self) -> None:
+        """Fail the requests whose answer is overdue. The driver times each request out itself,
+        but an answer lost with its connection (a node stopped mid-request) was once awaited
+        forever, and a server's stop with it."""
+        loop = asyncio.get_running_loop()
+        late = f"Cassandra {self._where()}: no answer within {self._answer_within_s:.0f} s"
+        while True:
+            await asyncio.sleep(1.0)
+            now = loop.time()
+            for future, due in list(self._waiting.items()):
+                if due <= now:
+                    self._waiting.pop(future, None)
+                    if not future.done():
+                        future.set_exception(StorageError(late))
 
     def _bucket(self, us: int) -> int:
         return us - us % self._span
@@ -429,8 +445,8 @@ class CassandraHistorian:
         async with self._in_flight:
             await self._execute(statement, args)
 
-    async def _ask(self, name: str, args: Sequence[Any]) -> list[Any]:
-        """A read sent like the writes, many in flight, without the I/O pool's threads."""
+    async def _read(self, name: str, args: Sequence[Any]) -> list[Any]:
+        """A read of every page, sent like the writes: many in flight, no thread waiting on it."""
         assert self._in_flight is not None
         async with self._in_flight:
             try:
@@ -575,7 +591,7 @@ class CassandraHistorian:
         shared: set[tuple[str, int]] = set()
         for i in range(0, len(hours), 1024):  # small answers: the in-flight bound is the limit
             chunk = hours[i : i + 1024]
-            answers = await asyncio.gather(*(self._ask("writers", (hour,)) for hour in chunk))
+            answers = await asyncio.gather(*(self._read("writers", (hour,)) for hour in chunk))
             for hour, rows in zip(chunk, answers, strict=True):
                 shared.update((r.tag, hour) for r in rows if r.writer != self._writer)
         return {(tag, m) for tag, m in minutes if (tag, m - m % HOUR) in shared}
@@ -627,7 +643,7 @@ class CassandraHistorian:
         await asyncio.gather(*requests)
 
     async def _roll_hour(self, tag: str, hour: int) -> None:
-        found = await self._ask("hour_sums", (tag, hour // DAY_US, hour, hour + HOUR))
+        found = await self._read("hour_sums", (tag, hour // DAY_US, hour, hour + HOUR))
         r = found[0] if found else None
         if r is None or not r.n:
             await self._bounded(self._prepared["del_hour"], (tag, _year(hour), hour))

@@ -184,20 +184,14 @@ async def live(port: int, spool: Path, tags: int, seconds: int) -> tuple[int, fl
     )
     await historian.start()
     reads = 0
-    read, ask = historian._read, historian._ask
+    read = historian._read
 
     async def counted(name: str, args: object) -> object:
         nonlocal reads
         reads += 1
         return await read(name, args)  # type: ignore[arg-type]
 
-    async def asked(name: str, args: object) -> object:
-        nonlocal reads
-        reads += 1
-        return await ask(name, args)  # type: ignore[arg-type]
-
     historian._read = counted  # type: ignore[assignment,method-assign]
-    historian._ask = asked  # type: ignore[assignment,method-assign]
     cpu, start = time.process_time(), time.monotonic()
     for second in range(seconds):
         now = datetime.now(UTC)

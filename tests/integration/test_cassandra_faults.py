@@ -76,3 +76,38 @@ async def test_cassandra_outage_during_ingestion_loses_and_duplicates_nothing(
     assert count == len(acknowledged) == len({s.ts for s in acknowledged})
     assert checksum == sum(s.value for s in acknowledged)
     assert keys == {to_us(s.ts) for s in acknowledged}
+
+
+@pytest.mark.cassandra
+async def test_a_request_whose_answer_is_lost_is_given_up_and_its_samples_spooled(
+    tmp_path: Path, cassandra_node: CassandraNode
+) -> None:
+    """The driver times requests out itself, but an answer lost with its connection was once
+    awaited forever, and the server's stop with it: such a write fails after a bounded wait, its
+    samples go to the spool, and the historian still stops."""
+    settings = cassandra_settings(cassandra_node, timeout_s=1)
+    historian = CassandraHistorian(settings, 3650, tmp_path / "spool.db")
+    await historian.start()
+    try:
+        session = historian._session
+        assert session is not None
+
+        class Lost:  # a request sent, whose answer never comes back
+            has_more_pages = False
+
+            def add_callbacks(self, *_: object) -> None:
+                pass
+
+        send = session.execute_async
+        session.execute_async = lambda *_args, **_kw: Lost()  # type: ignore[method-assign]
+        batch = [Sample("l.level", T0 + timedelta(seconds=i), float(i)) for i in range(10)]
+        await asyncio.wait_for(historian.write(batch), 60)  # a hang guard, never reached when it works
+        assert historian.metrics()["spool_samples"] == 10 and historian.metrics()["cassandra_up"] == 0.0
+        session.execute_async = send  # type: ignore[method-assign]
+        deadline = asyncio.get_running_loop().time() + 60
+        while historian.metrics()["spool_samples"] and asyncio.get_running_loop().time() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.1)
+        (minute,) = await historian.downsampled("l.level", T0, T0 + timedelta(minutes=1), 1)
+        assert minute.count == 10
+    finally:
+        await asyncio.wait_for(historian.stop(), 60)

@@ -132,18 +132,13 @@ def minute_of(tag: str, t0: datetime, seconds: Iterable[int], value: float = 1.0
 def counting_reads(historian: CassandraHistorian) -> Counter[str]:
     """Count the historian's reads by statement name from now on."""
     reads: Counter[str] = Counter()
-    read, ask = historian._read, historian._ask
+    read = historian._read
 
     async def counted(name: str, args: Any) -> list[Any]:
         reads[name] += 1
         return await read(name, args)
 
-    async def asked(name: str, args: Any) -> list[Any]:
-        reads[name] += 1
-        return await ask(name, args)
-
     historian._read = counted  # type: ignore[method-assign]
-    historian._ask = asked  # type: ignore[method-assign]
     return reads
 
 
