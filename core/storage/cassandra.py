@@ -1,7 +1,8 @@
 """The Cassandra historian, with a local store-and-forward spool.
 
-With ``cassandra_session.py`` (the connection) and ``cassandra_journal.py`` (the alarm
-journal's shared tables), the only cassandra-driver importers.
+With ``cassandra_session.py`` (the connection), ``cassandra_rollups.py`` (what to recompute of
+the roll-ups, and from what) and ``cassandra_journal.py`` (the alarm journal's shared tables),
+the only cassandra-driver importers.
 
 Data model (keyspace and replication from ``storage.cassandra``):
 - ``samples``: partition ``(tag, bucket)`` where a bucket is ``partition_hours`` long (a day at
@@ -9,17 +10,12 @@ Data model (keyspace and replication from ``storage.cassandra``):
   (the newest first, as ``latest`` wants), TimeWindowCompactionStrategy, and a TTL from
   ``retention_days``. Timestamps are integer microseconds, exactly as the SQLite backend keeps them.
 - ``rollup_1m`` and ``rollup_1h``: min/max/sum/count/last per minute and per hour, so that a
-  year of one tag is read as 8,760 rows. A minute's figures come from what this process wrote
-  into it (``minute_sums.py``: a repeated sample counts once) when it is the minute's only
-  writer, and otherwise from the minute's raw rows (a late sample, another server of a redundant
-  pair, an earlier run of this process): exact either way. An hour is summed by Cassandra from
-  its minutes, one row back instead of sixty. A background task rolls each minute up once it is
-  over, and a downsampled query rolls its tag's minutes first (its open minute too); the minutes
-  still to do are kept in the spool file, marked before their rows are written.
+  year of one tag is read as 8,760 rows: made by ``cassandra_rollups.py``, from this run's own
+  sums of a minute when it is the minute's only writer, else from the minute's raw rows; an
+  hour summed by Cassandra from its minutes. A background task rolls each minute up once it is
+  over, and a downsampled query rolls its tag's minutes and hours first.
 - ``hour_writers``: partition ``hour``, which writers (one id per historian start) wrote
-  samples of which tag in that hour; written before the samples. A minute whose tag and hour
-  have another writer than this run is rolled up from its raw rows. A keyspace made before these
-  markers existed keeps the time of its upgrade: the minutes before it are always read back.
+  samples of which tag in that hour; written before the samples.
 - ``tag_buckets``: which partitions each tag has, for raw reads, ``latest`` and purges.
 
 Writes use prepared, idempotent statements grouped per partition into unlogged batches, many
@@ -28,9 +24,12 @@ in flight at once (bounded). When Cassandra cannot take a write, the samples go 
 once Cassandra answers, while new samples keep flowing. Nothing is lost, and nothing is
 duplicated, because a sample's key is (tag, time).
 
-Why one file: the write path, the spool's forwarding and replay, the roll-ups and the reads
-share one session, one bound on the requests in flight and the spool; the connection and the
-journal's tables are apart.
+Every request, write or read, is sent without a waiting thread, under one bound on those in
+flight, and a watchdog fails any whose answer is overdue.
+
+Why one file: the write path, the spool's forwarding and replay and the reads share one
+session, one bound on the requests in flight and the spool; the connection, the roll-ups and
+the journal's tables are apart.
 """
 
 from __future__ import annotations
@@ -40,7 +39,6 @@ import contextlib
 import logging
 import math
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -64,8 +62,8 @@ from core.storage.base import (
     query_span,
     to_us,
 )
+from core.storage.cassandra_rollups import BATCH_ROWS, RollUps, year_of
 from core.storage.cassandra_session import connect
-from core.storage.minute_sums import Minute, MinuteSums
 from core.storage.spool import Spool, SpooledRow, SpoolFull
 
 _LOGGER = logging.getLogger(__name__)
@@ -73,10 +71,7 @@ T = TypeVar("T")
 
 MINUTE, HOUR = MINUTE_US, HOUR_US
 SCHEMA_VERSION = 2  # 2: hour_writers, schema_version.markers_since
-_BATCH_ROWS = 64  # rows of one partition per unlogged batch
 _REPLAY_CHUNK = 20_000  # samples per replay round: enough requests to fill max_in_flight
-_ROLL_GRACE_US = 5_000_000  # a minute without a later sample is rolled up this long after its end
-_HOUR_LAG_S = 60.0  # an open hour's roll-up follows its minutes' at most this late (another server's trend)
 _PROBE_MAX_S = 2.0  # at most this long between two probes of a Cassandra that is down
 
 _TABLES = [
@@ -101,10 +96,6 @@ _TABLES = [
 _TTL_TABLES = ("samples", "rollup_1m", "rollup_1h", "hour_writers")
 
 
-def _year(us: int) -> int:
-    return from_us(us).year
-
-
 class CassandraHistorian:
     def __init__(
         self, settings: Cassandra, retention_days: int, spool_path: Path, password: str | None = None
@@ -125,16 +116,8 @@ class CassandraHistorian:
         self._waiting: dict[asyncio.Future[Any], float] = {}  # requests sent: answer due by (loop time)
         self._known: set[tuple[str, int]] = set()  # (tag, bucket) already in tag_buckets
         self._in_flight: asyncio.Semaphore | None = None
-        self._roll_lock = asyncio.Lock()
-        self._marked: set[tuple[str, int]] = set()  # the spool's roll-up minutes to recompute, as committed
-        self._rolling: set[tuple[str, int]] | None = None  # minutes marked again while a roll runs
-        # hours whose minutes are rolled up, not yet the hour: since when, and those minutes
-        self._hours_due: dict[tuple[str, int], tuple[float, set[int]]] = {}
-        self._newest: dict[str, int] = {}  # per tag, its newest sample written (µs): closes its minutes
-        self._written_at: dict[str, float] = {}  # per tag, when it was last written (loop time)
-        self._sums = MinuteSums()
-        self._writer = uuid.uuid4()  # this run's id in hour_writers
-        self._markers_since = 0  # minutes before this (µs) may hold samples written without a marker
+        self._rollups: RollUps | None = None  # made at start, on the spool
+        self._markers_since = 0  # from the keyspace: minutes before it were written without markers
         self._prepared: dict[str, PreparedStatement] = {}
         self.replayed = 0
         self.written_rows = 0  # samples written into Cassandra, directly or replayed from the spool
@@ -143,8 +126,8 @@ class CassandraHistorian:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._in_flight = asyncio.Semaphore(self.settings.max_in_flight)
-        self._spool = await self._spooled(Spool, self.spool_path, self.settings.spool_max_samples)
-        self._marked = set(await self._spooled(self._spool.marked))
+        self._spool = await self.spooled(Spool, self.spool_path, self.settings.spool_max_samples)
+        self._rollups = RollUps(self, self._spool, await self.spooled(self._spool.marked))
         try:
             await self._blocking(self._connect)
         except Exception as err:  # the server keeps running on the spool until Cassandra answers
@@ -153,7 +136,7 @@ class CassandraHistorian:
             _LOGGER.warning("%d samples waiting in the spool %s", self._spool.size, self.spool_path)
         self._tasks = [
             asyncio.create_task(self._forward(), name="cassandra-forward"),
-            asyncio.create_task(self._rollups(), name="cassandra-rollups"),
+            asyncio.create_task(self._roll_loop(), name="cassandra-rollups"),
         ]
         self._watchdog = asyncio.create_task(self._expire(), name="cassandra-watchdog")
 
@@ -161,9 +144,9 @@ class CassandraHistorian:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._up:
+        if self._up and self._rollups is not None:
             try:
-                await self._roll(None)
+                await self._rollups.roll(None)
             except Exception as err:
                 _LOGGER.warning("roll-ups left to the next start: %s", err)
         if self._watchdog is not None:
@@ -172,7 +155,7 @@ class CassandraHistorian:
         if self._cluster is not None:
             await self._blocking(self._cluster.shutdown)
         if self._spool is not None:
-            await self._spooled(self._spool.close)
+            await self.spooled(self._spool.close)
         self._io.shutdown(wait=True)
         self._spooler.shutdown(wait=True)
 
@@ -184,7 +167,9 @@ class CassandraHistorian:
         s = self.settings
         cluster, session = connect(s, self._password)
         try:
-            self._markers_since = self._migrate(session)
+            self._markers_since = since = self._migrate(session)
+            if self._rollups is not None:
+                self._rollups.markers_since = since
         except Exception:
             cluster.shutdown()
             raise
@@ -260,7 +245,8 @@ class CassandraHistorian:
     async def _blocking(self, call: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._io, call, *args)
 
-    async def _spooled(self, call: Callable[..., T], *args: Any) -> T:
+    async def spooled(self, call: Callable[..., T], *args: Any) -> T:
+        """Run a spool call on the spool's own thread."""
         return await asyncio.get_running_loop().run_in_executor(self._spooler, call, *args)
 
     def _execute(self, statement: Any, args: Sequence[Any] = (), paged: bool = False) -> asyncio.Future[Any]:
@@ -320,8 +306,12 @@ class CassandraHistorian:
                     if not future.done():
                         future.set_exception(StorageError(late))
 
-    def _bucket(self, us: int) -> int:
+    def bucket(self, us: int) -> int:
+        """The partition bucket of a time (µs)."""
         return us - us % self._span
+
+    def statement(self, name: str) -> PreparedStatement:
+        return self._prepared[name]
 
     # writing ----------------------------------------------------------------------------------
     @property
@@ -355,7 +345,7 @@ class CassandraHistorian:
             except Exception as err:
                 self._lost(err)
         try:
-            await self._spooled(self._spool.append, list(samples))
+            await self.spooled(self._spool.append, list(samples))
         except SpoolFull as err:
             _LOGGER.error("%s: samples refused until Cassandra answers again", err)
             raise StorageError(str(err)) from err
@@ -380,15 +370,15 @@ class CassandraHistorian:
         minutes: set[tuple[str, int]] = set()
         newest: dict[str, int] = {}
         for tag, us, value, quality, status in spooled:
-            bucket = self._bucket(us)
+            bucket = self.bucket(us)
             partitions[(tag, bucket)].append((tag, bucket, us, value, quality, status))
             minutes.add((tag, us // MINUTE * MINUTE))
             if us > newest.get(tag, -1):
                 newest[tag] = us
         requests: list[Any] = []
         for rows in partitions.values():
-            for i in range(0, len(rows), _BATCH_ROWS):
-                chunk = rows[i : i + _BATCH_ROWS]
+            for i in range(0, len(rows), BATCH_ROWS):
+                chunk = rows[i : i + BATCH_ROWS]
                 if len(chunk) == 1:
                     requests.append((insert, chunk[0]))
                     continue
@@ -399,53 +389,24 @@ class CassandraHistorian:
                 requests.append((batch, ()))
         new = [key for key in partitions if key not in self._known]
         requests += [(self._prepared["bucket"], key) for key in new]
-        sums = self._sums
-        sums.sending(minutes)
-        try:  # the minutes marked to do and claimed first: a crash mid-write leaves none stale
-            await asyncio.gather(self._mark(minutes), self._claim(minutes))
-            await asyncio.gather(*(self._bounded(statement, args) for statement, args in requests))
+        rollups = self._rollups
+        assert rollups is not None
+        await rollups.before(minutes)  # marked to do and claimed first: a crash leaves none stale
+        try:
+            await asyncio.gather(*(self.send(statement, args) for statement, args in requests))
         except BaseException:
-            sums.written(minutes, None)
+            rollups.failed(minutes)
             raise
-        sums.written(minutes, spooled)
         self._known.update(new)
-        at = asyncio.get_running_loop().time()
-        for tag, us in newest.items():
-            self._written_at[tag] = at
-            if us > self._newest.get(tag, -1):
-                self._newest[tag] = us
-        await self._mark(minutes)  # again: a roll-up that ran meanwhile keeps them to do
+        await rollups.after(minutes, spooled, newest)
 
-    async def _claim(self, minutes: set[Minute]) -> None:
-        """Say in hour_writers that this run writes samples of these minutes' tags and hours."""
-        hours = self._sums.unclaimed({(tag, m - m % HOUR) for tag, m in minutes})
-        per_hour: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
-        for tag, hour in hours:
-            per_hour[hour].append((hour, tag, self._writer))
-        await asyncio.gather(*(self._batched(self._prepared["claim"], rows) for rows in per_hour.values()))
-        self._sums.claimed(hours)
-
-    async def _mark(self, minutes: set[tuple[str, int]]) -> None:
-        """Mark roll-up minutes to recompute, in the spool (so a crash never leaves one stale).
-
-        A minute already marked is not written again: a live tag's batches fall in its open
-        minute, which is marked once, not at every batch. A mark made while a roll runs keeps
-        its minute from being unmarked by that roll, which may have read the raw rows before
-        these were written."""
-        assert self._spool is not None
-        if self._rolling is not None:
-            self._rolling.update(minutes)
-        new = minutes - self._marked
-        if new:
-            await self._spooled(self._spool.mark, new)
-            self._marked.update(new)
-
-    async def _bounded(self, statement: Any, args: Sequence[Any]) -> None:
+    async def send(self, statement: Any, args: Sequence[Any]) -> None:
+        """One request under the bound on those in flight; its answer awaited."""
         assert self._in_flight is not None
         async with self._in_flight:
             await self._execute(statement, args)
 
-    async def _read(self, name: str, args: Sequence[Any]) -> list[Any]:
+    async def read(self, name: str, args: Sequence[Any]) -> list[Any]:
         """A read of every page, sent like the writes: many in flight, no thread waiting on it."""
         assert self._in_flight is not None
         async with self._in_flight:
@@ -481,15 +442,15 @@ class CassandraHistorian:
         """Drain the spool oldest first; the next chunk is read while the current one is written,
         and a chunk is forgotten only once written (a failure replays it again, idempotently)."""
         assert self._spool is not None
-        last, chunk = await self._spooled(self._spool.oldest, _REPLAY_CHUNK)
+        last, chunk = await self.spooled(self._spool.oldest, _REPLAY_CHUNK)
         while chunk:
-            following = asyncio.ensure_future(self._spooled(self._spool.oldest, _REPLAY_CHUNK, last))
+            following = asyncio.ensure_future(self.spooled(self._spool.oldest, _REPLAY_CHUNK, last))
             try:
                 await self._insert_rows(chunk)
             except BaseException:
                 following.cancel()
                 raise
-            await self._spooled(self._spool.forget, last)
+            await self.spooled(self._spool.forget, last)
             self.replayed += len(chunk)
             self.written_rows += len(chunk)
             next_last, chunk = await following
@@ -497,169 +458,29 @@ class CassandraHistorian:
         _LOGGER.info("spool drained: %d samples replayed into Cassandra", self.replayed)
 
     # roll-ups ---------------------------------------------------------------------------------
-    async def _rollups(self) -> None:
+    async def _roll_loop(self) -> None:
         """Roll up each minute once it is over, not at every batch while it fills: a query
         rolls its tag's open minutes itself, and the stop rolls everything left."""
         while True:
             await asyncio.sleep(1.0)
-            if self._up:
+            if self._up and self._rollups is not None:
                 try:
-                    await self._roll(None, closed_only=True)
+                    await self._rollups.roll(None, closed_only=True)
                 except asyncio.CancelledError:
                     raise
                 except Exception as err:
                     _LOGGER.warning("roll-ups postponed: %s", err)
 
-    async def _roll(self, tag: str | None, closed_only: bool = False) -> None:
-        """Recompute the marked minutes (of ``tag``, or all; with ``closed_only``, those over:
-        a later sample of the tag written, or the minute ended and the tag not written for
-        ``_ROLL_GRACE_US``), then their hours."""
-        assert self._spool is not None
-        async with self._roll_lock:
-            self._rolling = set()
-            try:
-                await self._roll_marked(tag, closed_only)
-            finally:
-                self._rolling = None
-
-    async def _roll_marked(self, tag: str | None, closed_only: bool) -> None:
-        assert self._spool is not None and self._rolling is not None
-        marked = sorted(m for m in self._marked if tag is None or m[0] == tag)
-        ended, newest = to_us(utcnow()) - _ROLL_GRACE_US, self._newest
-        quiet, written_at = asyncio.get_running_loop().time() - _ROLL_GRACE_US / 1e6, self._written_at
-
-        def over(t: str, m: int) -> bool:
-            """A later sample of the tag is written, or the minute has ended and the tag is quiet
-            (a replay of old samples keeps writing into minutes long ended)."""
-            end = m + MINUTE
-            return end <= newest.get(t, -1) or (end <= ended and written_at.get(t, -math.inf) <= quiet)
-
-        if closed_only:
-            marked = [(t, m) for t, m in marked if over(t, m)]
-        if marked:
-            await self._roll_minutes_marked(marked, over)
-        now = asyncio.get_running_loop().time()
-        await self._roll_hours(tag, closed_only, lambda t, h: over(t, h + HOUR - MINUTE), now)
-
-    async def _roll_minutes_marked(self, marked: list[Minute], over: Callable[[str, int], bool]) -> None:
-        """Recompute these minutes: from this run's sums where it is their only writer, else from
-        their raw rows; their hours are then due."""
-        assert self._rolling is not None
-        summed = [m for m in marked if m[1] >= self._markers_since and self._sums.known(m)]
-        shared = await self._shared(summed)
-        summed = [m for m in summed if m not in shared and self._sums.known(m)]  # a write may have failed
-        await self._write_minutes(summed)
-        spans: dict[tuple[str, int], list[int]] = defaultdict(list)
-        for t, minute in set(marked).difference(summed):  # read back: no marker, or other writers
-            spans[(t, self._bucket(minute))].append(minute)
-        groups = list(spans.items())
-        for i in range(0, len(groups), 16):  # a few partitions at a time: memory stays bounded
-            await asyncio.gather(*(self._roll_minutes(t, minutes) for (t, _), minutes in groups[i : i + 16]))
-        now = asyncio.get_running_loop().time()
-        for t, m in marked:
-            self._hours_due.setdefault((t, m - m % HOUR), (now, set()))[1].add(m)
-        # the others: rows written since the roll began, or still being written
-        done = [m for m in marked if m not in self._rolling and not self._sums.busy(m)]
-        self._marked.difference_update(done)  # before the unmark, which a later mark follows
-        sums = self._sums  # minutes rolled up since their last write, and over: forgotten
-        sums.drop([m for m in sums if m not in self._marked and not sums.busy(m) and over(*m)])
-
-    async def _roll_hours(
-        self, tag: str | None, closed_only: bool, over: Callable[[str, int], bool], now: float
-    ) -> None:
-        """Recompute the hours whose minutes were rolled up (of ``tag``, or all; with
-        ``closed_only``, those over or waiting ``_HOUR_LAG_S``), then forget their minutes in
-        the spool: until then a crash leaves them to do again, and their hour with them."""
-        assert self._spool is not None
-        due = [
-            (t, h)
-            for (t, h), (since, _) in self._hours_due.items()
-            if (tag is None or t == tag) and (not closed_only or since <= now - _HOUR_LAG_S or over(t, h))
-        ]
-        for i in range(0, len(due), 256):
-            await asyncio.gather(*(self._roll_hour(t, h) for t, h in due[i : i + 256]))
-        finished, busy = [], self._sums.busy
-        for t, h in due:
-            _, minutes = self._hours_due.pop((t, h))
-            finished += [(t, m) for m in minutes if (t, m) not in self._marked and not busy((t, m))]
-        await self._spooled(self._spool.unmark, finished)
-
-    async def _shared(self, minutes: list[Minute]) -> set[Minute]:
-        """Which of these minutes another writer (another server, an earlier run) also wrote
-        into, as far as their hours tell."""
-        hours = sorted({m - m % HOUR for _, m in minutes})
-        shared: set[tuple[str, int]] = set()
-        for i in range(0, len(hours), 1024):  # small answers: the in-flight bound is the limit
-            chunk = hours[i : i + 1024]
-            answers = await asyncio.gather(*(self._read("writers", (hour,)) for hour in chunk))
-            for hour, rows in zip(chunk, answers, strict=True):
-                shared.update((r.tag, hour) for r in rows if r.writer != self._writer)
-        return {(tag, m) for tag, m in minutes if (tag, m - m % HOUR) in shared}
-
-    async def _write_minutes(self, minutes: list[Minute]) -> None:
-        """Write the figures of minutes only this run wrote, from its own sums."""
-        rows: dict[tuple[str, int], list[tuple[Any, ...]]] = defaultdict(list)
-        deletes: dict[tuple[str, int], list[tuple[Any, ...]]] = defaultdict(list)
-        for t, minute in minutes:
-            day = minute // DAY_US
-            figures = self._sums.figures((t, minute))
-            if figures is None:
-                deletes[(t, day)].append((t, day, minute))
-            else:
-                rows[(t, day)].append((t, day, minute, *figures))
-        await asyncio.gather(
-            *(self._batched(self._prepared["minute"], group) for group in rows.values()),
-            *(self._batched(self._prepared["del_minute"], group) for group in deletes.values()),
-        )
-
-    async def _roll_minutes(self, tag: str, minutes: list[int]) -> None:
-        """Recompute some minutes of one partition from one range read of its raw rows."""
-        lo, hi = min(minutes), max(minutes) + MINUTE
-        per_minute: dict[int, list[tuple[int, float]]] = defaultdict(list)
-        for r in await self._read("range", (tag, self._bucket(lo), lo, hi)):
-            if r.value is not None and r.quality != int(Quality.BAD):
-                per_minute[r.ts // MINUTE * MINUTE].append((r.ts, r.value))
-        deletes, rows = [], []
-        for minute in sorted(set(minutes)):
-            day = minute // DAY_US
-            good = per_minute.get(minute)
-            if not good:
-                deletes.append((tag, day, minute))
-                continue
-            values = [v for _, v in good]
-            rows.append((tag, day, minute, min(values), max(values), sum(values), len(values), max(good)[1]))
-        await self._batched(self._prepared["minute"], rows)
-        await self._batched(self._prepared["del_minute"], deletes)
-
-    async def _batched(self, statement: PreparedStatement, rows: list[tuple[Any, ...]]) -> None:
-        """Rows of one partition, in unlogged batches, several in flight."""
-        requests = []
-        for i in range(0, len(rows), _BATCH_ROWS):
-            batch = BatchStatement(batch_type=BatchType.UNLOGGED)
-            batch.is_idempotent = True
-            for row in rows[i : i + _BATCH_ROWS]:
-                batch.add(statement, row)
-            requests.append(self._bounded(batch, ()))
-        await asyncio.gather(*requests)
-
-    async def _roll_hour(self, tag: str, hour: int) -> None:
-        found = await self._read("hour_sums", (tag, hour // DAY_US, hour, hour + HOUR))
-        r = found[0] if found else None
-        if r is None or not r.n:
-            await self._bounded(self._prepared["del_hour"], (tag, _year(hour), hour))
-            return
-        await self._bounded(self._prepared["hour"], (tag, _year(hour), hour, r.mn, r.mx, r.sm, r.n, r.last))
-
     # reading ----------------------------------------------------------------------------------
     async def _partitions(self, tag: str) -> list[int]:
         """The tag's partition buckets, newest first."""
-        return [row.bucket for row in await self._read("buckets", (tag,))]
+        return [row.bucket for row in await self.read("buckets", (tag,))]
 
     async def raw(self, tag: str, start: datetime, end: datetime, limit: int | None = None) -> list[Sample]:
         lo, hi = to_us(start), to_us(end)
         result: list[Sample] = []
         for bucket in sorted(b for b in await self._partitions(tag) if b < hi and b + self._span > lo):
-            for r in await self._read("range_asc", (tag, bucket, lo, hi)):
+            for r in await self.read("range_asc", (tag, bucket, lo, hi)):
                 value = math.nan if r.value is None else r.value
                 result.append(Sample(tag, from_us(r.ts), value, Quality(r.quality), None, r.status))
                 if limit is not None and len(result) >= limit:
@@ -668,7 +489,7 @@ class CassandraHistorian:
 
     async def latest(self, tag: str) -> Sample | None:
         for bucket in await self._partitions(tag):
-            rows = await self._read("newest", (tag, bucket))
+            rows = await self.read("newest", (tag, bucket))
             if rows:
                 r = rows[0]
                 value = math.nan if r.value is None else r.value
@@ -677,7 +498,7 @@ class CassandraHistorian:
 
     async def last_good_timestamp(self, tag: str) -> datetime | None:
         for bucket in await self._partitions(tag):
-            for r in await self._read("scan", (tag, bucket)):
+            for r in await self.read("scan", (tag, bucket)):
                 if r.quality != int(Quality.BAD):
                     return from_us(r.ts)
         return None
@@ -687,7 +508,8 @@ class CassandraHistorian:
         if span is None:
             return []
         lo, hi = span
-        await self._roll(tag)
+        assert self._rollups is not None, "the Cassandra historian is not started"
+        await self._rollups.roll(tag)
         period, origin, width = bucket_plan(lo, hi, max_points)
         if period is not None:
             return _aggregate(await self._rolled(tag, period, origin, hi), origin, width)
@@ -703,8 +525,8 @@ class CassandraHistorian:
         if period == MINUTE:
             name, keys = "minutes", range(lo // DAY_US, (hi - 1) // DAY_US + 1)
         else:
-            name, keys = "hours", range(_year(lo), _year(hi - 1) + 1)
-        chunks = await asyncio.gather(*(self._read(name, (tag, key, lo, hi)) for key in keys))
+            name, keys = "hours", range(year_of(lo), year_of(hi - 1) + 1)
+        chunks = await asyncio.gather(*(self.read(name, (tag, key, lo, hi)) for key in keys))
         rows = [(r.bucket, r.min, r.max, r.sum, r.count, r.last) for chunk in chunks for r in chunk]
         return sorted(rows)
 
@@ -712,21 +534,20 @@ class CassandraHistorian:
         """Delete samples older than ``before`` (the TTL does it too; this is for explicit retention)."""
         limit = to_us(before)
         deleted = 0
-        for row in await self._read("tags", ()):
+        for row in await self.read("tags", ()):
             tag = row.tag
             for bucket in await self._partitions(tag):
                 if bucket >= limit:
                     continue
-                count = (await self._read("count_before", (tag, bucket, limit)))[0].n
+                count = (await self.read("count_before", (tag, bucket, limit)))[0].n
                 if count:
                     deleted += count
-                    await self._bounded(self._prepared["delete_before"], (tag, bucket, limit))
+                    await self.send(self._prepared["delete_before"], (tag, bucket, limit))
                 if bucket + self._span <= limit:
-                    await self._bounded(self._prepared["delete_bucket"], (tag, bucket))
+                    await self.send(self._prepared["delete_bucket"], (tag, bucket))
                     self._known.discard((tag, bucket))
-            minutes = {(tag, m) for m in range(limit // MINUTE * MINUTE - HOUR, limit + MINUTE, MINUTE)}
-            self._sums.spoil(tag, limit + MINUTE)
-            await self._mark(minutes)  # the boundary's roll-ups are recomputed from what is left
+            assert self._rollups is not None
+            await self._rollups.purged(tag, limit)  # the boundary's roll-ups are recomputed
         return deleted
 
 

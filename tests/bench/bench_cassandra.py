@@ -80,7 +80,7 @@ async def through_historian(port: int, spool: Path, n: int, rollups: bool = True
     settings = Cassandra(port=port, keyspace="bench_historian", consistency="ONE")
     historian = CassandraHistorian(settings, 3650, spool)
     if not rollups:  # the background roll-ups left to the stop, after the timing
-        historian._rollups = asyncio.Event().wait  # type: ignore[method-assign]
+        historian._roll_loop = asyncio.Event().wait  # type: ignore[method-assign]
     await historian.start()
     data = samples(n)
     await historian.write(data[:5_000])  # warm-up: prepared statements, connections
@@ -155,7 +155,7 @@ async def year_query(port: int, spool: Path) -> tuple[list[float], list[float], 
             for m in range(i, min(minutes, i + 10_000))
         ]
         await historian.write(chunk)
-    await historian._roll(None)
+    await historian._rollups.roll(None)
     build = time.perf_counter() - start
     end = T0 + timedelta(days=365)
     rolled, raw = [], []
@@ -184,14 +184,14 @@ async def live(port: int, spool: Path, tags: int, seconds: int) -> tuple[int, fl
     )
     await historian.start()
     reads = 0
-    read = historian._read
+    read = historian.read
 
     async def counted(name: str, args: object) -> object:
         nonlocal reads
         reads += 1
         return await read(name, args)  # type: ignore[arg-type]
 
-    historian._read = counted  # type: ignore[assignment,method-assign]
+    historian.read = counted  # type: ignore[assignment,method-assign]
     cpu, start = time.process_time(), time.monotonic()
     for second in range(seconds):
         now = datetime.now(UTC)

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from cassandra.cluster import Cluster
 
-from core.model import Sample
+from core.config.schema import Cassandra
+from core.model import Bucket, Sample
 from core.storage.base import to_us as _us
 from core.storage.cassandra import CassandraHistorian
 from tests.conftest import eventually
@@ -32,20 +33,20 @@ async def test_a_sample_written_while_its_minute_is_rolled_up_is_counted(
     try:
         await historian.write([Sample("a.level", T0 + timedelta(seconds=i), float(i)) for i in range(10)])
         read, release = asyncio.Event(), asyncio.Event()
-        roll_hour = historian._roll_hour
+        roll_hour = historian._rollups._roll_hour
 
         async def held(*args: Any) -> None:  # the minute's raw rows are read; its hour is next
             read.set()
             await release.wait()
             await roll_hour(*args)
 
-        historian._roll_hour = held  # type: ignore[method-assign]
-        rolling = asyncio.create_task(historian._roll("a.level"))
+        historian._rollups._roll_hour = held  # type: ignore[method-assign]
+        rolling = asyncio.create_task(historian._rollups.roll("a.level"))
         await asyncio.wait_for(read.wait(), 60)
         await historian.write([Sample("a.level", T0 + timedelta(seconds=30), 100.0)])
         release.set()
         await rolling
-        historian._roll_hour = roll_hour  # type: ignore[method-assign]
+        historian._rollups._roll_hour = roll_hour  # type: ignore[method-assign]
 
         (hour,) = await historian.downsampled("a.level", T0, T0 + timedelta(hours=2), 2)  # the hourly roll-up
         assert (hour.count, hour.max, hour.last) == (11, 100.0, 100.0)
@@ -60,8 +61,7 @@ async def test_the_background_roll_up_waits_for_the_minute_to_end_and_a_query_do
     """Live data is rolled up once a minute is over (a later sample, or its end passed), not at
     every batch while the minute fills; a trend asked for meanwhile still shows the open minute."""
     settings = cassandra_settings(cassandra_node)
-    historian = CassandraHistorian(settings, 3650, tmp_path / "spool.db")
-    await historian.start()
+    historian = await started(settings, tmp_path / "spool.db")
     try:
         now = datetime.now(UTC)
         open_minute = now.replace(second=0, microsecond=0) + timedelta(minutes=10)  # ends in 10 minutes
@@ -82,12 +82,13 @@ async def test_the_background_roll_up_waits_for_the_minute_to_end_and_a_query_do
         await historian.stop()
 
 
-def rolled_minutes(node: CassandraNode, keyspace: str, tag: str) -> dict[int, int]:
-    """The minute roll-ups of ``tag`` in Cassandra, read with the bare driver: minute -> count."""
+def rolled_minutes(node: CassandraNode, keyspace: str, tag: str, table: str = "rollup_1m") -> dict[int, int]:
+    """The minute (or hour) roll-ups of ``tag`` in Cassandra, read with the bare driver:
+    start -> count."""
     cluster = Cluster(["127.0.0.1"], port=node.port, protocol_version=5)
     try:
         rows = cluster.connect(keyspace).execute(
-            "SELECT bucket, count FROM rollup_1m WHERE tag = %s ALLOW FILTERING", (tag,)
+            f"SELECT bucket, count FROM {table} WHERE tag = %s ALLOW FILTERING", (tag,)
         )
         return {row.bucket: row.count for row in rows}
     finally:
@@ -102,10 +103,8 @@ async def test_a_minute_another_server_also_wrote_is_rolled_up_from_every_sample
     the trend exactly once, whichever server rolls the minute up last (a roll-up summed from what
     one server wrote fails this)."""
     settings = cassandra_settings(cassandra_node)
-    ours = CassandraHistorian(settings, 3650, tmp_path / "ours.db")
-    theirs = CassandraHistorian(settings, 3650, tmp_path / "theirs.db")
-    await ours.start()
-    await theirs.start()
+    ours = await started(settings, tmp_path / "ours.db")
+    theirs = await started(settings, tmp_path / "theirs.db")
     try:
         t0 = T0 + timedelta(days=3)
         mine = [Sample("r.level", t0 + timedelta(seconds=i), float(i)) for i in range(0, 60, 2)]
@@ -125,6 +124,18 @@ async def test_a_minute_another_server_also_wrote_is_rolled_up_from_every_sample
         await ours.stop()
 
 
+async def started(settings: Cassandra, spool: Path) -> CassandraHistorian:
+    historian = CassandraHistorian(settings, 3650, spool)
+    await historian.start()
+    return historian
+
+
+async def one_minute(historian: CassandraHistorian, tag: str, start: datetime) -> Bucket:
+    """The minute from ``start``, downsampled through the roll-ups as a trend asks for it."""
+    (minute,) = await historian.downsampled(tag, start, start + timedelta(minutes=1), 1)
+    return minute
+
+
 def minute_of(tag: str, t0: datetime, seconds: Iterable[int], value: float = 1.0) -> list[Sample]:
     return [Sample(tag, t0 + timedelta(seconds=s), value + s) for s in seconds]
 
@@ -132,13 +143,13 @@ def minute_of(tag: str, t0: datetime, seconds: Iterable[int], value: float = 1.0
 def counting_reads(historian: CassandraHistorian) -> Counter[str]:
     """Count the historian's reads by statement name from now on."""
     reads: Counter[str] = Counter()
-    read = historian._read
+    read = historian.read
 
     async def counted(name: str, args: Any) -> list[Any]:
         reads[name] += 1
         return await read(name, args)
 
-    historian._read = counted  # type: ignore[method-assign]
+    historian.read = counted  # type: ignore[method-assign]
     return reads
 
 
@@ -149,8 +160,7 @@ async def test_a_minute_only_this_run_wrote_is_rolled_up_without_reading_it_back
     """Reading a minute's rows back costs Cassandra more than writing them: the sole writer of a
     minute rolls it up from what it wrote, a re-sent sample counted once."""
     settings = cassandra_settings(cassandra_node)
-    historian = CassandraHistorian(settings, 3650, tmp_path / "spool.db")
-    await historian.start()
+    historian = await started(settings, tmp_path / "spool.db")
     try:
         reads = counting_reads(historian)
         await historian.write(minute_of("s.level", T0, range(0, 40)))
@@ -162,9 +172,9 @@ async def test_a_minute_only_this_run_wrote_is_rolled_up_without_reading_it_back
         assert rolled_minutes(cassandra_node, settings.keyspace, "s.level") == {_us(T0): 60}
         # a late sample into the minute, once it is over and dropped here, is read back with it
         await historian.write(minute_of("s.level", T0, [61]))
-        await historian._roll(None)
+        await historian._rollups.roll(None)
         await historian.write(minute_of("s.level", T0, [59.5]))  # type: ignore[list-item]
-        (minute,) = await historian.downsampled("s.level", T0, T0 + timedelta(minutes=1), 1)
+        minute = await one_minute(historian, "s.level", T0)
         assert (minute.count, minute.max) == (61, 60.5) and reads["range"] == 1
     finally:
         await historian.stop()
@@ -172,9 +182,11 @@ async def test_a_minute_only_this_run_wrote_is_rolled_up_without_reading_it_back
 
 async def killed(historian: CassandraHistorian) -> None:
     """What a SIGKILL leaves: no roll-up at the stop, the spool file as it was."""
-    for task in historian._tasks:
+    tasks = [*historian._tasks, historian._watchdog]
+    for task in tasks:
+        assert task is not None
         task.cancel()
-    await asyncio.gather(*historian._tasks, return_exceptions=True)
+    await asyncio.gather(*tasks, return_exceptions=True)
     assert historian._cluster is not None and historian._spool is not None
     historian._cluster.shutdown()
     historian._spool.close()
@@ -189,13 +201,13 @@ async def test_minutes_a_killed_run_wrote_are_rolled_up_from_every_sample_after_
     stored just before the kill is still to roll up (it was marked before they were written)."""
     settings = cassandra_settings(cassandra_node)
     first = CassandraHistorian(settings, 3650, tmp_path / "spool.db")
-    first._rollups = asyncio.Event().wait  # type: ignore[method-assign]
+    first._roll_loop = asyncio.Event().wait  # type: ignore[method-assign]
     await first.start()
     await first.write(minute_of("k.flow", T0, range(0, 30)))
     await first.write(minute_of("k.level", T0, range(0, 30)))
-    await first._roll("k.level")  # rolled up, then more samples arrive
+    await first._rollups.roll("k.level")  # rolled up, then more samples arrive
     stored = asyncio.Event()
-    written, mark = first._sums.written, first._mark
+    written, mark = first._rollups._sums.written, first._rollups.mark
 
     def store(minutes: Any, rows: Any) -> None:
         written(minutes, rows)
@@ -206,21 +218,20 @@ async def test_minutes_a_killed_run_wrote_are_rolled_up_from_every_sample_after_
             await asyncio.Event().wait()  # killed right after Cassandra took the rows
         await mark(minutes)
 
-    first._sums.written = store  # type: ignore[method-assign]
-    first._mark = mark_or_die  # type: ignore[method-assign]
+    first._rollups._sums.written = store  # type: ignore[method-assign]
+    first._rollups.mark = mark_or_die  # type: ignore[method-assign]
     writing = asyncio.create_task(first.write(minute_of("k.level", T0, range(30, 40))))
     await asyncio.wait_for(stored.wait(), 60)
     writing.cancel()
     await asyncio.gather(writing, return_exceptions=True)
     await killed(first)
 
-    again = CassandraHistorian(settings, 3650, tmp_path / "spool.db")
-    await again.start()
+    again = await started(settings, tmp_path / "spool.db")
     try:
         await again.write(minute_of("k.flow", T0, range(30, 60)))
-        (flow,) = await again.downsampled("k.flow", T0, T0 + timedelta(minutes=1), 1)
+        flow = await one_minute(again, "k.flow", T0)
         assert flow.count == 60
-        (level,) = await again.downsampled("k.level", T0, T0 + timedelta(minutes=1), 1)
+        level = await one_minute(again, "k.level", T0)
         assert (level.count, level.last) == (40, 40)
     finally:
         await again.stop()
@@ -233,8 +244,7 @@ async def test_a_keyspace_written_before_writer_markers_reads_its_older_minutes_
     """Upgrading a site: samples written by the version without writer markers are in a minute
     the new version then writes into; its roll-up counts both."""
     settings = cassandra_settings(cassandra_node)
-    old = CassandraHistorian(settings, 3650, tmp_path / "old.db")
-    await old.start()
+    old = await started(settings, tmp_path / "old.db")
     await old.write(minute_of("u.level", T0, range(0, 30)))
     await old.stop()
     cluster = Cluster(["127.0.0.1"], port=cassandra_node.port, protocol_version=5)
@@ -245,16 +255,15 @@ async def test_a_keyspace_written_before_writer_markers_reads_its_older_minutes_
         session.execute("INSERT INTO schema_version (id, version) VALUES (0, 1)")
     finally:
         cluster.shutdown()
-    new = CassandraHistorian(settings, 3650, tmp_path / "new.db")
-    await new.start()
+    new = await started(settings, tmp_path / "new.db")
     try:
         await new.write(minute_of("u.level", T0, range(30, 60)))
-        (minute,) = await new.downsampled("u.level", T0, T0 + timedelta(minutes=1), 1)
+        minute = await one_minute(new, "u.level", T0)
         assert minute.count == 60
         later = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=2)
         reads = counting_reads(new)
         await new.write(minute_of("u.level", later, range(0, 10)))
-        (fresh,) = await new.downsampled("u.level", later, later + timedelta(minutes=1), 1)
+        fresh = await one_minute(new, "u.level", later)
         assert fresh.count == 10 and reads["range"] == 0  # minutes after the upgrade: summed
     finally:
         await new.stop()
@@ -267,10 +276,8 @@ async def test_another_writer_named_on_a_later_page_of_the_hour_is_seen(
     """Which runs wrote an hour is read page after page: the other server's mark for the tag
     on the last page still sends the minute to its raw rows."""
     settings = cassandra_settings(cassandra_node)
-    ours = CassandraHistorian(settings, 3650, tmp_path / "ours.db")
-    theirs = CassandraHistorian(settings, 3650, tmp_path / "theirs.db")
-    await ours.start()
-    await theirs.start()
+    ours = await started(settings, tmp_path / "ours.db")
+    theirs = await started(settings, tmp_path / "theirs.db")
     try:
         assert ours._session is not None
         ours._session.default_fetch_size = 5  # 27 writer rows in the hour: six pages
@@ -278,7 +285,7 @@ async def test_another_writer_named_on_a_later_page_of_the_hour_is_seen(
         await ours.write([Sample(f"a{i:02}.level", t0, 1.0) for i in range(25)])
         await ours.write(minute_of("z.level", t0, range(0, 60, 2)))
         await theirs.write(minute_of("z.level", t0, range(1, 60, 2)))
-        (minute,) = await ours.downsampled("z.level", t0, t0 + timedelta(minutes=1), 1)
+        minute = await one_minute(ours, "z.level", t0)
         assert minute.count == 60
     finally:
         await theirs.stop()
@@ -286,15 +293,7 @@ async def test_another_writer_named_on_a_later_page_of_the_hour_is_seen(
 
 
 def rolled_hours(node: CassandraNode, keyspace: str, tag: str) -> dict[int, int]:
-    """The hour roll-ups of ``tag`` in Cassandra, read with the bare driver: hour -> count."""
-    cluster = Cluster(["127.0.0.1"], port=node.port, protocol_version=5)
-    try:
-        rows = cluster.connect(keyspace).execute(
-            "SELECT bucket, count FROM rollup_1h WHERE tag = %s ALLOW FILTERING", (tag,)
-        )
-        return {row.bucket: row.count for row in rows}
-    finally:
-        cluster.shutdown()
+    return rolled_minutes(node, keyspace, tag, "rollup_1h")
 
 
 @pytest.mark.cassandra
@@ -306,16 +305,15 @@ async def test_an_hour_is_rolled_up_once_over_and_a_kill_before_it_leaves_it_to_
     restart."""
     settings = cassandra_settings(cassandra_node)
     first = CassandraHistorian(settings, 3650, tmp_path / "spool.db")
-    first._rollups = asyncio.Event().wait  # type: ignore[method-assign]
+    first._roll_loop = asyncio.Event().wait  # type: ignore[method-assign]
     await first.start()
     await first.write(minute_of("h.level", T0, range(0, 120)))  # two minutes of T0's hour
-    await first._roll(None, closed_only=True)  # the first minute is over; the hour is not
+    await first._rollups.roll(None, closed_only=True)  # the first minute is over; the hour is not
     assert rolled_minutes(cassandra_node, settings.keyspace, "h.level") == {_us(T0): 60}
     assert rolled_hours(cassandra_node, settings.keyspace, "h.level") == {}
     await killed(first)
 
-    again = CassandraHistorian(settings, 3650, tmp_path / "spool.db")
-    await again.start()
+    again = await started(settings, tmp_path / "spool.db")
     try:  # the tag is quiet: its minutes and hour are over, rolled up by the background task
         await eventually(
             lambda: rolled_hours(cassandra_node, settings.keyspace, "h.level"), 60, "the hour's roll-up"

@@ -30,6 +30,7 @@ ADAPTERS = {
         "core/storage/cassandra.py",
         "core/storage/cassandra_session.py",
         "core/storage/cassandra_journal.py",
+        "core/storage/cassandra_rollups.py",
     },
     "aiosmtplib": {"core/notify/email.py"},
     "twilio": {
