@@ -117,7 +117,6 @@ class CassandraHistorian:
         self._known: set[tuple[str, int]] = set()  # (tag, bucket) already in tag_buckets
         self._in_flight: asyncio.Semaphore | None = None
         self._rollups: RollUps | None = None  # made at start, on the spool
-        self._markers_since = 0  # from the keyspace: minutes before it were written without markers
         self._prepared: dict[str, PreparedStatement] = {}
         self.replayed = 0
         self.written_rows = 0  # samples written into Cassandra, directly or replayed from the spool
@@ -167,7 +166,7 @@ class CassandraHistorian:
         s = self.settings
         cluster, session = connect(s, self._password)
         try:
-            self._markers_since = since = self._migrate(session)
+            since = self._migrate(session)
             if self._rollups is not None:
                 self._rollups.markers_since = since
         except Exception:
