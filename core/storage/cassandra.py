@@ -38,7 +38,6 @@ import asyncio
 import contextlib
 import logging
 import math
-import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -274,7 +273,7 @@ class CassandraHistorian:
             if paged:
                 pages.extend(rows or ())
                 if response.has_more_pages:
-                    waiting[future] = time.monotonic() + due  # the loop's clock: each page has its time
+                    waiting[future] = loop.time() + due  # each page has its time (a clock read only)
                     response.start_fetching_next_page()
                     return
                 rows = pages
