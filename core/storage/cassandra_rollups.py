@@ -27,7 +27,7 @@ from cassandra.query import BatchStatement, BatchType, PreparedStatement
 
 from core.model import Quality, utcnow
 from core.storage.base import DAY_US, HOUR_US, MINUTE_US, from_us, to_us
-from core.storage.minute_sums import Minute, MinuteSums
+from core.storage.minute_sums import Figures, Minute, MinuteSums, figures_of
 from core.storage.spool import Spool, SpooledRow
 
 T = TypeVar("T")
@@ -165,7 +165,7 @@ class RollUps:
         summed = [m for m in marked if m[1] >= self.markers_since and self._sums.known(m)]
         shared = await self._shared(summed)
         summed = [m for m in summed if m not in shared and self._sums.known(m)]  # a write may have failed
-        await self._write_minutes(summed)
+        await self._write_minutes({m: self._sums.figures(m) for m in summed})
         spans: dict[tuple[str, int], list[int]] = defaultdict(list)
         for t, minute in set(marked).difference(summed):  # read back: no marker, or other writers
             spans[(t, self._link.bucket(minute))].append(minute)
@@ -212,17 +212,17 @@ class RollUps:
                 shared.update((r.tag, hour) for r in rows if r.writer != self._writer)
         return {(tag, m) for tag, m in minutes if (tag, m - m % HOUR) in shared}
 
-    async def _write_minutes(self, minutes: list[Minute]) -> None:
-        """Write the figures of minutes only this run wrote, from its own sums."""
+    async def _write_minutes(self, figures: dict[Minute, Figures | None]) -> None:
+        """Write these minutes' figures, each partition's in batches; a minute without any is
+        deleted."""
         rows: dict[tuple[str, int], list[tuple[Any, ...]]] = defaultdict(list)
         deletes: dict[tuple[str, int], list[tuple[Any, ...]]] = defaultdict(list)
-        for t, minute in minutes:
+        for (t, minute), found in figures.items():
             day = minute // DAY_US
-            figures = self._sums.figures((t, minute))
-            if figures is None:
+            if found is None:
                 deletes[(t, day)].append((t, day, minute))
             else:
-                rows[(t, day)].append((t, day, minute, *figures))
+                rows[(t, day)].append((t, day, minute, *found))
         await asyncio.gather(
             *(self._batched(self._link.statement("minute"), group) for group in rows.values()),
             *(self._batched(self._link.statement("del_minute"), group) for group in deletes.values()),
@@ -235,17 +235,7 @@ class RollUps:
         for r in await self._link.read("range", (tag, self._link.bucket(lo), lo, hi)):
             if r.value is not None and r.quality != int(Quality.BAD):
                 per_minute[r.ts // MINUTE * MINUTE].append((r.ts, r.value))
-        deletes, rows = [], []
-        for minute in sorted(set(minutes)):
-            day = minute // DAY_US
-            good = per_minute.get(minute)
-            if not good:
-                deletes.append((tag, day, minute))
-                continue
-            values = [v for _, v in good]
-            rows.append((tag, day, minute, min(values), max(values), sum(values), len(values), max(good)[1]))
-        await self._batched(self._link.statement("minute"), rows)
-        await self._batched(self._link.statement("del_minute"), deletes)
+        await self._write_minutes({(tag, m): figures_of(per_minute.get(m, ())) for m in set(minutes)})
 
     async def _batched(self, statement: PreparedStatement, rows: list[tuple[Any, ...]]) -> None:
         """Rows of one partition, in unlogged batches, several in flight."""

@@ -35,6 +35,14 @@ _UNSET = object()
 _CLAIMS_KEPT = 100_000
 
 
+def figures_of(good: Sequence[tuple[int, float]]) -> Figures | None:
+    """A minute's figures from its counted (time in µs, value) pairs; None when there are none."""
+    if not good:
+        return None
+    values = [v for _, v in good]
+    return min(values), max(values), sum(values), len(values), max(good)[1]
+
+
 class MinuteSums:
     def __init__(self) -> None:
         # per minute: source time (µs) -> value, None when not counted (bad, or no value);
@@ -43,9 +51,6 @@ class MinuteSums:
         self._floor: dict[str, int] = {}  # per tag: minutes before this were dropped
         self._writing: Counter[Minute] = Counter()  # writes in flight per minute
         self._claims: set[Minute] = set()  # (tag, hour) this process said it writes into
-
-    def __len__(self) -> int:
-        return len(self._values)
 
     def __iter__(self) -> Iterator[Minute]:
         return iter(self._values)
@@ -103,11 +108,7 @@ class MinuteSums:
         """The minute's figures from what this process wrote; None when nothing counts."""
         kept = self._values.get(minute)
         assert kept is not None, "figures of a minute not known"
-        good = [(us, v) for us, v in kept.items() if v is not None]
-        if not good:
-            return None
-        values = [v for _, v in good]
-        return min(values), max(values), sum(values), len(values), max(good)[1]
+        return figures_of([(us, v) for us, v in kept.items() if v is not None])
 
     def spoil(self, tag: str, before: int) -> None:
         """Rows of ``tag`` before ``before`` (µs) changed behind this process's back (a purge)."""
