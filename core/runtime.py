@@ -142,6 +142,7 @@ class Runtime:
         for link in self.links:
             if isinstance(link, SourceLink):
                 link.store = self._submit  # an MQTT link acknowledges its messages once stored
+                link.retention = timedelta(days=config.storage.retention_days)
         # posted samples tell an api station's link that its probe is alive
         self._posted_to = {
             tag.id: link for link in self.links if isinstance(link, ApiLink) for tag in link.tags

@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QSettings, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
@@ -46,6 +46,7 @@ from hmi.widgets.link import link_text
 from hmi.widgets.operator import OperatorField
 
 UNREACHABLE = "Server unreachable since {since}: alarms evaluated on this desktop (local), no paging from here, commands refused until it is back."  # noqa: E501
+BLINK_BORDER_PX = 3  # one width, blinking or not
 ROLES = {"viewer": "Viewer", "operator": "Operator", "engineer": "Engineer", "admin": "Administrator"}
 
 
@@ -63,11 +64,16 @@ class AlarmBanner(QFrame):
         self.message = QLabel()
         self.message.setObjectName("title")
         self.counts = QLabel()
-        self.ack = QPushButton(tr("Acknowledge") + f" ({ACK_SHORTCUT})")
+        # Ctrl+F4 everywhere (F4 alone acknowledges the list's selection); never Space: a button
+        # with keyboard focus takes Space, and two presses after a click on a card acknowledged a
+        # critical alarm by accident. The banner's buttons answer the mouse and their shortcut only.
+        self.ack = QPushButton(tr("Acknowledge") + f" (Ctrl+{ACK_SHORTCUT})")
+        self.ack.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.ack.clicked.connect(self.acknowledge_top)
         self.horn = Horn(lambda: self.top_id is not None, play)
         self.silence = QPushButton(tr("Mute horn"))
         self.silence.setToolTip(tr("Silent until the next new alarm"))
+        self.silence.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.silence.clicked.connect(self.mute)
         layout = QHBoxLayout(self)
         layout.addWidget(self.message, 1)
@@ -79,6 +85,8 @@ class AlarmBanner(QFrame):
         self._blink.setInterval(700)
         self._blink.timeout.connect(self._toggle)
         self.top_id: str | None = None
+        self.colour = "palette(mid)"
+        self.setStyleSheet(f"QFrame#banner {{ border: {BLINK_BORDER_PX}px solid palette(mid); }}")
         self.refresh()
 
     def refresh(self) -> None:
@@ -103,7 +111,7 @@ class AlarmBanner(QFrame):
             self.ack.setEnabled(False)
             self._blink.stop()
             self._blink_on = False
-            self.setStyleSheet("")
+            self.setStyleSheet(f"QFrame#banner {{ border: {BLINK_BORDER_PX}px solid palette(mid); }}")
         self.horn.update()
         self.silence.setEnabled(self.horn.sounding)
 
@@ -118,9 +126,10 @@ class AlarmBanner(QFrame):
         self.silence.setEnabled(False)
 
     def _toggle(self) -> None:
+        """The border changes colour, never width: the window must not move under the pointer."""
         self._blink_on = not self._blink_on
-        width = 3 if self._blink_on else 1
-        self.setStyleSheet(f"QFrame#banner {{ border: {width}px solid {self.colour}; }}")
+        colour = self.colour if self._blink_on else "palette(mid)"
+        self.setStyleSheet(f"QFrame#banner {{ border: {BLINK_BORDER_PX}px solid {colour}; }}")
 
     def acknowledge_top(self) -> asyncio.Future[None] | None:
         """Acknowledge the alarm shown (through the board: this process or the server)."""

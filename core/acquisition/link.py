@@ -16,6 +16,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from core.acquisition.plausible import MAX_MAGNITUDE, bounds_of, judged
 from core.bus import BACKFILL, SAMPLES, STATION_STATUS, Bus
 from core.clock import Clock, WallClock
 from core.config.schema import Station, Tag
@@ -61,6 +62,9 @@ class SourceLink:
         # acknowledgements) stores its batches itself and confirms once they are stored
         self.store: Callable[[Sequence[Sample]], asyncio.Future[None]] | None = None
         self._warned: set[str] = set()
+        self._bounds = bounds_of(self.tags)
+        # how old a sample may be and still be kept (set by the runtime from storage.retention_days)
+        self.retention: timedelta | None = None
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -116,6 +120,11 @@ class SourceLink:
         A value older than the loss marker of its tag (a broker's queue delivered after an
         outage) goes to the historian only: the marker stays the latest word until a newer value.
         """
+        bounds, value = self._bounds.get(sample.tag), sample.value
+        if (
+            bounds is not None and not bounds[0] <= value <= bounds[1]
+        ) or not -MAX_MAGNITUDE <= value <= MAX_MAGNITUDE:
+            sample = judged(sample, bounds)  # out of range: uncertain; impossible: bad (rare path)
         lost = self._lost_at.get(sample.tag)
         if lost is not None and sample.ts <= lost:
             self._late.append(sample)

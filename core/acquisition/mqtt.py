@@ -9,8 +9,10 @@ message into a sample. Choices that matter for not losing data:
   mapping) and is stored once, since the historian ignores a (tag, ts) it holds.
 - A message older than the loss marker of its tag (the broker's queue after an outage) goes to
   the historian only, as an OPC-UA backfill does: alarms and live views never take it as new.
-- A payload that cannot be read is counted (``/metrics``) and the first of each kind logged with
-  the station, the topic and the tag; the message is acknowledged, so it is never redelivered.
+- A payload that cannot be read or stored (a 401-digit number, a time before 1970 or older than
+  the retention, anything the link did not foresee) is counted (``/metrics``) and the first of
+  each kind logged with the station, the topic and the tag; the message is acknowledged, so it is
+  never redelivered and the next one is taken: one poison message must not stop a station.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from urllib.parse import urlsplit
 import aiomqtt
 from paho.mqtt.enums import MQTTErrorCode  # paho-mqtt 2.x: aiomqtt's client underneath
 
-from core.acquisition.link import SourceLink
+from core.acquisition.link import TICK, SourceLink
+from core.acquisition.plausible import EARLIEST, LATEST, why_implausible
 from core.bus import BACKFILL, SAMPLES, Bus, Stored
 from core.clock import Clock
 from core.config.schema import Station, Tag, json_path
@@ -228,7 +231,15 @@ class MqttLink(SourceLink):
         if self.state is not ConnectionState.CONNECTED:
             self._set_state(ConnectionState.CONNECTED, self.endpoint)  # the station speaks again
         for mapping in self._by_topic.get(topic, ()):
-            sample = self._sample(mapping, topic, payload)
+            try:
+                sample = self._sample(mapping, topic, payload)
+            except Exception as err:
+                # It would be redelivered at every restart and stop the station for good: counted,
+                # logged once, and acknowledged below like any other message that cannot be stored
+                where = f"topic {topic} (tag {mapping.tag.id})"
+                self.reject(f"poison:{mapping.tag.id}", f"{where}: cannot take {_shown(payload)}: "
+                            f"{type(err).__name__}: {err}")  # fmt: skip
+                continue
             if sample is not None:
                 self.publish(sample)
         if qos:
@@ -281,8 +292,16 @@ class MqttLink(SourceLink):
             return None
         if isinstance(value, bool):
             value = 1.0 if value else 0.0
-        if not isinstance(value, int | float) or not math.isfinite(value):
-            self.reject(f"value:{tag.id}", f"{where}: {value!r} is not a finite number")
+        try:  # a 401-digit integer is valid JSON, and too large for a float
+            number = float(value) if isinstance(value, int | float) else math.nan
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):
+            self.reject(f"value:{tag.id}", f"{where}: {_shown(value)} is not a finite number")
+            return None
+        impossible = why_implausible(number, None)
+        if impossible:
+            self.reject(f"value:{tag.id}", f"{where}: {impossible}")
             return None
         ts = self.station_now()
         if when is not None:
@@ -293,12 +312,21 @@ class MqttLink(SourceLink):
             except (TypeError, ValueError) as err:
                 self.reject(f"time:{tag.id}", f"{where}: {when!r} is no ISO 8601 time with a zone: {err}")
                 return None
-            ts = as_utc(stamped)
+            try:  # year 1 at +14:00, or 9999-12-31 at -14:00, lies outside what a datetime holds in UTC
+                ts = as_utc(stamped)
+            except OverflowError:
+                ts = EARLIEST - TICK
             now = self.station_now()
+            oldest = EARLIEST if self.retention is None else max(EARLIEST, now - self.retention)
+            if not oldest <= ts <= LATEST:
+                # stored, it would be deleted at the next purge: refused, as the REST API does
+                self.reject(f"old:{tag.id}", f"{where}: {when!r} is older than the retention or "
+                            f"outside 1970–9999: not stored")  # fmt: skip
+                return None
             if (ts - now).total_seconds() > _FUTURE_TOLERANCE_S * self.clock.speed:
                 self._restamped(tag, ts, now)  # a gauge's wrong clock must not freeze the live value
                 ts = now
-        return Sample(tag.id, ts, float(value), Quality.GOOD, self.station_now())
+        return Sample(tag.id, ts, number, Quality.GOOD, self.station_now())
 
     def _restamped(self, tag: Tag, stamped: datetime, now: datetime) -> None:
         self.restamped += 1
@@ -309,6 +337,12 @@ class MqttLink(SourceLink):
                 "instead (further ones are counted, not logged)",
                 self.station.id, tag.id, stamped.isoformat(), (stamped - now).total_seconds(),
             )  # fmt: skip
+
+
+def _shown(payload: Any) -> str:
+    """A payload as a log line can carry it: the first 80 characters."""
+    text = repr(payload)
+    return text if len(text) <= 80 else text[:80] + "…"
 
 
 def dispose(client: aiomqtt.Client) -> None:

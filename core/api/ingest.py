@@ -1,14 +1,14 @@
 """What a posted batch of samples must be: ISO 8601 times with their zone, finite numbers,
-known tags, within the retention and not in the future, each item judged on its own.
+known tags, plausible values (``core.acquisition.plausible``), within the retention and not in
+the future, each item judged on its own.
 
 No ``from __future__ import annotations``: pydantic reads ``When`` at run time, and the API's
 query parameters reuse it.
 """
 
 import json
-import math
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import HTTPException
@@ -23,6 +23,8 @@ from pydantic import (
     ValidationError,
 )
 
+from core.acquisition.plausible import EARLIEST, LATEST, why_implausible
+
 
 def iso_only(value: Any) -> Any:
     """Times are ISO 8601 strings: a bare number is not silently taken as a Unix time."""
@@ -31,13 +33,9 @@ def iso_only(value: Any) -> Any:
     return value
 
 
-_EARLIEST = datetime(1970, 1, 2, tzinfo=UTC)  # a day of margin for the zones east of UTC
-_LATEST = datetime(9999, 12, 30, tzinfo=UTC)
-
-
 def in_range(value: datetime) -> datetime:
     """Times the stores can hold: from 1970 (a year-1 stamp broke the historians) to 9999."""
-    if not _EARLIEST <= value <= _LATEST:
+    if not EARLIEST <= value <= LATEST:
         raise ValueError("a time between 1970 and 9999")
     return value
 
@@ -109,8 +107,9 @@ def why_refused(sample: SampleIn, tags: dict[str, Any], horizon: datetime, oldes
     if sample.tag not in tags:
         shown = sample.tag if len(sample.tag) <= 100 else sample.tag[:100] + "…"
         return f"unknown tag {shown!r}"
-    if not math.isfinite(sample.value):
-        return "value: must be a finite number"
+    impossible = why_implausible(sample.value, None)
+    if impossible:
+        return impossible
     if sample.ts > horizon:
         return f"ts: {sample.ts.isoformat()} is in the future (clock wrong?)"
     if sample.ts < oldest:

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from core.acquisition.plausible import bounds_of, judged
 from core.api import schemas as s
 from core.api.auth import API, ERRORS, Access
 from core.api.ingest import INGEST_SCHEMA, When, explain, posted_items, validated, why_refused
@@ -28,6 +29,7 @@ def router(runtime: Runtime, access: Access) -> APIRouter:
     routes = APIRouter()
     config, need = runtime.config, access.need
     tags = {tag.id: tag for tag in config.tags}
+    bounds = bounds_of(config.tags)
 
     @routes.post(
         f"{API}/samples",
@@ -71,7 +73,8 @@ def router(runtime: Runtime, access: Access) -> APIRouter:
             if problem:
                 rejected.append(s.Rejected(index=index, error=problem))
                 continue
-            accepted.append(Sample(sample.tag, sample.ts, float(sample.value), _QUALITY[sample.quality]))
+            posted = Sample(sample.tag, sample.ts, float(sample.value), _QUALITY[sample.quality])
+            accepted.append(judged(posted, bounds.get(sample.tag)))  # out of range: uncertain
         if accepted:
             await runtime.ingest(accepted)
         result = s.IngestResult(accepted=len(accepted), rejected=rejected)

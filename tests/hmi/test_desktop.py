@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QApplication
 
 from core.bus import STATION_STATUS
 from core.model import (
@@ -79,6 +80,56 @@ async def test_an_alarm_reaches_the_banner_and_is_acknowledged_from_the_list(
     events = await runtime.journal.events(alarm.since, alarm.since + timedelta(days=1), ALARM)
     last = [(e.action, e.user, e.comment) for e in events][-1]
     assert last == ("acknowledged", "Marie Dupont", "vanne ouverte")
+
+
+async def test_space_twice_after_clicking_a_card_acknowledges_nothing(
+    desktop: tuple[MainWindow, Runtime, DamStation], tmp_path: Path, qtbot: object
+) -> None:
+    """A critical alarm was acknowledged "from the banner" by two Space presses after a click on a
+    card: the first muted the horn (its button had the focus), the second hit "Acknowledge"."""
+    first, runtime, _station = desktop
+    await eventually(lambda: first.banner.top_id == ALARM, what="the H alarm in the banner")
+    first.close()
+    # a desktop opened while the alarm sounds, as an operator finds it at the start of a shift
+    window = MainWindow(runtime, DAY, QSettings(str(tmp_path / "shift.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)  # type: ignore[attr-defined]
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=10_000)  # type: ignore[attr-defined]
+    assert window.banner.silence.isEnabled() and window.banner.ack.isEnabled()
+    qtbot.mouseClick(window.overview.cards["lauragais"], Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    for _ in range(2):
+        qtbot.keyClick(QApplication.focusWidget() or window, Qt.Key.Key_Space)  # type: ignore[attr-defined]
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.2)  # an acknowledgement would be carried by now
+    assert runtime.alarms.view(ALARM).status is AlarmStatus.UNACK
+    chain, widget = [], window.focusWidget() or window
+    for _ in range(200):  # the whole Tab order: no banner button is in it
+        chain.append(widget)
+        widget = widget.nextInFocusChain()
+    tabbed = [w for w in chain if w.isVisible() and w.focusPolicy() & Qt.FocusPolicy.TabFocus]
+    assert window.banner.ack not in tabbed and window.banner.silence not in tabbed
+    assert window.banner.ack.focusPolicy() is Qt.FocusPolicy.NoFocus
+    assert window.banner.silence.focusPolicy() is Qt.FocusPolicy.NoFocus
+    assert "Ctrl+F4" in window.banner.ack.text()  # the label says which key acknowledges
+    window.close()
+
+
+async def test_the_banner_keeps_its_geometry_while_it_blinks(
+    desktop: tuple[MainWindow, Runtime, DamStation], qtbot: object
+) -> None:
+    """The blink changes the border's colour only: nothing below the banner moves."""
+    window, _runtime, _station = desktop
+    await eventually(lambda: window.banner.top_id == ALARM, what="the H alarm in the banner")
+    banner = window.banner
+    assert banner.blinking
+    seen = set()
+    for _ in range(4):
+        banner._toggle()
+        QApplication.processEvents()
+        seen.add((banner.geometry().getRect(), banner.contentsRect().getRect(),
+                  window.tabs.geometry().getRect()))  # fmt: skip
+    assert len(seen) == 1
 
 
 async def test_shelving_from_the_list_moves_the_alarm_to_its_own_filter(

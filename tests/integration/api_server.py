@@ -23,7 +23,8 @@ stations:
 tags:
   - {id: lauragais.level, station: lauragais, node: "ns=2;s=Level", unit: m, decimals: 2,
       label: {fr: Niveau, en: Level}}
-  - {id: lauragais.probe, station: lauragais, node: "ns=2;s=Inflow", unit: m, label: {fr: Sonde IoT}}
+  - {id: lauragais.probe, station: lauragais, node: "ns=2;s=Inflow", unit: m, range: [0, 1000],
+      label: {fr: Sonde IoT}}
 alarms:
   - {id: probe, tags: lauragais.probe, kind: limits, limits: {H: {value: 50.0}}}
 api: {port: @API_PORT@, max_batch: 1000, max_body_bytes: 200000}

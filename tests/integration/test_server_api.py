@@ -68,6 +68,32 @@ def test_nan_and_malformed_json_get_a_4xx_that_says_why(api: ApiServer) -> None:
     assert broken.status_code == 422 and "JSON" in broken.text
 
 
+def test_an_impossible_value_is_refused_and_one_out_of_range_kept_as_uncertain(api: ApiServer) -> None:
+    """1.8e308 m was stored as good and the minute's average became inf in the history and CSV."""
+    base = utcnow().replace(second=0, microsecond=0) - timedelta(hours=3)
+    batch = {"samples": [
+        {"tag": "lauragais.probe", "ts": base.isoformat(), "value": 1.7976931348623157e308},
+        {"tag": "lauragais.probe", "ts": (base + timedelta(seconds=1)).isoformat(), "value": -1e300},
+        {"tag": "lauragais.probe", "ts": (base + timedelta(seconds=2)).isoformat(), "value": -5.0},
+        {"tag": "lauragais.probe", "ts": (base + timedelta(seconds=3)).isoformat(), "value": 20.0},
+    ]}  # fmt: skip
+    response = httpx.post(f"{api.url}/samples", json=batch, headers=api.headers("ingest"))
+    assert response.status_code == 200 and response.json()["accepted"] == 2
+    errors = {r["index"]: r["error"] for r in response.json()["rejected"]}
+    assert errors == {0: "value: 1.79769e+308 is not a measurement (beyond ±1e+15)",
+                      1: "value: -1e+300 is not a measurement (beyond ±1e+15)"}  # fmt: skip
+    window = {
+        "from": (base - timedelta(minutes=1)).isoformat(),
+        "to": (base + timedelta(minutes=2)).isoformat(),
+    }
+    raw = httpx.get(f"{api.url}/tags/lauragais.probe/history", params={**window, "agg": "raw"},
+                    headers=api.headers("read")).json()["samples"]  # fmt: skip
+    assert [(p["value"], p["quality"]) for p in raw] == [(-5.0, "uncertain"), (20.0, "good")]
+    csv = httpx.get(f"{api.url}/tags/lauragais.probe/history", params={**window, "max_points": 2},
+                    headers={**api.headers("read"), "Accept": "text/csv"}).text  # fmt: skip
+    assert "inf" not in csv.lower() and "e+308" not in csv
+
+
 def test_oversize_requests_are_refused_with_413(api: ApiServer) -> None:
     many = {"samples": [{"tag": "lauragais.probe", "ts": now_iso(-i), "value": 1} for i in range(1001)]}
     assert httpx.post(f"{api.url}/samples", json=many, headers=api.headers("ingest")).status_code == 413

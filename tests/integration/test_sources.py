@@ -732,3 +732,51 @@ async def test_a_value_stamped_ahead_of_our_clock_is_stored_at_our_time(
         await eventually(lambda: "pluvio.rain" in runtime.latest, 30, "the value")
         assert runtime.latest["pluvio.rain"].ts <= utcnow()  # not frozen until that hour
         assert runtime.links[0].restamped == 1
+
+
+async def test_poison_messages_are_counted_and_the_good_ones_after_them_stored_across_a_restart(
+    broker: Broker, tmp_path: Path
+) -> None:
+    """A 401-digit number, or a time outside what a datetime holds in UTC, stopped the station for
+    good (the broker redelivered it at every start): now each is refused, acknowledged and counted,
+    and the readings after it are stored, in this session and in the next one."""
+    t0 = utcnow().replace(microsecond=0) - timedelta(minutes=5)
+    poison = [
+        json.dumps({"ts": t0.isoformat(), "mm": 10**400}).encode(),  # valid JSON, too large for a float
+        json.dumps({"ts": "0001-01-01T00:00:00+14:00", "mm": 1.0}).encode(),
+        json.dumps({"ts": "9999-12-31T23:59:59-14:00", "mm": 1.0}).encode(),
+        json.dumps({"ts": "1969-06-01T00:00:00+00:00", "mm": 1.0}).encode(),  # older than any retention
+        json.dumps({"ts": t0.isoformat(), "mm": 1.7976931348623157e308}).encode(),  # no rain gauge reads this
+    ]
+
+    async def publish(payloads: list[bytes]) -> None:
+        async with aiomqtt.Client("127.0.0.1", broker.port) as client:
+            for payload in payloads:
+                await client.publish(RAIN, payload, qos=1)
+
+    def readings(start: int, count: int) -> list[bytes]:
+        return [json.dumps({"ts": (t0 + timedelta(seconds=i)).isoformat(), "mm": float(i)}).encode()
+                for i in range(start, start + count)]  # fmt: skip
+
+    async with running(gauge_site(broker), tmp_path) as runtime:
+        await eventually(lambda: connected(runtime, "pluvio"), 60, "the broker session")
+        client_id = runtime.links[0].client_id  # type: ignore[attr-defined]
+        await publish(poison + readings(1, 5))
+        await good_stored(runtime, "pluvio.rain", t0, 5)
+        assert runtime.links[0].rejected == len(poison)  # type: ignore[attr-defined]
+        assert connected(runtime, "pluvio")
+    # while the server is away, the broker keeps the next poison and the next readings for it
+    async with aiomqtt.Client("127.0.0.1", broker.port) as gauge:
+        await gauge.publish(RAIN, poison[0], qos=1)
+        for payload in readings(6, 5):
+            await gauge.publish(RAIN, payload, qos=1)
+    async with running(gauge_site(broker), tmp_path) as runtime:
+        assert runtime.links[0].client_id == client_id  # type: ignore[attr-defined]  # the same session
+        good = await good_stored(runtime, "pluvio.rain", t0, 10)
+        assert [value for _ts, value in good] == [float(i) for i in range(1, 11)]
+        assert runtime.links[0].rejected == 1  # type: ignore[attr-defined]
+    async with running(gauge_site(broker), tmp_path) as runtime:  # nothing left to redeliver
+        await eventually(lambda: connected(runtime, "pluvio"), 60, "a third session")
+        await publish(readings(11, 1))
+        await good_stored(runtime, "pluvio.rain", t0, 11)
+        assert runtime.links[0].rejected == 0  # type: ignore[attr-defined]
