@@ -122,6 +122,7 @@ class Alarm:
             self.shelved_until,
             self.ack_user,
             self.ack_ts,
+            self.raised_value,
         )
 
     def view(self) -> AlarmView:
@@ -300,6 +301,7 @@ class AlarmEngine:
                 alarm.state = AlarmState(saved.status, saved.active, alarm.rule.latching)
                 alarm.since, alarm.shelved_until = saved.since, saved.shelved_until
                 alarm.ack_user, alarm.ack_ts = saved.ack_user, saved.ack_ts
+                alarm.raised_value = saved.raised_value  # the messages keep naming it
                 alarm.evaluator.prime(saved.active)
                 if saved.status is AlarmStatus.SHELVED and saved.shelved_until is not None:
                     self._arm_shelving(alarm, (saved.shelved_until - now).total_seconds())

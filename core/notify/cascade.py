@@ -76,6 +76,8 @@ _TAKEN = {
 _FAILED_STATUSES = {"failed", "undelivered", "busy", "no-answer", "canceled"}
 _REACHED_STATUSES = {"delivered", "read", "completed", "answered"}
 _NOTICE_CHANNELS = (BuiltIn.SMS, BuiltIn.EMAIL)
+# incidents a person can still take charge of: paging, or paged to the end with nobody answering
+_TAKEABLE = (OPEN, EXHAUSTED)
 _LATE_AFTER = timedelta(minutes=1)  # a page sent this long after its time says how late it is
 _SYNC_S = 2.0  # how often redundant servers look at each other's rows in the shared store
 
@@ -183,7 +185,8 @@ class Cascade:
         if event.action == AlarmAction.RAISED:
             self._raised(event)
         elif event.action in _TAKEN:
-            for incident in self.store.incidents_of(event.alarm, OPEN):
+            # an exhausted incident (nobody answered) is still taken: everyone paged is told
+            for incident in self.store.incidents_of(event.alarm, *_TAKEABLE):
                 self._taken(incident, (event.user or "?") + _TAKEN[event.action], event.ts)
         elif event.action == AlarmAction.RETURNED or (
             event.action == AlarmAction.ACKNOWLEDGED and not event.active
@@ -202,7 +205,7 @@ class Cascade:
         if event.action in _TAKEN or event.action == AlarmAction.RETURNED or not event.active:
             self._unpaged.pop(event.alarm, None)
         if event.action in _TAKEN:
-            for incident in self.store.incidents_of(event.alarm, OPEN):
+            for incident in self.store.incidents_of(event.alarm, *_TAKEABLE):
                 self.store.acknowledge(incident, (event.user or "?") + _TAKEN[event.action], event.ts)
 
     def route(self, event: AlarmEvent) -> Policy | None:
@@ -285,7 +288,7 @@ class Cascade:
         language = person.language
         if incident is None:
             return Reply(words.say("reply.unknown_alarm", language), language, False)
-        if incident.state != OPEN:
+        if incident.state not in _TAKEABLE:
             who = incident.acked_by or words.say("reply.back_to_normal", language)
             return Reply(
                 words.say("reply.already_handled", language, code=incident.code, who=who), language, False
@@ -293,7 +296,7 @@ class Cascade:
         for paged in self.store.alarms(incident.id):
             self._acknowledge(paged.alarm, person.name, f"{via} OK {incident.code}")
         current = self.store.incident(incident.id)
-        if current is not None and current.state == OPEN:  # nothing left to acknowledge in the engine
+        if current is not None and current.state in _TAKEABLE:  # nothing left to acknowledge in the engine
             self._taken(current, person.name, self.clock.now())
         return Reply(words.say("reply.acknowledged", language, code=incident.code), language, True)
 
@@ -386,7 +389,7 @@ class Cascade:
         assert isinstance(self.store, SharedPagingStore)
         for theirs in await self.store.taken_elsewhere():
             mine = self.store.incident(theirs.id)
-            if mine is None or mine.state != OPEN or not self._leading():
+            if mine is None or mine.state not in _TAKEABLE or not self._leading():
                 continue
             self._taken(mine, theirs.acked_by or "?", theirs.acked_at or self.clock.now())
             self._acknowledge_alarms(mine, theirs.acked_by or "?")

@@ -32,6 +32,7 @@ _CHUNK = 2_000
 _MARK = "cassandra"
 
 
+_STATE_COLUMNS = "alarm, status, active, since, shelved_until, ack_user, ack_ts, raised_value"
 _EVENT_COLUMNS = (
     "day, ts, origin, seq, alarm, tag, action, status, active, priority, value, threshold, "
     "message_fr, message_en, user, comment"
@@ -60,13 +61,19 @@ class JournalReplica:
         )
         session.execute(
             "CREATE TABLE IF NOT EXISTS alarm_state (alarm text PRIMARY KEY, status text, active boolean, "
-            "since bigint, shelved_until bigint, ack_user text, ack_ts bigint)"
+            "since bigint, shelved_until bigint, ack_user text, ack_ts bigint, raised_value double)"
         )
+        columns = {row.column_name for row in session.execute(
+            "SELECT column_name FROM system_schema.columns WHERE keyspace_name = %s AND table_name = "
+            "'alarm_state'", (self.settings.keyspace,))}  # fmt: skip
+        if "raised_value" not in columns:  # a keyspace made before the raised value was kept
+            session.execute("ALTER TABLE alarm_state ADD raised_value double")
         self._insert = session.prepare(
             f"INSERT INTO alarm_events ({_EVENT_COLUMNS}) VALUES ({', '.join('?' * 16)})"
         )
-        self._state = session.prepare("INSERT INTO alarm_state (alarm, status, active, since, shelved_until, "
-                                      "ack_user, ack_ts) VALUES (?, ?, ?, ?, ?, ?, ?)")  # fmt: skip
+        self._state = session.prepare(
+            f"INSERT INTO alarm_state ({_STATE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        )
         self._select = session.prepare(
             f"SELECT {_EVENT_COLUMNS} FROM alarm_events WHERE day = ? AND ts >= ? AND ts < ?"
         )
@@ -101,9 +108,7 @@ class JournalReplica:
     def states(self) -> list[Any]:
         """Every alarm's last stored state, as the site's servers forwarded it."""
         assert self._session is not None
-        return list(self._session.execute(
-            "SELECT alarm, status, active, since, shelved_until, ack_user, ack_ts FROM alarm_state"
-        ))  # fmt: skip
+        return list(self._session.execute(f"SELECT {_STATE_COLUMNS} FROM alarm_state"))
 
     def events(self, since: int, until: int) -> list[Any]:
         assert self._session is not None
@@ -231,4 +236,4 @@ def _at(us: int | None) -> datetime | None:
 
 def _state(r: Any) -> StoredAlarm:
     return StoredAlarm(r.alarm, AlarmStatus(r.status), bool(r.active), _at(r.since), _at(r.shelved_until),
-                       r.ack_user or "", _at(r.ack_ts))  # fmt: skip
+                       r.ack_user or "", _at(r.ack_ts), r.raised_value)  # fmt: skip

@@ -24,6 +24,7 @@ class StoredAlarm:
     shelved_until: datetime | None = None
     ack_user: str = ""
     ack_ts: datetime | None = None
+    raised_value: float | None = None  # what the alarm's messages name after a restart
 
 
 class AlarmJournal(Protocol):

@@ -26,7 +26,16 @@ from datetime import datetime
 from typing import Any
 
 from core.model import AlarmEvent
-from core.storage.paging import ACKED, OPEN, Delivery, DeliveryState, Incident, IncidentState, PagedAlarm
+from core.storage.paging import (
+    ACKED,
+    EXHAUSTED,
+    OPEN,
+    Delivery,
+    DeliveryState,
+    Incident,
+    IncidentState,
+    PagedAlarm,
+)
 from core.storage.paging_cassandra import _WINDOW, CassandraPagingStore
 from core.storage.paging_sqlite import SqlitePagingStore
 
@@ -228,7 +237,7 @@ class SharedPagingStore:
         theirs = await asyncio.to_thread(self.shared.recent, _WINDOW)
         mine = {i.id: i for i in self.local.recent(_WINDOW)}
         changed = [i for i in reversed(theirs) if mine.get(i.id) != i]
-        live = [i for i in reversed(theirs) if i.state in (OPEN, ACKED) or i in changed]
+        live = [i for i in reversed(theirs) if i.state in (OPEN, ACKED, EXHAUSTED) or i in changed]
         details = await asyncio.to_thread(self._details, [i.id for i in live])
         for incident in live:
             if incident in changed:
@@ -254,7 +263,7 @@ class SharedPagingStore:
 
     async def taken_elsewhere(self) -> list[Incident]:
         """Incidents open here that another server has marked acknowledged in Cassandra."""
-        mine = [i.id for i in self.local.incidents(OPEN)]
+        mine = [i.id for i in self.local.incidents(OPEN, EXHAUSTED)]
         if not mine:
             return []
         await self._connected()

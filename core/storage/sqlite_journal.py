@@ -30,9 +30,12 @@ CREATE TABLE IF NOT EXISTS alarm_events (
 CREATE INDEX IF NOT EXISTS alarm_events_ts ON alarm_events (ts);
 CREATE TABLE IF NOT EXISTS alarm_state (
     alarm TEXT PRIMARY KEY, status TEXT NOT NULL, active INTEGER NOT NULL, since INTEGER,
-    shelved_until INTEGER, ack_user TEXT, ack_ts INTEGER);
+    shelved_until INTEGER, ack_user TEXT, ack_ts INTEGER, raised_value REAL);
 CREATE TABLE IF NOT EXISTS marks (name TEXT PRIMARY KEY, seq INTEGER NOT NULL);
 """
+
+
+_STATE_COLUMNS = "alarm, status, active, since, shelved_until, ack_user, ack_ts, raised_value"
 
 
 def _us(ts: datetime | None) -> int | None:
@@ -63,6 +66,9 @@ class SQLiteAlarmJournal:
         db.execute("PRAGMA journal_mode = WAL")
         db.execute(f"PRAGMA synchronous = {self._synchronous}")
         db.executescript(_SCHEMA)
+        columns = {row[1] for row in db.execute("PRAGMA table_info(alarm_state)")}
+        if "raised_value" not in columns:  # a journal written before the raised value was kept
+            db.execute("ALTER TABLE alarm_state ADD COLUMN raised_value REAL")
         self._db = db
 
     async def stop(self) -> None:
@@ -120,7 +126,7 @@ class SQLiteAlarmJournal:
              e.limit, e.message_fr, e.message_en, e.user, e.comment),
         )  # fmt: skip
         db.execute(
-            "INSERT OR REPLACE INTO alarm_state VALUES (?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT OR REPLACE INTO alarm_state ({_STATE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 s.alarm,
                 s.status.value,
@@ -129,6 +135,7 @@ class SQLiteAlarmJournal:
                 _us(s.shelved_until),
                 s.ack_user,
                 _us(s.ack_ts),
+                s.raised_value,
             ),
         )
 
@@ -139,12 +146,19 @@ class SQLiteAlarmJournal:
     async def load(self) -> dict[str, StoredAlarm]:
         def query() -> dict[str, StoredAlarm]:
             assert self._db is not None
-            rows = self._db.execute("SELECT * FROM alarm_state").fetchall()
+            rows = self._db.execute(f"SELECT {_STATE_COLUMNS} FROM alarm_state").fetchall()
             return {
                 alarm: StoredAlarm(
-                    alarm, AlarmStatus(status), bool(active), _dt(since), _dt(until), user or "", _dt(ack_ts)
+                    alarm,
+                    AlarmStatus(status),
+                    bool(active),
+                    _dt(since),
+                    _dt(until),
+                    user or "",
+                    _dt(ack_ts),
+                    raised,
                 )
-                for alarm, status, active, since, until, user, ack_ts in rows
+                for alarm, status, active, since, until, user, ack_ts, raised in rows
             }
 
         result: dict[str, StoredAlarm] = await self._run(query)
@@ -195,7 +209,7 @@ class SQLiteAlarmJournal:
     async def state_rows(self, alarms: set[str]) -> list[tuple[Any, ...]]:
         def query() -> list[tuple[Any, ...]]:
             assert self._db is not None
-            rows = self._db.execute("SELECT * FROM alarm_state").fetchall()
+            rows = self._db.execute(f"SELECT {_STATE_COLUMNS} FROM alarm_state").fetchall()
             return [(a, st, bool(act), *rest) for a, st, act, *rest in rows if a in alarms]
 
         result: list[tuple[Any, ...]] = await self._run(query)

@@ -68,7 +68,7 @@ async def test_a_burst_of_transitions_is_journaled_completely_and_in_order(journ
 
 async def test_the_latest_state_of_each_alarm_is_restored(journal: AlarmJournal) -> None:
     journal.record(event(0), StoredAlarm("a", AlarmStatus.UNACK, True, T0))
-    shelved = StoredAlarm("a", AlarmStatus.SHELVED, True, T0, T0 + timedelta(hours=1), "Marie", T0)
+    shelved = StoredAlarm("a", AlarmStatus.SHELVED, True, T0, T0 + timedelta(hours=1), "Marie", T0, 13.62)
     journal.record(event(1, action=AlarmAction.SHELVED), shelved)
     await journal.flush()
     assert await journal.load() == {"a": shelved}

@@ -272,6 +272,25 @@ async def test_a_limit_alarm_names_the_value_that_raised_it_not_the_value_now(h:
     assert alarm.view().value == 11.0  # the value now is there too, for the screens to show beside it
 
 
+async def test_a_restart_keeps_the_value_that_raised_each_alarm(
+    make: Callable[..., Any], tmp_path: Path
+) -> None:
+    """After a restart every message was rewritten with the value of the day ("très haut : 11.78 m")."""
+    first = await make(HIGH, path=tmp_path / "j.db")
+    first.feed(12.5)  # H and HH raised at 12.50
+    first.feed(11.0)  # HH back to normal, unacknowledged; H still active
+    await first.engine.stop()
+    await first.journal.stop()
+
+    second = await make(HIGH, path=tmp_path / "j.db")
+    second.feed(10.6)  # the value now, after the restart
+    for alarm_id in ("level:dam.level:HH", "level:dam.level:H"):
+        alarm = second.engine.alarms[alarm_id]
+        assert alarm.raised_value == 12.5 and alarm.view().raised_value == 12.5
+        assert "12.50 m" in alarm.message("fr") and "12.50 m" in alarm.message("en")
+    assert second.engine.alarms["level:dam.level:H"].value == 10.6
+
+
 async def test_a_forecast_with_no_time_left_says_reached_or_eased_never_a_dash(
     make: Callable[..., Any],
 ) -> None:

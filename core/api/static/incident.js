@@ -15,7 +15,8 @@ function refused(error) {
 async function show(said) {
   let view;
   try { view = await api(`/links/${encodeURIComponent(token)}`); } catch (error) { refused(error); return; }
-  const open = view.state === "open";
+  // an exhausted escalation (nobody answered) still waits for someone to take charge
+  const open = view.state === "open" || view.state === "exhausted";
   const result = h("p", { role: "status", id: "result" }, said || "");
   const confirm = h("button", { type: "button", class: "primary", id: "confirm", onclick: async () => {
     confirm.disabled = true;
@@ -30,7 +31,7 @@ async function show(said) {
     h("ul", { class: "alarmlist" }, view.alarms.map((a) => h("li", { class: `alarm ${a.priority}` },
       h("div", { class: "top" }, a.priority ? h("span", { class: "badge " + a.priority }, `${SHAPE[a.priority]} ${T(a.priority)}`) : "",
         h("span", { class: "msg" }, message(a)))))),
-    open ? h("div", { class: "panel" }, h("p", {}, T("take_charge")), confirm,
+    open ? h("div", { class: "panel" }, h("p", {}, T(view.state === "exhausted" ? "exhausted_take" : "take_charge")), confirm,
       h("p", { class: "muted" }, `${T("link_until")} ${when(view.expires, true)}`))
       : h("p", { class: "panel" }, `${T("already")}${view.acked_by ? ` ${T("by")} ${view.acked_by} (${when(view.acked_at, true)})` : ""}.`),
     result);
