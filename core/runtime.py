@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,6 +36,7 @@ from core.storage.journal import AlarmJournal
 from core.storage.lease import Lease
 from core.storage.lock import AuthorityLock
 from core.storage.paths import StatePaths
+from core.storage.retention import RetentionGuard
 from core.storage.select import (
     build_command_relay,
     build_historian,
@@ -159,6 +160,7 @@ class Runtime:
             self.bus.subscribe(STATION_STATUS, self._station_changed),
         ]
         self._retention: asyncio.Task[None] | None = None
+        self.retention_held = ""  # why the purge is refused now (a clock the data contradicts)
 
     async def start(self) -> None:
         """Open the stores, restore the alarms, then connect every station (each on its own).
@@ -260,12 +262,31 @@ class Runtime:
         self.stations[status.station] = status
 
     async def _retain(self) -> None:
-        keep = timedelta(days=self.config.storage.retention_days)
+        """Purge past the retention once an hour, never on a clock the data contradicts."""
+        guard = RetentionGuard(timedelta(days=self.config.storage.retention_days), self.clock.speed)
         while True:
             try:
-                deleted = await self.historian.purge(self.clock.now() - keep)
-                if deleted:
-                    _LOGGER.info("retention: %d samples older than %s deleted", deleted, keep)
+                newest = await self._newest_stored()
+                skews = [status.clock_skew_s for status in self.stations.values()]
+                verdict = guard.judge(self.clock.now(), newest, skews)
+                if verdict.refusal != self.retention_held:
+                    if verdict.refusal:
+                        _LOGGER.error("retention: purge refused: %s; raised as an alarm, retried hourly",
+                                      verdict.refusal)  # fmt: skip
+                    else:
+                        _LOGGER.warning("retention: the clock agrees with the data again; purging resumes")
+                    self.retention_held = verdict.refusal
+                    self.alarms.supervision("retention", bool(verdict.refusal), value=verdict.ahead_h)
+                if verdict.before is not None:
+                    deleted = await self.historian.purge(verdict.before)
+                    if deleted:
+                        _LOGGER.info("retention: %d samples older than %s deleted", deleted,
+                                     verdict.before.isoformat())  # fmt: skip
             except Exception:
                 _LOGGER.exception("retention failed; will retry")
             await asyncio.sleep(_RETENTION_PERIOD_S)
+
+    async def _newest_stored(self) -> datetime | None:
+        """The newest good sample the historian holds, over every tag of the site."""
+        stamps = [await self.historian.last_good_timestamp(tag.id) for tag in self.config.tags]
+        return max((ts for ts in stamps if ts is not None), default=None)

@@ -20,9 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import json
 import logging
-import math
 import random
 import socket
 import ssl
@@ -35,13 +33,14 @@ from urllib.parse import urlsplit
 import aiomqtt
 from paho.mqtt.enums import MQTTErrorCode  # paho-mqtt 2.x: aiomqtt's client underneath
 
-from core.acquisition.link import TICK, SourceLink
-from core.acquisition.plausible import EARLIEST, LATEST, why_implausible
+from core.acquisition.link import SourceLink
+from core.acquisition.mqtt_payload import Mapping, Unreadable, shown
+from core.acquisition.plausible import EARLIEST, LATEST
 from core.bus import BACKFILL, SAMPLES, Bus, Stored
 from core.clock import Clock
-from core.config.schema import Station, Tag, json_path
+from core.config.schema import Station, Tag
 from core.config.secrets import SecretMissing, resolve
-from core.model import ConnectionState, Quality, Sample, as_utc
+from core.model import ConnectionState, Quality, Sample
 
 _LOGGER = logging.getLogger(__name__)
 _INITIAL_BACKOFF_S = 0.5
@@ -49,25 +48,6 @@ _REFUSED_BACKOFF_S = 60.0  # a wrong password needs a person: minutes between tr
 _REFUSED_MAX_BACKOFF_S = 1800.0
 _REFUSED = {4, 5, 134, 135}  # MQTT 3.1.1 CONNACK 4/5, MQTT 5 reason codes 134/135
 _FUTURE_TOLERANCE_S = 5.0  # as for OPC-UA: a time this far ahead of ours is a wrong clock
-
-
-class _Mapping:
-    """One tag's reading of its topic's payload."""
-
-    __slots__ = ("raw", "tag", "time", "value")
-
-    def __init__(self, tag: Tag) -> None:
-        assert tag.mqtt is not None  # the config check: an mqtt station's tags have one
-        self.tag = tag
-        self.value = json_path(tag.mqtt.value)
-        self.time = json_path(tag.mqtt.time) if tag.mqtt.time is not None else None
-        self.raw = not self.value and self.time is None  # the payload is the number itself
-
-
-def _at(document: Any, steps: list[str | int]) -> Any:
-    for step in steps:
-        document = document[step]  # KeyError, IndexError, TypeError: the payload does not fit
-    return document
 
 
 def client_id(station: Station, install: str) -> str:
@@ -100,14 +80,14 @@ class MqttLink(SourceLink):
         self.client_id = client_id(station, install)
         self.persistent = persistent
         self._base_dir = base_dir
-        self._by_topic: dict[str, list[_Mapping]] = {}
+        self._by_topic: dict[str, list[Mapping]] = {}
         self._heard = 0.0  # the loop's time of the last message
         self._paho: Any = None
         self._unacked: list[tuple[int, int]] = []  # QoS 1 and 2 messages (id, QoS) not acknowledged yet
         self._storing: asyncio.Future[None] | None = None  # the last batch handed to the historian
         for tag in self.tags:
             if tag.mqtt is not None:
-                self._by_topic.setdefault(tag.mqtt.topic, []).append(_Mapping(tag))
+                self._by_topic.setdefault(tag.mqtt.topic, []).append(Mapping(tag))
 
     async def run(self) -> None:
         backoff, refused_backoff = _INITIAL_BACKOFF_S, _REFUSED_BACKOFF_S
@@ -237,7 +217,7 @@ class MqttLink(SourceLink):
                 # It would be redelivered at every restart and stop the station for good: counted,
                 # logged once, and acknowledged below like any other message that cannot be stored
                 where = f"topic {topic} (tag {mapping.tag.id})"
-                self.reject(f"poison:{mapping.tag.id}", f"{where}: cannot take {_shown(payload)}: "
+                self.reject(f"poison:{mapping.tag.id}", f"{where}: cannot take {shown(payload)}: "
                             f"{type(err).__name__}: {err}")  # fmt: skip
                 continue
             if sample is not None:
@@ -267,66 +247,25 @@ class MqttLink(SourceLink):
         elif acks:  # after the batches before it, even when that store is already done
             self._storing.add_done_callback(lambda stored: _acknowledge(self.station.id, paho, acks, stored))
 
-    def _sample(self, mapping: _Mapping, topic: str, payload: Any) -> Sample | None:
+    def _sample(self, mapping: Mapping, topic: str, payload: Any) -> Sample | None:
         tag = mapping.tag
-        where = f"topic {topic} (tag {tag.id})"
-        if isinstance(payload, str):
-            payload = payload.encode()
-        if not isinstance(payload, bytes | bytearray):
-            self.reject(f"type:{tag.id}", f"{where}: a payload of {type(payload).__name__}")
-            return None
         try:
-            if mapping.raw:
-                value: Any = float(payload)
-                when: Any = None
-            else:
-                document = json.loads(payload)
-                value = _at(document, mapping.value)
-                when = _at(document, mapping.time) if mapping.time is not None else None
-        except (ValueError, UnicodeDecodeError, RecursionError) as err:
-            self.reject(f"parse:{tag.id}", f"{where}: cannot read {bytes(payload[:80])!r}: {err}")
+            number, ts = mapping.read(payload)
+        except Unreadable as unreadable:
+            self.reject(f"{unreadable.kind}:{tag.id}", f"topic {topic} (tag {tag.id}): {unreadable}")
             return None
-        except (KeyError, IndexError, TypeError):
-            wanted = tag.mqtt.value if tag.mqtt else "$"
-            self.reject(f"path:{tag.id}", f"{where}: {bytes(payload[:80])!r} has no {wanted}")
-            return None
-        if isinstance(value, bool):
-            value = 1.0 if value else 0.0
-        try:  # a 401-digit integer is valid JSON, and too large for a float
-            number = float(value) if isinstance(value, int | float) else math.nan
-        except OverflowError:
-            number = math.inf
-        if not math.isfinite(number):
-            self.reject(f"value:{tag.id}", f"{where}: {_shown(value)} is not a finite number")
-            return None
-        impossible = why_implausible(number, None)
-        if impossible:
-            self.reject(f"value:{tag.id}", f"{where}: {impossible}")
-            return None
-        ts = self.station_now()
-        if when is not None:
-            try:
-                stamped = datetime.fromisoformat(when)
-                if stamped.tzinfo is None:
-                    raise ValueError("no time zone")
-            except (TypeError, ValueError) as err:
-                self.reject(f"time:{tag.id}", f"{where}: {when!r} is no ISO 8601 time with a zone: {err}")
-                return None
-            try:  # year 1 at +14:00, or 9999-12-31 at -14:00, lies outside what a datetime holds in UTC
-                ts = as_utc(stamped)
-            except OverflowError:
-                ts = EARLIEST - TICK
-            now = self.station_now()
+        now = self.station_now()
+        if ts is not None:
             oldest = EARLIEST if self.retention is None else max(EARLIEST, now - self.retention)
             if not oldest <= ts <= LATEST:
                 # stored, it would be deleted at the next purge: refused, as the REST API does
-                self.reject(f"old:{tag.id}", f"{where}: {when!r} is older than the retention or "
-                            f"outside 1970–9999: not stored")  # fmt: skip
+                self.reject(f"old:{tag.id}", f"topic {topic} (tag {tag.id}): {ts.isoformat()} is older "
+                            "than the retention or outside 1970–9999: not stored")  # fmt: skip
                 return None
             if (ts - now).total_seconds() > _FUTURE_TOLERANCE_S * self.clock.speed:
                 self._restamped(tag, ts, now)  # a gauge's wrong clock must not freeze the live value
                 ts = now
-        return Sample(tag.id, ts, number, Quality.GOOD, self.station_now())
+        return Sample(tag.id, ts or now, number, Quality.GOOD, now)
 
     def _restamped(self, tag: Tag, stamped: datetime, now: datetime) -> None:
         self.restamped += 1
@@ -337,12 +276,6 @@ class MqttLink(SourceLink):
                 "instead (further ones are counted, not logged)",
                 self.station.id, tag.id, stamped.isoformat(), (stamped - now).total_seconds(),
             )  # fmt: skip
-
-
-def _shown(payload: Any) -> str:
-    """A payload as a log line can carry it: the first 80 characters."""
-    text = repr(payload)
-    return text if len(text) <= 80 else text[:80] + "…"
 
 
 def dispose(client: aiomqtt.Client) -> None:

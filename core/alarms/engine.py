@@ -34,6 +34,7 @@ from core.alarms.rules import (
     LowLimit,
     RateOfChange,
     Stale,
+    Supervision,
 )
 from core.alarms.states import AlarmState, Event, transition
 from core.alarms.view import AlarmView
@@ -76,6 +77,11 @@ _FORECAST_REACHED = _MESSAGES.pop("forecast_reached")
 _FORECAST_EASED = _MESSAGES.pop("forecast_eased")
 _LIMIT_KINDS = frozenset({"HHH", "HH", "H", "L", "LL"})
 _REFUSALS = words.section("refusal")  # why a station refused us, as an alarm says it
+# The supervision's own faults, alarmed on every site whatever its rules: an operator must see
+# that the history is not being kept, or that its purge is held because the clock is wrong.
+SUPERVISION = "supervision"  # the station id of these alarms (no configured station has it)
+_SUPERVISION_ALARMS = {"historian": "high", "retention": "high"}
+_SUPERVISION_RULE = QualityRule(id=SUPERVISION, tags=SUPERVISION, kind="quality")
 
 
 @dataclass
@@ -222,6 +228,8 @@ class AlarmEngine:
                 continue
             for tag_id in matching(rule.tags, tag_ids, known):
                 self._expand(rule, tags[tag_id])
+        for kind, priority in _SUPERVISION_ALARMS.items():
+            self._add(_SUPERVISION_RULE, None, SUPERVISION, Supervision(), None, kind, priority, kind)
 
     def _expand(self, rule: AlarmRule, tag: Tag) -> None:
         if isinstance(rule, LimitsRule):
@@ -268,15 +276,16 @@ class AlarmEngine:
         target = tag.id if tag else station
         alarm_id = f"{rule.id}:{target}" + (f":{suffix}" if suffix else "")
         messages = (rule.message.fr, rule.message.en or rule.message.fr) if rule.message else _MESSAGES[kind]
+        name = "Supervision" if station == SUPERVISION else self.config.station(station).name
         alarm = Alarm(
             id=alarm_id,
             rule=rule,
             tag=target,
-            label_fr=tag.label.fr if tag else self.config.station(station).name,
-            label_en=tag.label.en if tag else self.config.station(station).name,
+            label_fr=tag.label.fr if tag else name,
+            label_en=tag.label.en if tag else name,
             unit=tag.unit if tag else "",
             decimals=tag.decimals if tag else 0,
-            station=self.config.station(station).name,
+            station=name,
             station_id=station,
             priority=Priority[(priority or rule.priority).upper()],
             limit=limit,
@@ -372,6 +381,14 @@ class AlarmEngine:
                     self._condition(alarm, abs(status.clock_skew_s) > evaluator.max_skew_s)
             elif up or lost:
                 self._condition(alarm, lost)
+
+    def supervision(self, kind: str, active: bool, fault: str = "", value: float | None = None) -> None:
+        """Raise or clear the supervision's own alarm ``kind`` (historian, retention); ``fault``
+        names the reason (``words`` refusal section), ``value`` the figure its message gives."""
+        alarm = self.alarms[f"{SUPERVISION}:{SUPERVISION}:{kind}"]
+        if active:
+            alarm.fault, alarm.value = fault, value
+        self._condition(alarm, active)
 
     def _publish_forecast(self, alarm: Alarm, forecast: Forecast, sample: Sample) -> None:
         prediction = forecast.prediction

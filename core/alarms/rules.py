@@ -204,6 +204,13 @@ class Access(Evaluator):
         return None
 
 
+class Supervision(Evaluator):
+    """A fault of the supervision itself (the historian, the server's clock): set by the runtime."""
+
+    def update(self, sample: Sample) -> bool | None:
+        return None
+
+
 class ClockSkew(Evaluator):
     """A station whose clock is further than ``max_skew_s`` from ours: driven by its status."""
 

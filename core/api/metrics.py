@@ -88,6 +88,9 @@ def prometheus_text(runtime: Runtime, metrics: Metrics) -> str:
         f"ecreteur_historian_write_errors_total {runtime.write_errors}",
         "# TYPE ecreteur_alarm_rejected_samples_total counter",
         f"ecreteur_alarm_rejected_samples_total {runtime.alarms.rejected_samples}",
+        "# HELP ecreteur_retention_held 1 while the purge is refused: the clock disagrees with the data.",
+        "# TYPE ecreteur_retention_held gauge",
+        f"ecreteur_retention_held {int(bool(runtime.retention_held))}",
     ]  # fmt: skip
     backend_metrics = getattr(runtime.historian, "metrics", None)  # e.g. the Cassandra spool
     for name, value in (backend_metrics() if backend_metrics else {}).items():
