@@ -330,6 +330,13 @@ class Cassandra(_Model):
     timeout_s: float = Field(10.0, gt=0, le=120)
     spool_path: str = Field("var/ecreteur.spool.db", description="local store-and-forward spool")
     spool_max_samples: int = Field(50_000_000, ge=1_000)
+    commitlog_sync_s: float = Field(
+        10.0,
+        ge=0,
+        le=600,
+        description="the cluster's commitlog_sync_period (periodic sync, Cassandra's default 10 s): "
+        "what a killed node may not have on disk, kept here to be written again; 0 with batch or group sync",
+    )
     lease_ttl_s: int = Field(
         15,
         ge=3,

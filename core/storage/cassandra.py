@@ -27,6 +27,14 @@ duplicated, because a sample's key is (tag, time).
 Every request, write or read, is sent without a waiting thread, under one bound on those in
 flight, and a watchdog fails any whose answer is overdue.
 
+A node answers a write once it is in its commit log, which it syncs to disk only every
+``commitlog_sync_period`` (periodic sync, 10 s by default): a node killed before the next sync
+comes back without the writes it had answered (2,000 acknowledged samples were lost so). So the
+rows answered in the last ``commitlog_sync_s`` (plus one request timeout) are kept in memory, and
+the moment a write fails or the driver sees a node go down, they go to the spool, to be written
+again once the node is back (upserts of the same keys: nothing is duplicated). With ``batch`` or
+``group`` sync, or a replication that survives a node, set it to 0.
+
 Why one file: the write path, the spool's forwarding and replay and the reads share one
 session, one bound on the requests in flight and the spool; the connection, the roll-ups and
 the journal's tables are apart.
@@ -38,7 +46,7 @@ import asyncio
 import contextlib
 import logging
 import math
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -47,6 +55,7 @@ from typing import Any, TypeVar
 
 from cassandra import InvalidRequest
 from cassandra.cluster import Cluster, ResponseFuture, Session
+from cassandra.policies import HostStateListener
 from cassandra.query import BatchStatement, BatchType, PreparedStatement
 
 from core.config.schema import Cassandra
@@ -119,6 +128,12 @@ class CassandraHistorian:
         self._prepared: dict[str, PreparedStatement] = {}
         self.replayed = 0
         self.written_rows = 0  # samples written into Cassandra, directly or replayed from the spool
+        # rows Cassandra answered that its commit log may not hold on disk yet: (loop time, rows)
+        self._unsynced: deque[tuple[float, Sequence[SpooledRow]]] = deque()
+        self._unsynced_s = (
+            settings.commitlog_sync_s + settings.timeout_s if settings.commitlog_sync_s else 0.0
+        )
+        self.rewritten = 0  # answered rows written again after a node was lost
 
     # life cycle -------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -173,6 +188,13 @@ class CassandraHistorian:
             raise
         if self._cluster is not None:
             self._cluster.shutdown()
+        loop = self._loop
+        if loop is not None:
+
+            def down() -> None:
+                loop.call_soon_threadsafe(self._host_down)
+
+            cluster.register_listener(_NodeWatch(down))
         self._cluster, self._session = cluster, session
         q = f"{s.keyspace}."
         columns = "ts, value, quality, status"
@@ -325,6 +347,7 @@ class CassandraHistorian:
             "spool_samples": float(spool.size if spool else 0),
             "spool_age_seconds": spool.age_s() if spool else 0.0,
             "replayed": float(self.replayed),
+            "rewritten": float(self.rewritten),
         }
 
     def submit(self, samples: Sequence[Sample]) -> asyncio.Future[None]:
@@ -354,6 +377,7 @@ class CassandraHistorian:
                 "Cassandra %s write failed (%s): spooling to %s", self._where(), err, self.spool_path
             )
         self._up = False
+        self._node_lost()
 
     async def _insert(self, samples: Sequence[Sample]) -> None:
         rows = [(s.tag, to_us(s.ts), None if math.isnan(s.value) else s.value, int(s.quality), s.status)
@@ -396,7 +420,38 @@ class CassandraHistorian:
             rollups.failed(minutes)
             raise
         self._known.update(new)
+        self._answered(spooled)
         await rollups.after(minutes, spooled, newest)
+
+    def _answered(self, rows: Sequence[SpooledRow]) -> None:
+        """Keep ``rows`` while the node's commit log may not hold them on disk yet."""
+        if not self._unsynced_s:
+            return
+        assert self._loop is not None
+        now, window = self._loop.time(), self._unsynced
+        window.append((now, rows))
+        while window and window[0][0] < now - self._unsynced_s:
+            window.popleft()
+
+    def _node_lost(self) -> None:
+        """A write failed or a node went down: what it answered but may not have synced goes to
+        the spool, so that it is written again once the node is back."""
+        if not self._unsynced or self._spool is None:
+            return
+        rows = [row for _at, batch in self._unsynced for row in batch]
+        self._unsynced.clear()
+        self.rewritten += len(rows)
+        _LOGGER.warning("Cassandra %s lost: the %d samples it answered in the last %.0f s are written again "
+                        "once it is back (its commit log syncs every %.0f s)", self._where(), len(rows),
+                        self._unsynced_s, self.settings.commitlog_sync_s)  # fmt: skip
+        rewriting = asyncio.ensure_future(self.spooled(self._spool.append_rows, rows))
+        rewriting.add_done_callback(_said_if_failed)
+
+    def _host_down(self) -> None:
+        """The driver saw a node go down (a kill, a crash), maybe between two writes."""
+        if self._up:
+            _LOGGER.warning("Cassandra %s: a node is down", self._where())
+        self._node_lost()
 
     async def send(self, statement: Any, args: Sequence[Any]) -> None:
         """One request under the bound on those in flight; its answer awaited."""
@@ -570,3 +625,27 @@ def _aggregate(
     if n:
         out.append(Bucket(from_us(origin + current * width), mn, mx, sm / n, last, n))
     return out
+
+
+class _NodeWatch(HostStateListener):  # type: ignore[misc]  # the driver is untyped
+    """The driver's word that a node went down, from its own threads."""
+
+    def __init__(self, down: Callable[[], None]) -> None:
+        self.down = down
+
+    def on_down(self, host: Any) -> None:
+        self.down()
+
+    def on_up(self, host: Any) -> None:
+        pass
+
+    def on_add(self, host: Any) -> None:
+        pass
+
+    def on_remove(self, host: Any) -> None:
+        pass
+
+
+def _said_if_failed(future: asyncio.Future[None]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        _LOGGER.error("answered samples not spooled again: %s", future.exception())

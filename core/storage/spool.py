@@ -55,13 +55,17 @@ class Spool:
         self._db.close()
 
     def append(self, samples: Sequence[Sample]) -> None:
-        if self.size + len(samples) > self.max_samples:
+        self.append_rows(
+            [(s.tag, to_us(s.ts), None if math.isnan(s.value) else s.value, int(s.quality), s.status)
+             for s in samples]
+        )  # fmt: skip
+
+    def append_rows(self, spooled: Sequence[SpooledRow]) -> None:
+        """Append rows of the historian's own shape (what a lost node answered, to write again)."""
+        if self.size + len(spooled) > self.max_samples:
             raise SpoolFull(f"spool {self.path} is full ({self.size} samples, limit {self.max_samples})")
         now = time.time()
-        rows = [
-            (s.tag, to_us(s.ts), None if math.isnan(s.value) else s.value, int(s.quality), s.status, now)
-            for s in samples
-        ]
+        rows = [(*row, now) for row in spooled]
         with self._db:
             self._db.execute("BEGIN")
             self._db.executemany(

@@ -245,6 +245,9 @@ class CassandraNode:
     def restart(self) -> None:
         self.script.start(self.directory, self.port)
 
+    def kill(self) -> None:
+        self.script.kill(self.directory)
+
 
 @pytest.fixture(scope="session")
 def cassandra_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CassandraNode]:

@@ -13,6 +13,7 @@ Standard library only, so it runs before any virtual environment exists.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import shutil
@@ -193,6 +194,21 @@ def stop(directory: Path, timeout: float = 10) -> None:
             os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+    if log is not None:
+        log.close()
+    pid_file.unlink(missing_ok=True)
+
+
+def kill(directory: Path) -> None:
+    """SIGKILL the node started in ``directory``, as a crash would: no flush, no drain."""
+    pid_file = directory / "node.pid"
+    if not pid_file.exists():
+        return
+    process, log = _RUNNING.pop(directory, (None, None))
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(int(pid_file.read_text()), signal.SIGKILL)
+    if process is not None:
+        process.wait()
     if log is not None:
         log.close()
     pid_file.unlink(missing_ok=True)
