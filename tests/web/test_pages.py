@@ -139,6 +139,35 @@ def test_a_page_without_a_session_asks_for_sign_in_and_a_wrong_password_is_refus
 
 
 @pytest.mark.web
+@pytest.mark.parametrize(
+    "next_",
+    ["/%5Cevil.example/phish", "/\\evil.example/phish", "%2F%2Fevil.example/phish",
+     "https://evil.example/phish", "javascript:alert(1)", "//evil.example/phish"],
+)  # fmt: skip
+def test_after_sign_in_the_browser_never_leaves_for_another_site(
+    web: ApiServer, context: BrowserContext, next_: str
+) -> None:
+    """/login?next=/%5Cevil.example/phish sent a signed-in user to http://evil.example/phish."""
+    page = context.new_page()
+    page.goto(base(web) + "/login?next=" + next_)
+    page.fill("#user", "alice")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(base(web) + "/")
+    assert page.url == base(web) + "/"
+
+
+@pytest.mark.web
+def test_after_sign_in_the_page_asked_for_opens(web: ApiServer, context: BrowserContext) -> None:
+    page = context.new_page()
+    page.goto(base(web) + "/login?next=%2Falarms%3Fx%3D1")
+    page.fill("#user", "alice")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(base(web) + "/alarms?x=1")
+
+
+@pytest.mark.web
 def test_the_session_cookie_is_httponly_samesite_strict_and_the_pages_forbid_inline_scripts(
     web: ApiServer, context: BrowserContext
 ) -> None:

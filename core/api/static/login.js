@@ -1,6 +1,16 @@
 import { ApiError, T, api, h, header, main } from "./app.js";
 
 await header("login");
+
+// Where to go after signing in: a page of this server only. A browser reads "/\\evil.example"
+// (or "/%5Cevil.example") as "//evil.example": the address is resolved as the browser would,
+// and anything on another origin, with a scheme, or with a backslash goes to the home page.
+function sameSite(next) {
+  if (!next || !next.startsWith("/") || next.includes("\\")) return "/";
+  let url;
+  try { url = new URL(next, location.origin); } catch { return "/"; }
+  return url.origin === location.origin ? url.pathname + url.search + url.hash : "/";
+}
 const error = h("p", { class: "error", role: "alert", id: "signin-error" });
 const user = h("input", { id: "user", name: "user", autocomplete: "username", required: true, autofocus: true });
 const password = h("input", { id: "password", name: "password", type: "password", autocomplete: "current-password",
@@ -10,8 +20,7 @@ const form = h("form", { onsubmit: async (event) => {
   error.textContent = "";
   try {
     await api("/auth/session", { method: "POST", body: { user: user.value, password: password.value } });
-    const next = new URLSearchParams(location.search).get("next") || "/";
-    location.assign(next.startsWith("/") && !next.startsWith("//") ? next : "/");
+    location.assign(sameSite(new URLSearchParams(location.search).get("next")));
   } catch (failure) {
     error.textContent = failure instanceof ApiError && failure.status === 401 ? T("wrong") : failure.message;
     password.value = "";
