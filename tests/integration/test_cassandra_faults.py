@@ -30,6 +30,20 @@ def stored(node: CassandraNode, keyspace: str, tag: str) -> tuple[int, float, se
     return len(rows), sum(r.value for r in rows), {r.ts for r in rows}
 
 
+async def ingest(
+    historian: CassandraHistorian, tag: str, acknowledged: list[Sample], stop: asyncio.Event, pause: float
+) -> None:
+    """Batches of 50 samples until ``stop``; each one is acknowledged once ``write`` returns
+    (in Cassandra, or in the spool), as a REST client's 200 is."""
+    i = 0
+    while not stop.is_set():
+        batch = [Sample(tag, T0 + timedelta(milliseconds=10 * (i + k)), float(i + k)) for k in range(50)]
+        await historian.write(batch)
+        acknowledged.extend(batch)
+        i += 50
+        await asyncio.sleep(pause)
+
+
 @pytest.mark.slow
 @pytest.mark.cassandra
 @pytest.mark.timeout(900)  # a hang guard sized for a node's stop and restart on a loaded PC
@@ -41,19 +55,7 @@ async def test_cassandra_outage_during_ingestion_loses_and_duplicates_nothing(
     await historian.start()
     acknowledged: list[Sample] = []
     stop = asyncio.Event()
-
-    async def ingest() -> None:
-        i = 0
-        while not stop.is_set():
-            batch = [
-                Sample("a.probe", T0 + timedelta(milliseconds=10 * (i + k)), float(i + k)) for k in range(50)
-            ]
-            await historian.write(batch)  # returns once in Cassandra or in the spool
-            acknowledged.extend(batch)
-            i += 50
-            await asyncio.sleep(0.01)
-
-    writer = asyncio.create_task(ingest())
+    writer = asyncio.create_task(ingest(historian, "a.probe", acknowledged, stop, 0.01))
     while len(acknowledged) < 2_000:  # noqa: ASYNC110 (a condition on a real peer)
         await asyncio.sleep(0.05)
     await asyncio.to_thread(cassandra_node.stop)
@@ -92,19 +94,7 @@ async def test_a_node_killed_under_load_loses_no_acknowledged_sample(
     await historian.start()
     acknowledged: list[Sample] = []
     stop = asyncio.Event()
-
-    async def ingest() -> None:
-        i = 0
-        while not stop.is_set():
-            batch = [
-                Sample("a.kill", T0 + timedelta(milliseconds=10 * (i + k)), float(i + k)) for k in range(50)
-            ]
-            await historian.write(batch)  # returns once Cassandra answered, or once in the spool
-            acknowledged.extend(batch)
-            i += 50
-            await asyncio.sleep(0.005)
-
-    writer = asyncio.create_task(ingest())
+    writer = asyncio.create_task(ingest(historian, "a.kill", acknowledged, stop, 0.005))
     while len(acknowledged) < 5_000:  # noqa: ASYNC110 (a condition on a real peer)
         await asyncio.sleep(0.05)
     answered = len(acknowledged)
