@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 from core.storage.base import from_us, to_us
+from core.storage.paths import private_file
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
@@ -63,7 +64,7 @@ class AuditStore:
             db.executescript(_SCHEMA)
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30)
+        db = sqlite3.connect(private_file(self.path), timeout=30)
         db.execute("PRAGMA journal_mode=WAL")
         return db
 

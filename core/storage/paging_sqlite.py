@@ -35,6 +35,7 @@ from core.storage.paging import (
     incident_from_row,
     incident_row,
 )
+from core.storage.paths import private_file
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS incidents (
@@ -69,7 +70,7 @@ class SqlitePagingStore:
 
     def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, isolation_level=None)
+        db = sqlite3.connect(private_file(self.path), isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")  # synced off the loop: see reserve()
         db.executescript(_SCHEMA)

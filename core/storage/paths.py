@@ -9,6 +9,8 @@ process pointed at the same directory finds the same files, which is what the au
 
 from __future__ import annotations
 
+import contextlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,3 +85,16 @@ class StatePaths:
     def station_history(self) -> Path:
         """The simulated stations' own history (``ecreteur demo``)."""
         return self.data_dir / "stations"
+
+
+def private_file(path: Path) -> Path:
+    """``path``, created readable by this user only (0600) if it does not exist yet.
+
+    The databases hold operators' password hashes, tokens, the journal and the history: a
+    server started outside systemd (whose ``UMask=0077`` hid this) created them 0644, readable
+    by every account of the machine. SQLite gives its -wal and -shm files the database's mode;
+    an existing file keeps the mode an administrator chose."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    return path

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from core.model import Sample
 from core.storage.base import to_us
+from core.storage.paths import private_file
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS spool (
@@ -40,7 +41,7 @@ class Spool:
     def __init__(self, path: Path, max_samples: int) -> None:
         self.path, self.max_samples = path, max_samples
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db = sqlite3.connect(private_file(path), isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)

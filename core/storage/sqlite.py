@@ -45,6 +45,7 @@ from typing import Any, cast
 
 from core.model import Bucket, Quality, Sample
 from core.storage.base import HOUR_US, MINUTE_US, StorageError, bucket_plan, from_us, query_span, to_us
+from core.storage.paths import private_file
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -506,7 +507,7 @@ class SQLiteHistorian:
     # -- reading --------------------------------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        db = sqlite3.connect(private_file(self.path), isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode = WAL")
         db.execute(f"PRAGMA synchronous = {self._synchronous}")
         db.execute("PRAGMA busy_timeout = 5000")
@@ -516,7 +517,7 @@ class SQLiteHistorian:
     def _reader(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:
-            db = sqlite3.connect(self.path, check_same_thread=False)
+            db = sqlite3.connect(private_file(self.path), check_same_thread=False)
             db.execute("PRAGMA busy_timeout = 5000")
             self._local.db = db
         return db

@@ -19,6 +19,7 @@ from typing import Any
 from core.model import AlarmAction, AlarmEvent, AlarmStatus, Priority
 from core.storage.base import StorageError, from_us, to_us
 from core.storage.journal import StoredAlarm
+from core.storage.paths import private_file
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ class SQLiteAlarmJournal:
         await self._run(self._open)
 
     def _open(self) -> None:
-        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        db = sqlite3.connect(private_file(self.path), check_same_thread=False, isolation_level=None)
         db.execute("PRAGMA journal_mode = WAL")
         db.execute(f"PRAGMA synchronous = {self._synchronous}")
         db.executescript(_SCHEMA)

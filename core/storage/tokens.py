@@ -16,6 +16,7 @@ from pathlib import Path
 
 from core.model import utcnow
 from core.storage.base import from_us, to_us
+from core.storage.paths import private_file
 
 SCOPES = ("read", "ingest", "operate", "engineer", "admin")
 _PREFIX = "ecr_"
@@ -66,7 +67,7 @@ class TokenStore:
             )
 
     def _db(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path)
+        return sqlite3.connect(private_file(self.path))
 
     def close(self) -> None:
         if self._watch is not None:
@@ -78,7 +79,7 @@ class TokenStore:
         (SQLite's ``data_version`` seen from a connection that never writes): a cache of
         verified tokens is valid while it stays the same."""
         if self._watch is None:
-            self._watch = sqlite3.connect(self.path, check_same_thread=False)
+            self._watch = sqlite3.connect(private_file(self.path), check_same_thread=False)
         return int(self._watch.execute("PRAGMA data_version").fetchone()[0])
 
     def create(self, name: str, scopes: list[str]) -> str:

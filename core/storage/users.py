@@ -19,6 +19,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from core.model import utcnow
 from core.storage.base import from_us, to_us
+from core.storage.paths import private_file
 
 ROLES = ("viewer", "operator", "engineer", "admin")
 MIN_PASSWORD = 10
@@ -53,7 +54,7 @@ class UserStore:
         """Nothing held between calls (each opens and closes its connection)."""
 
     def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=30)
+        return sqlite3.connect(private_file(self.path), timeout=30)
 
     @staticmethod
     def _check(name: str, role: str | None, password: str | None) -> None:

@@ -317,3 +317,13 @@ def test_made_up_methods_and_paths_do_not_grow_the_metrics(api: ApiServer) -> No
     assert any('method="other",route="unmatched"' in line for line in after)
     assert not any('method="X' in line for line in after)
     assert len(after) <= before + 2  # one counter for all of them (and the /metrics read itself)
+
+
+def test_the_server_s_databases_are_readable_by_its_user_only(api: ApiServer) -> None:
+    """Started outside systemd (no UMask=0077), tokens.db and the stores were created 0644:
+    password hashes, tokens and the journal readable by every account of the machine."""
+    files = [p for p in api.data.rglob("*") if p.is_file() and ".db" in p.name]
+    assert any(p.name == "tokens.db" for p in files) and len(files) >= 4, files
+    shared = {str(p.relative_to(api.data)): oct(p.stat().st_mode & 0o777) for p in files
+              if p.stat().st_mode & 0o077}  # fmt: skip
+    assert shared == {}
