@@ -269,14 +269,14 @@ class Runtime:
                 newest = await self._newest_stored()
                 skews = [status.clock_skew_s for status in self.stations.values()]
                 verdict = guard.judge(self.clock.now(), newest, skews)
-                if verdict.refusal != self.retention_held:
+                if bool(verdict.refusal) != bool(self.retention_held):  # said once per change
                     if verdict.refusal:
                         _LOGGER.error("retention: purge refused: %s; raised as an alarm, retried hourly",
                                       verdict.refusal)  # fmt: skip
                     else:
                         _LOGGER.warning("retention: the clock agrees with the data again; purging resumes")
-                    self.retention_held = verdict.refusal
                     self.alarms.supervision("retention", bool(verdict.refusal), value=verdict.ahead_h)
+                self.retention_held = verdict.refusal
                 if verdict.before is not None:
                     deleted = await self.historian.purge(verdict.before)
                     if deleted:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from core.acquisition.plausible import MAX_MAGNITUDE, bounds_of, judged
+from core.acquisition.plausible import bounds_of, judged
 from core.bus import BACKFILL, SAMPLES, STATION_STATUS, Bus
 from core.clock import Clock, WallClock
 from core.config.schema import Station, Tag
@@ -120,11 +120,7 @@ class SourceLink:
         A value older than the loss marker of its tag (a broker's queue delivered after an
         outage) goes to the historian only: the marker stays the latest word until a newer value.
         """
-        bounds, value = self._bounds.get(sample.tag), sample.value
-        if (
-            bounds is not None and not bounds[0] <= value <= bounds[1]
-        ) or not -MAX_MAGNITUDE <= value <= MAX_MAGNITUDE:
-            sample = judged(sample, bounds)  # out of range: uncertain; impossible: bad (rare path)
+        sample = judged(sample, self._bounds.get(sample.tag))  # out of range: uncertain; impossible: bad
         lost = self._lost_at.get(sample.tag)
         if lost is not None and sample.ts <= lost:
             self._late.append(sample)

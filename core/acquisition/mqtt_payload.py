@@ -76,7 +76,7 @@ def _number(value: Any) -> float:
         number = math.inf
     if not math.isfinite(number):
         raise Unreadable("value", f"{shown(value)} is not a finite number")
-    impossible = why_implausible(number, None)
+    impossible = why_implausible(number)
     if impossible:
         raise Unreadable("value", impossible)
     return number

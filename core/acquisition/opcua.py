@@ -57,7 +57,7 @@ from asyncua.ua.uaerrors import UaError, UaStatusCodeError
 from cryptography import x509
 
 from core.acquisition.link import BAD_NO_COMMUNICATION, BAD_TYPE_MISMATCH
-from core.acquisition.plausible import MAX_MAGNITUDE, bounds_of, judged
+from core.acquisition.plausible import bounds_of, judged
 from core.acquisition.trust import CertificateInfo, StationRefused, TrustStore, first_certificate
 from core.bus import BACKFILL, SAMPLES, STATION_STATUS, Bus
 from core.clock import Clock, WallClock
@@ -442,12 +442,7 @@ class StationLink:
         if value is None:
             return Sample(tag.id, when, math.nan, Quality.BAD, server_ts, BAD_TYPE_MISMATCH)
         sample = Sample(tag.id, when, value, Quality.from_status_code(status), server_ts, status)
-        bounds = self._bounds.get(tag.id)
-        if (
-            bounds is not None and not bounds[0] <= value <= bounds[1]
-        ) or not -MAX_MAGNITUDE <= value <= MAX_MAGNITUDE:
-            return judged(sample, bounds)  # out of range: uncertain; impossible: bad
-        return sample
+        return judged(sample, self._bounds.get(tag.id))  # out of range: uncertain; impossible: bad
 
     def _restamp_warning(self, tag: Tag, stamped: datetime, now: datetime) -> None:
         self.restamped += 1

@@ -41,26 +41,26 @@ def bounds_of(tags: list[Tag]) -> Bounds:
     return {tag.id: tag.range for tag in tags if tag.range is not None}
 
 
-def why_implausible(value: float, bounds: tuple[float, float] | None, unit: str = "") -> str:
-    """The reason ``value`` is no good measurement, or "" when it is one."""
+def why_implausible(value: float) -> str:
+    """The reason ``value`` is no measurement at all, or "" when it may be one."""
     if not math.isfinite(value):
         return "value: must be a finite number"
     if abs(value) > MAX_MAGNITUDE:
         return f"value: {value:g} is not a measurement (beyond ±{MAX_MAGNITUDE:g})"
-    if bounds is not None and not bounds[0] <= value <= bounds[1]:
-        unit = f" {unit}" if unit else ""
-        return f"value: {value:g}{unit} is outside the tag's range [{bounds[0]:g}, {bounds[1]:g}]{unit}"
     return ""
 
 
 def judged(sample: Sample, bounds: tuple[float, float] | None) -> Sample:
     """``sample`` as the historian must keep it: a good value out of range is uncertain, an
-    impossible one bad (its value kept out of every aggregate)."""
+    impossible one bad (its value kept out of every aggregate). Every source calls it for every
+    sample: the usual case costs two comparisons."""
     value = sample.value
+    if -MAX_MAGNITUDE <= value <= MAX_MAGNITUDE and (bounds is None or bounds[0] <= value <= bounds[1]):
+        return sample
     if sample.quality is Quality.BAD or value != value:
         return sample
-    if abs(value) > MAX_MAGNITUDE or math.isinf(value):
+    if math.isinf(value) or abs(value) > MAX_MAGNITUDE:
         return replace(sample, value=math.nan, quality=Quality.BAD, status=BAD_OUT_OF_RANGE)
-    if bounds is not None and not bounds[0] <= value <= bounds[1] and sample.quality is Quality.GOOD:
+    if sample.quality is Quality.GOOD:
         return replace(sample, quality=Quality.UNCERTAIN, status=UNCERTAIN_EU_EXCEEDED)
     return sample

@@ -107,7 +107,7 @@ def why_refused(sample: SampleIn, tags: dict[str, Any], horizon: datetime, oldes
     if sample.tag not in tags:
         shown = sample.tag if len(sample.tag) <= 100 else sample.tag[:100] + "…"
         return f"unknown tag {shown!r}"
-    impossible = why_implausible(sample.value, None)
+    impossible = why_implausible(sample.value)
     if impossible:
         return impossible
     if sample.ts > horizon:
