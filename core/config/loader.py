@@ -97,7 +97,40 @@ def load_config(path: str | Path, check_files: bool = True) -> SiteConfig:
     issues = [_issue(path, tree, loc, message) for loc, message in found]
     if issues:
         raise ConfigError(issues)
-    return config
+    return anchored(config, path.resolve().parent)
+
+
+def anchored(config: SiteConfig, base: Path) -> SiteConfig:
+    """Every file the config names, made absolute against the config's folder.
+
+    Done once here so that a server started from ``/`` (systemd) opens the very files that
+    ``check-config`` found, whichever part opens them."""
+
+    def at(name: str | None) -> str | None:
+        return name if name is None or Path(name).is_absolute() else str(base / name)
+
+    stations = [
+        station.model_copy(update={
+            "security": station.security.model_copy(update={
+                "certificate": at(station.security.certificate),
+                "private_key": at(station.security.private_key),
+                "server_certificate": at(station.security.server_certificate),
+            }),
+            "mqtt": station.mqtt.model_copy(update={"ca_file": at(station.mqtt.ca_file)}),
+        })
+        for station in config.stations
+    ]  # fmt: skip
+    api, notify = config.api, config.notify
+    if api.tls is not None:
+        tls = api.tls.model_copy(
+            update={"certificate": at(api.tls.certificate), "private_key": at(api.tls.private_key)}
+        )
+        api = api.model_copy(update={"tls": tls})
+    if notify.smtp is not None:
+        notify = notify.model_copy(
+            update={"smtp": notify.smtp.model_copy(update={"ca_file": at(notify.smtp.ca_file)})}
+        )
+    return config.model_copy(update={"stations": stations, "api": api, "notify": notify})
 
 
 def _unique(issues: list[Issue]) -> list[Issue]:

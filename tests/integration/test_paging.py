@@ -177,6 +177,37 @@ async def test_email_pages_over_starttls_with_auth_in_each_persons_language(tmp_
     server.stop()
 
 
+async def test_a_relative_ca_file_works_for_a_server_started_from_the_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under systemd the working directory is ``/``: the CA bundle named relative to the site
+    file is still the one ``check-config`` found, and the e-mail goes out over STARTTLS."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import TaggedScalar
+
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    mailbox = Mailbox()
+    server = smtp_server(mailbox, etc, "ecreteur", "s3cret-smtp")
+    level = {"targets": [{"person": "alice"}], "channels": ["email"], "delay_min": 30}
+    site = paging_site(None, {"id": "crue", "levels": [level]}).model_dump(mode="json", exclude={"notify"})
+    secret = TaggedScalar("smtp_password", tag="!secret")
+    smtp = {"host": "127.0.0.1", "port": server.port, "security": "starttls", "username": "ecreteur",
+            "password": secret, "sender": "ecreteur@eaux.example",
+            "ca_file": server.cert_path.name}  # fmt: skip
+    site["notify"] = {"smtp": smtp}
+    YAML().dump(site, etc / "site.yaml")
+    monkeypatch.chdir("/")
+    config = load_config(etc / "site.yaml")
+    bench = await start_bench(config, tmp_path)
+    bench.level(4.2)
+    await bench.settled()
+    assert [d.state for d in bench.deliveries()] == [SENT]
+    assert [str(m["To"]) for m in mailbox.messages] == ["alice@eaux.example"]
+    await bench.stop()
+    server.stop()
+
+
 async def test_twilio_429_and_500_are_retried_with_backoff_then_sent(
     tmp_path: Path, twilio_with_errors: RecordingProxy
 ) -> None:
