@@ -24,6 +24,7 @@ from core.alarms.engine import AlarmEngine
 from core.board import AlarmBoard, LocalBoard
 from core.bus import BACKFILL, SAMPLES, STATION_STATUS, Bus, Stored
 from core.clock import Clock, LoopClock
+from core.config.editor import clean_temporaries
 from core.config.schema import SiteConfig
 from core.model import Sample, StationStatus
 from core.notify import factory
@@ -168,6 +169,8 @@ class Runtime:
         Raises :class:`DataDirInUse` when another process already supervises from the same files.
         """
         self.authority.acquire()
+        if self.config_path is not None:
+            clean_temporaries(self.config_path)  # a desktop killed mid-save left them
         await self.historian.start()
         await self.journal.start()
         await self.alarms.start()

@@ -11,10 +11,14 @@ an edit from the desktop can never leave a broken config behind.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import logging
 import os
+import stat
 import tempfile
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +30,9 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from core.config.dashboards import Card, Dashboard
 from core.config.loader import load_config
 from core.config.schema import SiteConfig
+
+_LOGGER = logging.getLogger(__name__)
+_STALE_S = 300.0  # a save takes milliseconds: an older temporary is a killed save's
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,15 +268,46 @@ def edited_text(text: str, dashboards: list[Dashboard]) -> str:
 
 
 def save_dashboards(path: Path, dashboards: list[Dashboard]) -> SiteConfig:
-    """Replace the dashboards of ``path``; return the config as now saved."""
+    """Replace the dashboards of ``path``; return the config as now saved.
+
+    The new file keeps the old one's mode (and owner, when allowed): a save must not make an
+    admin's 0644 file unreadable to the service user."""
+    clean_temporaries(path)
     text = edited_text(path.read_text(encoding="utf-8"), dashboards)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".yaml")
+    before = path.stat()
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=_prefix(path), suffix=".yaml")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text)
+            out.flush()
+            os.fchmod(out.fileno(), stat.S_IMODE(before.st_mode))
+            if (before.st_uid, before.st_gid) != (os.geteuid(), os.getegid()):
+                with contextlib.suppress(PermissionError):  # not root: ours now, its mode kept
+                    os.fchown(out.fileno(), before.st_uid, before.st_gid)
+            os.fsync(out.fileno())
         config = load_config(Path(temporary))  # the whole file must still be valid
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
     return config
+
+
+def _prefix(path: Path) -> str:
+    return f".{path.name}."
+
+
+def clean_temporaries(path: Path) -> list[Path]:
+    """Remove what killed saves of ``path`` left beside it (older than a save could take)."""
+    removed = []
+    now = time.time()
+    for left in path.parent.glob(f"{_prefix(path)}*.yaml"):
+        try:
+            if now - left.stat().st_mtime > _STALE_S:
+                left.unlink()
+                removed.append(left)
+        except FileNotFoundError:  # another process cleaned it first
+            continue
+    if removed:
+        _LOGGER.info("%s: %d temporary file(s) of an interrupted save removed", path, len(removed))
+    return removed

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+import os
+import time
 from pathlib import Path
 
 from core.config import load_config
@@ -104,3 +106,19 @@ def test_a_card_moved_onto_others_pushes_them_down_and_leaves_the_rest() -> None
     after = settled(grown, 0)
     assert [(c.y, c.h) for c in after] == [(0, 3), (3, 2), (5, 1), (0, 2)]
     assert not [(a, b) for i, a in enumerate(after) for b in after[i + 1 :] if overlap(a, b)]
+
+
+def test_a_save_keeps_the_files_mode_and_cleans_what_killed_saves_left(tmp_path: Path) -> None:
+    site = tmp_path / "site.yaml"
+    site.write_text(DEMO.read_text(encoding="utf-8"), encoding="utf-8")
+    site.chmod(0o644)  # an admin's file, read by the service user
+    killed = [tmp_path / f".site.yaml.{n}.yaml" for n in ("a1b2", "c3d4")]
+    for left in killed:
+        left.write_text("dashboards: [", encoding="utf-8")
+        os.utime(left, (time.time() - 3600, time.time() - 3600))
+    in_flight = tmp_path / ".site.yaml.e5f6.yaml"  # another desktop saving right now
+    in_flight.write_text("", encoding="utf-8")
+    dashboards = load_config(site).dashboards
+    save_dashboards(site, dashboards[1:])
+    assert site.stat().st_mode & 0o777 == 0o644
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".site.yaml.e5f6.yaml", "site.yaml"]
