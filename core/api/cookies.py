@@ -25,6 +25,8 @@ from starlette.responses import Response
 SESSION_COOKIE = "ecr_session"
 CSRF_COOKIE = "ecr_csrf"
 CSRF_HEADER = "x-csrf-token"
+DEVICE_COOKIE = "ecr_device"  # a browser that signed in here before (core.api.throttle)
+DEVICE_DAYS = 400  # the longest a browser keeps a cookie
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -77,6 +79,13 @@ def open_browser_session(response: Response, secret: str, expires: datetime, tls
         response.set_cookie(
             name, value, expires=expires, path="/", secure=tls, httponly=http_only, samesite="strict"
         )
+
+
+def remember_device(response: Response, device: str, tls: bool) -> None:
+    """The device cookie outlives sessions and sign-outs: other people's guesses never lock
+    this browser out of its account (it proves nothing else and opens nothing)."""
+    response.set_cookie(DEVICE_COOKIE, device, max_age=DEVICE_DAYS * 86400, path="/api/v1/auth",
+                        secure=tls, httponly=True, samesite="strict")  # fmt: skip
 
 
 def close_browser_session(response: Response, tls: bool) -> None:

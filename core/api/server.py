@@ -97,6 +97,10 @@ async def serve(config: SiteConfig, config_path: Path, data_dir: Path, clock: Cl
             ssl_keyfile=resolve(api.tls.private_key) if api.tls else None,
             timeout_graceful_shutdown=10,
             http=with_deadline(api.request_deadline_s),
+            # X-Forwarded-For is believed from the configured proxies only: from anyone else it
+            # would forge the address the throttle counts and the audit trail records
+            proxy_headers=bool(api.trusted_proxies),
+            forwarded_allow_ips=list(api.trusted_proxies),
         )
     )
     loop = asyncio.get_running_loop()

@@ -3,8 +3,9 @@
 No ``from __future__ import annotations`` (FastAPI reads annotations at run time).
 
 A desktop or a script gets a bearer token for a shift; a browser gets the same session as an
-HttpOnly cookie beside a CSRF cookie. Failed sign-ins are throttled per account and address,
-and every attempt is in the audit trail.
+HttpOnly cookie beside a CSRF cookie, and a device cookie. Failed sign-ins are throttled
+(``core.api.throttle``: other people's guesses never lock out a known device), and every
+attempt is in the audit trail.
 """
 
 import asyncio
@@ -18,8 +19,15 @@ from fastapi.security import HTTPAuthorizationCredentials
 
 from core.api import schemas as s
 from core.api.auth import API, ERRORS, Access, role_of
-from core.api.cookies import SESSION_COOKIE, close_browser_session, cross_site, open_browser_session
-from core.api.throttle import LoginThrottle
+from core.api.cookies import (
+    DEVICE_COOKIE,
+    SESSION_COOKIE,
+    close_browser_session,
+    cross_site,
+    open_browser_session,
+    remember_device,
+)
+from core.api.throttle import Attempt, LoginThrottle
 from core.model import utcnow
 from core.runtime import Runtime
 from core.storage.audit import AuditEntry
@@ -46,26 +54,31 @@ def router(runtime: Runtime, access: Access, users: UserStore | None) -> APIRout
         summary="Sign in with an operator account (ecreteur user add)",
     )
     async def login(body: s.Login, request: Request) -> Any:
-        secret, account, expires = await sign_in(body, request, "sign in")
+        secret, account, expires, _ = await sign_in(body, request, "sign in")
         return s.SessionOut(token=secret, user=account.name, role=account.role, expires=expires)
 
-    async def sign_in(body: s.Login, request: Request, command: str) -> tuple[str, Any, datetime]:
-        """Check a name and password (throttled, audited) and open a session."""
-        address = f"ip:{request.client.host if request.client else '?'}"
-        wait = throttle.wait(f"user:{body.user}", address)
+    async def sign_in(body: s.Login, request: Request, command: str) -> tuple[str, Any, datetime, str]:
+        """Check a name and password (throttled, audited) and open a session; also return the
+        browser's device cookie."""
+        host = request.client.host if request.client else "?"
+        attempt = Attempt(body.user, host, request.cookies.get(DEVICE_COOKIE))
+        address = f"ip:{host}"
+        wait = throttle.wait(attempt)
         if wait > 0:
-            raise HTTPException(429, f"too many failed sign-ins: retry in {wait:.0f} s",
+            runtime.audit.record(AuditEntry(utcnow(), body.user, "-", address, command, body.user, "",
+                                            "refused: too many failed sign-ins"))  # fmt: skip
+            raise HTTPException(429, f"too many failed sign-ins from here: retry in {math.ceil(wait)} s",
                                 headers={"Retry-After": str(math.ceil(wait))})  # fmt: skip
         account = await asyncio.to_thread(users.verify, body.user, body.password) if users else None
         outcome = "done" if account else "refused: wrong name or password"
         runtime.audit.record(AuditEntry(utcnow(), body.user, account.role if account else "-", address,
                                         command, body.user, "", outcome))  # fmt: skip
         if account is None:
-            throttle.failed(f"user:{body.user}", address)
+            throttle.failed(attempt)
             raise HTTPException(401, "wrong user name or password, or the account is disabled")
-        throttle.succeeded(f"user:{body.user}")
+        device = throttle.succeeded(attempt)
         secret, expires = tokens.open_session(account.name, account.role, timedelta(hours=SESSION_HOURS))
-        return secret, account, expires
+        return secret, account, expires, device
 
     @routes.post(
         f"{API}/auth/session",
@@ -78,10 +91,11 @@ def router(runtime: Runtime, access: Access, users: UserStore | None) -> APIRout
         where = cross_site(request.headers, tls)
         if where is not None:  # a sign-in forged by another site would sign the victim in as someone else
             raise HTTPException(403, f"{where} cannot sign in")
-        secret, account, expires = await sign_in(body, request, "sign in (web)")
+        secret, account, expires, device = await sign_in(body, request, "sign in (web)")
         response = JSONResponse(s.Me(name=f"session {account.name}", user=account.name, role=account.role,
                                      scopes=sorted(ROLE_SCOPES[account.role])).model_dump())  # fmt: skip
         open_browser_session(response, secret, expires, tls)
+        remember_device(response, device, tls)
         return response
 
     @routes.post(f"{API}/auth/logout", status_code=204, responses=ERRORS, summary="End this session")

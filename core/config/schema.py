@@ -11,6 +11,7 @@ from together; the notify and dashboards sections already have their own files.
 from __future__ import annotations
 
 import fnmatch
+import ipaddress
 import re
 from enum import StrEnum
 from functools import cached_property
@@ -393,6 +394,21 @@ class Api(_Model):
         default_factory=list,
         description="origins (e.g. https://portail.example) whose pages may frame the read-only /embed view",
     )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="reverse proxies (addresses or networks, e.g. 127.0.0.1 or 10.0.0.0/24) whose "
+        "X-Forwarded-For names the client; from anyone else the header is ignored",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, proxies: list[str]) -> list[str]:
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(f"{proxy!r} is not an IP address or network such as 10.0.0.0/24") from None
+        return proxies
 
 
 class SiteConfig(_Model):

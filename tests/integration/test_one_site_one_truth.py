@@ -200,6 +200,46 @@ def test_operators_sign_in_act_in_their_own_name_and_guessers_are_slowed(api: Ap
     assert ("sign in", "Marie Dupont", "refused: wrong name or password") in commands
 
 
+def test_a_stranger_guessing_from_many_addresses_does_not_lock_the_user_out(tmp_path: Path) -> None:
+    """Behind the site's reverse proxy (trusted): guesses from forty addresses lock strangers
+    out of Marie's account, not Marie at her usual desk; a client that is not the proxy cannot
+    forge its address with X-Forwarded-For."""
+    site = MAINTENANCE_SITE.replace("api: {", "api: {trusted_proxies: [127.0.0.1], ")
+    api = ApiServer(tmp_path, site=site)
+    api.start(with_station=False)
+    try:
+        add_user(api, "Marie Dupont", "operator", "vanne-de-fond-50")
+
+        def from_(address: str, password: str) -> httpx.Response:
+            return httpx.post(f"{api.url}/auth/login", json={"user": "Marie Dupont", "password": password},
+                              headers={"X-Forwarded-For": address})  # fmt: skip
+
+        assert from_("198.51.100.7", "vanne-de-fond-50").status_code == 200  # her desk
+        refused = [from_(f"203.0.113.{n // 5}", "mauvais").status_code for n in range(100)]
+        assert refused.count(401) >= 20 and set(refused) <= {401, 429}
+        assert from_("203.0.113.200", "vanne-de-fond-50").status_code == 429  # a new place waits
+        assert from_("198.51.100.7", "vanne-de-fond-50").status_code == 200  # Marie does not
+        origins = {e["origin"] for e in httpx.get(f"{api.url}/audit", headers=api.headers("admin")).json()}
+        assert {"ip:198.51.100.7", "ip:203.0.113.0", "ip:203.0.113.19"} <= origins
+    finally:
+        api.stop()
+
+    (tmp_path / "direct").mkdir()
+    untrusted = ApiServer(tmp_path / "direct")  # no trusted proxy: the header is ignored
+    untrusted.start(with_station=False)
+    try:
+        add_user(untrusted, "Marie Dupont", "operator", "vanne-de-fond-50")
+        for n in range(10):
+            forged = httpx.post(f"{untrusted.url}/auth/login", json={"user": f"agent{n}", "password": "x"},
+                                headers={"X-Forwarded-For": f"203.0.113.{n}"})  # fmt: skip
+            assert forged.status_code == 401
+        trail = httpx.get(f"{untrusted.url}/audit", headers=untrusted.headers("admin")).json()
+        assert {e["origin"] for e in trail if e["command"] == "sign in"} == {"ip:127.0.0.1"}
+        assert sign_in(untrusted, "agent99", "x").status_code == 429  # one address, many names
+    finally:
+        untrusted.stop()
+
+
 class StreamClient:
     """A client of GET /api/v1/events that keeps what it received and its last number."""
 

@@ -139,6 +139,26 @@ def test_a_page_without_a_session_asks_for_sign_in_and_a_wrong_password_is_refus
 
 
 @pytest.mark.web
+def test_after_five_wrong_passwords_the_page_says_when_to_try_again_in_french(
+    web: ApiServer, context: BrowserContext
+) -> None:
+    page = context.new_page()
+    page.goto(base(web) + "/login")
+    page.fill("#user", "bruno")
+    for attempt in range(6):
+        page.fill("#password", f"essai {attempt}")
+        page.click("button[type=submit]")
+        expected = (
+            "Identifiant ou mot de passe incorrect."
+            if attempt < 5
+            else re.compile(r"^Trop d'essais manqués depuis cet appareil : réessayez dans [0-9]+ s\.$")
+        )
+        expect(page.get_by_role("alert")).to_have_text(expected)
+        if attempt < 5:
+            page.evaluate("document.getElementById('signin-error').textContent = ''")
+
+
+@pytest.mark.web
 @pytest.mark.parametrize(
     "next_",
     ["/%5Cevil.example/phish", "/\\evil.example/phish", "%2F%2Fevil.example/phish",

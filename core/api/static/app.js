@@ -28,6 +28,7 @@ const WORDS = {
     state: "État", paged: "Appels", person: "Personne", channel: "Canal", none_incident: "Aucun incident.",
     open: "ouvert", exhausted: "épuisé", cleared: "revenu à la normale", sign_in: "Se connecter",
     user: "Identifiant", password: "Mot de passe", wrong: "Identifiant ou mot de passe incorrect.",
+    locked: "Trop d'essais manqués depuis cet appareil : réessayez dans {wait}.",
     forbidden: "Votre rôle ne permet pas cette action.", error: "Erreur", escalation_level: "Niveau d'escalade",
     raised: "déclenchée", cleared_ev: "retour à la normale", read_only: "Lecture seule (rôle observateur).",
     minutes: "minutes", sms: "SMS", email: "e-mail", voice: "appel", page: "appel", value: "Valeur",
@@ -71,6 +72,7 @@ const WORDS = {
     state: "State", paged: "Pages", person: "Person", channel: "Channel", none_incident: "No incident.",
     open: "open", exhausted: "exhausted", cleared: "back to normal", sign_in: "Sign in",
     user: "User name", password: "Password", wrong: "Wrong user name or password.",
+    locked: "Too many failed sign-ins from this device: try again in {wait}.",
     forbidden: "Your role does not allow this.", error: "Error", escalation_level: "Escalation level",
     raised: "raised", cleared_ev: "back to normal", read_only: "Read only (viewer role).",
     minutes: "minutes", sms: "SMS", email: "e-mail", voice: "voice call", page: "page", value: "Value",
@@ -164,7 +166,7 @@ function cookie(name) {
 }
 
 export class ApiError extends Error {
-  constructor(status, detail) { super(detail); this.status = status; }
+  constructor(status, detail, retryAfter = null) { super(detail); this.status = status; this.retryAfter = retryAfter; }
 }
 
 /** A REST call with the session cookie; state-changing calls repeat the CSRF cookie. */
@@ -182,7 +184,10 @@ export async function api(path, { method = "GET", body } = {}) {
   }
   if (response.status === 204) return null;
   const data = await response.json().catch(() => ({}));
-  if (!response.ok) throw new ApiError(response.status, data.detail || response.statusText);
+  if (!response.ok) {
+    const retry = Number(response.headers.get("Retry-After"));
+    throw new ApiError(response.status, data.detail || response.statusText, retry > 0 ? retry : null);
+  }
   return data;
 }
 
