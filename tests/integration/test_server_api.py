@@ -327,3 +327,17 @@ def test_the_server_s_databases_are_readable_by_its_user_only(api: ApiServer) ->
     shared = {str(p.relative_to(api.data)): oct(p.stat().st_mode & 0o777) for p in files
               if p.stat().st_mode & 0o077}  # fmt: skip
     assert shared == {}
+
+
+def test_only_the_api_s_description_and_health_answer_without_a_token(api: ApiServer) -> None:
+    """The reference is what an integrator reads before being given a token: it describes this
+    version of the API and holds nothing of the site (no station, tag or person)."""
+    spec = httpx.get(f"{api.url}/openapi.json")
+    assert spec.status_code == 200 and spec.json()["info"]["title"] == "Écrêteur API"
+    assert not {"lauragais", "Ganguise", "Sonde"} & set(spec.text.replace('"', " ").replace(".", " ").split())
+    assert httpx.get(f"{api.url}/docs").status_code == 200
+    assert httpx.get(f"{api.url}/health").status_code == 200
+    for path in [p for p, methods in spec.json()["paths"].items() if "get" in methods]:
+        if path in ("/api/v1/health", "/api/v1/openapi.json", "/api/v1/docs") or "{" in path:
+            continue
+        assert httpx.get(api.url.removesuffix("/api/v1") + path).status_code == 401, path
