@@ -7,6 +7,11 @@ then the live events. A client too far behind (or after a server restart: anothe
 snapshot of the whole picture (alarms, stations, latest values) instead, then the live events.
 A client that cannot keep up is dropped rather than slowing the others; it reconnects the same
 way. The web framework only carries the messages (``core.api.app``).
+
+Memory is bounded by bytes, not by counts (a batch of 10,000 samples is one event): the ring
+keeps at most ``ring_bytes`` of events (estimated as held in memory) and each client at most
+``client_bytes`` of texts waiting for its socket; a client over its budget is dropped at once,
+its waiting texts freed, and its connection closed with 1013 when the socket takes it.
 """
 
 from __future__ import annotations
@@ -28,6 +33,9 @@ from core.model import AlarmEvent, Sample, StationStatus
 
 Message = dict[str, Any]
 _QUALITY = ("good", "uncertain", "bad")
+_EVENT_BYTES = {"samples": 200, "station": 1_000, "alarm": 4_000}  # an event as held, without samples
+_SAMPLE_BYTES = 160  # one Sample with its datetime and float (measured with tracemalloc)
+MIB = 1024 * 1024
 
 
 def iso(ts: datetime) -> str:
@@ -103,14 +111,44 @@ class _Event:
     station: str | None
     samples: Sequence[Sample] = ()
 
+    @property
+    def cost(self) -> int:
+        """Bytes this event holds while in the ring (an estimate)."""
+        return _EVENT_BYTES[self.kind] + _SAMPLE_BYTES * len(self.samples)
+
 
 @dataclass(eq=False)  # each connection is its own, hashed by identity
 class Subscriber:
-    """One connected client: its filter and the queue its connection drains."""
+    """One connected client: its filter and the texts waiting for its socket, within a budget.
+
+    An empty text in the queue wakes the connection when the client is dropped."""
 
     filter: Filter
-    queue: asyncio.Queue[str] = field(default_factory=lambda: asyncio.Queue(maxsize=10_000))  # JSON texts
+    budget: int = 8 * MIB
+    queue: asyncio.Queue[str] = field(default_factory=asyncio.Queue)  # JSON texts
+    queued_bytes: int = 0
     dropped: bool = False
+
+    def offer(self, text: str) -> bool:
+        """Queue ``text`` unless that would pass the budget."""
+        if self.queued_bytes + len(text) > self.budget:
+            return False
+        self.queue.put_nowait(text)
+        self.queued_bytes += len(text)
+        return True
+
+    async def next(self) -> str:
+        """The next text to send ("" once dropped)."""
+        text = await self.queue.get()
+        self.queued_bytes -= len(text)
+        return text
+
+    def drop(self) -> None:
+        self.dropped = True
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queued_bytes = 0
+        self.queue.put_nowait("")
 
 
 class EventStream:
@@ -123,10 +161,14 @@ class EventStream:
         station_of: Callable[[str], str | None],
         snapshot: Callable[[Filter], Message],
         keep: int = 50_000,
+        ring_bytes: int = 32 * MIB,
+        client_bytes: int = 8 * MIB,
     ) -> None:
         self.epoch = secrets.token_hex(8)
         self.seq = 0
-        self._ring: deque[_Event] = deque(maxlen=keep)
+        self._ring: deque[_Event] = deque()
+        self._keep, self._ring_budget, self._client_budget = keep, ring_bytes, client_bytes
+        self.ring_bytes = 0
         self._engine = engine
         self._station_of = station_of
         self._snapshot = snapshot
@@ -148,6 +190,9 @@ class EventStream:
         self.seq += 1
         event = _Event(self.seq, kind, body, station, samples)
         self._ring.append(event)
+        self.ring_bytes += event.cost
+        while len(self._ring) > 1 and (self.ring_bytes > self._ring_budget or len(self._ring) > self._keep):
+            self.ring_bytes -= self._ring.popleft().cost
         rendered: dict[Filter, str | None] = {}  # clients with the same filter share one text
         for subscriber in list(self._subscribers):
             wanted = subscriber.filter
@@ -157,10 +202,8 @@ class EventStream:
             text = rendered[wanted]
             if text is None:
                 continue
-            try:
-                subscriber.queue.put_nowait(text)
-            except asyncio.QueueFull:  # too slow: dropped, it will resume from its last number
-                subscriber.dropped = True
+            if not subscriber.offer(text):  # too slow: dropped, it will resume from its last number
+                subscriber.drop()
                 self.dropped += 1
                 self._subscribers.discard(subscriber)
 
@@ -198,7 +241,7 @@ class EventStream:
         With the current ``epoch`` and a ``since`` still in the ring: the events after it.
         Otherwise: a snapshot of the whole picture at the current number.
         """
-        subscriber = Subscriber(wanted)
+        subscriber = Subscriber(wanted, self._client_budget)
         first: list[Message] = [{"type": "hello", "epoch": self.epoch, "seq": self.seq}]
         oldest = self._ring[0].seq if self._ring else self.seq + 1
         if epoch == self.epoch and since is not None and oldest - 1 <= since <= self.seq:
@@ -217,3 +260,13 @@ class EventStream:
     @property
     def clients(self) -> int:
         return len(self._subscribers)
+
+    @property
+    def events(self) -> int:
+        """Events in the ring."""
+        return len(self._ring)
+
+    @property
+    def queued_bytes(self) -> int:
+        """Texts waiting for the clients' sockets, all clients together."""
+        return sum(s.queued_bytes for s in self._subscribers)

@@ -83,7 +83,7 @@ def create_app(
     app.include_router(sessions.router(runtime, access, users))
     app.include_router(samples.router(runtime, access))
     app.include_router(alarms.router(runtime, access))
-    app.include_router(health.router(runtime, access, metrics))
+    app.include_router(health.router(runtime, access, metrics, app.state.stream))
     add_twilio_webhooks(app, runtime)
     add_site_routes(app, runtime, access.need, ERRORS)
     if links is not None and runtime.cascade is not None:

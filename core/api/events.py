@@ -14,9 +14,10 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from core.api.auth import API, Access, bearer_secret
 from core.api.cookies import SESSION_COOKIE, cross_site
 from core.runtime import Runtime
-from core.stream import EventStream, Filter, Subscriber, alarm_json, sample_json, station_json
+from core.stream import MIB, EventStream, Filter, Subscriber, alarm_json, sample_json, station_json
 
 BEARER_PROTOCOL = "ecreteur.bearer"  # a browser's bearer token rides in Sec-WebSocket-Protocol
+_CLOSE_S = 30.0
 
 
 def router(runtime: Runtime, access: Access) -> tuple[APIRouter, EventStream]:
@@ -37,7 +38,9 @@ def router(runtime: Runtime, access: Access) -> tuple[APIRouter, EventStream]:
         ]
         return {"alarms": alarms, "stations": states, "latest": latest}
 
-    stream = EventStream(runtime.bus, runtime.alarms, station_of, picture)
+    api = config.api
+    budgets = {"ring_bytes": int(api.stream_ring_mib * MIB), "client_bytes": int(api.stream_client_mib * MIB)}
+    stream = EventStream(runtime.bus, runtime.alarms, station_of, picture, **budgets)
 
     @routes.websocket(f"{API}/events")
     async def events(
@@ -95,13 +98,19 @@ async def _drain(websocket: WebSocket) -> None:
 
 
 async def _pump(websocket: WebSocket, subscriber: Subscriber, stream: EventStream) -> None:
-    """Send the client its events; a ping when quiet; close (1013) if it fell too far behind."""
+    """Send the client its events; a ping when quiet; close (1013) once it is over its budget.
+
+    The close frame waits behind what the socket already holds: a client that reads at all gets
+    it; one that never reads is let go after ``_CLOSE_S`` (its socket then closes when the
+    kernel has sent what it holds)."""
     while True:
-        if subscriber.dropped and subscriber.queue.empty():
-            await websocket.close(code=1013, reason="too slow: resume from your last seq")
-            return
         try:
-            text = await asyncio.wait_for(subscriber.queue.get(), 15.0)
+            text = await asyncio.wait_for(subscriber.next(), 15.0)
         except TimeoutError:
             text = json.dumps({"type": "ping", "seq": stream.seq})
+        if subscriber.dropped:
+            closing = websocket.close(code=1013, reason="too slow: resume from your last seq")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(closing, _CLOSE_S)
+            return
         await websocket.send_text(text)

@@ -14,9 +14,10 @@ from core.api.metrics import Metrics, prometheus_text
 from core.model import ConnectionState
 from core.runtime import Runtime
 from core.storage.tokens import Token
+from core.stream import EventStream
 
 
-def router(runtime: Runtime, access: Access, metrics: Metrics) -> APIRouter:
+def router(runtime: Runtime, access: Access, metrics: Metrics, stream: EventStream) -> APIRouter:
     routes = APIRouter()
     need, cache = access.need, access.cache
 
@@ -50,7 +51,22 @@ def router(runtime: Runtime, access: Access, metrics: Metrics) -> APIRouter:
         text = prometheus_text(runtime, metrics) + (
             "# HELP ecreteur_token_cache_entries Valid bearer tokens kept verified (bounded).\n"
             f"# TYPE ecreteur_token_cache_entries gauge\necreteur_token_cache_entries {len(cache)}\n"
+            + stream_text(stream)
         )
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
     return routes
+
+
+def stream_text(stream: EventStream) -> str:
+    """The event stream's memory, bounded by bytes (``api.stream_ring_mib``, ``stream_client_mib``)."""
+    return (
+        "# HELP ecreteur_stream_ring_bytes Events kept for clients that resume (estimated, bounded).\n"
+        f"# TYPE ecreteur_stream_ring_bytes gauge\necreteur_stream_ring_bytes {stream.ring_bytes}\n"
+        f"# TYPE ecreteur_stream_ring_events gauge\necreteur_stream_ring_events {stream.events}\n"
+        "# HELP ecreteur_stream_queued_bytes Texts waiting for the clients' sockets, all clients.\n"
+        f"# TYPE ecreteur_stream_queued_bytes gauge\necreteur_stream_queued_bytes {stream.queued_bytes}\n"
+        f"# TYPE ecreteur_stream_clients gauge\necreteur_stream_clients {stream.clients}\n"
+        "# HELP ecreteur_stream_dropped_total Clients closed with 1013: over their byte budget.\n"
+        f"# TYPE ecreteur_stream_dropped_total counter\necreteur_stream_dropped_total {stream.dropped}\n"
+    )

@@ -31,6 +31,7 @@ from core.storage.tokens import TokenStore
 from core.storage.users import UserStore
 
 _LOGGER = logging.getLogger(__name__)
+_WS_FRAME_BYTES = 4096  # a stream client sends nothing but small control frames: bigger ones get 1009
 _DRAIN_S = 1.0  # between SIGTERM and closing the listener: clients are told, not reset
 
 
@@ -99,6 +100,7 @@ async def serve(config: SiteConfig, config_path: Path, data_dir: Path, clock: Cl
             http=with_deadline(api.request_deadline_s),
             # X-Forwarded-For is believed from the configured proxies only: from anyone else it
             # would forge the address the throttle counts and the audit trail records
+            ws_max_size=_WS_FRAME_BYTES,
             proxy_headers=bool(api.trusted_proxies),
             forwarded_allow_ips=list(api.trusted_proxies),
         )

@@ -394,6 +394,18 @@ class Api(_Model):
         default_factory=list,
         description="origins (e.g. https://portail.example) whose pages may frame the read-only /embed view",
     )
+    stream_ring_mib: float = Field(
+        32.0,
+        gt=0,
+        le=4096,
+        description="the event stream keeps this much of its last events for clients that resume",
+    )
+    stream_client_mib: float = Field(
+        8.0,
+        gt=0,
+        le=1024,
+        description="a stream client further behind than this is closed with 1013 (it resumes)",
+    )
     trusted_proxies: list[str] = Field(
         default_factory=list,
         description="reverse proxies (addresses or networks, e.g. 127.0.0.1 or 10.0.0.0/24) whose "

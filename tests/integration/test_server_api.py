@@ -341,3 +341,64 @@ def test_only_the_api_s_description_and_health_answer_without_a_token(api: ApiSe
         if path in ("/api/v1/health", "/api/v1/openapi.json", "/api/v1/docs") or "{" in path:
             continue
         assert httpx.get(api.url.removesuffix("/api/v1") + path).status_code == 401, path
+
+
+def metric(api: ApiServer, name: str) -> float:
+    text = httpx.get(f"{api.url}/metrics", headers=api.headers("read")).text
+    return float(next(line.split()[-1] for line in text.splitlines() if line.startswith(name + " ")))
+
+
+def test_a_stream_client_that_does_not_read_is_closed_with_1013_once_over_its_budget(tmp_path: Path) -> None:
+    """It is dropped at once (its waiting texts freed), told 1013 when it reads again, and
+    the other clients and the ingestion go on; a frame bigger than a control message is refused."""
+    import asyncio
+    import socket
+
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosed
+
+    api = ApiServer(tmp_path, site=SITE.replace("api: {", "api: {stream_client_mib: 0.25, "))
+    api.start(with_station=False)
+    url = api.url.replace("http", "ws", 1) + "/events"
+
+    async def scenario() -> tuple[int | None, int | None]:
+        tight = socket.socket()
+        tight.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a phone on a bad link
+        tight.connect(("127.0.0.1", api.api_port))
+        async with connect(url, sock=tight, additional_headers=api.headers("read"), max_queue=1,
+                           compression=None) as slow:  # fmt: skip
+            async with httpx.AsyncClient() as client:
+                for batch in range(200):
+                    ts = now_iso(-600 + batch)
+                    samples = [
+                        {"tag": "lauragais.probe", "ts": ts, "value": float(i % 40)} for i in range(1000)
+                    ]
+                    posted = await client.post(f"{api.url}/samples", json={"samples": samples},
+                                               headers=api.headers("ingest"))  # fmt: skip
+                    assert posted.status_code == 200
+                    if batch % 20 == 19 and metric(api, "ecreteur_stream_dropped_total") >= 1:
+                        break
+            assert metric(api, "ecreteur_stream_dropped_total") == 1
+            assert metric(api, "ecreteur_stream_queued_bytes") == 0  # its texts were freed at once
+            try:
+                while True:
+                    await asyncio.wait_for(slow.recv(), 60)
+            except ConnectionClosed:
+                pass
+            slow_code = slow.close_code
+        async with connect(url, additional_headers=api.headers("read")) as chatty:
+            await chatty.recv()  # hello
+            await chatty.send("x" * 10_000)
+            try:
+                while True:
+                    await asyncio.wait_for(chatty.recv(), 60)
+            except ConnectionClosed:
+                pass
+            return slow_code, chatty.close_code
+
+    try:
+        slow_code, chatty_code = asyncio.run(scenario())
+        assert slow_code == 1013
+        assert chatty_code == 1009  # message too big
+    finally:
+        api.stop()

@@ -51,9 +51,31 @@ def test_filters_keep_one_station_and_live_events_follow_in_order() -> None:
     assert [(m["type"], m["seq"]) for m in got] == [("samples", 2), ("station", 4)]
 
 
-def test_a_client_that_cannot_keep_up_is_dropped_not_waited_for() -> None:
-    bus, events = stream()
+def test_a_client_that_cannot_keep_up_is_dropped_not_waited_for_and_its_texts_freed() -> None:
+    bus = Bus()
+    engine: Any = SimpleNamespace(alarms={})
+    events = EventStream(bus, engine, lambda tag: tag.split(".")[0], lambda _: {}, client_bytes=10_000)
     slow, _ = events.subscribe(Filter(), None, None)
-    for _ in range(slow.queue.maxsize + 1):
+    fast, _ = events.subscribe(Filter(), None, None)
+    for _ in range(200):  # about 90 bytes a message: over 10 kB after about 110
         publish(bus, 1)
-    assert slow.dropped and events.clients == 0 and events.dropped == 1
+        while not fast.queue.empty():
+            fast.queue.get_nowait()
+        fast.queued_bytes = 0
+    assert slow.dropped and not fast.dropped
+    assert events.clients == 1 and events.dropped == 1
+    assert slow.queued_bytes == 0 and [slow.queue.get_nowait()] == [""]  # freed; "" wakes its socket
+
+
+def test_the_ring_is_bounded_by_bytes_not_by_events() -> None:
+    bus = Bus()
+    engine: Any = SimpleNamespace(alarms={})
+    events = EventStream(bus, engine, lambda tag: tag.split(".")[0], lambda _: {}, ring_bytes=1_000_000)
+    now = utcnow()
+    for _ in range(100):  # 100 batches of 1,000 samples: about 16 MB held without a bound
+        bus.publish(SAMPLES, [Sample(f"dam.t{i}", now, 1.0) for i in range(1000)])
+    assert events.ring_bytes <= 1_000_000 and events.events == 6
+    _, far = events.subscribe(Filter(), events.epoch, 50)
+    assert far[1]["type"] == "snapshot"  # what the ring let go is given as a snapshot
+    _, near = events.subscribe(Filter(), events.epoch, 97)
+    assert [m["seq"] for m in near[1:]] == [98, 99, 100]
