@@ -26,6 +26,7 @@ from core.bus import BACKFILL, SAMPLES, STATION_STATUS, Bus, Stored
 from core.clock import Clock, LoopClock
 from core.config.editor import clean_temporaries
 from core.config.schema import SiteConfig
+from core.history_guard import HistoryGuard
 from core.model import Sample, StationStatus
 from core.notify import factory
 from core.notify.cascade import Cascade
@@ -119,7 +120,7 @@ class Runtime:
                 cascade = self.cascade
                 self.lease.on_change(lambda leading: cascade.resume() if leading else None)
         self.latest: dict[str, Sample] = {}
-        self.write_errors = 0
+        self.history = HistoryGuard(self.alarms, self.historian.submit)
         self.trust = TrustStore(self.paths.trust)
         trust_command = "ecreteur trust {station}"
         if config_path is not None:
@@ -216,7 +217,7 @@ class Runtime:
 
         For the REST API: a client is acknowledged only once this returns.
         """
-        await self.historian.write(samples)
+        await self._submit(samples)  # raises HistorianDown while the disk is full: the client retries
         self.bus.publish(SAMPLES, Stored(samples))
         if self._posted_to:
             by_link: dict[ApiLink, list[Sample]] = {}
@@ -236,23 +237,21 @@ class Runtime:
         return True
 
     def historian_writable(self) -> bool:
-        return self.historian.writable
+        return self.historian.writable and self.history.failing is None
+
+    @property
+    def write_errors(self) -> int:
+        return self.history.errors
 
     def _store(self, samples: Sequence[Sample]) -> None:
         if isinstance(samples, Stored):
             return
-        future = self.historian.submit(samples)
-        future.add_done_callback(self._written)
+        self.history.store(samples)
 
     def _submit(self, samples: Sequence[Sample]) -> asyncio.Future[None]:
         future = self.historian.submit(samples)
-        future.add_done_callback(self._written)
+        self.history.watch(future)
         return future
-
-    def _written(self, future: asyncio.Future[None]) -> None:
-        if not future.cancelled() and future.exception() is not None:
-            self.write_errors += 1
-            _LOGGER.error("historian write failed: %s", future.exception())
 
     def _remember(self, samples: Sequence[Sample]) -> None:
         latest = self.latest

@@ -24,13 +24,16 @@ from core.api.links import add_link_routes
 from core.api.metrics import Measure, Metrics
 from core.api.middleware import BodyLimit, Stopping
 from core.api.site import add_site_routes
-from core.api.web import add_web_pages
+from core.api.web import add_web_pages, language
 from core.api.webhooks import add_twilio_webhooks
 from core.notify.links import IncidentLinks
 from core.runtime import Runtime
+from core.storage.base import HistorianDown
 from core.storage.tokens import TokenStore
 from core.storage.users import UserStore
+from core.words import say
 
+_RETRY_S = 30  # a full disk is freed by a person: a client retries every half-minute
 _PUBLIC = (f"{API}/health", f"{API}/auth/login", f"{API}/twilio/")
 
 
@@ -77,6 +80,14 @@ def create_app(
             where = ".".join(str(p) for p in e["loc"] if p not in ("body", "query", "path"))
             parts.append(f"{where}: {e['msg']}" if where else str(e["msg"]))
         return JSONResponse({"detail": "; ".join(parts)}, status_code=422)
+
+    @app.exception_handler(HistorianDown)
+    async def not_stored(request: Request, err: HistorianDown) -> JSONResponse:
+        """A full disk is not a server bug: the client hears why, and when to send again."""
+        lang = language(request, config.site.language)
+        reason = say(f"refusal.{err.reason}", lang)
+        detail = say("api.not_stored", lang, reason=reason, retry=_RETRY_S)
+        return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": str(_RETRY_S)})
 
     stream_routes, app.state.stream = events.router(runtime, access)
     app.include_router(stream_routes)

@@ -23,16 +23,16 @@ def router(runtime: Runtime, access: Access, metrics: Metrics, stream: EventStre
 
     @routes.get(f"{API}/health", response_model=s.Health, response_model_exclude_none=True)
     async def health() -> Any:
-        lease = runtime.lease
+        lease, historian = runtime.lease, runtime.history.failing or "stores"
         if lease is None:
-            return s.Health(status="alive")
+            return s.Health(status="alive", historian=historian)
         if lease.fail_open:
             pager = "every server"
         elif lease.leading():
             pager = "this server"
         else:
             pager = "another server" if lease.leader else "none"
-        return s.Health(status="alive", pager=pager, leader=lease.leader)
+        return s.Health(status="alive", pager=pager, leader=lease.leader, historian=historian)
 
     @routes.get(f"{API}/ready", response_model=s.Ready, responses={**ERRORS, 503: {"model": s.Ready}})
     async def ready(_: Annotated[Token, Depends(need("read"))]) -> Any:

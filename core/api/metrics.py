@@ -13,6 +13,7 @@ from typing import Any
 from core.api.middleware import ASGIApp
 from core.model import ConnectionState
 from core.runtime import Runtime
+from core.storage.base import DISK_FULL, WRITE_FAILED
 from core.storage.paging_shared import SharedPagingStore
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})  # the others count as one
@@ -86,6 +87,15 @@ def prometheus_text(runtime: Runtime, metrics: Metrics) -> str:
         f"ecreteur_historian_queue_rows {getattr(runtime.historian, 'pending_rows', 0)}",
         "# TYPE ecreteur_historian_write_errors_total counter",
         f"ecreteur_historian_write_errors_total {runtime.write_errors}",
+        "# HELP ecreteur_historian_failing 1 while writes fail, by reason (disk_full: posts answer 503).",
+        "# TYPE ecreteur_historian_failing gauge",
+        *(f'ecreteur_historian_failing{{reason="{reason}"}} {int(runtime.history.failing == reason)}'
+          for reason in (DISK_FULL, WRITE_FAILED)),
+        "# HELP ecreteur_historian_kept_rows Station samples kept in memory until the historian writes.",
+        "# TYPE ecreteur_historian_kept_rows gauge",
+        f"ecreteur_historian_kept_rows {runtime.history.kept_rows}",
+        "# TYPE ecreteur_historian_unkept_rows_total counter",
+        f"ecreteur_historian_unkept_rows_total {runtime.history.dropped_rows}",
         "# TYPE ecreteur_alarm_rejected_samples_total counter",
         f"ecreteur_alarm_rejected_samples_total {runtime.alarms.rejected_samples}",
         "# HELP ecreteur_retention_held 1 while the purge is refused: the clock disagrees with the data.",

@@ -210,6 +210,10 @@ class Health(BaseModel):
         description="redundant servers (Cassandra): who pages; every server while Cassandra is unreachable",
     )
     leader: str | None = Field(None, description="the lease holder (host:pid:…), as last read")
+    historian: Literal["stores", "disk_full", "write_failed"] = Field(
+        "stores",
+        description="whether samples are being stored; disk_full: posts answer 503 until space returns",
+    )
 
 
 class Ready(BaseModel):

@@ -38,6 +38,26 @@ class StorageError(Exception):
     """The historian could not do what was asked; the message says what and where."""
 
 
+DISK_FULL, WRITE_FAILED = "disk_full", "write_failed"  # why writes fail (``words`` refusal section)
+
+
+class HistorianDown(StorageError):
+    """Writes fail for now (``reason``: disk full, or any other write error); they resume by
+    themselves when the cause goes: the caller says "not stored, retry", never "stored"."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def write_failure(err: Exception) -> str:
+    """``DISK_FULL`` when the file system (or a size limit) refused to grow the file."""
+    code = getattr(err, "sqlite_errorcode", None)
+    if code == 13 or "full" in str(err).lower():  # SQLITE_FULL, or ENOSPC spelled by the OS
+        return DISK_FULL
+    return WRITE_FAILED
+
+
 @runtime_checkable
 class Historian(Protocol):
     """Time-series storage of samples, whatever the backend."""

@@ -44,7 +44,17 @@ from pathlib import Path
 from typing import Any, cast
 
 from core.model import Bucket, Quality, Sample
-from core.storage.base import HOUR_US, MINUTE_US, StorageError, bucket_plan, from_us, query_span, to_us
+from core.storage.base import (
+    HOUR_US,
+    MINUTE_US,
+    HistorianDown,
+    StorageError,
+    bucket_plan,
+    from_us,
+    query_span,
+    to_us,
+    write_failure,
+)
 from core.storage.paths import private_file
 
 _LOGGER = logging.getLogger(__name__)
@@ -196,6 +206,8 @@ class SQLiteHistorian:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.pending_rows = 0
         self.written_rows = 0
+        self._unsure = False  # the roll-ups in memory may not match the file: recompute them
+        self.failing: str | None = None  # why the last transaction failed (DISK_FULL…), None once one commits
 
     # -- life cycle -----------------------------------------------------------------------
 
@@ -220,8 +232,9 @@ class SQLiteHistorian:
 
     @property
     def writable(self) -> bool:
-        """The writer thread runs (it stops only on close or an unrecoverable open error)."""
-        return self._writer is not None and self._writer.is_alive()
+        """The writer thread runs (it stops only on close or an unrecoverable open error) and
+        its last transaction committed."""
+        return self._writer is not None and self._writer.is_alive() and self.failing is None
 
     # -- writing --------------------------------------------------------------------------
 
@@ -309,6 +322,13 @@ class SQLiteHistorian:
     def _commit(self, db: sqlite3.Connection, jobs: list[_Job]) -> None:
         error: BaseException | None = None
         try:
+            if self._unsure:  # a transaction failed: memory is rebuilt from the file first
+                self._tag_ids = dict(db.execute("SELECT name, id FROM tags").fetchall())  # none rolled back
+                self._newest = _newest(db)
+                with db:
+                    _recover_rollups(db, self._newest)
+                self._high = max(self._newest.values(), default=-1)
+                self._unsure = False
             with db:
                 self._settle(db)  # what summing the previous transaction left
                 for job in jobs:
@@ -321,8 +341,11 @@ class SQLiteHistorian:
                     self._summing = self._summer.submit(self._tally, self._later)
                     self._later = []
         except sqlite3.Error as err:
-            _LOGGER.error("historian %s: write failed: %s", self.path, err)
-            error = StorageError(f"historian {self.path}: write failed: {err}")
+            reason = write_failure(err)
+            if self.failing != reason:  # logged once per cause, not per batch of a long outage
+                _LOGGER.error("historian %s: write failed: %s", self.path, err)
+            self.failing = reason
+            error = HistorianDown(f"historian {self.path}: write failed: {err}", reason)
             # rolled back: what memory holds no longer matches the file; start again from it
             if self._summing is not None:
                 self._summing.result()
@@ -330,17 +353,15 @@ class SQLiteHistorian:
             self._later = []
             self._open.clear()
             self._hours.clear()
-            try:
-                self._newest = _newest(db)
-                with db:
-                    _recover_rollups(db, self._newest)
-                self._high = max(self._newest.values(), default=-1)
-            except sqlite3.Error as again:
-                _LOGGER.error("historian %s: roll-ups not recomputed: %s", self.path, again)
+            self._unsure = True
+
+        if error is None:
+            if self.failing is not None:
+                _LOGGER.warning("historian %s: writes succeed again", self.path)
+            self.failing = None
+            self.written_rows += sum(len(job.rows) for job in jobs)
         for job in jobs:
             job.done(error)
-        if error is None:
-            self.written_rows += sum(len(job.rows) for job in jobs)
 
     def _tag_id(self, db: sqlite3.Connection, name: str) -> int:
         tag_id = self._tag_ids.get(name)

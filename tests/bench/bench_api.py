@@ -1,12 +1,17 @@
 """REST API benchmark (run by hand; figures go to docs/PERFORMANCE.md).
 
     .venv/bin/python tests/bench/bench_api.py [SECONDS] [CONCURRENCY]
+    .venv/bin/python tests/bench/bench_api.py rss [SECONDS] [CONCURRENCY]
 
 Starts a real `ecreteur server` (no station), then from a second process posts 100-sample
 batches with CONCURRENCY connections for SECONDS, each answered once durable in SQLite:
 samples/s and request latency percentiles. Baseline in the same run: the historian's own write
 rate for 100-sample batches, in process. Then one day of one tag at 1 Hz is ingested and the
 day is queried downsampled to 1,000 points 200 times: p50 and p99.
+
+``rss``: the server's resident memory while the same ingestion runs for SECONDS and 15 s after,
+with the event stream's default ring (``api.stream_ring_mib``) and, as the baseline in the same
+run, with a ring of 64 KiB: what the stream's memory costs under sustained ingestion.
 """
 
 from __future__ import annotations
@@ -169,8 +174,49 @@ def main(seconds: float, concurrency: int) -> None:
           f"in process: p50 {direct[0]:.1f} ms, p99 {direct[1]:.1f} ms")  # fmt: skip
 
 
+def rss_run(seconds: float, concurrency: int, ring_mib: float | None) -> dict[str, float]:
+    import psutil
+
+    from tests.integration.api_server import SITE
+
+    site = SITE if ring_mib is None else SITE.replace("api: {", f"api: {{stream_ring_mib: {ring_mib}, ")
+    with tempfile.TemporaryDirectory() as tmp:
+        api = ApiServer(Path(tmp), site=site)
+        api.start(with_station=False)
+        try:
+            server = psutil.Process(api.server.pid)
+            mib = lambda: server.memory_info().rss / 2**20  # noqa: E731
+            start = mib()
+            command = [sys.executable, __file__, "client", api.url, api.tokens["ingest"], str(seconds),
+                       str(concurrency)]  # fmt: skip
+            child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            peak = start
+            while child.poll() is None:
+                peak = max(peak, mib())
+                time.sleep(1)
+            out, err = child.communicate()
+            assert child.returncode == 0, err[-3000:]
+            at_end = mib()
+            time.sleep(15)
+            after = mib()
+            figures = json.loads(out.strip().splitlines()[-1])
+        finally:
+            api.stop()
+    return {"rate": figures["rate"], "start": start, "peak": peak, "end": at_end, "after": after}
+
+
+def rss(seconds: float, concurrency: int) -> None:
+    for label, ring in (("default ring (32 MiB)", None), ("baseline ring 64 KiB", 0.0625)):
+        r = rss_run(seconds, concurrency, ring)
+        print(f"{label}: {r['rate']:,.0f} samples/s for {seconds:.0f} s; server RSS start {r['start']:.0f} MiB, "
+              f"peak {r['peak']:.0f} (+{r['peak'] - r['start']:.0f}), at the end {r['end']:.0f} "
+              f"(+{r['end'] - r['start']:.0f}), 15 s later {r['after']:.0f} MiB (+{r['after'] - r['start']:.0f})")  # fmt: skip
+
+
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["client"]:
+    if sys.argv[1:2] == ["rss"]:
+        rss(float(sys.argv[2]) if len(sys.argv) > 2 else 60.0, int(sys.argv[3]) if len(sys.argv) > 3 else 2)
+    elif sys.argv[1:2] == ["client"]:
         print(json.dumps(asyncio.run(client(sys.argv[2], sys.argv[3], float(sys.argv[4]), int(sys.argv[5])))))
     else:
         main(float(sys.argv[1]) if len(sys.argv) > 1 else 10.0, int(sys.argv[2]) if len(sys.argv) > 2 else 8)

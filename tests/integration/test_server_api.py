@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from core.model import utcnow
+from tests.conftest import wait_until
 from tests.integration.api_server import SCOPES, SITE, ApiServer, cli
 
 
@@ -124,7 +125,7 @@ def test_history_raw_downsampled_and_csv(api: ApiServer) -> None:
 
 
 def test_tokens_and_scopes(api: ApiServer) -> None:
-    assert httpx.get(f"{api.url}/health").json() == {"status": "alive"}
+    assert httpx.get(f"{api.url}/health").json() == {"status": "alive", "historian": "stores"}
     missing = httpx.get(f"{api.url}/tags")
     assert missing.status_code == 401 and missing.headers["www-authenticate"] == "Bearer"
     assert httpx.get(f"{api.url}/tags", headers={"Authorization": "Bearer nope"}).status_code == 401
@@ -400,5 +401,85 @@ def test_a_stream_client_that_does_not_read_is_closed_with_1013_once_over_its_bu
         slow_code, chatty_code = asyncio.run(scenario())
         assert slow_code == 1013
         assert chatty_code == 1009  # message too big
+    finally:
+        api.stop()
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """The server's data directory on its own 8 MiB file system (tmpfs: needs root, as CI is)."""
+    import os
+    import subprocess
+
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small file system needs root")
+    data = tmp_path / "data"
+    data.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m,mode=0700", "tmpfs", str(data)], check=True)
+    try:
+        yield data
+    finally:
+        subprocess.run(["umount", "-l", str(data)], check=False)
+
+
+def fill(directory: Path) -> Path:
+    """A ballast file that takes every free byte left."""
+    import os
+
+    ballast = directory / "ballast"
+    handle = os.open(ballast, os.O_WRONLY | os.O_CREAT)
+    try:
+        while os.write(handle, b"\0" * 4096):
+            pass
+    except OSError:  # no space left: what we wanted
+        pass
+    finally:
+        os.close(handle)
+    return ballast
+
+
+def test_a_full_disk_answers_503_with_why_raises_an_alarm_and_resumes_losing_nothing(
+    small_disk: Path,
+) -> None:
+    api = ApiServer(small_disk.parent)
+    api.start(with_station=False)
+    try:
+        stored, refused, base = 0, None, utcnow() - timedelta(days=2)
+
+        def post(batch: int) -> httpx.Response:
+            first = base + timedelta(seconds=batch * 500)
+            samples = [{"tag": "lauragais.probe", "ts": (first + timedelta(seconds=i)).isoformat(),
+                        "value": float(i % 40)} for i in range(500)]  # fmt: skip
+            headers = {**api.headers("ingest"), "Accept-Language": "fr-FR"}
+            return httpx.post(f"{api.url}/samples", json={"samples": samples}, headers=headers, timeout=30)
+
+        assert post(0).status_code == 200
+        stored += 500
+        ballast = fill(small_disk)
+        for batch in range(1, 200):
+            answer = post(batch)
+            if answer.status_code != 200:
+                refused = answer
+                break
+            stored += 500
+        assert refused is not None and refused.status_code == 503, "the full disk never refused a batch"
+        assert refused.json()["detail"].startswith("historique : disque plein ; échantillons non enregistrés")
+        assert int(refused.headers["Retry-After"]) > 0
+        assert httpx.get(f"{api.url}/health").json()["historian"] == "disk_full"
+        assert metric(api, 'ecreteur_historian_failing{reason="disk_full"}') == 1
+        alarms = httpx.get(f"{api.url}/alarms", headers=api.headers("read")).json()
+        alarm = next(a for a in alarms if a["id"] == "supervision:supervision:historian")
+        assert alarm["active"] and "l'historique n'enregistre plus (disque plein)" in alarm["message_fr"]
+
+        ballast.unlink()  # the administrator frees space: the next post is stored
+        wait_until(lambda: post(200).status_code == 200, what="writes resumed")
+        stored += 500
+        assert httpx.get(f"{api.url}/health").json()["historian"] == "stores"
+        alarms = httpx.get(f"{api.url}/alarms", headers=api.headers("read")).json()
+        assert not next(a for a in alarms if a["id"] == "supervision:supervision:historian")["active"]
+        params = {"from": base.isoformat(), "to": utcnow().isoformat(), "max_points": 10}
+        history = httpx.get(f"{api.url}/tags/lauragais.probe/history", params=params,
+                            headers=api.headers("read")).json()  # fmt: skip
+        assert sum(b["count"] for b in history["buckets"]) == stored  # every batch answered 200 is there
     finally:
         api.stop()

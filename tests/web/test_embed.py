@@ -128,3 +128,22 @@ def test_another_site_cannot_frame_it_and_a_token_that_can_act_is_refused(
 @pytest.mark.web
 def test_without_listed_origins_there_is_no_embedded_view(web: ApiServer) -> None:
     assert httpx.get(base(web) + "/embed").status_code == 404
+
+
+@pytest.mark.web
+def test_a_missing_or_unknown_token_says_so_in_the_frame_instead_of_waiting_forever(
+    portal_site: ApiServer, portals: tuple[Portal, Portal], browser: Browser
+) -> None:
+    """The portal's web master sees what to fix, not a frame stuck on "…"."""
+    context = browser.new_context(**DESK, locale="fr-FR")
+    try:
+        page = context.new_page()
+        for fragment, says in (("", "dans son adresse : …/embed#token="),
+                               ("#token=not-a-token", "inconnu ou révoqué")):  # fmt: skip
+            portals[0].frame = f"{base(portal_site)}/embed{fragment}"
+            page.goto(portals[0].origin + "/")
+            frame = page.frame_locator("iframe")
+            expect(frame.get_by_role("alert")).to_contain_text(says)
+            expect(frame.locator("[data-dam]")).to_have_count(0)
+    finally:
+        context.close()

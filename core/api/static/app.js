@@ -39,6 +39,8 @@ const WORDS = {
     already: "Déjà traité", by: "par",
     exhausted_take: "Personne n'a répondu jusqu'au bout de l'escalade : l'alarme attend toujours. Confirmez pour la prendre en charge ; les personnes appelées en seront averties.",
     embed_read_only: "Cette vue intégrée demande un jeton en lecture seule (ecreteur token create … --scope read).",
+    embed_no_token: "Cette vue intégrée demande un jeton en lecture seule dans son adresse : …/embed#token=… (ecreteur token create portail --scope read).",
+    embed_bad_token: "Le jeton de cette vue intégrée est inconnu ou révoqué : demandez-en un nouveau à l'administrateur du serveur (ecreteur token create portail --scope read).",
     no_unacked: "Aucune alarme à acquitter", unacked_alarms: "Alarmes non acquittées",
     bad: "invalide", uncertain: "douteuse", per_h: "/h", synoptic: "Synoptique", trends: "Tendances",
     csv: "Télécharger (CSV)", zoom_in: "Zoom avant", zoom_out: "Zoom arrière", earlier: "Plus tôt",
@@ -83,6 +85,8 @@ const WORDS = {
     already: "Already handled", by: "by",
     exhausted_take: "Nobody answered to the end of the escalation: the alarm is still waiting. Confirm to take charge of it; the people paged will be told.",
     embed_read_only: "This embedded view needs a read-only token (ecreteur token create … --scope read).",
+    embed_no_token: "This embedded view needs a read-only token in its address: …/embed#token=… (ecreteur token create portal --scope read).",
+    embed_bad_token: "This embedded view's token is unknown or revoked: ask the server's administrator for a new one (ecreteur token create portal --scope read).",
     no_unacked: "No alarm to acknowledge", unacked_alarms: "Unacknowledged alarms",
     bad: "bad", uncertain: "uncertain", per_h: "/h", synoptic: "Synoptic", trends: "Trends",
     csv: "Download (CSV)", zoom_in: "Zoom in", zoom_out: "Zoom out", earlier: "Earlier",
@@ -238,7 +242,13 @@ function simulationBadge() {
 export async function header(active) {
   const bar = document.getElementById("bar");
   const signedOut = active === "login" || active === "link" || EMBED;  // a link is its own credential
-  const me = active === "login" || active === "link" ? null : await api("/auth/me");
+  let me = null;
+  try {
+    me = active === "login" || active === "link" ? null : await api("/auth/me");
+  } catch (failure) {
+    if (EMBED && failure instanceof ApiError && failure.status === 401) embedRefused(BEARER ? "embed_bad_token" : "embed_no_token");
+    throw failure;
+  }
   if (EMBED && me.scopes.some((scope) => scope !== "read")) {
     main().replaceChildren(h("p", { class: "notice", role: "alert" }, T("embed_read_only")));
     throw new Error("an embedded view needs a read-only token");
@@ -298,12 +308,18 @@ export function stream(kinds, handlers) {
     };
     socket.onclose = (closing) => {
       setLive(false);
+      if (closing.code === 4401 && EMBED) { embedRefused("embed_bad_token"); return; }  // revoked while shown
       if (closing.code === 4401) { location.assign("/login?next=" + encodeURIComponent(location.pathname)); return; }
       setTimeout(open, delay);
       delay = Math.min(delay * 2, 5000);
     };
   }
   open();
+}
+
+/** The embedded view cannot show anything: say why in the frame, in place of the dams. */
+function embedRefused(key) {
+  main().replaceChildren(h("p", { class: "notice", role: "alert" }, T(key)));
 }
 
 export function priorityBadge(priority, count) {
