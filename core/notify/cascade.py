@@ -78,7 +78,7 @@ _REACHED_STATUSES = {"delivered", "read", "completed", "answered"}
 _NOTICE_CHANNELS = (BuiltIn.SMS, BuiltIn.EMAIL)
 # incidents a person can still take charge of: paging, or paged to the end with nobody answering
 _TAKEABLE = (OPEN, EXHAUSTED)
-_LATE_AFTER = timedelta(minutes=1)  # a page sent this long after its time says how late it is
+_LATE_AFTER = timedelta(seconds=1)  # a page sent this long after its time says how late it is
 _SYNC_S = 2.0  # how often redundant servers look at each other's rows in the shared store
 
 Forecasts = Callable[[str], tuple[float | None, float | None]]
@@ -447,20 +447,29 @@ class Cascade:
         return incident.level + 1 >= len(policy.levels) and incident.cycle + 1 >= policy.repeat
 
     def _page_late(self, incident: Incident, level: Level, now: datetime) -> bool:
-        """Page, on their first channel, the level's people not paged at all in its time."""
-        late = now - incident.level_at
+        """Send, in order and marked late, every channel that fell due in the level's time
+        while nobody could send (a stall, a restart, a failover): none is skipped."""
+        step, end = (
+            timedelta(minutes=level.channel_step_min),
+            incident.level_at + timedelta(minutes=level.delay_min),
+        )
         sent = False
         for person in self._targets(level, incident.level_at):
-            channels = [c for c in level.channels if self._reachable(person, c)]
-            prefix = f"{incident.id}:page:{incident.cycle}:{incident.level}:{person.id}:"
-            if not channels or any(self.store.delivery(prefix + c) is not None for c in channels):
-                continue
-            _LOGGER.warning("incident %s: level %d paged %s late to %s", incident.code,
-                            incident.level + 1, late, person.id)  # fmt: skip
-            self._dispatch(
-                incident, person, channels[0], prefix + channels[0], DeliveryKind.PAGE, now, late=late
-            )
-            sent = True
+            due = incident.level_at
+            for k, channel in enumerate(c for c in level.channels if self._reachable(person, c)):
+                key = f"{incident.id}:page:{incident.cycle}:{incident.level}:{person.id}:{channel}"
+                delivery = self.store.delivery(key)
+                if delivery is None:
+                    if due >= end:
+                        break  # its time was in the next level's
+                    _LOGGER.warning("incident %s: level %d: %s paged by %s %s late", incident.code,
+                                    incident.level + 1, person.id, channel, now - due)  # fmt: skip
+                    delivery = self._dispatch(incident, person, channel, key, DeliveryKind.PAGE, now,
+                                              late=now - due)  # fmt: skip
+                    sent = True
+                planned = incident.level_at + step * (k + 1)
+                failed = delivery is not None and delivery.state in DONE_BADLY
+                due = min(planned, delivery.updated_at) if failed and delivery is not None else planned
         return sent
 
     def _next_level(self, incident: Incident, policy: Policy | None, at: datetime) -> None:
@@ -602,7 +611,7 @@ class Cascade:
                     incident.id, person.id, now
                 )
             if late is not None:
-                note = messages.late(late.total_seconds() / 60, language)
+                note = messages.late(late.total_seconds(), language)
                 subject, text = (f"{note} — {subject}" if subject else ""), f"{note} — {text}"
         return Outbound(
             key, to, language, subject, text, gather=kind == DeliveryKind.PAGE and channel == BuiltIn.VOICE

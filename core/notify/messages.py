@@ -92,9 +92,17 @@ def acknowledged(code: str, user: str, at: datetime, zone: ZoneInfo, language: s
     )
 
 
-def late(minutes: float, language: str) -> str:
+def late(seconds: float, language: str) -> str:
     """Said first in a page sent after its time (a stall, a restart, a failover): how late."""
-    return _text(language)["late"].format(minutes=minutes)
+    return _text(language)["late"].format(late=span(seconds))
+
+
+def span(seconds: float) -> str:
+    """A duration as a person says it: "45 s", "16 min", "1 h 5 min"."""
+    if seconds < 60:
+        return f"{max(round(seconds), 1)} s"
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
 
 
 def cleared(code: str, at: datetime, zone: ZoneInfo, language: str) -> tuple[str, str]:

@@ -87,6 +87,62 @@ async def test_a_follower_opens_nothing_sends_nothing_and_pages_from_the_raise_w
     await bench.stop()
 
 
+SMS_THEN_VOICE = {
+    "id": "crue",
+    "repeat": 1,
+    "levels": [
+        {
+            "targets": [{"oncall": "astreinte"}],
+            "channels": ["sms", "voice"],
+            "channel_step_min": 0.1,
+            "delay_min": 1,
+        },
+    ],
+}  # fmt: skip  (Alice: an SMS, her call 6 s later, a minute for the level)
+
+
+async def test_the_call_due_while_the_server_was_down_is_placed_at_restart_marked_late(
+    tmp_path: Path, twilio: RecordingProxy
+) -> None:
+    config = paging_site(twilio, SMS_THEN_VOICE)
+    clock = LoopClock()
+    bench = await start_bench(config, tmp_path, clock)
+    bench.level(4.5)
+    await bench.settled()
+    assert [(p.kind, p.form["To"]) for p in twilio.pages()] == [("sms", ALICE)]
+    await bench.stop()  # down right after Alice's SMS, back after the level's minute
+
+    await asyncio.sleep(2 * 60)
+    bench = await start_bench(config, tmp_path, clock)
+    await bench.settled()
+    pages = twilio.pages()
+    assert [(p.kind, p.form["To"]) for p in pages] == [("sms", ALICE), ("voice", ALICE)]
+    assert "EN RETARD de 2 min" in pages[1].form["Twiml"]  # due at 6 s, placed at 2 min
+    call = bench.cascade.store.delivery("1:page:0:0:alice:voice")
+    assert call is not None and call.state == "sent"
+    await bench.stop()
+
+
+async def test_the_call_due_during_a_takeover_is_placed_by_the_new_leader_marked_late(
+    tmp_path: Path, twilio: RecordingProxy
+) -> None:
+    leads = True
+    bench = await start_bench(paging_site(twilio, SMS_THEN_VOICE), tmp_path, leading=lambda: leads)
+    bench.level(4.5)
+    await bench.settled()
+    leads = False  # the leader dies after the SMS; the takeover ends after the level's minute
+    await asyncio.sleep(80)
+    await bench.settled()
+    assert [p.kind for p in twilio.pages()] == ["sms"]
+    leads = True
+    bench.cascade.resume()
+    await bench.settled()
+    pages = twilio.pages()
+    assert [(p.kind, p.form["To"]) for p in pages] == [("sms", ALICE), ("voice", ALICE)]
+    assert "EN RETARD de 1 min" in pages[1].form["Twiml"]
+    await bench.stop()
+
+
 # --- the leader lease on a real Cassandra node ----------------------------------------------------
 
 
