@@ -96,19 +96,27 @@ def router(runtime: Runtime, access: Access) -> APIRouter:
             view = command()
         return s.OperationResult(alarm=view.id, done=True, status=view.status.value)
 
+    async def taken(command: Callable[[], AlarmView]) -> s.OperationResult:
+        """A command that stops paging: answered once every server of the site can read it,
+        so that none sends a page after the answer."""
+        result = carried(command)
+        if runtime.cascade is not None:
+            await runtime.cascade.settled()
+        return result
+
     ops = runtime.operations
 
     @routes.post(f"{API}/alarms/{{alarm_id}}/ack", operation_id="alarm_ack", response_model=s.OperationResult,
               responses=operated)  # fmt: skip
     async def ack(alarm_id: str, body: s.Ack, token: Annotated[Token, Depends(need(None))]) -> Any:
         who = actor(token, body.user)
-        return carried(lambda: ops.acknowledge(who, alarm_id, via(body.comment, token)))
+        return await taken(lambda: ops.acknowledge(who, alarm_id, via(body.comment, token)))
 
     @routes.post(f"{API}/alarms/{{alarm_id}}/shelve", operation_id="alarm_shelve",
               response_model=s.OperationResult, responses=operated)  # fmt: skip
     async def shelve(alarm_id: str, body: s.Shelve, token: Annotated[Token, Depends(need(None))]) -> Any:
         who, duration = actor(token, body.user), timedelta(minutes=body.duration_min)
-        return carried(lambda: ops.shelve(who, alarm_id, via(body.reason, token), duration))
+        return await taken(lambda: ops.shelve(who, alarm_id, via(body.reason, token), duration))
 
     @routes.post(f"{API}/alarms/{{alarm_id}}/unshelve", response_model=s.OperationResult, responses=operated)
     async def unshelve(alarm_id: str, body: s.Unshelve, token: Annotated[Token, Depends(need(None))]) -> Any:
@@ -127,7 +135,7 @@ def router(runtime: Runtime, access: Access) -> APIRouter:
         alarm_id: str, body: s.Service, token: Annotated[Token, Depends(need(None))]
     ) -> Any:
         who = actor(token, body.user)
-        return carried(lambda: ops.remove_from_service(who, alarm_id, via(body.reason, token)))
+        return await taken(lambda: ops.remove_from_service(who, alarm_id, via(body.reason, token)))
 
     @routes.post(
         f"{API}/alarms/{{alarm_id}}/in-service", response_model=s.OperationResult, responses=operated

@@ -64,6 +64,8 @@ def add_twilio_webhooks(app: FastAPI, runtime: Paging) -> None:
         if not first:
             return Response(reply_twiml(""), media_type=_XML)
         reply = runtime.cascade.on_reply(params.get("From", ""), params.get("Body", ""))
+        if reply.acknowledged:
+            await runtime.cascade.settled()  # no server pages after "acknowledged"
         return Response(reply_twiml(reply.text), media_type=_XML)
 
     @app.post(VOICE_PATH, include_in_schema=False)
@@ -71,5 +73,7 @@ def add_twilio_webhooks(app: FastAPI, runtime: Paging) -> None:
         params, first = await verified(request)
         assert runtime.cascade is not None
         reply = runtime.cascade.on_keypress(d, params.get("Digits", "")) if first else None
+        if reply is not None and reply.acknowledged:
+            await runtime.cascade.settled()
         language = reply.language if reply else runtime.config.site.language
         return Response(answer_twiml(language, bool(reply and reply.acknowledged)), media_type=_XML)

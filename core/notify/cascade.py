@@ -658,11 +658,29 @@ class Cascade:
         key = delivery.key
         task.add_done_callback(lambda _task: self._inflight.discard(key))
 
-    def _wanted(self, delivery: Delivery) -> bool:
+    async def _still_wanted(self, delivery: Delivery) -> bool:
+        """A page still has to leave: its incident is open here and nowhere acknowledged (an
+        acknowledgement accepted by another server a moment ago is read from the site's record
+        between the claim and the send, and taken here at once)."""
         if delivery.kind != DeliveryKind.PAGE:
             return True
-        incident = self.store.incident(delivery.incident)
-        return incident is not None and incident.state == OPEN
+        mine = self.store.incident(delivery.incident)
+        if mine is None or mine.state != OPEN:
+            return False
+        theirs = await self.store.current(delivery.incident)
+        if theirs is not None and theirs.state == ACKED:
+            mine = self.store.incident(delivery.incident)  # it may have been taken meanwhile
+            if mine is not None and mine.state in _TAKEABLE and self._leading():
+                by = theirs.acked_by or "?"
+                self._taken(mine, by, theirs.acked_at or self.clock.now())
+                self._acknowledge_alarms(mine, by)
+            return False
+        return True
+
+    async def settled(self) -> None:
+        """What this server decided is in the site's record: called before an acknowledgement
+        is answered, so that no server sends a page after it."""
+        await self.store.settled()
 
     async def _send(self, delivery: Delivery, outbound: Outbound) -> None:
         channel = self.channels[delivery.channel]
@@ -672,8 +690,9 @@ class Cascade:
             self._settle(delivery, SKIPPED, "claimed by another server", self.clock.now())
             return
         while True:
-            if delivery.attempts and not self._wanted(delivery):
-                self._settle(delivery, CANCELLED, "acknowledged before the retry", self.clock.now())
+            if not await self._still_wanted(delivery):
+                why = "acknowledged before the retry" if delivery.attempts else "acknowledged before it left"
+                self._settle(delivery, CANCELLED, why, self.clock.now())
                 return
             if not self._leading():  # fenced: lost the lead (a pause, a cut) since it was claimed
                 self._settle(delivery, SKIPPED, "not sent: this server no longer leads", self.clock.now())

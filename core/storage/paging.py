@@ -207,3 +207,11 @@ class PagingStore(Protocol):
 
     async def reserve(self, delivery: Delivery) -> bool:
         """Just before the provider is called: may this server send ``delivery``?"""
+
+    async def current(self, incident_id: int) -> Incident | None:
+        """The incident as the whole site knows it now (another server may have taken it),
+        read just before a page leaves; this server's copy when nothing better can be read."""
+
+    async def settled(self) -> None:
+        """Return once what this server decided (an acknowledgement) is where every server of
+        the site reads it, or soon if that cannot be (the shared record is away)."""

@@ -14,6 +14,7 @@ reads (``recent``, the open ones) take the newest thousand (``_WINDOW``).
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import time
 import uuid
@@ -145,6 +146,12 @@ class CassandraPagingStore:
     async def reserve(self, delivery: Delivery) -> bool:
         """``claim`` already decided, with an LWT."""
         return True
+
+    async def current(self, incident_id: int) -> Incident | None:
+        return await asyncio.to_thread(self.incident, incident_id)
+
+    async def settled(self) -> None:
+        """Every write went to Cassandra when it was made."""
 
     def acknowledge_open(self, incident_id: int, by: str, at: datetime) -> bool:
         """Move an open incident to acknowledged; False if it was no longer open."""

@@ -40,6 +40,7 @@ from core.storage.paging_cassandra import _WINDOW, CassandraPagingStore
 from core.storage.paging_sqlite import SqlitePagingStore
 
 _LOGGER = logging.getLogger(__name__)
+_SETTLE_S = 3.0
 
 
 class SharedPagingStore:
@@ -260,6 +261,29 @@ class SharedPagingStore:
             )
             for ident in incidents
         }
+
+    async def current(self, incident_id: int) -> Incident | None:
+        """Cassandra's row when another server acknowledged the incident (read with the
+        driver's timeout); the local copy otherwise, or while Cassandra cannot answer."""
+        mine = self.local.incident(incident_id)
+        try:
+            await self._connected()
+            theirs = await asyncio.to_thread(self.shared.incident, incident_id)
+        except Exception as err:
+            _LOGGER.warning("paging store: incident %s not read from Cassandra (%s): sent from what "
+                            "this server knows", incident_id, err)  # fmt: skip
+            return mine
+        if mine is not None and theirs is not None and theirs.state == ACKED and mine.state != ACKED:
+            return theirs
+        return mine
+
+    async def settled(self) -> None:
+        """Forward what waits (this server's acknowledgement first of all) before the answer;
+        at most ``_SETTLE_S``: while Cassandra is away the write waits and paging goes on."""
+        try:
+            await asyncio.wait_for(self.flush(), _SETTLE_S)
+        except Exception as err:
+            _LOGGER.warning("paging store: not yet in Cassandra (%s); forwarded when it answers", err)
 
     async def taken_elsewhere(self) -> list[Incident]:
         """Incidents open here that another server has marked acknowledged in Cassandra."""

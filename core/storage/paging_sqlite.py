@@ -231,6 +231,13 @@ class SqlitePagingStore:
         await asyncio.to_thread(self.sync)
         return True
 
+    async def current(self, incident_id: int) -> Incident | None:
+        """One server owns this file: its copy is the site's."""
+        return self.incident(incident_id)
+
+    async def settled(self) -> None:
+        """Every write is already here."""
+
     def sync(self) -> None:
         """Everything committed so far, on disk (whoever commits meanwhile)."""
         wal = self.path.with_name(self.path.name + "-wal")

@@ -440,3 +440,69 @@ async def test_clients_follow_the_leader_with_one_session_and_a_revocation_reach
             await runtime.stop()
         for server in servers:
             await run(server.stop)
+
+
+@pytest.mark.cassandra
+@pytest.mark.looptime(False)
+async def test_an_ack_on_the_follower_just_before_a_due_page_stops_it_every_time(
+    cassandra_node: Any, twilio: RecordingProxy, tmp_path: Path
+) -> None:
+    """Two servers' cascades on one Cassandra keyspace: Alice's call is due 1.2 s after her SMS;
+    the follower accepts an acknowledgement 0.1 s before it. Over 20 incidents, no call leaves
+    after the acknowledgement was answered (the leader re-reads the shared incident between its
+    claim and its send; the follower answers once Cassandra holds the acknowledgement)."""
+    from core.bus import Bus
+    from core.model import AlarmAction, AlarmEvent, AlarmStatus, Priority
+    from core.notify import factory
+    from core.notify.cascade import Cascade
+    from core.storage.cassandra_session import connect
+    from core.storage.paging_cassandra import CassandraPagingStore
+    from core.storage.paging_shared import SharedPagingStore
+    from core.storage.paging_sqlite import SqlitePagingStore
+
+    settings = cassandra_settings(cassandra_node)
+    policy = {"id": "crue", "repeat": 1, "levels": [{"targets": [{"oncall": "astreinte"}],
+              "channels": ["sms", "voice"], "channel_step_min": 0.02, "delay_min": 5}]}  # fmt: skip
+    config = paging_site(twilio, policy)
+    clock = LoopClock()
+    told: list[str] = []
+
+    def cascade(name: str, leads: bool) -> Cascade:
+        shared = CassandraPagingStore(lambda: connect(settings, None), 5.0)
+        store = SharedPagingStore(SqlitePagingStore(tmp_path / f"{name}.db"), shared)
+        channels = factory.build(config.notify).channels
+
+        def acknowledge(alarm: str, by: str, how: str) -> bool:
+            told.append(alarm)
+            return True
+
+        return Cascade(config, Bus(), clock, store, channels, acknowledge, leading=lambda: leads)
+
+    leader, follower = cascade("a", True), cascade("b", False)
+    await leader.start()
+    await follower.start()
+    try:
+        late_calls = 0
+
+        def event(n: int, action: AlarmAction, status: AlarmStatus, user: str = "") -> AlarmEvent:
+            return AlarmEvent(f"level:lauragais.level:HH{n}", "lauragais.level", clock.now(), action, status,
+                              True, Priority.CRITICAL, 4.5, 4.0, "Niveau très haut", user=user)  # fmt: skip
+
+        for n in range(20):
+            leader.on_alarm(event(n, AlarmAction.RAISED, AlarmStatus.UNACK))
+            incident = leader.store.incidents("open")[-1]
+            await leader.store.flush()
+            await follower.store.pull()
+            due = incident.level_at + timedelta(seconds=1.2)
+            await asyncio.sleep(max((due - clock.now()).total_seconds() - 0.1, 0))
+            follower.on_alarm(event(n, AlarmAction.ACKNOWLEDGED, AlarmStatus.ACKED, "Opératrice PC crue"))
+            await follower.settled()
+            accepted = time.perf_counter()
+            await asyncio.sleep(1.5)  # past the call's time
+            late_calls += sum(1 for p in twilio.pages("voice") if p.received > accepted)
+            assert leader.store.incident(incident.id).state == "acknowledged"  # type: ignore[union-attr]
+        assert late_calls == 0
+        assert len(twilio.pages("sms")) >= 20 and twilio.invalid() == []
+    finally:
+        await follower.stop()
+        await leader.stop()
