@@ -341,7 +341,9 @@ class Cascade:
         self._catching_up = True
         try:
             changed = await self.store.pull()
-            _LOGGER.warning("leading: %d incidents taken over from the shared store", changed)
+            carried = len(self.store.incidents(OPEN))
+            _LOGGER.warning("leading: %d open incident(s) carried on from the shared store (%d rows newer "
+                            "than this server's copy)", carried, changed)  # fmt: skip
         except Exception as err:  # Cassandra away: page from what this server knows
             _LOGGER.error("leading without the shared store's latest rows (%s)", err)
         finally:

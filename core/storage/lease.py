@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import math
 import os
@@ -33,8 +34,11 @@ from typing import Any
 _LOGGER = logging.getLogger(__name__)
 
 
+@functools.cache
 def owner_name() -> str:
-    """Who holds a lease: the host, the process and a random part (a restarted pid differs)."""
+    """This server among the site's: the host, the process and a random part (a restarted pid
+    differs). One name per process, the same in the lease, the command relay, the audit trail,
+    ``/health`` and ``/metrics``."""
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
@@ -105,7 +109,7 @@ class Lease:
                     (self.site, self.owner),
                 )
         self._until, self._unreachable_since = -math.inf, None
-        self._announce()
+        self._announce(stopping=True)
         if self._cluster is not None:
             await asyncio.to_thread(self._cluster.shutdown)
 
@@ -153,7 +157,7 @@ class Lease:
         holder = getattr(row, "owner", None) if row is not None else None
         return holder == self.owner, holder  # our own row, written by a renewal that timed out
 
-    def _announce(self) -> None:
+    def _announce(self, stopping: bool = False) -> None:
         leading = self.leading()
         if leading == self._was_leading:
             return
@@ -162,6 +166,8 @@ class Lease:
         if leading:
             _LOGGER.warning("leader lease: %s now leads site %r%s", self.owner, self.site,
                             " (fail open: Cassandra unreachable)" if self.fail_open else "")  # fmt: skip
+        elif stopping:
+            _LOGGER.info("leader lease: %s stops and hands site %r back", self.owner, self.site)
         else:
             _LOGGER.warning(
                 "leader lease: %s no longer leads site %r (leader: %s)", self.owner, self.site, self.leader

@@ -8,6 +8,7 @@ the cascade on at once. twilio's client does not retry a 429, so the cascade doe
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -22,6 +23,9 @@ from core.config.notify import Twilio
 from core.notify.channels import Rejected, Transient
 
 TWILIO_API = "https://api.twilio.com"
+# twilio's client logs each request's method, URL, headers and body at INFO (about 11 lines a
+# page): our own log says what was sent to whom, once
+logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 
 
 class _Routed(TwilioHttpClient):
