@@ -9,7 +9,7 @@ All timestamps are timezone-aware UTC.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 
@@ -162,6 +162,8 @@ class AlarmEvent:
     message_en: str = ""
     user: str = ""
     comment: str = ""
+    # which server of the site journaled it (redundant servers); not part of what happened
+    origin: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True, slots=True)

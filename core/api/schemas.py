@@ -153,6 +153,7 @@ class JournalEntry(BaseModel):
     message_en: str
     user: str
     comment: str
+    server: str | None = Field(None, description="redundant servers: the server that journaled it first")
 
 
 class Journal(BaseModel):

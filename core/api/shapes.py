@@ -63,5 +63,5 @@ def entry_out(e: AlarmEvent) -> s.JournalEntry:
     return s.JournalEntry(
         ts=e.ts, alarm=e.alarm, tag=e.tag, action=e.action, status=e.status.value, active=e.active,
         priority=priority_word(e.priority), value=finite(e.value), limit=e.limit, message_fr=e.message_fr,
-        message_en=e.message_en, user=e.user, comment=e.comment,
+        message_en=e.message_en, user=e.user, comment=e.comment, server=e.origin or None,
     )  # fmt: skip

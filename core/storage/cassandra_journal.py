@@ -5,6 +5,12 @@ reloads, so alarms survive even a Cassandra outage), then forwarded in order to 
 where every server of the site and the API read it. A watermark of the last forwarded event
 sits in the local file: after a crash or an outage, forwarding resumes from there, and rows
 written twice are the same rows (keyed by time, server and sequence).
+
+Every server of the site journals what it observes, so a transition is in Cassandra once per
+server: it is read back once, attributed to the server that journaled it first (``origin``).
+Two rows are one transition when they are the same change of the same alarm (action, state,
+user) from two servers within ``_SAME_S`` of each other: both engines judge the same samples,
+and an operator's command reaches the other servers through the command relay in seconds.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from core.storage.sqlite_journal import SQLiteAlarmJournal
 _LOGGER = logging.getLogger(__name__)
 _CHUNK = 2_000
 _MARK = "cassandra"
+_SAME_US = 10_000_000  # the same transition seen by two servers: their clocks and relays differ less
 
 
 _STATE_COLUMNS = "alarm, status, active, since, shelved_until, ack_user, ack_ts, raised_value"
@@ -188,8 +195,7 @@ class CassandraAlarmJournal:
         except Exception as err:
             _LOGGER.warning("alarm journal: Cassandra read failed (%s); answering from the local file", err)
             return await self.local.events(since, until, alarm, limit)
-        rows = [r for r in rows if alarm is None or r.alarm == alarm]
-        rows.sort(key=lambda r: (r.ts, r.origin, r.seq))
+        rows = once([r for r in rows if alarm is None or r.alarm == alarm])
         return [_event(r) for r in rows[:limit]]
 
     async def _forward(self) -> None:
@@ -222,11 +228,26 @@ class CassandraAlarmJournal:
                 pause = min(pause * 2, 30.0)
 
 
+def once(rows: list[Any]) -> list[Any]:
+    """Each transition once, in order of time: the first server's row of each (see the module)."""
+    kept: list[Any] = []
+    seen: dict[tuple[Any, ...], list[tuple[Any, set[str]]]] = {}
+    for r in sorted(rows, key=lambda r: (r.ts, r.origin, r.seq)):
+        same = seen.setdefault((r.alarm, r.action, r.status, r.active, r.user or ""), [])
+        twin = next((o for row, o in reversed(same) if r.origin not in o and r.ts - row.ts <= _SAME_US), None)
+        if twin is not None:
+            twin.add(r.origin)  # another server's row of a transition already kept
+            continue
+        same.append((r, {r.origin}))
+        kept.append(r)
+    return kept
+
+
 def _event(r: Any) -> AlarmEvent:
     return AlarmEvent(
         r.alarm, r.tag, from_us(r.ts), AlarmAction(r.action), AlarmStatus(r.status), r.active,
         Priority(r.priority), r.value, r.threshold, r.message_fr or "", r.message_en or "", r.user or "",
-        r.comment or "",
+        r.comment or "", r.origin,
     )  # fmt: skip
 
 

@@ -80,3 +80,45 @@ async def test_events_filter_by_alarm_and_time(journal: AlarmJournal) -> None:
     await journal.flush()
     got = await journal.events(T0 + timedelta(seconds=2), T0 + timedelta(seconds=8), alarm="b")
     assert [e.ts.second for e in got] == [5, 6, 7]
+
+
+@pytest.mark.cassandra
+async def test_two_servers_journal_each_transition_once_with_the_server_that_saw_it_first(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Both servers of a site judge the same samples and carry out each other's commands: the
+    site's journal (KPIs, the flood report) holds each transition once, not once per server."""
+    settings = cassandra_settings(request.getfixturevalue("cassandra_node"))
+    a = CassandraAlarmJournal(settings, tmp_path / "a.db", origin="vm-a")
+    b = CassandraAlarmJournal(settings, tmp_path / "b.db", origin="vm-b")
+    for journal in (a, b):
+        await journal.start()
+    try:
+
+        def seen(journal: CassandraAlarmJournal, at: float, action: AlarmAction, status: AlarmStatus,
+                 active: bool, user: str = "") -> None:  # fmt: skip
+            change = AlarmEvent("hh", "dam.level", T0 + timedelta(seconds=at), action, status, active,
+                                Priority.HIGH, 4.2, 4.0, "fr", "en", user)  # fmt: skip
+            journal.record(change, StoredAlarm("hh", status, active, T0))
+
+        for journal, lag in ((a, 0.0), (b, 0.04)):  # the same sample reaches b 40 ms later
+            seen(journal, 0 + lag, AlarmAction.RAISED, AlarmStatus.UNACK, True)
+        seen(a, 60, AlarmAction.ACKNOWLEDGED, AlarmStatus.ACKED, True, "Marie")  # Marie, on a's desktop
+        seen(b, 61.2, AlarmAction.ACKNOWLEDGED, AlarmStatus.ACKED, True, "Marie")  # relayed to b
+        seen(b, 90, AlarmAction.RETURNED, AlarmStatus.NORMAL, False)  # b's sample came first this time
+        seen(a, 90.3, AlarmAction.RETURNED, AlarmStatus.NORMAL, False)
+        seen(a, 93, AlarmAction.RAISED, AlarmStatus.UNACK, True)  # raised again 3 s later: a new one
+        seen(b, 93.1, AlarmAction.RAISED, AlarmStatus.UNACK, True)
+        for journal in (a, b):
+            await journal.flush()
+        for reader in (a, b):
+            got = await reader.events(T0, T0 + timedelta(hours=1))
+            assert [(e.action, e.origin, (e.ts - T0).total_seconds()) for e in got] == [
+                (AlarmAction.RAISED, "vm-a", 0.0),
+                (AlarmAction.ACKNOWLEDGED, "vm-a", 60.0),
+                (AlarmAction.RETURNED, "vm-b", 90.0),
+                (AlarmAction.RAISED, "vm-a", 93.0),
+            ]
+    finally:
+        for journal in (a, b):
+            await journal.stop()
