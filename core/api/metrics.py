@@ -142,5 +142,8 @@ def prometheus_text(runtime: Runtime, metrics: Metrics) -> str:
         lines += ["# HELP ecreteur_paging_backlog paging-store writes not yet forwarded to Cassandra.",
                   "# TYPE ecreteur_paging_backlog gauge", f"ecreteur_paging_backlog {store.backlog}",
                   "# TYPE ecreteur_paging_forward_errors_total counter",
-                  f"ecreteur_paging_forward_errors_total {store.forward_errors}"]  # fmt: skip
+                  f"ecreteur_paging_forward_errors_total {store.forward_errors}",
+                  "# HELP ecreteur_paging_fail_open_sends_total pages sent while Cassandra could not decide.",
+                  "# TYPE ecreteur_paging_fail_open_sends_total counter",
+                  f"ecreteur_paging_fail_open_sends_total {store.fail_open_sends}"]  # fmt: skip
     return "\n".join(lines) + "\n"

@@ -12,6 +12,12 @@ in Cassandra:
 - a follower never opens incidents or pages; it copies the leader's rows (``pull``) so that it
   can take over where the leader stopped, and an acknowledgement it receives (an SMS reply, an
   operator) moves the shared incident with an LWT, which the leader picks up (``taken_elsewhere``).
+
+While Cassandra is away every server pages (fail-open) and keeps its record of what it sent.
+When Cassandra returns each record is forwarded: a delivery that another server already put
+on record under the same key (both paged the same person for the same incident) is kept beside
+it, under ``<key>!<server>``, its detail saying it is a duplicate: the shared record shows every
+message that left, from every server. ``fail_open_sends`` counts the pages sent unclaimed.
 """
 
 from __future__ import annotations
@@ -46,8 +52,12 @@ _SETTLE_S = 3.0
 class SharedPagingStore:
     """``PagingStore`` for a server that may lead or follow; see the module's docstring."""
 
-    def __init__(self, local: SqlitePagingStore, shared: CassandraPagingStore) -> None:
-        self.local, self.shared = local, shared
+    def __init__(self, local: SqlitePagingStore, shared: CassandraPagingStore, server: str = "") -> None:
+        self.local, self.shared, self.server = local, shared, server or "server"
+        self._unclaimed: set[str] = set()  # sent while Cassandra could not decide (fail-open)
+        self._ours: set[str] = set()  # keys this server put on record first
+        self._renamed: dict[str, str] = {}  # key -> our duplicate's key in Cassandra
+        self.fail_open_sends = 0
         self._outbox: deque[Callable[[], Any]] = deque()
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
@@ -190,6 +200,8 @@ class SharedPagingStore:
             won = await asyncio.to_thread(self.shared.claim, replace(delivery))
         except Exception as err:
             _LOGGER.error("paging store: cannot claim %s in Cassandra (%s); sent anyway", delivery.key, err)
+            self.fail_open_sends += 1
+            self._unclaimed.add(delivery.key)
             return True
         (self._reserved if won else self._lost).add(delivery.key)
         return won
@@ -202,12 +214,25 @@ class SharedPagingStore:
         if key in self._reserved:
             self._send(lambda: self.shared.update(copy))
         else:  # never reserved (a channel down, Cassandra away when sent): written as it is now
+            self._send(lambda: self._record(copy))
 
-            def write() -> None:
-                if not self.shared.claim(copy):
-                    self.shared.update(copy)
-
-            self._send(write)
+    def _record(self, delivery: Delivery) -> None:
+        """Forward a delivery that was not claimed in Cassandra before it left (worker thread)."""
+        key = delivery.key
+        if key in self._renamed:
+            self.shared.put_delivery(replace(delivery, key=self._renamed[key],
+                                             detail=_duplicate(delivery.detail)), [])  # fmt: skip
+        elif key in self._ours or self.shared.claim(delivery):
+            self._ours.add(key)
+            self.shared.update(delivery)
+        elif key in self._unclaimed:  # another server sent it too while Cassandra was away
+            twin = f"{key}!{self.server}"
+            self._renamed[key] = twin
+            self.shared.put_delivery(replace(delivery, key=twin, detail=_duplicate(delivery.detail)), [])
+            _LOGGER.warning("paging store: %s was sent by another server too while Cassandra was away; "
+                            "on record as %s", key, twin)  # fmt: skip
+        else:
+            self.shared.update(delivery)
 
     def delivery(self, key: str) -> Delivery | None:
         return self.local.delivery(key)
@@ -217,8 +242,8 @@ class SharedPagingStore:
 
     def attempt(self, key: str, at: datetime, outcome: str, detail: str) -> None:
         self.local.attempt(key, at, outcome, detail)
-        if key not in self._lost:
-            self._send(lambda: self.shared.attempt(key, at, outcome, detail))
+        if key not in self._lost:  # a duplicate's attempts go with it (decided, in order, by then)
+            self._send(lambda: self.shared.attempt(self._renamed.get(key, key), at, outcome, detail))
 
     def attempts(self, key: str | None = None) -> list[tuple[str, datetime, str, str]]:
         return self.local.attempts(key)
@@ -293,3 +318,7 @@ class SharedPagingStore:
         await self._connected()
         theirs = await asyncio.to_thread(lambda: [self.shared.incident(ident) for ident in mine])
         return [i for i in theirs if i is not None and i.state == ACKED]
+
+
+def _duplicate(detail: str) -> str:
+    return f"duplicate: also sent by another server while Cassandra was unreachable; {detail}"

@@ -72,7 +72,7 @@ def build_paging_store(storage: Storage, data_dir: Path) -> PagingStore:
     settings = storage.cassandra
     password = resolve(settings.password) if settings.password else None
     shared = CassandraPagingStore(lambda: connect(settings, password), settings.timeout_s)
-    return SharedPagingStore(SqlitePagingStore(local), shared)
+    return SharedPagingStore(SqlitePagingStore(local), shared, owner_name())
 
 
 def build_credentials(storage: Storage, data_dir: Path) -> tuple[TokenStore, UserStore]:

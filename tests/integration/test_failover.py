@@ -506,3 +506,70 @@ async def test_an_ack_on_the_follower_just_before_a_due_page_stops_it_every_time
     finally:
         await follower.stop()
         await leader.stop()
+
+
+@pytest.mark.cassandra
+@pytest.mark.looptime(False)
+async def test_after_a_cassandra_outage_the_shared_record_lists_every_send_from_both_servers(
+    cassandra_node: Any, twilio: RecordingProxy, tmp_path: Path
+) -> None:
+    """Cassandra away: both servers page (fail-open), both SMS reach Alice. When it returns,
+    the incident on record holds both messages, the second flagged as a duplicate."""
+    from core.bus import Bus
+    from core.model import AlarmAction, AlarmEvent, AlarmStatus, Priority
+    from core.notify import factory
+    from core.notify.cascade import Cascade
+    from core.storage.cassandra_session import connect
+    from core.storage.paging_cassandra import CassandraPagingStore
+    from core.storage.paging_shared import SharedPagingStore
+    from core.storage.paging_sqlite import SqlitePagingStore
+    from tests.integration.tcp_proxy import CuttableProxy
+
+    proxy = CuttableProxy(cassandra_node.port)
+    await proxy.start()
+    proxy.block()  # Cassandra unreachable from both servers
+    behind = cassandra_settings(cassandra_node, port=proxy.port, timeout_s=2)
+    direct = cassandra_settings(cassandra_node, keyspace=behind.keyspace)
+    config = paging_site(twilio, {"id": "crue", "repeat": 1, "levels": [
+        {"targets": [{"oncall": "astreinte"}], "channels": ["sms"], "delay_min": 30}]})  # fmt: skip
+    clock = LoopClock()
+
+    def server(name: str) -> Cascade:
+        shared = CassandraPagingStore(lambda: connect(behind, None), 2.0)
+        store = SharedPagingStore(SqlitePagingStore(tmp_path / f"{name}.db"), shared, f"vm-{name}")
+        channels = factory.build(config.notify).channels
+        return Cascade(config, Bus(), clock, store, channels, lambda *_: True)  # fail-open: both lead
+
+    servers = [server("a"), server("b")]
+    raised = AlarmEvent("level:lauragais.level:HH", "lauragais.level", clock.now(), AlarmAction.RAISED,
+                        AlarmStatus.UNACK, True, Priority.CRITICAL, 4.5, 4.0, "Niveau très haut")  # fmt: skip
+    try:
+        for cascade in servers:
+            await cascade.start()
+            cascade.on_alarm(raised)
+        deadline = time.monotonic() + 60
+        while len(twilio.pages("sms")) < 2:
+            assert time.monotonic() < deadline, "both servers did not page"
+            await asyncio.sleep(0.1)
+        assert [c.store.fail_open_sends for c in servers] == [1, 1]  # type: ignore[attr-defined]
+
+        proxy.unblock()  # Cassandra is back: each server's record is forwarded
+        for cascade in servers:
+            while cascade.store.backlog:  # type: ignore[attr-defined]
+                assert time.monotonic() < deadline + 120, "records not forwarded"
+                await asyncio.sleep(0.2)
+        record = CassandraPagingStore(lambda: connect(direct, None), 5.0)
+        await asyncio.to_thread(record.open)
+        deliveries = await asyncio.to_thread(record.deliveries, 1)
+        await asyncio.to_thread(record.close)
+        keys = sorted(d.key for d in deliveries)
+        assert keys[0] == "1:page:0:0:alice:sms" and keys[1].startswith("1:page:0:0:alice:sms!vm-")
+        assert len(keys) == 2 and {d.state for d in deliveries} == {"sent"}
+        twin = next(d for d in deliveries if "!" in d.key)
+        assert twin.detail.startswith(
+            "duplicate: also sent by another server while Cassandra was unreachable"
+        )
+    finally:
+        for cascade in servers:
+            await cascade.stop()
+        await proxy.stop()
