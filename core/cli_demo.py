@@ -21,6 +21,8 @@ from core.clock import ScenarioClock, started_now
 from core.config.schema import SiteConfig
 from core.storage.paths import StatePaths
 
+_PORTAL_TOKEN = "portail-demo"
+
 
 def demo(args: argparse.Namespace) -> int:
     """Start the simulator as its own process (as a real station is), then supervise it."""
@@ -85,8 +87,10 @@ def _fresh_alarms(config: SiteConfig, data_dir: Path) -> None:
 
 
 def _demo_web(config: SiteConfig, data_dir: Path, clock: ScenarioClock) -> None:
-    """The demo as a server: its pages on loopback, with a demo operator account."""
-    from core.api.server import serve, user_store
+    """The demo as a server: its pages on loopback, with a demo operator account, paging by
+    e-mail to the demo's own mailbox (each page with its incident link) and the portal view."""
+    from core.api.server import serve, token_store, user_store
+    from core.sim.mailbox import Mailbox
     from core.storage.users import UserError
 
     users = user_store(config, data_dir)
@@ -94,9 +98,45 @@ def _demo_web(config: SiteConfig, data_dir: Path, clock: ScenarioClock) -> None:
         with contextlib.suppress(UserError):
             users.add(_DEMO_USER, "operator", _DEMO_PASSWORD)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    print(f"Écrêteur demo: open {_DEMO_WEB} and sign in as {_DEMO_USER} / {_DEMO_PASSWORD} "
-          "(Ctrl+C stops)", flush=True)  # fmt: skip
-    asyncio.run(serve(config, DEMO_SITE, data_dir, clock))
+    tokens = token_store(config, data_dir)
+    tokens.revoke(_PORTAL_TOKEN)  # a fresh one each run: the last run's is in its terminal
+    portal = tokens.create(_PORTAL_TOKEN, ["read"])
+    folder = StatePaths(config.storage, data_dir).beside("demo-mail")
+
+    async def run() -> None:
+        mailbox = Mailbox(folder)
+        port = await mailbox.start()
+        try:
+            print(f"Écrêteur demo: open {_DEMO_WEB} and sign in as {_DEMO_USER} / {_DEMO_PASSWORD} "
+                  f"(Ctrl+C stops)\n  on-call pages (e-mail, with their incident link) land in {folder}\n"
+                  f"  the customer's portal view: {_DEMO_WEB}embed#token={portal}", flush=True)  # fmt: skip
+            await serve(demo_paging(config, port), DEMO_SITE, data_dir, clock)
+        finally:
+            await mailbox.stop()
+
+    asyncio.run(run())
+
+
+def demo_paging(config: SiteConfig, smtp_port: int) -> SiteConfig:
+    """The demo site as a server pages: critical and high alarms to the on-call team, then to
+    the managers, by e-mail to the demo's mailbox; pages carry incident links to these pages."""
+    from core.config.notify import Escalation, Notify
+    from core.config.schema import Links
+
+    level = {"channels": ["email"], "delay_min": 15}
+    levels = [{"targets": [{"oncall": team}], **level} for team in ("astreinte", "direction")]
+    escalation = Escalation.model_validate(
+        {
+            "routes": [{"priorities": ["critical", "high"], "policy": "crue"}],
+            "policies": [{"id": "crue", "repeat": 2, "levels": levels}],
+        }
+    )
+    smtp = {"host": "127.0.0.1", "port": smtp_port, "security": "none", "sender": "ecreteur-demo@example.org"}
+    api = config.api.model_copy(update={
+        "links": Links(public_url=_DEMO_WEB.rstrip("/")), "embed_origins": [_DEMO_WEB.rstrip("/")],
+    })  # fmt: skip
+    notify = Notify.model_validate({"smtp": smtp})
+    return config.model_copy(update={"escalation": escalation, "notify": notify, "api": api})
 
 
 def _stop_simulator(simulator: subprocess.Popen[bytes]) -> None:

@@ -357,3 +357,29 @@ async def test_the_policy_repeats_then_gives_up_and_says_so(
     await asyncio.sleep(3600)
     assert len(twilio.pages()) == 4
     await bench.stop()
+
+
+async def test_the_demo_server_pages_its_on_call_team_by_email_into_its_own_mailbox(tmp_path: Path) -> None:
+    """`ecreteur demo --web` shows the cascade end to end on a laptop: the demo's mailbox plays
+    the site's mail server, and each page carries its incident link."""
+    from core.api.server import incident_links
+    from core.cli import DEMO_SITE
+    from core.cli_demo import demo_paging
+    from core.config.loader import _notify_consistency
+    from core.sim.mailbox import Mailbox
+
+    mailbox = Mailbox(tmp_path / "demo-mail")
+    config = demo_paging(load_config(DEMO_SITE), await mailbox.start())
+    assert list(_notify_consistency(config)) == []  # what check-config would say of it
+    bench = await start_bench(config, tmp_path)
+    bench.cascade.links = incident_links(config, tmp_path)
+    bench.level(14.9)  # the Ganguise above its HH
+    await bench.settled()
+    pages = [d for d in bench.deliveries("page") if d.channel == "email"]
+    assert pages and {d.state for d in pages} == {SENT}
+    kept = sorted((tmp_path / "demo-mail").glob("*.eml"))
+    assert len(kept) == len(pages)
+    text = kept[0].read_text(encoding="utf-8")
+    assert "Barrage de la Ganguise" in text and "http://127.0.0.1:8080/i/" in text
+    await bench.stop()
+    await mailbox.stop()

@@ -1,0 +1,72 @@
+"""The demo's mail server: an SMTP sink on loopback that keeps each page as an ``.eml`` file.
+
+``ecreteur demo --web`` pages its on-call staff by e-mail, as a site would, but no mail server
+exists on a demonstration laptop: this one plays it. It speaks just enough SMTP for
+aiosmtplib (no TLS, no authentication, loopback only), files every message it is given in
+``folder`` and says who it was for, so the demo shows the cascade, the incident links and the
+acknowledgements end to end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email
+import email.policy
+import logging
+from pathlib import Path
+
+_LOGGER = logging.getLogger(__name__)
+_MAX_BYTES = 1_000_000  # a page is a few kB
+
+
+class Mailbox:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.received = 0
+        self._server: asyncio.Server | None = None
+
+    async def start(self, port: int = 0) -> int:
+        """Listen on loopback; return the port."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._server = await asyncio.start_server(self._session, "127.0.0.1", port)
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        def say(line: str) -> None:
+            writer.write(line.encode() + b"\r\n")
+
+        say("220 ecreteur-demo ESMTP")
+        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            while line := await reader.readline():
+                verb = line.decode("ascii", "replace").strip().split(" ", 1)[0].upper()
+                if verb == "EHLO":
+                    say("250-ecreteur-demo")
+                    say(f"250 SIZE {_MAX_BYTES}")
+                elif verb in ("HELO", "MAIL", "RCPT", "RSET", "NOOP"):
+                    say("250 OK")
+                elif verb == "DATA":
+                    say("354 end with <CRLF>.<CRLF>")
+                    await writer.drain()
+                    self._keep(await reader.readuntil(b"\r\n.\r\n"))
+                    say("250 OK: kept")
+                elif verb == "QUIT":
+                    say("221 bye")
+                    break
+                else:
+                    say("502 not here")
+                await writer.drain()
+        writer.close()
+
+    def _keep(self, data: bytes) -> None:
+        body = data[: -len(b"\r\n.\r\n")].replace(b"\r\n..", b"\r\n.")
+        message = email.message_from_bytes(body, policy=email.policy.default)
+        self.received += 1
+        path = self.folder / f"{self.received:04d}.eml"
+        path.write_bytes(body)
+        _LOGGER.warning("demo mail to %s: %s (%s)", message["To"], message["Subject"], path)
