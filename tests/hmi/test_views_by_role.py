@@ -7,8 +7,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
+from core.cli.console import station_rows
 from core.config import load_config
-from core.console import _rows
 from core.runtime import Runtime
 from core.sim.scenario import load_dams, load_scenario
 from core.sim.station import DamStation
@@ -59,7 +59,7 @@ async def test_tags_named_otherwise_fill_the_overview_the_synoptic_and_the_termi
         drawing.show_station("ganguise")
         assert drawing.text_of("level").endswith(" m") and drawing.text_of("inflow").endswith("m³/s")
         assert drawing._level_range()[2] == {"H": 12.0, "HH": 13.5}
-        row = _rows(runtime)[0]
+        row = station_rows(runtime)[0]
         assert row[0] == "Barrage de la Ganguise" and row[1].endswith(" m") and "—" not in row[1:4]
     finally:
         window.close()

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from core.children import spawn
-from core.cli import DEMO_SITE
+from core.cli.common import DEMO_SITE
 from core.config import load_config
 from core.model import AlarmEvent
 from core.storage.select import build_journal

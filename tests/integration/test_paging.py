@@ -363,8 +363,8 @@ async def test_the_demo_server_pages_its_on_call_team_by_email_into_its_own_mail
     """`ecreteur demo --web` shows the cascade end to end on a laptop: the demo's mailbox plays
     the site's mail server, and each page carries its incident link."""
     from core.api.server import incident_links
-    from core.cli import DEMO_SITE
-    from core.cli_demo import demo_paging
+    from core.cli.common import DEMO_SITE
+    from core.cli.demo import demo_paging
     from core.config.loader import _notify_consistency
     from core.sim.mailbox import Mailbox
 

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from core.cli import DEMO_SITE, _parser
-from core.cli_demo import _fresh_alarms
+from core.cli.common import DEMO_SITE
+from core.cli.demo import fresh_alarms
+from core.cli.main import build_parser
 from core.config import load_config
 from core.storage.lock import AuthorityLock, DataDirInUse
 from core.storage.paths import StatePaths
@@ -18,7 +19,7 @@ def test_the_last_runs_journal_goes_and_the_historian_stays(tmp_path: Path) -> N
     journal, historian = StatePaths(config.storage, tmp_path).alarms, tmp_path / "demo.db"
     for old in (journal, journal.with_name(journal.name + "-wal"), historian):
         old.write_bytes(b"last run")
-    _fresh_alarms(config, tmp_path)
+    fresh_alarms(config, tmp_path)
     assert not journal.exists() and not journal.with_name(journal.name + "-wal").exists()
     assert historian.read_bytes() == b"last run"
 
@@ -31,12 +32,12 @@ def test_a_running_demo_keeps_its_journal(tmp_path: Path) -> None:
     running.acquire()
     try:
         with pytest.raises(DataDirInUse):
-            _fresh_alarms(config, tmp_path)
+            fresh_alarms(config, tmp_path)
     finally:
         running.release()
     assert journal.read_bytes() == b"in use"
 
 
 def test_keep_alarms_is_an_option_of_the_demo() -> None:
-    assert _parser().parse_args(["demo", "--keep-alarms"]).keep_alarms is True
-    assert _parser().parse_args(["demo"]).keep_alarms is False
+    assert build_parser().parse_args(["demo", "--keep-alarms"]).keep_alarms is True
+    assert build_parser().parse_args(["demo"]).keep_alarms is False

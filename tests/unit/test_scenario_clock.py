@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core.cli import _parser
+from core.cli.main import build_parser
 from core.clock import ScenarioClock, started_now
 from core.sim.station import station_tick
 
@@ -42,7 +42,7 @@ def test_a_wrong_simulation_is_refused_with_its_text(text: str) -> None:
     with pytest.raises((ValueError, SystemExit)):
         ScenarioClock.parse(text)
     with pytest.raises(SystemExit):
-        _parser().parse_args(["monitor", "--config", "site.yaml", "--simulation", text])
+        build_parser().parse_args(["monitor", "--config", "site.yaml", "--simulation", text])
 
 
 def test_the_supervision_commands_take_the_stations_clock() -> None:
@@ -51,7 +51,7 @@ def test_the_supervision_commands_take_the_stations_clock() -> None:
         ["server", "--config", "s.yaml"],
         ["hmi", "--config", "s.yaml"],
     ):
-        args = _parser().parse_args([*command, "--simulation", "2026-12-03T14:00:00Z@600"])
+        args = build_parser().parse_args([*command, "--simulation", "2026-12-03T14:00:00Z@600"])
         assert args.simulation.speed == 600 and args.simulation.epoch == datetime(2026, 12, 3, 14, tzinfo=UTC)
 
 

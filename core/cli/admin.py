@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from core.cli import _load
+from core.cli.common import load_site
 from core.config.schema import SecurityMode, SiteConfig, Station
 from core.storage.paths import StatePaths
 
@@ -29,7 +29,7 @@ def _on_store(
     args: argparse.Namespace, opened: Callable[[SiteConfig, Path], Any], action: Callable[..., int]
 ) -> int:
     """Load the site, open one of its credential stores, do ``action`` on it, close it."""
-    config = _load(args.config)
+    config = load_site(args.config)
     if config is None:
         return 1
     store = opened(config, args.data_dir)
@@ -136,7 +136,7 @@ def _audit_cli(config: SiteConfig, data_dir: Path, command: str, target: str, de
 
 
 def kpis(args: argparse.Namespace) -> int:
-    config = _load(args.config)
+    config = load_site(args.config)
     if config is None:
         return 1
     from core.alarms.report import print_kpis
@@ -146,7 +146,7 @@ def kpis(args: argparse.Namespace) -> int:
 
 
 def oncall(args: argparse.Namespace) -> int:
-    config = _load(args.config)
+    config = load_site(args.config)
     if config is None:
         return 1
     if config.roster is None or not config.roster.teams:
@@ -185,7 +185,7 @@ def _secure_station(config: SiteConfig, station_id: str) -> Station | None:
 
 
 def trust(args: argparse.Namespace) -> int:
-    config = _load(args.config)
+    config = load_site(args.config)
     if config is None:
         return 1
     station = _secure_station(config, args.station)
@@ -229,7 +229,7 @@ def trust(args: argparse.Namespace) -> int:
 
 
 def cert(args: argparse.Namespace) -> int:
-    config = _load(args.config, check_files=False)  # it makes the files the config names
+    config = load_site(args.config, check_files=False)  # it makes the files the config names
     if config is None:
         return 1
     from core.acquisition.opcua import create_certificate

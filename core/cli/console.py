@@ -48,7 +48,7 @@ def _value(runtime: Runtime, tag_id: str) -> str:
     return text if sample.quality is Quality.GOOD else f"{text} (?)"
 
 
-def _rows(runtime: Runtime) -> list[list[str]]:
+def station_rows(runtime: Runtime) -> list[list[str]]:
     rows = []
     tz = ZoneInfo(runtime.config.site.timezone)
     for station in runtime.config.stations:
@@ -102,7 +102,7 @@ def _table(runtime: Runtime) -> Group:
     table = Table(title=runtime.config.site.name + _simulation(runtime))
     for header in ("Barrage", *(label for _, label in _COLUMNS), "Liaison", "Heure"):
         table.add_column(header)
-    for row in _rows(runtime):
+    for row in station_rows(runtime):
         table.add_row(*row)
     alarms = _alarm_lines(runtime) or ["Aucune alarme."]
     return Group(table, Text("Alarmes :", style="bold"), *(Text(line) for line in alarms))
@@ -133,7 +133,7 @@ async def monitor(
                     await asyncio.wait_for(stop.wait(), 2.0)
                 if runtime.clock.speed != 1:
                     print(_simulation(runtime).removeprefix(" — "), flush=True)
-                for row in _rows(runtime):
+                for row in station_rows(runtime):
                     print(" | ".join(row), flush=True)
                 for line in _alarm_lines(runtime):
                     print("  alarme:", line, flush=True)

@@ -1,7 +1,7 @@
 """The ``ecreteur`` command: its parser, and the commands that run the site (check-config,
-schema, plugins, simulate, monitor, hmi, server). The demo is in ``cli_demo.py``, the
+schema, plugins, simulate, monitor, hmi, server). The demo is in ``demo.py``, the
 administrator's commands (tokens, accounts, KPIs, on-call, trust, certificates, secrets) in
-``cli_admin.py``."""
+``admin.py``, what they share in ``common.py``."""
 
 from __future__ import annotations
 
@@ -14,27 +14,20 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from importlib.metadata import entry_points
 from pathlib import Path
 
+from core.cli.common import DEMO_PASSWORD, DEMO_USER, DEMO_WEB, desktop, load_site
 from core.clock import ScenarioClock
-from core.config.loader import ConfigError, load_config
 from core.config.schema import SiteConfig
 from core.paths import default_data_dir
-from core.sim.scenario import RESOURCES
-
-DEMO_SITE = RESOURCES / "sites" / "demo.yaml"
-_DEMO_WEB = "http://127.0.0.1:8080/"  # the demo site's api section: loopback only
-_DEMO_USER, _DEMO_PASSWORD = "demo", "ecreteur-demo"
-
 
 _DATA_DIR_HELP = "state directory (default: $ECRETEUR_DATA_DIR, systemd's, or ~/.local/state/ecreteur)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
+    parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "data_dir", False) is None:
         args.data_dir = default_data_dir()
@@ -53,9 +46,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     return result
 
 
-def _parser() -> argparse.ArgumentParser:
-    from core import cli_admin as admin  # their handlers use this module's helpers
-    from core import cli_demo as demo_command
+def build_parser() -> argparse.ArgumentParser:
+    from core.cli import admin
+    from core.cli import demo as demo_command
 
     parser = argparse.ArgumentParser(prog="ecreteur", description="Supervision of flood-attenuation dams")
     parser.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
@@ -123,8 +116,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--web",
         action="store_true",
-        help=f"serve the web pages and the REST API on {_DEMO_WEB} instead of the desktop "
-        f"(account {_DEMO_USER}, password {_DEMO_PASSWORD})",
+        help=f"serve the web pages and the REST API on {DEMO_WEB} instead of the desktop "
+        f"(account {DEMO_USER}, password {DEMO_PASSWORD})",
     )
     _desktop_options(demo)
     demo.set_defaults(handler=demo_command.demo)
@@ -207,24 +200,6 @@ def _desktop_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--screenshot", type=Path, help="save the window as PNG when stopping")
 
 
-def _desktop() -> Callable[..., int] | None:
-    """The desktop's entry point, registered by the ``hmi`` package (core never imports Qt)."""
-    for entry in entry_points(group="ecreteur.desktop"):
-        if entry.name == "run":
-            try:
-                run: Callable[..., int] = entry.load()
-            except ImportError:
-                return None
-            return run
-    return None
-
-
-def _has_display() -> bool:
-    return bool(
-        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")
-    )
-
-
 def _scenario_clock(text: str) -> ScenarioClock:
     try:
         return ScenarioClock.parse(text)
@@ -247,16 +222,6 @@ def _simulation_options(parser: argparse.ArgumentParser) -> None:
                         "1 s at ×60, 0.1 s at ×600, never under 0.05 s)")  # fmt: skip
 
 
-def _load(path: Path, check_files: bool = True) -> SiteConfig | None:
-    try:
-        return load_config(path, check_files)
-    except ConfigError as err:
-        for issue in err.issues:
-            print(issue, file=sys.stderr)
-        print(f"{path}: {len(err.issues)} problem(s) found", file=sys.stderr)
-        return None
-
-
 def _plugins(_args: argparse.Namespace) -> int:
     from core.plugins import CARDS, CHANNELS, SOURCES, describe, names
 
@@ -266,7 +231,7 @@ def _plugins(_args: argparse.Namespace) -> int:
 
 
 def _check_config(args: argparse.Namespace) -> int:
-    config = _load(args.config)
+    config = load_site(args.config)
     if config is None:
         return 1
     print(f"{args.config}: OK ({len(config.stations)} stations, {len(config.tags)} tags)")
@@ -292,10 +257,10 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _monitor(args: argparse.Namespace) -> int:
-    config = _load(args.config)
+    config = load_site(args.config)
     if config is None:
         return 1
-    from core.console import monitor
+    from core.cli.console import monitor
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(monitor(config, args.config, args.data_dir, args.duration, args.simulation))
@@ -303,10 +268,10 @@ def _monitor(args: argparse.Namespace) -> int:
 
 
 def _hmi(args: argparse.Namespace) -> int:
-    config = _load(args.config)
+    config = load_site(args.config)
     if config is None:
         return 1
-    run = _desktop()
+    run = desktop()
     if run is None:
         print("ecreteur hmi: the desktop is not installed (pip install 'ecreteur[hmi]')", file=sys.stderr)
         return 1
@@ -333,7 +298,7 @@ def _hmi(args: argparse.Namespace) -> int:
 
 
 def _server(args: argparse.Namespace) -> int:
-    config = _load(args.config)
+    config = load_site(args.config)
     if config is None:
         return 1
     from core.api.server import serve

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from core.children import spawn
-from core.cli import _DEMO_PASSWORD, _DEMO_USER, _DEMO_WEB, DEMO_SITE, _desktop, _has_display, _load
+from core.cli.common import DEMO_PASSWORD, DEMO_SITE, DEMO_USER, DEMO_WEB, desktop, has_display, load_site
 from core.clock import ScenarioClock, started_now
 from core.config.schema import SiteConfig
 from core.storage.paths import StatePaths
@@ -26,7 +26,7 @@ _PORTAL_TOKEN = "portail-demo"
 
 def demo(args: argparse.Namespace) -> int:
     """Start the simulator as its own process (as a real station is), then supervise it."""
-    config = _load(DEMO_SITE)
+    config = load_site(DEMO_SITE)
     if config is None:
         return 1
     # the stations stamp on the time-lapse and the supervision runs on it: physical rates at ×60
@@ -37,7 +37,7 @@ def demo(args: argparse.Namespace) -> int:
     if args.dams:
         command += ["--dams", str(args.dams)]
     simulator = spawn(command)  # dies with the demo, even on kill -9
-    from core.console import monitor
+    from core.cli.console import monitor
     from core.sim.scenario import load_dams
 
     missing = _wait_for_ports([dam.port for dam in load_dams(args.dams).dams], simulator)
@@ -53,9 +53,9 @@ def demo(args: argparse.Namespace) -> int:
 
     try:
         if not args.keep_alarms:
-            _fresh_alarms(config, args.data_dir)
+            fresh_alarms(config, args.data_dir)
         with contextlib.suppress(KeyboardInterrupt):
-            run = None if args.headless or args.web or not _has_display() else _desktop()
+            run = None if args.headless or args.web or not has_display() else desktop()
             if args.web:
                 _demo_web(config, args.data_dir, clock)
             elif run is None:
@@ -71,7 +71,7 @@ def demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fresh_alarms(config: SiteConfig, data_dir: Path) -> None:
+def fresh_alarms(config: SiteConfig, data_dir: Path) -> None:
     """A new demo meets a new flood: the last run's alarms and journal would greet it otherwise.
     The historian is kept (its trends are the last run's, dated as they were)."""
     from core.storage.lock import AuthorityLock
@@ -94,9 +94,9 @@ def _demo_web(config: SiteConfig, data_dir: Path, clock: ScenarioClock) -> None:
     from core.storage.users import UserError
 
     users = user_store(config, data_dir)
-    if users.get(_DEMO_USER) is None:
+    if users.get(DEMO_USER) is None:
         with contextlib.suppress(UserError):
-            users.add(_DEMO_USER, "operator", _DEMO_PASSWORD)
+            users.add(DEMO_USER, "operator", DEMO_PASSWORD)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     tokens = token_store(config, data_dir)
     tokens.revoke(_PORTAL_TOKEN)  # a fresh one each run: the last run's is in its terminal
@@ -107,9 +107,9 @@ def _demo_web(config: SiteConfig, data_dir: Path, clock: ScenarioClock) -> None:
         mailbox = Mailbox(folder)
         port = await mailbox.start()
         try:
-            print(f"Écrêteur demo: open {_DEMO_WEB} and sign in as {_DEMO_USER} / {_DEMO_PASSWORD} "
+            print(f"Écrêteur demo: open {DEMO_WEB} and sign in as {DEMO_USER} / {DEMO_PASSWORD} "
                   f"(Ctrl+C stops)\n  on-call pages (e-mail, with their incident link) land in {folder}\n"
-                  f"  the customer's portal view: {_DEMO_WEB}embed#token={portal}", flush=True)  # fmt: skip
+                  f"  the customer's portal view: {DEMO_WEB}embed#token={portal}", flush=True)  # fmt: skip
             await serve(demo_paging(config, port), DEMO_SITE, data_dir, clock)
         finally:
             await mailbox.stop()
@@ -133,7 +133,7 @@ def demo_paging(config: SiteConfig, smtp_port: int) -> SiteConfig:
     )
     smtp = {"host": "127.0.0.1", "port": smtp_port, "security": "none", "sender": "ecreteur-demo@example.org"}
     api = config.api.model_copy(update={
-        "links": Links(public_url=_DEMO_WEB.rstrip("/")), "embed_origins": [_DEMO_WEB.rstrip("/")],
+        "links": Links(public_url=DEMO_WEB.rstrip("/")), "embed_origins": [DEMO_WEB.rstrip("/")],
     })  # fmt: skip
     notify = Notify.model_validate({"smtp": smtp})
     return config.model_copy(update={"escalation": escalation, "notify": notify, "api": api})
