@@ -14,8 +14,12 @@ from core.api.middleware import ASGIApp
 from core.model import ConnectionState
 from core.runtime import Runtime
 from core.storage.base import DISK_FULL, WRITE_FAILED
-from core.storage.paging_shared import SharedPagingStore
 
+_PAGING = {  # a paging store's figures (redundant servers)
+    "backlog": ("paging-store writes not yet forwarded to Cassandra.", "gauge"),
+    "forward_errors": ("paging-store writes Cassandra refused, retried.", "counter"),
+    "fail_open_sends": ("pages sent while Cassandra could not decide who sends.", "counter"),
+}
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})  # the others count as one
 
 
@@ -138,12 +142,10 @@ def prometheus_text(runtime: Runtime, metrics: Metrics) -> str:
                   "# TYPE ecreteur_commands_relay_errors_total counter",
                   f"ecreteur_commands_relay_errors_total {runtime.commands.errors}"]  # fmt: skip
     store = runtime.cascade.store if runtime.cascade is not None else None
-    if isinstance(store, SharedPagingStore):
-        lines += ["# HELP ecreteur_paging_backlog paging-store writes not yet forwarded to Cassandra.",
-                  "# TYPE ecreteur_paging_backlog gauge", f"ecreteur_paging_backlog {store.backlog}",
-                  "# TYPE ecreteur_paging_forward_errors_total counter",
-                  f"ecreteur_paging_forward_errors_total {store.forward_errors}",
-                  "# HELP ecreteur_paging_fail_open_sends_total pages sent while Cassandra could not decide.",
-                  "# TYPE ecreteur_paging_fail_open_sends_total counter",
-                  f"ecreteur_paging_fail_open_sends_total {store.fail_open_sends}"]  # fmt: skip
+    for name, value in (store.metrics() if store is not None else {}).items():
+        help_text, kind = _PAGING[name]
+        suffix = "_total" if kind == "counter" else ""
+        metric = f"ecreteur_paging_{name}{suffix}"
+        lines += [f"# HELP {metric} {help_text}", f"# TYPE {metric} {kind}"]
+        lines.append(f"{metric} {metric_number(value)}")
     return "\n".join(lines) + "\n"

@@ -13,8 +13,8 @@ from core.api import schemas as s
 from core.config.roles import dam_tags
 from core.model import ConnectionState
 from core.notify.roster import OnCall, Shift
+from core.notify.store import OPEN, Incident
 from core.runtime import Runtime
-from core.storage.paging import OPEN, Incident
 from core.storage.tokens import Token
 
 API = "/api/v1"

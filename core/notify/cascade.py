@@ -40,8 +40,7 @@ from core.notify import messages
 from core.notify.channels import Channel, ChannelDown, Outbound, Rejected, Transient
 from core.notify.links import IncidentLinks
 from core.notify.roster import OnCall
-from core.notify.twilio.replies import parse_reply
-from core.storage.paging import (
+from core.notify.store import (
     ACKED,
     CANCELLED,
     CLEARED,
@@ -62,7 +61,7 @@ from core.storage.paging import (
     Incident,
     PagingStore,
 )
-from core.storage.paging_shared import SharedPagingStore
+from core.notify.twilio.replies import parse_reply
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -108,7 +107,7 @@ class Cascade:
         """``leading()`` says whether this server may page now (the leader lease of redundant
         servers, ``core.storage.lease``). A follower opens no incident and sends nothing: it
         keeps the alarms it saw raised, copies the leader's incidents from a shared store
-        (``SharedPagingStore``), and takes over from there when ``resume()`` is called."""
+        (a shared ``PagingStore``), and takes over from there when ``resume()`` is called."""
         if config.escalation is None or config.roster is None:
             raise ValueError("the cascade needs `roster` and `escalation` in the site config")
         self.config = config
@@ -136,8 +135,8 @@ class Cascade:
         """Open the store, settle what a crash interrupted, listen to alarms, resume the schedule."""
         self.store.open()
         self._unsubscribe = self.bus.subscribe(ALARMS, self.on_alarm)
-        if isinstance(self.store, SharedPagingStore):
-            await self.store.start()
+        await self.store.start()
+        if self.store.redundant:
             self._sync = asyncio.create_task(self._syncing(), name="paging-sync")
             if self._leading():
                 await self._catch_up()
@@ -173,8 +172,7 @@ class Cascade:
         self._executor.shutdown(wait=False, cancel_futures=True)
         for channel in self.channels.values():
             channel.close()
-        if isinstance(self.store, SharedPagingStore):
-            await self.store.stop()
+        await self.store.stop()
         self.store.close()
 
     # alarm events ---------------------------------------------------------------------------
@@ -326,7 +324,7 @@ class Cascade:
     # the schedule -----------------------------------------------------------------------------
     def resume(self) -> None:
         """This server became the leader: catch up with the shared store, then send what is due."""
-        if isinstance(self.store, SharedPagingStore):
+        if self.store.redundant:
             self._catching_up = True
             task = asyncio.get_running_loop().create_task(self._catch_up(), name="paging-catch-up")
             self._tasks.add(task)
@@ -337,7 +335,6 @@ class Cascade:
 
     async def _catch_up(self) -> None:
         """Copy where the old leader stopped, then page, never twice, what nobody paged."""
-        assert isinstance(self.store, SharedPagingStore)
         self._catching_up = True
         try:
             changed = await self.store.pull()
@@ -378,7 +375,6 @@ class Cascade:
                 _LOGGER.warning("paging store: sync with the other servers postponed (%s)", err)
 
     async def _copy_leader(self) -> None:
-        assert isinstance(self.store, SharedPagingStore)
         was_open = {i.id for i in self.store.incidents(OPEN)}
         await self.store.pull()
         for incident in self.store.incidents(ACKED):
@@ -388,7 +384,6 @@ class Cascade:
             del self._unpaged[alarm]  # the leader has it
 
     async def _take_acknowledgements(self) -> None:
-        assert isinstance(self.store, SharedPagingStore)
         for theirs in await self.store.taken_elsewhere():
             mine = self.store.incident(theirs.id)
             if mine is None or mine.state not in _TAKEABLE or not self._leading():

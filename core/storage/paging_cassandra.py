@@ -23,22 +23,24 @@ from datetime import UTC, datetime
 from typing import Any
 
 from core.model import AlarmEvent
-from core.storage.paging import (
+from core.notify.store import (
     ACKED,
-    DELIVERY_COLUMNS,
-    INCIDENT_COLUMNS,
     OPEN,
     Delivery,
     DeliveryState,
     Incident,
     IncidentState,
     PagedAlarm,
+    incident_of,
+)
+from core.storage.paging import (
+    DELIVERY_COLUMNS,
+    INCIDENT_COLUMNS,
     delivery_from_row,
     delivery_row,
     event_from_json,
     event_json,
     incident_from_row,
-    incident_of,
     incident_row,
 )
 
@@ -65,6 +67,23 @@ _INCIDENT, _DELIVERY = INCIDENT_COLUMNS, DELIVERY_COLUMNS
 
 class CassandraPagingStore:
     """``PagingStore`` on a Cassandra session. ``connect()`` returns ``(cluster, session)``."""
+
+    redundant = True  # every server of the site writes and reads these tables directly
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self.open)
+
+    async def stop(self) -> None:
+        """Every write went to Cassandra when it was made."""
+
+    async def pull(self) -> int:
+        return 0  # nothing local to bring in step
+
+    async def taken_elsewhere(self) -> list[Incident]:
+        return []  # an acknowledgement anywhere is in these rows already
+
+    def metrics(self) -> dict[str, float]:
+        return {}
 
     def __init__(self, connect: Callable[[], tuple[Any, Any]], timeout_s: float = 5.0) -> None:
         self._connect = connect

@@ -32,7 +32,7 @@ from datetime import datetime
 from typing import Any
 
 from core.model import AlarmEvent
-from core.storage.paging import (
+from core.notify.store import (
     ACKED,
     EXHAUSTED,
     OPEN,
@@ -67,6 +67,12 @@ class SharedPagingStore:
         self._warned = False
         self._stopping = False
         self._flushing: asyncio.Lock | None = None
+
+    redundant = True
+
+    def metrics(self) -> dict[str, float]:
+        return {"backlog": self.backlog, "forward_errors": self.forward_errors,
+                "fail_open_sends": self.fail_open_sends}  # fmt: skip
 
     # life cycle ---------------------------------------------------------------------------
     def open(self) -> None:

@@ -20,14 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from core.model import AlarmEvent
+from core.notify.store import ACKED, OPEN, Delivery, DeliveryState, Incident, IncidentState, PagedAlarm
 from core.storage.paging import (
-    ACKED,
-    OPEN,
-    Delivery,
-    DeliveryState,
-    Incident,
-    IncidentState,
-    PagedAlarm,
     delivery_from_row,
     delivery_row,
     event_from_json,
@@ -61,6 +55,23 @@ class SqlitePagingStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._db: sqlite3.Connection | None = None
+
+    redundant = False  # one server owns this file
+
+    async def start(self) -> None:
+        """Nothing to exchange: one server."""
+
+    async def stop(self) -> None:
+        """Every write is already in the file."""
+
+    async def pull(self) -> int:
+        return 0
+
+    async def taken_elsewhere(self) -> list[Incident]:
+        return []
+
+    def metrics(self) -> dict[str, float]:
+        return {}
 
     @property
     def db(self) -> sqlite3.Connection:

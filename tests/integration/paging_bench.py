@@ -28,8 +28,8 @@ from core.config.schema import SiteConfig
 from core.model import Sample
 from core.notify import factory
 from core.notify.cascade import Cascade
+from core.notify.store import Delivery
 from core.notify.twilio.webhooks import SMS_PATH, STATUS_PATH, VOICE_PATH, Webhooks
-from core.storage.paging import Delivery
 from core.storage.paging_sqlite import SqlitePagingStore
 from core.storage.sqlite_journal import SQLiteAlarmJournal
 from tests.conftest import site
@@ -159,7 +159,7 @@ class PagingBench:
 
     async def settled(self) -> None:
         """Wait until no delivery is in flight (a real peer answers in real time, not virtual)."""
-        from core.storage.paging import RETRY, SENDING
+        from core.notify.store import RETRY, SENDING
 
         for _ in range(2000):
             await asyncio.sleep(0.05)

@@ -17,9 +17,9 @@ import pytest
 from core.config import load_config
 from core.config.base import SecretRef
 from core.model import AlarmStatus, Sample
+from core.notify.store import ACKED, CLEARED, FAILED, SENT, SKIPPED
 from core.sim.flood import FloodModel
 from core.sim.scenario import load_dams, load_scenario
-from core.storage.paging import ACKED, CLEARED, FAILED, SENT, SKIPPED
 from tests.conftest import REPO
 from tests.integration.paging_bench import ALICE, BOB, paging_site, start_bench, two_levels
 from tests.integration.paging_peers import Blackhole, Mailbox, RecordingProxy, smtp_server

@@ -15,8 +15,7 @@ import pytest
 
 from core.config.notify import BuiltIn
 from core.model import AlarmAction, AlarmEvent, AlarmStatus, Priority
-from core.storage.cassandra_session import connect
-from core.storage.paging import (
+from core.notify.store import (
     ACKED,
     CLEARED,
     OPEN,
@@ -27,6 +26,7 @@ from core.storage.paging import (
     PagedAlarm,
     PagingStore,
 )
+from core.storage.cassandra_session import connect
 from core.storage.paging_cassandra import CassandraPagingStore
 from core.storage.paging_shared import SharedPagingStore
 from core.storage.paging_sqlite import SqlitePagingStore
