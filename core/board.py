@@ -15,13 +15,13 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from core.alarms.engine import AlarmEngine
+from core.alarms.journal import AlarmJournal
 from core.alarms.view import AlarmView
 from core.bus import ALARMS, Bus
 from core.model import AlarmEvent, Bucket, Quality, utcnow
 from core.operations import Actor, Operations
 from core.storage.audit import ActiveMode
 from core.storage.base import Historian
-from core.storage.journal import AlarmJournal
 
 # Called with the event that changed the board, or None when the whole picture changed
 # (the server came back, or could no longer be reached).

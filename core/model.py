@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 
 class Quality(enum.IntEnum):
@@ -87,6 +87,19 @@ class Bucket:
     avg: float
     last: float
     count: int
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def to_us(ts: datetime) -> int:
+    """Exact integer microseconds since the Unix epoch (no float rounding)."""
+    return (ts - EPOCH) // _MICROSECOND
+
+
+def from_us(us: int) -> datetime:
+    return EPOCH + timedelta(microseconds=us)
 
 
 def utcnow() -> datetime:

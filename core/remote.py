@@ -37,6 +37,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
 from core.alarms.engine import AlarmEngine
+from core.alarms.journal import AlarmJournal
 from core.alarms.view import AlarmView, annunciation_order
 from core.board import Authority, Listener, stored_loss
 from core.bus import ALARMS, Bus
@@ -45,7 +46,6 @@ from core.operations import Actor, Forbidden, Invalid, NotNow, OperationError, R
 from core.paths import config_home
 from core.storage.audit import ActiveMode
 from core.storage.base import Historian
-from core.storage.journal import AlarmJournal
 
 _LOGGER = logging.getLogger(__name__)
 _PING_S = 1.0  # a server that stops answering is declared lost within about 3 s

@@ -21,6 +21,7 @@ from core.acquisition.link import SourceLink
 from core.acquisition.sources import Link, build_link
 from core.acquisition.trust import TrustStore
 from core.alarms.engine import AlarmEngine
+from core.alarms.journal import AlarmJournal
 from core.board import AlarmBoard, LocalBoard
 from core.bus import BACKFILL, SAMPLES, STATION_STATUS, Bus, Stored
 from core.clock import Clock, LoopClock
@@ -34,7 +35,6 @@ from core.notify.twilio.webhooks import Webhooks
 from core.operations import Actor, OperationError, Operations, Role
 from core.storage.audit import AuditStore
 from core.storage.base import Historian
-from core.storage.journal import AlarmJournal
 from core.storage.lease import Lease
 from core.storage.lock import AuthorityLock
 from core.storage.paths import StatePaths

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from core import words
+from core.alarms.journal import AlarmJournal, StoredAlarm
 from core.alarms.rules import (
     Access,
     BadQuality,
@@ -63,7 +64,6 @@ from core.model import (
     Sample,
     StationStatus,
 )
-from core.storage.journal import AlarmJournal, StoredAlarm
 
 _LOGGER = logging.getLogger(__name__)
 

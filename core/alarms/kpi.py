@@ -11,8 +11,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from core.alarms.journal import StoredAlarm
 from core.model import AlarmAction, AlarmEvent, AlarmStatus
-from core.storage.journal import StoredAlarm
 
 TEN_MINUTES = timedelta(minutes=10)
 FLOOD_THRESHOLD = 10  # more than 10 alarms in 10 minutes

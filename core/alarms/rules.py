@@ -11,8 +11,7 @@ import math
 from collections import deque
 from dataclasses import dataclass
 
-from core.model import Quality, Sample
-from core.storage.base import to_us
+from core.model import Quality, Sample, to_us
 
 
 class Evaluator:

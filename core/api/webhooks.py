@@ -16,7 +16,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import Response
 
 from core.config.schema import SiteConfig
-from core.notify.cascade import Cascade
+from core.notify.phone import Phone
 from core.notify.twilio.sms import reply_twiml
 from core.notify.twilio.voice import answer_twiml
 from core.notify.twilio.webhooks import SMS_PATH, STATUS_PATH, VOICE_PATH, Webhooks
@@ -25,11 +25,14 @@ _XML = "application/xml"
 
 
 class Paging(Protocol):
-    """What the webhooks need of the runtime."""
+    """What the webhooks need of the runtime (read-only: the routes never replace them)."""
 
-    config: SiteConfig
-    cascade: Cascade | None
-    webhooks: Webhooks | None
+    @property
+    def config(self) -> SiteConfig: ...
+    @property
+    def cascade(self) -> Phone | None: ...
+    @property
+    def webhooks(self) -> Webhooks | None: ...
 
 
 def add_twilio_webhooks(app: FastAPI, runtime: Paging) -> None:
@@ -46,7 +49,7 @@ def add_twilio_webhooks(app: FastAPI, runtime: Paging) -> None:
             request.headers.get("I-Twilio-Idempotency-Token")
             or hashlib.sha256(path.encode() + body).hexdigest()
         )
-        return params, runtime.cascade.store.first_time(token, runtime.cascade.clock.now())
+        return params, runtime.cascade.first_time(token)
 
     @app.post(STATUS_PATH, include_in_schema=False)
     async def status(request: Request, d: str = "") -> Response:

@@ -139,7 +139,7 @@ def kpis(args: argparse.Namespace) -> int:
     config = load_site(args.config)
     if config is None:
         return 1
-    from core.alarms.report import print_kpis
+    from core.cli.kpis import print_kpis
 
     asyncio.run(print_kpis(config, args.data_dir, args.hours, args.operators))
     return 0

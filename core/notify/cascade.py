@@ -27,7 +27,6 @@ import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core import words
@@ -39,6 +38,7 @@ from core.model import AlarmAction, AlarmEvent
 from core.notify import messages
 from core.notify.channels import Channel, ChannelDown, Outbound, Rejected, Transient
 from core.notify.links import IncidentLinks
+from core.notify.phone import Reply
 from core.notify.roster import OnCall
 from core.notify.store import (
     ACKED,
@@ -81,15 +81,6 @@ _LATE_AFTER = timedelta(seconds=1)  # a page sent this long after its time says 
 _SYNC_S = 2.0  # how often redundant servers look at each other's rows in the shared store
 
 Forecasts = Callable[[str], tuple[float | None, float | None]]
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """What to answer an SMS reply or a key press, and whether it acknowledged."""
-
-    text: str
-    language: str
-    acknowledged: bool
 
 
 class Cascade:
@@ -673,6 +664,12 @@ class Cascade:
                 self._acknowledge_alarms(mine, by)
             return False
         return True
+
+    def first_time(self, token: str) -> bool:
+        return self.store.first_time(token, self.clock.now())
+
+    def now(self) -> datetime:
+        return self.clock.now()
 
     async def settled(self) -> None:
         """What this server decided is in the site's record: called before an acknowledgement

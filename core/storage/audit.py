@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from core.storage.base import from_us, to_us
+from core.model import from_us, to_us
 from core.storage.paths import private_file
 
 _SCHEMA = """

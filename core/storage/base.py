@@ -16,22 +16,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from core.model import Bucket, Sample
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-
-
-def to_us(ts: datetime) -> int:
-    """Exact integer microseconds since the Unix epoch (no float rounding)."""
-    return (ts - EPOCH) // _MICROSECOND
-
-
-def from_us(us: int) -> datetime:
-    return EPOCH + timedelta(microseconds=us)
+from core.model import Bucket, Sample, to_us
 
 
 class StorageError(Exception):

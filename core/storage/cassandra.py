@@ -59,17 +59,8 @@ from cassandra.policies import HostStateListener
 from cassandra.query import BatchStatement, BatchType, PreparedStatement
 
 from core.config.schema import Cassandra
-from core.model import Bucket, Quality, Sample, utcnow
-from core.storage.base import (
-    DAY_US,
-    HOUR_US,
-    MINUTE_US,
-    StorageError,
-    bucket_plan,
-    from_us,
-    query_span,
-    to_us,
-)
+from core.model import Bucket, Quality, Sample, from_us, to_us, utcnow
+from core.storage.base import DAY_US, HOUR_US, MINUTE_US, StorageError, bucket_plan, query_span
 from core.storage.cassandra_rollups import BATCH_ROWS, RollUps, year_of
 from core.storage.cassandra_session import connect
 from core.storage.spool import Spool, SpooledRow, SpoolFull

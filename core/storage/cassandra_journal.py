@@ -26,11 +26,11 @@ from typing import Any
 
 from cassandra.cluster import Cluster, Session
 
+from core.alarms.journal import StoredAlarm
 from core.config.schema import Cassandra
-from core.model import AlarmAction, AlarmEvent, AlarmStatus, Priority
-from core.storage.base import DAY_US, from_us, to_us
+from core.model import AlarmAction, AlarmEvent, AlarmStatus, Priority, from_us, to_us
+from core.storage.base import DAY_US
 from core.storage.cassandra_session import connect
-from core.storage.journal import StoredAlarm
 from core.storage.sqlite_journal import SQLiteAlarmJournal
 
 _LOGGER = logging.getLogger(__name__)

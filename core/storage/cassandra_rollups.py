@@ -25,8 +25,8 @@ from typing import Any, Protocol, TypeVar
 
 from cassandra.query import BatchStatement, BatchType, PreparedStatement
 
-from core.model import Quality, utcnow
-from core.storage.base import DAY_US, HOUR_US, MINUTE_US, from_us, to_us
+from core.model import Quality, from_us, to_us, utcnow
+from core.storage.base import DAY_US, HOUR_US, MINUTE_US
 from core.storage.minute_sums import Figures, Minute, MinuteSums, figures_of
 from core.storage.spool import Spool, SpooledRow
 

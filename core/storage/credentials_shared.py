@@ -26,8 +26,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from core.model import utcnow
-from core.storage.base import from_us, to_us
+from core.model import from_us, to_us, utcnow
 from core.storage.tokens import ROLE_SCOPES, Token, TokenStore, digest
 from core.storage.users import User, UserError, UserStore
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.alarms.journal import AlarmJournal
 from core.config.schema import Storage
 from core.notify.store import PagingStore
 from core.storage.base import Historian
 from core.storage.commands_shared import CommandRelay
-from core.storage.journal import AlarmJournal
 from core.storage.lease import Lease, owner_name
 from core.storage.paths import StatePaths
 from core.storage.tokens import TokenStore

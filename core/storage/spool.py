@@ -16,8 +16,7 @@ import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from core.model import Sample
-from core.storage.base import to_us
+from core.model import Sample, to_us
 from core.storage.paths import private_file
 
 _SCHEMA = """

@@ -43,16 +43,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
-from core.model import Bucket, Quality, Sample
+from core.model import Bucket, Quality, Sample, from_us, to_us
 from core.storage.base import (
     HOUR_US,
     MINUTE_US,
     HistorianDown,
     StorageError,
     bucket_plan,
-    from_us,
     query_span,
-    to_us,
     write_failure,
 )
 from core.storage.paths import private_file

@@ -16,9 +16,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from core.model import AlarmAction, AlarmEvent, AlarmStatus, Priority
-from core.storage.base import StorageError, from_us, to_us
-from core.storage.journal import StoredAlarm
+from core.alarms.journal import StoredAlarm
+from core.model import AlarmAction, AlarmEvent, AlarmStatus, Priority, from_us, to_us
+from core.storage.base import StorageError
 from core.storage.paths import private_file
 
 _LOGGER = logging.getLogger(__name__)

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from core.model import utcnow
-from core.storage.base import from_us, to_us
+from core.model import from_us, to_us, utcnow
 from core.storage.paths import private_file
 
 SCOPES = ("read", "ingest", "operate", "engineer", "admin")

@@ -17,8 +17,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from core.model import utcnow
-from core.storage.base import from_us, to_us
+from core.model import from_us, to_us, utcnow
 from core.storage.paths import private_file
 
 ROLES = ("viewer", "operator", "engineer", "admin")

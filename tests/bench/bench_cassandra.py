@@ -45,8 +45,7 @@ from cassandra.concurrent import execute_concurrent  # noqa: E402
 from cassandra.query import BatchStatement, BatchType  # noqa: E402
 
 from core.config.schema import Cassandra  # noqa: E402
-from core.model import Sample  # noqa: E402
-from core.storage.base import to_us  # noqa: E402
+from core.model import Sample, to_us  # noqa: E402
 from core.storage.cassandra import CassandraHistorian  # noqa: E402
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)

@@ -31,8 +31,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from core.model import Sample
-from core.storage.base import to_us
+from core.model import Sample, to_us
 from core.storage.sqlite import SQLiteHistorian
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)

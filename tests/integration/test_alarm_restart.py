@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from core.model import utcnow
-from core.storage.base import to_us
+from core.model import to_us, utcnow
 from tests.conftest import eventually, free_port
 from tests.integration.conftest import Process, simulator_process
 

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 from cassandra.cluster import Cluster
 
-from core.model import Sample
-from core.storage.base import to_us
+from core.model import Sample, to_us
 from core.storage.cassandra import CassandraHistorian
 from tests.integration.conftest import CassandraNode, cassandra_settings
 

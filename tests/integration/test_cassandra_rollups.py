@@ -14,7 +14,7 @@ from cassandra.cluster import Cluster
 
 from core.config.schema import Cassandra
 from core.model import Bucket, Sample
-from core.storage.base import to_us as _us
+from core.model import to_us as _us
 from core.storage.cassandra import CassandraHistorian
 from tests.conftest import eventually
 from tests.integration.conftest import CassandraNode, cassandra_settings

@@ -329,9 +329,9 @@ def test_kill_9_of_the_leader_mid_escalation_the_other_server_resumes_from_the_s
 async def test_a_new_server_with_no_local_state_restores_the_sites_alarm_states_from_cassandra(
     tmp_path: Path, cassandra_node: Any
 ) -> None:
+    from core.alarms.journal import StoredAlarm
     from core.model import AlarmStatus
     from core.storage.cassandra_journal import CassandraAlarmJournal
-    from core.storage.journal import StoredAlarm
     from tests.integration.test_journal_contract import T0, event
 
     settings = cassandra_settings(cassandra_node)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from core.alarms.journal import AlarmJournal, StoredAlarm
 from core.model import AlarmAction, AlarmEvent, AlarmStatus, Priority
 from core.storage.cassandra_journal import CassandraAlarmJournal
-from core.storage.journal import AlarmJournal, StoredAlarm
 from core.storage.sqlite_journal import SQLiteAlarmJournal
 from tests.integration.conftest import cassandra_settings
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from core.alarms.journal import StoredAlarm
 from core.alarms.kpi import FloodPeriod, compute_kpis
 from core.model import AlarmAction, AlarmEvent, AlarmStatus, Priority
-from core.storage.journal import StoredAlarm
 
 T0 = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 

@@ -128,9 +128,12 @@ def within(module: str, packages: tuple[str, ...]) -> bool:
 
 
 def test_storage_never_imports_the_alarm_engine() -> None:
-    """Storage keeps what the engine hands it; the journal's contract lives in storage."""
+    """Storage keeps what the engine hands it: it implements the journal's port
+    (``core.alarms.journal``) and nothing else of the alarms."""
     offenders = {
-        str(path.relative_to(REPO)): sorted(m for m in core_imports(path) if within(m, ("core.alarms",)))
+        str(path.relative_to(REPO)): sorted(
+            m for m in core_imports(path) if within(m, ("core.alarms",)) and m != "core.alarms.journal"
+        )
         for path in sorted((REPO / "core" / "storage").rglob("*.py"))
     }
     assert {path: found for path, found in offenders.items() if found} == {}
@@ -181,3 +184,18 @@ def test_a_module_over_400_lines_says_why_it_is_one_file() -> None:
         if lines > 400 and "Why one file:" not in (ast.get_docstring(tree(path)) or ""):
             unexplained.append(f"{path.relative_to(REPO)} ({lines} lines)")
     assert unexplained == []
+
+
+def test_the_rooms_keep_their_order() -> None:
+    """The import-linter contracts of pyproject.toml: core never imports the desktop, domains
+    never import storage, faces never import the engines, the layers, no cycle between siblings.
+    A change that breaks one (``core/api`` importing ``core.alarms.engine``) fails here."""
+    import shutil
+    import subprocess
+    import sys
+
+    linter = shutil.which("lint-imports", path=str(Path(sys.executable).parent))
+    assert linter is not None, "import-linter is a dev dependency (installers/dev.sh installs it)"
+    checked = subprocess.run([linter, "--no-cache"], cwd=REPO, capture_output=True, text=True, check=False)
+    assert checked.returncode == 0, checked.stdout[-4000:] + checked.stderr[-2000:]
+    assert "0 broken" in checked.stdout
