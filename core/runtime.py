@@ -22,7 +22,6 @@ from core.acquisition.sources import Link, build_link
 from core.acquisition.trust import TrustStore
 from core.alarms.engine import AlarmEngine
 from core.alarms.journal import AlarmJournal
-from core.board import AlarmBoard, LocalBoard
 from core.bus import BACKFILL, SAMPLES, STATION_STATUS, Bus, Stored
 from core.clock import Clock, LoopClock
 from core.config.editor import clean_temporaries
@@ -32,7 +31,8 @@ from core.model import Sample, StationStatus
 from core.notify import factory
 from core.notify.cascade import Cascade
 from core.notify.twilio.webhooks import Webhooks
-from core.operations import Actor, OperationError, Operations, Role
+from core.site.board import AlarmBoard, LocalBoard
+from core.site.operations import Actor, OperationError, Operations, Role
 from core.storage.audit import AuditStore
 from core.storage.base import Historian
 from core.storage.lease import Lease
@@ -48,7 +48,7 @@ from core.storage.select import (
 )
 
 if TYPE_CHECKING:
-    from core.remote import ServerBoard, Session
+    from core.client.remote import ServerBoard, Session
 
 _LOGGER = logging.getLogger(__name__)
 _RETENTION_PERIOD_S = 3600.0
@@ -91,8 +91,8 @@ class Runtime:
         self.board: AlarmBoard
         self.server: ServerBoard | None = None
         if session is not None:
-            from core.relayed import RelayedLink
-            from core.remote import ServerBoard  # a desktop client only: the server never loads it
+            from core.client.relayed import RelayedLink
+            from core.client.remote import ServerBoard  # a desktop client only: the server never loads it
 
             self.board = self.server = ServerBoard(
                 session, self.bus, self.alarms, self.journal, self.historian

@@ -16,8 +16,8 @@ from typing import Any
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout
 
-from core.operations import Actor, Role
-from core.remote import SignInFailed, sign_in
+from core.client.remote import SignInFailed, sign_in
+from core.site.operations import Actor, Role
 from core.storage.users import UserStore
 from hmi.i18n import tr
 
@@ -25,7 +25,7 @@ Attempt = Callable[[str, str], Awaitable[Any]]  # (user, password) -> what signi
 
 
 def on_server(server: str, ca: Path | None = None) -> Attempt:
-    """Sign in on the site's server: gives a :class:`core.remote.Session`."""
+    """Sign in on the site's server: gives a :class:`core.client.remote.Session`."""
     return lambda user, password: sign_in(server, user, password, ca)
 
 

@@ -22,10 +22,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.board import Authority
 from core.model import Priority, StationStatus
-from core.operations import Actor, Command, OperationError, Role
 from core.runtime import Runtime
+from core.site.board import Authority
+from core.site.operations import Actor, Command, OperationError, Role
 from hmi.bridge import Bridge
 from hmi.i18n import tr
 from hmi.style import PRIORITY_COLOUR, Theme, stylesheet

@@ -485,7 +485,7 @@ class AlarmEngine:
 
         Alarms whose rule lists the mode in ``suppressed_in`` are suppressed by design while it
         lasts; every change is journaled with the user and the reason. Returns the alarms that
-        changed. Call through ``core.operations``, which also keeps the mode across restarts.
+        changed. Call through ``core.site.operations``, which also keeps the mode across restarts.
         """
         if not reason.strip() or not user.strip():
             raise ValueError("a mode change needs the operator's name and a reason")

@@ -2,7 +2,7 @@
 
 The engine's ``Alarm`` is mutable, holds timers and evaluators, and changes under a view's feet;
 faces get an :class:`AlarmView` instead, taken at one instant, and act through
-``core.operations``. A desktop connected to a server builds the same views from the server's
+``core.site.operations``. A desktop connected to a server builds the same views from the server's
 answers, so the views do not care where an alarm was evaluated (``local`` says it).
 """
 

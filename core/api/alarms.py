@@ -2,7 +2,7 @@
 
 No ``from __future__ import annotations`` (FastAPI reads annotations at run time).
 
-Commands go through the operations surface (``core.operations``), which checks the caller's
+Commands go through the operations surface (``core.site.operations``), which checks the caller's
 role and journals who did what; its refusals become 404, 403, 409 or 422 here.
 """
 
@@ -21,8 +21,8 @@ from core.api.auth import API, ERRORS, WITH_BODY, Access, role_of
 from core.api.ingest import When
 from core.api.shapes import alarm_out, csv_response, entry_out, number, via
 from core.model import utcnow
-from core.operations import Actor, Forbidden, Invalid, NotNow, UnknownAlarm
 from core.runtime import Runtime
+from core.site.operations import Actor, Forbidden, Invalid, NotNow, UnknownAlarm
 from core.storage.tokens import Token
 
 

@@ -18,7 +18,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from core.api import schemas as s
 from core.api.cookies import SESSION_COOKIE, csrf_refusal
-from core.operations import Role
+from core.site.operations import Role
 from core.storage.tokens import Token, TokenStore
 
 API = "/api/v1"

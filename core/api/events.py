@@ -1,5 +1,5 @@
 """The live event stream (``GET /api/v1/events``, a WebSocket): samples, station states and alarm
-transitions, numbered so that a client resumes where it left off (``core.stream``).
+transitions, numbered so that a client resumes where it left off (``core.site.stream``).
 
 No ``from __future__ import annotations`` (FastAPI reads annotations at run time).
 """
@@ -14,7 +14,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from core.api.auth import API, Access, bearer_secret
 from core.api.cookies import SESSION_COOKIE, cross_site
 from core.runtime import Runtime
-from core.stream import MIB, EventStream, Filter, Subscriber, alarm_json, sample_json, station_json
+from core.site.stream import MIB, EventStream, Filter, Subscriber, alarm_json, sample_json, station_json
 
 BEARER_PROTOCOL = "ecreteur.bearer"  # a browser's bearer token rides in Sec-WebSocket-Protocol
 _CLOSE_S = 30.0
@@ -52,7 +52,7 @@ def router(runtime: Runtime, access: Access) -> tuple[APIRouter, EventStream]:
         kinds: str = "",
         access_token: str | None = None,
     ) -> None:
-        """Sample batches, station states and alarm transitions, numbered (see core.stream).
+        """Sample batches, station states and alarm transitions, numbered (see core.site.stream).
 
         The bearer token comes in the Authorization header; a browser, which cannot set it,
         offers the subprotocols ``ecreteur.bearer`` and the token (or signs in: its session

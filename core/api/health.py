@@ -13,8 +13,8 @@ from core.api.auth import API, ERRORS, Access
 from core.api.metrics import Metrics, prometheus_text
 from core.model import ConnectionState
 from core.runtime import Runtime
+from core.site.stream import EventStream
 from core.storage.tokens import Token
-from core.stream import EventStream
 
 
 def router(runtime: Runtime, access: Access, metrics: Metrics, stream: EventStream) -> APIRouter:

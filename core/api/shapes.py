@@ -15,8 +15,8 @@ from fastapi.responses import Response
 from core.alarms.view import AlarmView
 from core.api import schemas as s
 from core.model import AlarmEvent, Priority, Sample
+from core.site.stream import alarm_json
 from core.storage.tokens import Token
-from core.stream import alarm_json
 
 
 def via(comment: str, token: Token) -> str:

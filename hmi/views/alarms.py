@@ -31,8 +31,8 @@ from PySide6.QtWidgets import (
 
 from core.alarms.view import AlarmView
 from core.model import AlarmStatus
-from core.operations import Actor, Command, OperationError
 from core.runtime import Runtime
+from core.site.operations import Actor, Command, OperationError
 from hmi import i18n
 from hmi.bridge import Bridge
 from hmi.i18n import tr

@@ -42,8 +42,8 @@ from PySide6.QtWidgets import (
 from core.config.dashboards import CARD_TYPES, COLUMNS, Card, Dashboard, settled
 from core.config.editor import save_dashboards
 from core.model import ConnectionState, Quality, Sample, StationStatus
-from core.operations import Actor, Command
 from core.runtime import Runtime
+from core.site.operations import Actor, Command
 from hmi.bridge import Bridge
 from hmi.i18n import language, tr
 from hmi.style import PRIORITY_COLOUR, PRIORITY_SHAPE, Theme

@@ -15,8 +15,8 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton
 
 from core.model import AlarmAction, AlarmEvent, Priority
-from core.operations import Actor, Command, OperationError
 from core.runtime import Runtime
+from core.site.operations import Actor, Command, OperationError
 from hmi import i18n
 from hmi.i18n import tr
 from hmi.style import PRIORITY_COLOUR, PRIORITY_SHAPE

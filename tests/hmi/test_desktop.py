@@ -257,7 +257,7 @@ async def test_the_horn_repeats_until_acknowledged_and_a_mute_lasts_until_the_ne
 async def test_with_operator_accounts_the_desktop_signs_in_and_a_viewer_cannot_acknowledge(
     desktop: tuple[MainWindow, Runtime, DamStation], tmp_path: Path, qtbot: object
 ) -> None:
-    from core.operations import Role
+    from core.site.operations import Role
     from core.storage.users import UserStore
     from hmi.signin import SignInDialog, on_accounts
 
@@ -290,7 +290,7 @@ async def test_with_operator_accounts_the_desktop_signs_in_and_a_viewer_cannot_a
 async def test_an_engineer_enters_a_mode_and_takes_an_alarm_out_of_service_from_the_desktop(
     desktop: tuple[MainWindow, Runtime, DamStation], tmp_path: Path, qtbot: object
 ) -> None:
-    from core.operations import Actor, Role
+    from core.site.operations import Actor, Role
 
     _unverified, runtime, _station = desktop
     marie = Actor("Marie", Role.OPERATOR, "desktop")

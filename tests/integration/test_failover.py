@@ -367,9 +367,9 @@ async def test_clients_follow_the_leader_with_one_session_and_a_revocation_reach
 
     import httpx
 
+    from core.client.remote import sign_in
     from core.config import load_config
     from core.model import utcnow
-    from core.remote import sign_in
     from core.runtime import Runtime
     from tests.conftest import REPO, eventually
     from tests.integration.api_server import cli

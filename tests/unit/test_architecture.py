@@ -58,8 +58,8 @@ ADAPTERS = {
     "starlette": {"core/api/cookies.py"},
     "uvicorn": {"core/api/server.py", "core/api/deadline.py"},
     "h11": {"core/api/deadline.py"},
-    "httpx": {"core/remote.py"},
-    "websockets": {"core/remote.py"},
+    "httpx": {"core/client/remote.py"},
+    "websockets": {"core/client/remote.py"},
 }
 QT = ("PySide6", "pyqtgraph", "qasync", "hmi")
 
@@ -143,8 +143,8 @@ def test_storage_never_imports_the_alarm_engine() -> None:
 # model and the operations surface, the config it draws, and the few services a desktop needs
 # before a runtime exists (signing in to a server or to this PC's accounts, its state folder).
 DESKTOP_REACHES = (
-    "core.runtime", "core.bus", "core.model", "core.board", "core.alarms.view", "core.operations",
-    "core.config", "core.clock", "core.paths", "core.plugins", "core.remote", "core.storage.users",
+    "core.runtime", "core.bus", "core.model", "core.site.board", "core.alarms.view", "core.site.operations",
+    "core.config", "core.clock", "core.paths", "core.plugins", "core.client.remote", "core.storage.users",
     "core.storage.paths",
 )  # fmt: skip
 # hmi/screenshots.py plays a simulated flood to photograph the desktop for the README: a tool

@@ -8,7 +8,7 @@ from typing import Any
 
 from core.bus import SAMPLES, STATION_STATUS, Bus
 from core.model import ConnectionState, Sample, StationStatus, utcnow
-from core.stream import EventStream, Filter
+from core.site.stream import EventStream, Filter
 
 
 def stream(keep: int = 100) -> tuple[Bus, EventStream]:

@@ -43,8 +43,8 @@ class DesktopClient:
         return future.result(timeout=120)
 
     async def _start(self, api: ApiServer, directory: Path) -> Any:
+        from core.client.remote import sign_in as open_session
         from core.config import load_config
-        from core.remote import sign_in as open_session
         from core.runtime import Runtime
 
         session = await open_session(base(api), "alice", PASSWORD)

@@ -39,11 +39,11 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketExce
 from core.alarms.engine import AlarmEngine
 from core.alarms.journal import AlarmJournal
 from core.alarms.view import AlarmView, annunciation_order
-from core.board import Authority, Listener, stored_loss
 from core.bus import ALARMS, Bus
 from core.model import AlarmAction, AlarmEvent, AlarmStatus, Bucket, Priority, utcnow
-from core.operations import Actor, Forbidden, Invalid, NotNow, OperationError, Role, UnknownAlarm
 from core.paths import config_home
+from core.site.board import Authority, Listener, stored_loss
+from core.site.operations import Actor, Forbidden, Invalid, NotNow, OperationError, Role, UnknownAlarm
 from core.storage.audit import ActiveMode
 from core.storage.base import Historian
 
@@ -396,7 +396,7 @@ class ServerBoard:
         return any(sample["quality"] == "bad" for sample in body["samples"])
 
 
-# -- the wire format (core.stream and the REST schemas) ------------------------------------------
+# -- the wire format (core.site.stream and the REST schemas) ------------------------------------------
 
 
 async def read_stream(

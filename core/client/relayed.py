@@ -17,10 +17,10 @@ from typing import Any
 
 from core.acquisition.link import SourceLink
 from core.bus import Bus
+from core.client.remote import Session, read_stream
 from core.clock import Clock
 from core.config.schema import Station, Tag
 from core.model import ConnectionState, Quality, Sample
-from core.remote import Session, read_stream
 
 _RETRY_MAX_S = 3.0
 _QUALITY = {"good": Quality.GOOD, "uncertain": Quality.UNCERTAIN, "bad": Quality.BAD}

@@ -2,7 +2,7 @@
 
 A standalone desktop, or the server itself, is its own authority: its board reads the local
 engine, journal and historian and acts through the local operations surface. A desktop
-connected to its site's server gets a :class:`core.remote.ServerBoard` instead, which reads the
+connected to its site's server gets a :class:`core.client.remote.ServerBoard` instead, which reads the
 server's picture and sends the commands to it. The faces do not care which: they read frozen
 :class:`AlarmView` snapshots, listen for changes and await commands.
 """
@@ -19,7 +19,7 @@ from core.alarms.journal import AlarmJournal
 from core.alarms.view import AlarmView
 from core.bus import ALARMS, Bus
 from core.model import AlarmEvent, Bucket, Quality, utcnow
-from core.operations import Actor, Operations
+from core.site.operations import Actor, Operations
 from core.storage.audit import ActiveMode
 from core.storage.base import Historian
 

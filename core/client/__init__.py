@@ -1,0 +1,1 @@
+"""A desktop as a client of a server: the session, the server's alarm board, relayed values."""
