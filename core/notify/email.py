@@ -15,6 +15,7 @@ import ssl
 import threading
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from typing import Any
 
 import aiosmtplib
 
@@ -95,10 +96,22 @@ class EmailChannel:
             tls_context=self._context() if smtp.security != "none" else None,
             timeout=smtp.timeout_s,
         )
+        sock = None
         try:
             await client.connect()
+            sock = client.get_transport_info("socket")  # the TCP socket, beneath TLS if any
             await client.send_message(mail)
             await client.quit()
         finally:
             client.close()  # also when the server never answered: no transport left behind
-            await asyncio.sleep(0)  # let the transport's close callbacks run
+            await _closed(sock)
+
+
+async def _closed(sock: Any, within_s: float = 2.0) -> None:
+    """Return once the connection's TCP socket is closed: over TLS, closing takes a close_notify
+    exchange of a few loop turns, and the channel's loop must not stop before it ends (a socket
+    and its transport would be left to the garbage collector)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within_s
+    while sock is not None and sock.fileno() != -1 and loop.time() < deadline:  # noqa: ASYNC110 (no event)
+        await asyncio.sleep(0.005)

@@ -177,6 +177,36 @@ async def test_email_pages_over_starttls_with_auth_in_each_persons_language(tmp_
     server.stop()
 
 
+def test_an_email_over_starttls_leaves_no_socket_behind(tmp_path: Path) -> None:
+    """Closing a TLS connection takes a close_notify exchange: the channel's loop stopped before
+    it ended, and a socket and its transport were left to the garbage collector (the "leaked
+    loop" warnings that CI met at the next test's setup)."""
+    import gc
+    import warnings
+
+    from core.config.notify import Smtp
+    from core.notify.channels import Outbound
+    from core.notify.email import EmailChannel
+
+    mailbox = Mailbox()
+    server = smtp_server(mailbox, tmp_path, "ecreteur", "s3cret-smtp")
+    smtp = Smtp(host="127.0.0.1", port=server.port, security="starttls", username="ecreteur",
+                sender="ecreteur@eaux.example", ca_file=str(server.cert_path))  # fmt: skip
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ResourceWarning)
+            for n in range(3):
+                channel = EmailChannel(smtp, "s3cret-smtp")
+                channel.deliver(Outbound(f"k{n}", "alice@eaux.example", "fr", "sujet", "texte"))
+                channel.close()
+                del channel
+                gc.collect()
+        assert len(mailbox.messages) == 3
+        assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+    finally:
+        server.stop()
+
+
 async def test_a_relative_ca_file_works_for_a_server_started_from_the_root(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
