@@ -32,6 +32,7 @@ from core.notify import factory
 from core.notify.cascade import Cascade
 from core.notify.twilio.webhooks import Webhooks
 from core.site.board import AlarmBoard, LocalBoard
+from core.site.commands import Acknowledge
 from core.site.operations import Actor, OperationError, Operations, Role
 from core.storage.audit import AuditStore
 from core.storage.base import Historian
@@ -231,7 +232,7 @@ class Runtime:
     def _acknowledged_by_phone(self, alarm_id: str, person: str, how: str) -> bool:
         """An SMS reply or a key press: the on-call person acts as an operator."""
         try:
-            self.operations.acknowledge(Actor(person, Role.OPERATOR, "phone"), alarm_id, how)
+            self.operations.carry(Actor(person, Role.OPERATOR, "phone"), Acknowledge(alarm_id, how))
         except OperationError:
             return False
         return True

@@ -22,6 +22,15 @@ from core.api.ingest import When
 from core.api.shapes import alarm_out, csv_response, entry_out, number, via
 from core.model import utcnow
 from core.runtime import Runtime
+from core.site.commands import (
+    Acknowledge,
+    RemoveFromService,
+    Reset,
+    ReturnToService,
+    SetMode,
+    Shelve,
+    Unshelve,
+)
 from core.site.operations import Actor, Forbidden, Invalid, NotNow, UnknownAlarm
 from core.storage.tokens import Token
 
@@ -110,23 +119,23 @@ def router(runtime: Runtime, access: Access) -> APIRouter:
               responses=operated)  # fmt: skip
     async def ack(alarm_id: str, body: s.Ack, token: Annotated[Token, Depends(need(None))]) -> Any:
         who = actor(token, body.user)
-        return await taken(lambda: ops.acknowledge(who, alarm_id, via(body.comment, token)))
+        return await taken(lambda: ops.carry(who, Acknowledge(alarm_id, via(body.comment, token))))
 
     @routes.post(f"{API}/alarms/{{alarm_id}}/shelve", operation_id="alarm_shelve",
               response_model=s.OperationResult, responses=operated)  # fmt: skip
     async def shelve(alarm_id: str, body: s.Shelve, token: Annotated[Token, Depends(need(None))]) -> Any:
         who, duration = actor(token, body.user), timedelta(minutes=body.duration_min)
-        return await taken(lambda: ops.shelve(who, alarm_id, via(body.reason, token), duration))
+        return await taken(lambda: ops.carry(who, Shelve(alarm_id, via(body.reason, token), duration)))
 
     @routes.post(f"{API}/alarms/{{alarm_id}}/unshelve", response_model=s.OperationResult, responses=operated)
     async def unshelve(alarm_id: str, body: s.Unshelve, token: Annotated[Token, Depends(need(None))]) -> Any:
         who = actor(token, body.user)
-        return carried(lambda: ops.unshelve(who, alarm_id, via(body.comment, token)))
+        return carried(lambda: ops.carry(who, Unshelve(alarm_id, via(body.comment, token))))
 
     @routes.post(f"{API}/alarms/{{alarm_id}}/reset", response_model=s.OperationResult, responses=operated)
     async def reset(alarm_id: str, body: s.Reset, token: Annotated[Token, Depends(need(None))]) -> Any:
         who = actor(token, body.user)
-        return carried(lambda: ops.reset(who, alarm_id, via(body.comment, token)))
+        return carried(lambda: ops.carry(who, Reset(alarm_id, via(body.comment, token))))
 
     @routes.post(
         f"{API}/alarms/{{alarm_id}}/out-of-service", response_model=s.OperationResult, responses=operated
@@ -135,14 +144,14 @@ def router(runtime: Runtime, access: Access) -> APIRouter:
         alarm_id: str, body: s.Service, token: Annotated[Token, Depends(need(None))]
     ) -> Any:
         who = actor(token, body.user)
-        return await taken(lambda: ops.remove_from_service(who, alarm_id, via(body.reason, token)))
+        return await taken(lambda: ops.carry(who, RemoveFromService(alarm_id, via(body.reason, token))))
 
     @routes.post(
         f"{API}/alarms/{{alarm_id}}/in-service", response_model=s.OperationResult, responses=operated
     )
     async def in_service(alarm_id: str, body: s.Service, token: Annotated[Token, Depends(need(None))]) -> Any:
         who = actor(token, body.user)
-        return carried(lambda: ops.return_to_service(who, alarm_id, via(body.reason, token)))
+        return carried(lambda: ops.carry(who, ReturnToService(alarm_id, via(body.reason, token))))
 
     def modes_out() -> list[s.ModeOut]:
         return [s.ModeOut(mode=m.mode, station=m.station, since=m.since, user=m.actor, reason=m.reason)
@@ -161,8 +170,9 @@ def router(runtime: Runtime, access: Access) -> APIRouter:
         token: Annotated[Token, Depends(need(None))],
     ) -> Any:
         with refusals():
-            changed = ops.set_mode(actor(token, body.user), mode, body.station, body.on,
-                                   via(body.reason, token))  # fmt: skip
+            changed = ops.carry(
+                actor(token, body.user), SetMode(mode, body.station, body.on, via(body.reason, token))
+            )
         await runtime.audit.flush()  # answered once the mode is durable: it survives a restart
         return s.ModeResult(changed=[alarm_out(v) for v in changed], modes=modes_out())
 

@@ -1,7 +1,8 @@
 """The one surface through which every face acts on alarms: who may do what, and the audit.
 
 The desktop, the REST API and the phone (SMS reply, key press) all call these commands with an
-:class:`Actor` (who, with which role, from where) instead of reaching into the engine. Each
+:class:`Actor` (who, with which role, from where) instead of reaching into the engine; a
+command is a value of ``core.site.commands``, which ``carry`` takes and the relay hands on. Each
 command checks the role, carries out the change through the engine (which journals the alarm
 transition), records the command in the audit trail, allowed or not, and answers with the
 alarm's new :class:`~core.alarms.view.AlarmView`. Modes are kept in the audit store, so a mode
@@ -17,14 +18,30 @@ Roles (each includes the ones before it):
 from __future__ import annotations
 
 import enum
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 from core.alarms.engine import AlarmEngine
 from core.alarms.view import AlarmView
+from core.site.commands import (
+    Acknowledge,
+    AlarmCommand,
+    OperatorCommand,
+    RemoveFromService,
+    Reset,
+    ReturnToService,
+    SetMode,
+    Shelve,
+    Unshelve,
+    from_wire,
+    to_wire,
+)
 from core.storage.audit import ActiveMode, AuditEntry, AuditStore
+
+_LOGGER = logging.getLogger(__name__)
 
 Change = Callable[[str, str, str], bool]  # an engine command: (alarm id, who, why) -> done
 
@@ -100,6 +117,12 @@ class UnknownAlarm(OperationError, KeyError):
         return str(self.args[0])
 
 
+_ON_ALARM: dict[Command, Callable[[str, str], OperatorCommand]] = {
+    Command.ACKNOWLEDGE: Acknowledge, Command.UNSHELVE: Unshelve, Command.RESET: Reset,
+    Command.RETURN_TO_SERVICE: ReturnToService,
+}  # fmt: skip
+
+
 class Operations:
     """Operator commands on one site's alarm engine. Call from the event loop."""
 
@@ -125,40 +148,56 @@ class Operations:
     def acknowledge(self, actor: Actor, alarm_id: str, comment: str = "") -> AlarmView:
         return self._carry(actor, Command.ACKNOWLEDGE, alarm_id, comment, self.engine.acknowledge)
 
-    def apply_relayed(self, command: dict[str, Any], at: datetime, server: str) -> None:
+    @overload
+    def carry(self, actor: Actor, command: AlarmCommand) -> AlarmView: ...
+    @overload
+    def carry(self, actor: Actor, command: SetMode) -> list[AlarmView]: ...
+
+    def carry(self, actor: Actor, command: OperatorCommand) -> AlarmView | list[AlarmView]:
+        """Carry out ``command`` for ``actor`` (checked, audited, relayed): what every face calls;
+        an alarm's command answers with its view, a mode with the alarms it changed."""
+        match command:
+            case Acknowledge(alarm, comment):
+                return self.acknowledge(actor, alarm, comment)
+            case Shelve(alarm, reason, duration):
+                return self.shelve(actor, alarm, reason, duration)
+            case Unshelve(alarm, comment):
+                return self.unshelve(actor, alarm, comment)
+            case Reset(alarm, comment):
+                return self.reset(actor, alarm, comment)
+            case RemoveFromService(alarm, reason):
+                return self.remove_from_service(actor, alarm, reason)
+            case ReturnToService(alarm, reason):
+                return self.return_to_service(actor, alarm, reason)
+            case SetMode(mode, station, on, reason):
+                return self.set_mode(actor, mode, station, on, reason)
+        raise Invalid(f"unknown command {command!r}")
+
+    def apply_relayed(self, record: dict[str, Any], at: datetime, server: str) -> None:
         """Carry out a command another server of the site carried out at ``at``; one that no
         longer applies here (already done, a shelve already over) is skipped."""
-        actor = Actor(command["user"], Role[command["role"]], f"{command['origin']} (via {server})")
-        kind, target, text = Command(command["command"]), command.get("alarm", ""), command.get("text", "")
+        actor = Actor(record["user"], Role[record["role"]], f"{record['origin']} (via {server})")
+        try:
+            command = from_wire(record)
+        except (KeyError, ValueError) as err:
+            _LOGGER.warning("a relayed command from %s cannot be read (%s): skipped", server, err)
+            return
+        if isinstance(command, Shelve):  # what is left of it
+            left = command.duration - (self.engine.clock.now() - at)
+            if left <= timedelta(0):
+                return
+            command = Shelve(command.alarm, command.reason, left)
         self._relaying = True
         try:
-            if kind in (Command.ENTER_MODE, Command.LEAVE_MODE):
-                self.set_mode(
-                    actor, command["mode"], command.get("station"), kind is Command.ENTER_MODE, text
-                )
-            elif kind is Command.SHELVE:
-                left = timedelta(seconds=command["duration_s"]) - (self.engine.clock.now() - at)
-                if left > timedelta(0):
-                    self.shelve(actor, target, text, left)
-            elif kind is Command.REMOVE_FROM_SERVICE:
-                self.remove_from_service(actor, target, text)
-            else:
-                carry = {
-                    Command.ACKNOWLEDGE: self.acknowledge,
-                    Command.UNSHELVE: self.unshelve,
-                    Command.RESET: self.reset,
-                    Command.RETURN_TO_SERVICE: self.return_to_service,
-                }
-                carry[kind](actor, target, text)
+            self.carry(actor, command)
         except OperationError:
             pass  # this engine is there already, or the alarm moved on
         finally:
             self._relaying = False
 
-    def _publish(self, actor: Actor, command: Command, **fields: Any) -> None:
+    def _publish(self, actor: Actor, command: OperatorCommand) -> None:
         if self.relay is not None and not self._relaying:
-            self.relay({"command": command.value, "user": actor.name, "role": actor.role.name,
-                        "origin": actor.origin, **fields})  # fmt: skip
+            self.relay(to_wire(command, actor.name, actor.role.name, actor.origin))
 
     def shelve(self, actor: Actor, alarm_id: str, reason: str, duration: timedelta) -> AlarmView:
         detail = f"{reason} ({duration.total_seconds() / 60:.0f} min)"
@@ -169,7 +208,7 @@ class Operations:
             self._audit(actor, Command.SHELVE, alarm_id, detail, f"refused: {err}")
             raise Invalid(str(err)) from None
         view = self._done(actor, Command.SHELVE, alarm_id, detail, ok)
-        self._publish(actor, Command.SHELVE, alarm=alarm_id, text=reason, duration_s=duration.total_seconds())
+        self._publish(actor, Shelve(alarm_id, reason, duration))
         return view
 
     def unshelve(self, actor: Actor, alarm_id: str, comment: str = "") -> AlarmView:
@@ -183,7 +222,7 @@ class Operations:
         self._reason(actor, Command.REMOVE_FROM_SERVICE, alarm_id, reason)
         view = self._done(actor, Command.REMOVE_FROM_SERVICE, alarm_id, reason,
                           self.engine.remove_from_service(alarm_id, actor.name, reason))  # fmt: skip
-        self._publish(actor, Command.REMOVE_FROM_SERVICE, alarm=alarm_id, text=reason)
+        self._publish(actor, RemoveFromService(alarm_id, reason))
         return view
 
     def return_to_service(self, actor: Actor, alarm_id: str, reason: str = "") -> AlarmView:
@@ -222,7 +261,7 @@ class Operations:
             self._modes[(mode, station)] = active
         self.audit.set_mode(active, mode, station)
         self._audit(actor, command, target, reason, f"done: {len(changed)} alarm(s)")
-        self._publish(actor, command, mode=mode, station=station, text=reason)
+        self._publish(actor, SetMode(mode, station, on, reason))
         return [self.engine.view(alarm_id) for alarm_id in changed]
 
     # -- dashboards -----------------------------------------------------------------------
@@ -252,7 +291,7 @@ class Operations:
         """Check, carry out ``change(alarm_id, who, text)`` through the engine, audit, answer."""
         self._check(actor, command, alarm_id, text)
         view = self._done(actor, command, alarm_id, text, change(alarm_id, actor.name, text))
-        self._publish(actor, command, alarm=alarm_id, text=text)
+        self._publish(actor, _ON_ALARM[command](alarm_id, text))
         return view
 
     def _check(self, actor: Actor, command: Command, alarm_id: str, detail: str) -> None:
