@@ -9,7 +9,7 @@ idempotent upsert. Calls block (a few milliseconds each): callers on an event lo
 ``paging_shared``, which keeps a local copy and talks to Cassandra from a worker thread.
 
 Incidents live in one partition clustered by id, newest first: a site opens a few a day, and
-reads (``recent``, the open ones) take the newest thousand (``_WINDOW``).
+reads (``recent``, the open ones) take the newest thousand (``INCIDENT_WINDOW``).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from core.storage.paging import (
     incident_row,
 )
 
-_WINDOW = 1_000  # incidents read back: far more than a site has open at once
+INCIDENT_WINDOW = 1_000  # incidents read back: far more than a site has open at once
 _WEBHOOK_TTL_S = 7 * 86_400  # Twilio retries a webhook for hours, never for a week
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS paging_ids (name text PRIMARY KEY, next int)",
@@ -189,7 +189,7 @@ class CassandraPagingStore:
         return None if row is None else incident_from_row(row)
 
     def incidents(self, *states: IncidentState) -> list[Incident]:
-        found = [i for i in self.recent(_WINDOW) if i.state in states]
+        found = [i for i in self.recent(INCIDENT_WINDOW) if i.state in states]
         return sorted(found, key=lambda i: i.id)
 
     def recent(self, limit: int = 100) -> list[Incident]:
@@ -267,7 +267,7 @@ class CassandraPagingStore:
         return None if row is None else delivery_from_row(row)
 
     def deliveries(self, incident: int | None = None, *states: DeliveryState) -> list[Delivery]:
-        incidents = [incident] if incident is not None else [i.id for i in self.recent(_WINDOW)]
+        incidents = [incident] if incident is not None else [i.id for i in self.recent(INCIDENT_WINDOW)]
         found: list[Delivery] = []
         for ident in incidents:
             rows = self._run(f"SELECT {_DELIVERY} FROM paging_deliveries WHERE incident = %s", (ident,))

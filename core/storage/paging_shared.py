@@ -42,7 +42,7 @@ from core.notify.store import (
     IncidentState,
     PagedAlarm,
 )
-from core.storage.paging_cassandra import _WINDOW, CassandraPagingStore
+from core.storage.paging_cassandra import INCIDENT_WINDOW, CassandraPagingStore
 from core.storage.paging_sqlite import SqlitePagingStore
 
 _LOGGER = logging.getLogger(__name__)
@@ -266,8 +266,8 @@ class SharedPagingStore:
         is read from a worker thread, the local file written on the loop (SQLite's rule)."""
         await self._connected()
         await self.flush()
-        theirs = await asyncio.to_thread(self.shared.recent, _WINDOW)
-        mine = {i.id: i for i in self.local.recent(_WINDOW)}
+        theirs = await asyncio.to_thread(self.shared.recent, INCIDENT_WINDOW)
+        mine = {i.id: i for i in self.local.recent(INCIDENT_WINDOW)}
         changed = [i for i in reversed(theirs) if mine.get(i.id) != i]
         live = [i for i in reversed(theirs) if i.state in (OPEN, ACKED, EXHAUSTED) or i in changed]
         details = await asyncio.to_thread(self._details, [i.id for i in live])

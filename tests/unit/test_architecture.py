@@ -199,3 +199,14 @@ def test_the_rooms_keep_their_order() -> None:
     checked = subprocess.run([linter, "--no-cache"], cwd=REPO, capture_output=True, text=True, check=False)
     assert checked.returncode == 0, checked.stdout[-4000:] + checked.stderr[-2000:]
     assert "0 broken" in checked.stdout
+
+
+def test_no_module_imports_another_modules_private_names() -> None:
+    """A leading underscore says "mine": a name another module needs is part of its surface."""
+    found = []
+    for path in sorted([*(REPO / "core").rglob("*.py"), *(REPO / "hmi").rglob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in ("core", "hmi"):
+                found += [f"{path.relative_to(REPO)}: {node.module}.{a.name}" for a in node.names
+                          if a.name.startswith("_") and not a.name.startswith("__")]  # fmt: skip
+    assert found == []
