@@ -30,3 +30,20 @@ def test_the_unit_runs_confined_with_one_writable_directory() -> None:
     assert settings["StateDirectory"] == "ecreteur" and "ReadWritePaths" not in settings
     assert settings["Restart"] == "on-failure" and settings["NoNewPrivileges"] == "yes"
     assert settings["CapabilityBoundingSet"] == ""
+
+
+def test_every_package_of_the_code_is_in_the_built_package() -> None:
+    """The package lists its packages: one moved into a new folder (core/site/) and not listed
+    is missing from the installed server, which then cannot start."""
+    import tomllib
+
+    repo = Path(__file__).resolve().parents[2]
+    listed = set(
+        tomllib.loads((repo / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"]
+    )
+    found = {
+        ".".join(init.parent.relative_to(repo).parts)
+        for top in ("core", "hmi")
+        for init in (repo / top).rglob("__init__.py")
+    }
+    assert found - listed == set()
