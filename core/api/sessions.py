@@ -57,7 +57,7 @@ def router(runtime: Runtime, access: Access, users: UserStore | None) -> APIRout
         secret, account, expires, _ = await sign_in(body, request, "sign in")
         return s.SessionOut(token=secret, user=account.name, role=account.role, expires=expires)
 
-    async def sign_in(body: s.Login, request: Request, command: str) -> tuple[str, Any, datetime, str]:
+    async def sign_in(body: s.Login, request: Request, command: str) -> tuple[str, Any, datetime, str | None]:
         """Check a name and password (throttled, audited) and open a session; also return the
         browser's device cookie."""
         host = request.client.host if request.client else "?"
@@ -76,7 +76,7 @@ def router(runtime: Runtime, access: Access, users: UserStore | None) -> APIRout
         if account is None:
             throttle.failed(attempt)
             raise HTTPException(401, "wrong user name or password, or the account is disabled")
-        device = throttle.succeeded(attempt)
+        device = throttle.succeeded(attempt, browser=command == "sign in (web)")
         secret, expires = tokens.open_session(account.name, account.role, timedelta(hours=SESSION_HOURS))
         return secret, account, expires, device
 
@@ -95,7 +95,8 @@ def router(runtime: Runtime, access: Access, users: UserStore | None) -> APIRout
         response = JSONResponse(s.Me(name=f"session {account.name}", user=account.name, role=account.role,
                                      scopes=sorted(ROLE_SCOPES[account.role])).model_dump())  # fmt: skip
         open_browser_session(response, secret, expires, tls)
-        remember_device(response, device, tls)
+        if device is not None:
+            remember_device(response, device, tls)
         return response
 
     @routes.post(f"{API}/auth/logout", status_code=204, responses=ERRORS, summary="End this session")

@@ -78,12 +78,16 @@ class LoginThrottle:
         self._count(f"ip:{attempt.address}", _SOURCE_TRIES, now)
         self._count(f"user:{attempt.account}", _ACCOUNT_TRIES, now)
 
-    def succeeded(self, attempt: Attempt) -> str:
+    def succeeded(self, attempt: Attempt, browser: bool = True) -> str | None:
         """Forget this source's failures on the account, remember the source; return the
-        device cookie's value for a browser to keep (its old one, or a new one)."""
+        device cookie's value for a browser to keep (its old one, or a new one). A desktop or a
+        script keeps no cookie: it is remembered by its address alone, so that its sign-ins do
+        not push the account's browsers out of the remembered places."""
         self._records.pop(self._pair(attempt), None)
-        device = attempt.device if attempt.device and self.known(attempt) else secrets.token_urlsafe(18)
-        fresh = [f"device:{device}", f"ip:{attempt.address}"]
+        device = None
+        if browser:
+            device = attempt.device if attempt.device and self.known(attempt) else secrets.token_urlsafe(18)
+        fresh = [f"device:{device}"] * (device is not None) + [f"ip:{attempt.address}"]
         seen = [s for s in self._known.pop(attempt.account, []) if s not in fresh]
         self._known[attempt.account] = [*fresh, *seen][:_KNOWN_PER_ACCOUNT]
         while len(self._known) > _MAX_KEYS:

@@ -70,6 +70,11 @@ _ON_ALARM: dict[str, Callable[[str, str], AlarmCommand]] = {
 _WORDS: dict[object, str] = {kind: word for word, kind in _ON_ALARM.items()}
 
 
+def on_alarm(kind: str, alarm: str, text: str) -> AlarmCommand:
+    """The command of word ``kind`` (acknowledge, unshelve, …) on ``alarm``, with its text."""
+    return _ON_ALARM[kind](alarm, text)
+
+
 def word(command: OperatorCommand) -> str:
     """The command's word in the audit trail and on the wire."""
     if isinstance(command, SetMode):
@@ -103,5 +108,5 @@ def from_wire(record: dict[str, Any]) -> OperatorCommand:
     if kind == "shelve":
         return Shelve(str(record["alarm"]), text, timedelta(seconds=float(record["duration_s"])))
     if kind in _ON_ALARM:
-        return _ON_ALARM[kind](str(record["alarm"]), text)
+        return on_alarm(kind, str(record["alarm"]), text)
     raise ValueError(f"unknown operator command {kind!r}")

@@ -37,6 +37,7 @@ from core.site.commands import (
     Shelve,
     Unshelve,
     from_wire,
+    on_alarm,
     to_wire,
 )
 from core.storage.audit import ActiveMode, AuditEntry, AuditStore
@@ -115,12 +116,6 @@ class UnknownAlarm(OperationError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0])
-
-
-_ON_ALARM: dict[Command, Callable[[str, str], OperatorCommand]] = {
-    Command.ACKNOWLEDGE: Acknowledge, Command.UNSHELVE: Unshelve, Command.RESET: Reset,
-    Command.RETURN_TO_SERVICE: ReturnToService,
-}  # fmt: skip
 
 
 class Operations:
@@ -291,7 +286,7 @@ class Operations:
         """Check, carry out ``change(alarm_id, who, text)`` through the engine, audit, answer."""
         self._check(actor, command, alarm_id, text)
         view = self._done(actor, command, alarm_id, text, change(alarm_id, actor.name, text))
-        self._publish(actor, _ON_ALARM[command](alarm_id, text))
+        self._publish(actor, on_alarm(command.value, alarm_id, text))
         return view
 
     def _check(self, actor: Actor, command: Command, alarm_id: str, detail: str) -> None:
