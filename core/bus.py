@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
-from core.model import AlarmEvent, ForecastValue, Sample, StationStatus
+from core.model import AlarmEvent, CrestForecast, ForecastValue, Sample, StationStatus
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -45,6 +45,8 @@ ALARMS: Topic[AlarmEvent] = Topic("alarms")
 """Every accepted alarm transition (raised, returned, acknowledged, shelved…)."""
 FORECASTS: Topic[ForecastValue] = Topic("forecasts")
 """Predicted time to a threshold, for the HMI."""
+CRESTS: Topic[CrestForecast] = Topic("crests")
+"""Each dam's crest forecast, routed through its reservoir, about once a minute of station time."""
 
 Listener = Callable[[T], Any]
 

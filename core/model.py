@@ -180,6 +180,53 @@ class AlarmEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class Outlook:
+    """One scenario of a routed flood: its peak and band, and the predicted levels along the way."""
+
+    start: datetime
+    start_level: float
+    step_s: float
+    path: tuple[float, ...]  # the predicted level at start + (i + 1) · step_s
+    peak: float  # m, the highest level still to come (the level now once past the peak)
+    peak_at: datetime
+    low: float  # the peak's band, from the fit's error on this event's inflow
+    high: float
+    rising_at_horizon: bool = False  # still rising where the forecast stops looking: a floor
+
+    def when(self, level: float) -> datetime | None:
+        """When this scenario's level first reaches ``level``: the start if it is there already,
+        None if not within the horizon."""
+        if self.start_level >= level:
+            return self.start
+        before = self.start_level
+        for i, after in enumerate(self.path):
+            if after >= level:
+                share = (level - before) / (after - before) if after > before else 1.0
+                return self.start + timedelta(seconds=self.step_s * (i + share))
+            before = after
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class CrestForecast:
+    """A dam's predicted crest, routed through its own curves (``core/alarms/forecast``).
+
+    ``rain_stops`` counts only the rain already fallen (a floor); ``rain_continues`` adds rain
+    at the current rate until the horizon. ``fitted`` is False when the catchment's answer could
+    not be learnt from this event yet: the inflow is then held at its present value.
+    """
+
+    station: str
+    tag: str  # the level tag
+    ts: datetime  # the station's time of the forecast
+    level: float
+    rate_per_h: float | None
+    rain_stops: Outlook
+    rain_continues: Outlook | None  # None while no rain falls: it would be the same
+    fitted: bool
+
+
+@dataclass(frozen=True, slots=True)
 class ForecastValue:
     """The predicted time to a threshold, for the HMI to show beside a level."""
 

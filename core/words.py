@@ -9,6 +9,7 @@ gets it.
 from __future__ import annotations
 
 import functools
+from datetime import datetime, tzinfo
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -42,3 +43,22 @@ def say(key: str, language: str, **fields: Any) -> str:
     """The sentence ``key`` in ``language`` (French unless ``en``), its {fields} filled in."""
     french, english = pair(key)
     return (english if language == "en" else french).format(**fields)
+
+
+def number(value: float, decimals: int, language: str) -> str:
+    """A figure as the reader writes it: ``12,50`` in French, ``12.50`` in English."""
+    text = f"{value:.{decimals}f}"
+    return text if language == "en" else text.replace(".", ",")
+
+
+def span(seconds: float) -> str:
+    """A duration as a person says it: "45 s", "16 min", "1 h 5 min" (the same in both languages)."""
+    if seconds < 60:
+        return f"{max(round(seconds), 1)} s"
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def clock(when: datetime, zone: tzinfo) -> str:
+    """A time of day on the site's clock, "14:20"."""
+    return when.astimezone(zone).strftime("%H:%M")

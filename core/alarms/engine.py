@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo
 
 from core import words
+from core.alarms.forecast.forecaster import DamForecaster
 from core.alarms.journal import AlarmJournal, StoredAlarm
 from core.alarms.rules import (
     Access,
@@ -39,8 +42,9 @@ from core.alarms.rules import (
 )
 from core.alarms.states import AlarmState, Event, transition
 from core.alarms.view import AlarmView
-from core.bus import ALARMS, FORECASTS, SAMPLES, STATION_STATUS, Bus
+from core.bus import ALARMS, CRESTS, FORECASTS, SAMPLES, STATION_STATUS, Bus
 from core.clock import Clock, Timer
+from core.config.roles import dam_tags
 from core.config.schema import (
     AlarmRule,
     CommunicationRule,
@@ -59,6 +63,7 @@ from core.model import (
     AlarmEvent,
     AlarmStatus,
     ConnectionState,
+    CrestForecast,
     ForecastValue,
     Priority,
     Sample,
@@ -75,6 +80,9 @@ _MESSAGES = words.section("alarm")  # each kind's message; a rule may give its o
 # A forecast alarm with no time left to give: the level got there, or stopped heading there.
 _FORECAST_REACHED = _MESSAGES.pop("forecast_reached")
 _FORECAST_EASED = _MESSAGES.pop("forecast_eased")
+_FORECAST_TREND = _MESSAGES.pop("forecast_trend")  # without a crest forecast: the slope's guess
+_FORECAST_CONTINUES = _MESSAGES.pop("forecast_continues")  # the rain-goes-on scenario has no crest to give
+_MEASURED_KINDS = frozenset({"HHH", "HH", "H", "L", "LL", "rate", "forecast"})  # limits in the tag's unit
 _LIMIT_KINDS = frozenset({"HHH", "HH", "H", "L", "LL"})
 _REFUSALS = words.section("refusal")  # why a station refused us, as an alarm says it
 # The supervision's own faults, alarmed on every site whatever its rules: an operator must see
@@ -118,6 +126,8 @@ class Alarm:
     delay: Timer | None = None
     delay_target: bool | None = None
     timer: Timer | None = None  # shelving expiry or staleness check
+    zone: tzinfo = UTC  # the site's: the times a message gives
+    sample_ts: datetime | None = None  # the last sample's station time (a forecast's "at")
 
     def stored(self) -> StoredAlarm:
         return StoredAlarm(
@@ -163,34 +173,61 @@ class Alarm:
         messages = self.messages
         extra: dict[str, object] = {}
         evaluator = self.evaluator
+        decimals = self.decimals
         if isinstance(evaluator, RateOfChange) and evaluator.rate is not None:
-            extra["rate"] = f"{evaluator.rate:.2f}"
+            extra["rate"] = words.number(evaluator.rate, 2, language)
         if isinstance(evaluator, Forecast):
-            eta = evaluator.prediction.eta_min
-            reached = self.value is not None and self.limit is not None and self.value >= self.limit
-            if eta is not None:
-                extra["eta"] = f"{eta:.0f}"
-            if messages is _MESSAGES["forecast"] and (reached or eta is None):  # a site's wording is its own
-                messages = _FORECAST_REACHED if reached else _FORECAST_EASED
+            messages = self._forecast_messages(evaluator, language, extra)
         template = messages[0] if language == "fr" else messages[1]
         raised = self.raised_value
         shown = raised if self.kind in _LIMIT_KINDS and raised is not None else self.value
-        value = "—" if shown is None or math.isnan(shown) else f"{shown:.{self.decimals}f}"
+        value = "—" if shown is None or math.isnan(shown) else words.number(shown, decimals, language)
         label = self.label_fr if language == "fr" else (self.label_en or self.label_fr)
         refusal = _REFUSALS.get(self.fault, _REFUSALS["other"])
+        limit: object = self.limit
+        if self.limit is not None and self.kind in _MEASURED_KINDS:
+            limit = words.number(self.limit, 2 if self.kind == "rate" else decimals, language)
         fields = {
             "label": label,
             "value": value,
             "unit": self.unit,
-            "limit": self.limit,
+            "limit": limit,
             "station": self.station,
             "detail": self.detail,
             "reason": refusal[0] if language == "fr" else refusal[1],
         }
         try:
-            return template.format(**{**fields, "rate": "—", "eta": "—", **extra})
+            return template.format(**{**fields, "rate": "—", "eta": "—", "at": "—", "peak": "—",
+                                      "peak_at": "—", **extra})  # fmt: skip
         except (KeyError, IndexError, ValueError):
             return template
+
+    def _forecast_messages(
+        self, forecast: Forecast, language: str, extra: dict[str, object]
+    ) -> tuple[str, str]:
+        """A forecast's sentence: when the crest forecast says the threshold is reached, else
+        how long at the slope; once there or no longer heading there, it says that."""
+        eta = forecast.prediction.eta_min
+        reached = self.value is not None and self.limit is not None and self.value >= self.limit
+        if eta is not None:
+            extra["eta"] = words.span(eta * 60)
+            if self.sample_ts is not None:
+                extra["at"] = words.clock(self.sample_ts + timedelta(minutes=eta), self.zone)
+        outlook = forecast.outlook()
+        if outlook is not None and not forecast.by_trend:
+            extra["peak"] = words.number(outlook.peak, self.decimals, language)
+            extra["peak_at"] = words.clock(outlook.peak_at, self.zone)
+        if self.messages is not _MESSAGES["forecast"]:
+            return self.messages  # a site's wording is its own
+        if reached:
+            return _FORECAST_REACHED
+        if eta is None:
+            return _FORECAST_EASED
+        if forecast.by_trend:
+            return _FORECAST_TREND
+        if outlook is not None and outlook is not forecast.crest_stops():
+            return _FORECAST_CONTINUES
+        return _MESSAGES["forecast"]
 
 
 class AlarmEngine:
@@ -205,6 +242,9 @@ class AlarmEngine:
         self._by_tag: dict[str, list[Alarm]] = {}
         self._by_station: dict[str, list[Alarm]] = {}
         self.forecasts: dict[str, ForecastValue] = {}
+        self.crests: dict[str, CrestForecast] = {}  # the latest per station
+        self._dams: dict[str, DamForecaster] = {}  # by each tag a dam's forecast reads
+        self._zone = ZoneInfo(config.site.timezone)
         self.rejected_samples = 0
         self._warned: set[str] = set()
         self._unsubscribe: list[Callable[[], None]] = []
@@ -230,6 +270,13 @@ class AlarmEngine:
                 self._expand(rule, tags[tag_id])
         for kind, priority in _SUPERVISION_ALARMS.items():
             self._add(_SUPERVISION_RULE, None, SUPERVISION, Supervision(), None, kind, priority, kind)
+        wall = time.monotonic if self.clock.speed > 1 else None  # a time-lapse: once a real second
+        for station in self.config.stations:
+            roles = dam_tags(self.config, station.id)
+            if station.reservoir is not None and "level" in roles:
+                dam = DamForecaster(station.id, station.reservoir, roles, wall)
+                for tag_id in dam.inputs():
+                    self._dams[tag_id] = dam
 
     def _expand(self, rule: AlarmRule, tag: Tag) -> None:
         if isinstance(rule, LimitsRule):
@@ -252,7 +299,7 @@ class AlarmEngine:
                 "rate",
             )
         elif isinstance(rule, ForecastRule):
-            evaluator = Forecast(rule.threshold, rule.horizon_min, rule.window_s)
+            evaluator = Forecast(rule.threshold, rule.horizon_min, rule.window_s, rule.scenario)
             self._add(rule, tag, tag.station, evaluator, rule.threshold, "forecast")
         elif isinstance(rule, StaleRule):
             stale = Stale(rule.max_age_s * self.clock.speed)  # see _LINK_KINDS
@@ -293,6 +340,7 @@ class AlarmEngine:
             messages=messages,
             kind=kind,
             state=AlarmState(latching=rule.latching),
+            zone=self._zone,
         )
         self.alarms[alarm_id] = alarm
         index = self._by_station if tag is None else self._by_tag
@@ -334,8 +382,12 @@ class AlarmEngine:
     # -- process side ---------------------------------------------------------------------
 
     def on_samples(self, samples: Sequence[Sample]) -> None:
-        by_tag = self._by_tag
+        by_tag, dams = self._by_tag, self._dams
         for sample in samples:
+            if dams:
+                dam = dams.get(sample.tag)
+                if dam is not None:
+                    self._crest(dam, sample)
             alarms = by_tag.get(sample.tag)
             if alarms is None:
                 continue
@@ -348,6 +400,7 @@ class AlarmEngine:
             for alarm in alarms:
                 want = alarm.evaluator.update(sample)
                 if isinstance(alarm.evaluator, Forecast):
+                    alarm.sample_ts = sample.ts
                     self._publish_forecast(alarm, alarm.evaluator, sample)
                 if want is None:
                     continue
@@ -389,6 +442,25 @@ class AlarmEngine:
         if active:
             alarm.fault, alarm.value = fault, value
         self._condition(alarm, active)
+
+    def _crest(self, dam: DamForecaster, sample: Sample) -> None:
+        """Feed a dam's forecast; a new one reaches its forecast rules before this very sample."""
+        try:
+            crest = dam.offer(sample)
+        except Exception:  # a forecast must never stop the alarms: they fall back to the slope
+            _LOGGER.exception("crest forecast of %s failed; its forecast rules use the slope", dam.station)
+            return
+        if crest is None:
+            return
+        self.crests[dam.station] = crest
+        for alarm in self._by_tag.get(crest.tag, ()):
+            if isinstance(alarm.evaluator, Forecast):
+                alarm.evaluator.crest = crest
+        self.bus.publish(CRESTS, crest)
+
+    def crest(self, station: str) -> CrestForecast | None:
+        """The dam's latest crest forecast (None without a reservoir or before the first)."""
+        return self.crests.get(station)
 
     def _publish_forecast(self, alarm: Alarm, forecast: Forecast, sample: Sample) -> None:
         prediction = forecast.prediction

@@ -11,7 +11,9 @@ import math
 from collections import deque
 from dataclasses import dataclass
 
-from core.model import Quality, Sample, to_us
+from core.model import CrestForecast, Outlook, Quality, Sample, to_us
+
+_CREST_FRESH_US = 15 * 60 * 1_000_000  # an older crest forecast no longer speaks for the level
 
 
 class Evaluator:
@@ -131,12 +133,32 @@ class Prediction:
 
 
 class Forecast(Evaluator):
-    """Predicted minutes until ``threshold`` at the current trend; active under ``horizon_min``."""
+    """Predicted minutes until ``threshold``; active under ``horizon_min``.
 
-    def __init__(self, threshold: float, horizon_min: float, window_s: float) -> None:
-        self.threshold, self.horizon_min = threshold, horizon_min
+    With the dam's crest forecast (its flood routed through the reservoir, ``crest``) the time
+    is when the predicted level reaches the threshold; without one, or with one gone stale, it
+    is the current slope's extrapolation, and ``by_trend`` says so to every face.
+    """
+
+    def __init__(
+        self, threshold: float, horizon_min: float, window_s: float, scenario: str = "rain_stops"
+    ) -> None:
+        self.threshold, self.horizon_min, self.scenario = threshold, horizon_min, scenario
         self.trend = Trend(window_s)
         self.prediction = Prediction(None, None)
+        self.crest: CrestForecast | None = None
+        self.by_trend = True
+
+    def outlook(self) -> Outlook | None:
+        crest = self.crest
+        if crest is None:
+            return None
+        if self.scenario == "rain_continues" and crest.rain_continues is not None:
+            return crest.rain_continues
+        return crest.rain_stops
+
+    def crest_stops(self) -> Outlook | None:
+        return self.crest.rain_stops if self.crest is not None else None
 
     def update(self, sample: Sample) -> bool | None:
         if not self.usable(sample):
@@ -144,14 +166,21 @@ class Forecast(Evaluator):
         self.trend.add(sample)
         rate = self.trend.slope()
         gap = self.threshold - sample.value
+        outlook = self.outlook()
+        fresh = outlook is not None and abs(to_us(sample.ts) - to_us(outlook.start)) <= _CREST_FRESH_US
+        self.by_trend = not fresh
+        eta: float | None
         if gap <= 0:
-            eta: float | None = 0.0
+            eta = 0.0
+        elif fresh and outlook is not None:
+            when = outlook.when(self.threshold)
+            eta = None if when is None else max((to_us(when) - to_us(sample.ts)) / 60e6, 0.0)
         elif rate is not None and rate > 0:
             eta = gap / rate * 60.0
         else:
             eta = None
         self.prediction = Prediction(rate, eta)
-        if rate is None and gap > 0:
+        if rate is None and gap > 0 and not fresh:
             return None
         self.active = eta is not None and eta < self.horizon_min
         return self.active

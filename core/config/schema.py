@@ -24,6 +24,7 @@ from core.config.base import IDENT, TAG_ID, Labels, PriorityName, Secret
 from core.config.base import StrictModel as _Model
 from core.config.dashboards import Dashboard
 from core.config.notify import Escalation, Notify, Roster
+from core.config.reservoir import Reservoir
 
 
 def matching(pattern: str, ids: list[str], known: set[str] | None = None) -> list[str]:
@@ -112,6 +113,10 @@ class Station(_Model):
     backfill: bool = Field(True, description="fill gaps after a reconnection with HistoryRead")
     max_clock_skew_s: float = Field(
         60.0, gt=0, le=86_400, description="alarm when the station's clock is further off than this"
+    )
+    reservoir: Reservoir | None = Field(
+        None,
+        description="the dam's stage–storage and outflow laws: the crest forecast routes floods with them",
     )
 
     @field_validator("endpoint")
@@ -271,12 +276,18 @@ class RateRule(_Rule):
 
 
 class ForecastRule(_Rule):
-    """Predicted time to a threshold from the current trend (e.g. the spillway crest)."""
+    """Predicted time to a threshold (e.g. HH or the spillway crest): from the dam's crest
+    forecast when its station has a ``reservoir``, else from the level's current slope."""
 
     kind: Literal["forecast"]
     threshold: float
     horizon_min: float = Field(gt=0, le=10_080, description="alarm when the threshold is closer than this")
-    window_s: float = Field(900.0, gt=0, le=86_400)
+    window_s: float = Field(900.0, gt=0, le=86_400, description="the slope's window, without a reservoir")
+    scenario: Literal["rain_stops", "rain_continues"] = Field(
+        "rain_stops",
+        description="with a reservoir: the rain already fallen only (rain_stops), or rain going on at "
+        "the current rate (rain_continues, earlier and more often wrong)",
+    )
 
 
 class StaleRule(_Rule):

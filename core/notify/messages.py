@@ -97,12 +97,7 @@ def late(seconds: float, language: str) -> str:
     return _text(language)["late"].format(late=span(seconds))
 
 
-def span(seconds: float) -> str:
-    """A duration as a person says it: "45 s", "16 min", "1 h 5 min"."""
-    if seconds < 60:
-        return f"{max(round(seconds), 1)} s"
-    minutes = round(seconds / 60)
-    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+span = words.span  # durations are said the same way everywhere
 
 
 def cleared(code: str, at: datetime, zone: ZoneInfo, language: str) -> tuple[str, str]:

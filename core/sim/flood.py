@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from core.config.reservoir import Outlet, Reservoir, Spillway
+
 G = 9.81
 
 
@@ -105,3 +107,17 @@ class FloodModel:
         level = self.level
         self.state.outlet = self.params.outlet_flow(level, self.gate)
         self.state.spillway = self.params.spillway_flow(level)
+
+
+def design(params: DamParameters, step_m: float = 0.5, above_crest_m: float = 2.0) -> Reservoir:
+    """The dam's design file as a site config gives it: a surveyed stage–storage table (one row
+    every ``step_m``) and the outflow laws. The catchment stays unknown to the forecast."""
+    rows = int((params.dam_crest_m + above_crest_m) / step_m) + 1
+    return Reservoir(
+        storage=[(round(i * step_m, 3), round(params.volume(i * step_m))) for i in range(rows)],
+        spillway=Spillway(
+            crest_m=params.spillway_crest_m, length_m=params.spillway_length_m, coefficient=params.spillway_c
+        ),
+        outlet=Outlet(invert_m=params.outlet_invert_m, area_m2=params.outlet_area_m2, cd=params.outlet_cd),
+        phe_m=params.dam_crest_m - 1.0,
+    )

@@ -92,8 +92,8 @@ async def test_limits_with_deadband_do_not_chatter(h: Harness) -> None:
     assert h.actions("level:dam.level:HH") == ["raised"]
     raised = h.events[-1]
     assert raised.priority.name == "CRITICAL"
-    assert raised.message_fr == "dam — Niveau très haut : 12.50 m (seuil 12.0)"
-    assert raised.message_en == "dam — Level very high: 12.50 m (limit 12.0)"
+    assert raised.message_fr == "dam — Niveau très haut : 12,50 m (seuil 12,00 m)"
+    assert raised.message_en == "dam — Level very high: 12.50 m (limit 12.00 m)"
 
 
 async def test_a_limit_is_crossed_above_it_not_at_it_and_hhh_is_a_third_upper_level(
@@ -108,7 +108,7 @@ async def test_a_limit_is_crossed_above_it_not_at_it_and_hhh_is_a_third_upper_le
     h.feed(13.2)  # over the spillway crest
     assert h.actions("level:dam.level:HHH") == ["raised"]
     assert h.events[-1].priority.name == "CRITICAL"
-    assert h.events[-1].message_fr == "dam — Niveau au niveau extrême : 13.20 m (seuil 13.0)"
+    assert h.events[-1].message_fr == "dam — Niveau au niveau extrême : 13,20 m (seuil 13,00 m)"
     assert h.engine.limits("dam.level") == {"H": 10.0, "HH": 12.0, "HHH": 13.0}
 
 
@@ -215,7 +215,7 @@ async def test_rate_of_rise_and_time_to_crest(make: Callable[..., Any]) -> None:
         await asyncio.sleep(30)
     crest = [e for e in h.events if e.alarm == "crest:dam.level"]
     assert [e.action for e in crest] == ["raised"]
-    assert "atteint dans" in crest[0].message_fr
+    assert "dans 1 h 00 min à la pente actuelle" in crest[0].message_fr
 
 
 async def test_communication_loss_alarm(make: Callable[..., Any]) -> None:
@@ -268,7 +268,7 @@ async def test_a_limit_alarm_names_the_value_that_raised_it_not_the_value_now(h:
     h.feed(11.0)  # back under HH: the alarm returns, and its words must not contradict the limit
     alarm = h.engine.alarms["level:dam.level:HH"]
     assert alarm.value == 11.0 and alarm.raised_value == 12.5
-    assert alarm.message("fr") == "dam — Niveau très haut : 12.50 m (seuil 12.0)"
+    assert alarm.message("fr") == "dam — Niveau très haut : 12,50 m (seuil 12,00 m)"
     assert alarm.view().value == 11.0  # the value now is there too, for the screens to show beside it
 
 
@@ -287,7 +287,7 @@ async def test_a_restart_keeps_the_value_that_raised_each_alarm(
     for alarm_id in ("level:dam.level:HH", "level:dam.level:H"):
         alarm = second.engine.alarms[alarm_id]
         assert alarm.raised_value == 12.5 and alarm.view().raised_value == 12.5
-        assert "12.50 m" in alarm.message("fr") and "12.50 m" in alarm.message("en")
+        assert "12,50 m" in alarm.message("fr") and "12.50 m" in alarm.message("en")
     assert second.engine.alarms["level:dam.level:H"].value == 10.6
 
 
@@ -309,10 +309,10 @@ async def test_a_forecast_with_no_time_left_says_reached_or_eased_never_a_dash(
         h.feed(14.5)
         await asyncio.sleep(30)
     assert h.engine.forecast("dam.level")[1] == 0  # no minutes left: it is there
-    assert alarm.message("fr") == "dam — Niveau : 14.0 m atteint"
-    assert alarm.message("en") == "dam — Level: 14.0 m reached"
+    assert alarm.message("fr") == "dam — Niveau : 14,00 m atteint"
+    assert alarm.message("en") == "dam — Level: 14.00 m reached"
     for _ in range(40):  # falling below it again, still within the off-delay
         h.feed(13.0)
         await asyncio.sleep(30)
     assert "—" not in alarm.message("fr").split(" — ", 1)[1]
-    assert alarm.message("fr") == "dam — Niveau : 14.0 m n'est plus prévu dans l'heure"
+    assert alarm.message("fr") == "dam — Niveau : 14,00 m n'est plus prévu"

@@ -1,0 +1,1 @@
+"""The crest forecast: a flood routed through the reservoir's own physics (level-pool routing)."""

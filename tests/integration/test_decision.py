@@ -1,0 +1,113 @@
+"""The moment of decision (issue 34): what the control room and the on-call person are told
+when a flood comes is true — the predicted crest, the dam's name, the words.
+
+The floods are the simulator's (``core.sim.flood``), played in virtual time through the real
+alarm engine with a site config that gives each dam only what a dam's owner knows: its survey
+(a stage–storage table every 50 cm) and its outflow laws. The catchment (area, runoff, lag,
+shape of its unit hydrograph) is the simulator's secret: the forecast learns it from the event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.alarms.engine import AlarmEngine
+from core.bus import ALARMS, Bus
+from core.clock import LoopClock
+from core.config.schema import SiteConfig
+from core.model import AlarmEvent, CrestForecast, Sample
+from core.sim.flood import DamParameters, FloodModel, design
+from core.sim.scenario import Scenario
+from core.storage.sqlite_journal import SQLiteAlarmJournal
+
+pytestmark = pytest.mark.looptime
+
+# A stationary storm of 2 h 30 min (157 mm): over when the reservoirs reach H, an hour or more
+# before their crest, which is when an operator must decide (open the gate, warn downstream).
+STORM = Scenario.model_validate({
+    "name": {"fr": "Orage stationnaire", "en": "Stationary storm"}, "duration_h": 48, "initial_level_m": 3.2,
+    "hyetograph": [{"hour": 0, "mm_h": 0}, {"hour": 0.25, "mm_h": 30}, {"hour": 0.5, "mm_h": 80},
+                   {"hour": 1.0, "mm_h": 110}, {"hour": 1.5, "mm_h": 80}, {"hour": 2.0, "mm_h": 30},
+                   {"hour": 2.5, "mm_h": 0}],
+})  # fmt: skip
+
+# Three reservoirs of different shapes (V = a·h^b) and catchments, each with its H level.
+DAMS = {
+    "gorge": (DamParameters(catchment_km2=18, nash_reservoirs=3, nash_lag_h=1.6, storage_a=22_000, storage_b=1.7,
+                            spillway_crest_m=15, spillway_length_m=25, dam_crest_m=18), 10.0),
+    "valley": (DamParameters(catchment_km2=30, nash_reservoirs=4, nash_lag_h=1.8, storage_a=7_000, storage_b=2.2,
+                             spillway_crest_m=14, spillway_length_m=35, dam_crest_m=17), 12.0),
+    "plain": (DamParameters(catchment_km2=14, nash_reservoirs=2, nash_lag_h=2.0, storage_a=400, storage_b=2.9,
+                            spillway_crest_m=12, spillway_length_m=20, dam_crest_m=15), 12.0),
+}  # fmt: skip
+
+
+def _site(dams: dict[str, tuple[DamParameters, float]]) -> SiteConfig:
+    stations: list[dict[str, Any]] = []
+    tags: list[dict[str, Any]] = []
+    alarms: list[dict[str, Any]] = []
+    for dam, (params, high) in dams.items():
+        stations.append({"id": dam, "name": f"Barrage {dam}", "source": "api", "reservoir": design(params)})
+        for role, unit in (("level", "m"), ("inflow", "m³/s"), ("rain", "mm/h"), ("gate", "%")):
+            tags.append({"id": f"{dam}.{role}", "station": dam, "unit": unit, "label": {"fr": role}})
+        alarms.append({"id": f"level_{dam}", "tags": f"{dam}.level", "kind": "limits",
+                       "limits": {"H": {"value": high}}})  # fmt: skip
+    return SiteConfig.model_validate({"site": {"name": "décision"}, "stations": stations, "tags": tags,
+                                      "alarms": alarms})  # fmt: skip
+
+
+async def _play(tmp_path: Path, dams: dict[str, tuple[DamParameters, float]], hours: float) -> tuple[
+    AlarmEngine, dict[str, CrestForecast], dict[str, tuple[float, datetime]]
+]:
+    """Play the storm on every dam, a sample of each tag a minute; return the forecast each dam
+    had when its H alarm was raised, and each dam's true crest (level, time)."""
+    config = _site(dams)
+    bus = Bus()
+    journal = SQLiteAlarmJournal(tmp_path / "alarms.db")
+    await journal.start()
+    engine = AlarmEngine(config, bus, journal, LoopClock())
+    at_high: dict[str, CrestForecast] = {}
+
+    def raised(event: AlarmEvent) -> None:
+        station = event.tag.split(".")[0]
+        crest = engine.crest(station)
+        if event.action == "raised" and event.alarm.endswith(":H") and crest is not None:
+            at_high.setdefault(station, crest)
+
+    bus.subscribe(ALARMS, raised)
+    await engine.start()
+    models = {dam: FloodModel(params, STORM.initial_level_m) for dam, (params, _) in dams.items()}
+    crest: dict[str, tuple[float, datetime]] = {}
+    for minute in range(int(hours * 60)):
+        rain = STORM.rain_at(minute / 60)
+        now = engine.clock.now()
+        for dam, model in models.items():
+            model.advance(60, rain)
+            state = model.state
+            engine.on_samples([Sample(f"{dam}.inflow", now, state.inflow), Sample(f"{dam}.rain", now, rain),
+                               Sample(f"{dam}.gate", now, 100.0), Sample(f"{dam}.level", now, model.level)])  # fmt: skip
+            if model.level > crest.get(dam, (0.0, now))[0]:
+                crest[dam] = (model.level, now)
+        await asyncio.sleep(60)
+    await engine.stop()
+    await journal.stop()
+    return engine, at_high, crest
+
+
+async def test_at_the_h_crossing_the_crest_is_predicted_within_15_cm_and_20_min(tmp_path: Path) -> None:
+    _, at_high, crest = await _play(tmp_path, DAMS, hours=9)
+    assert set(at_high) == set(DAMS)
+    for dam, forecast in at_high.items():
+        level, when = crest[dam]
+        outlook = forecast.rain_stops
+        lead_min = (when - forecast.ts).total_seconds() / 60
+        assert lead_min > 45, (dam, lead_min)  # decided well before the crest, not at it
+        assert forecast.fitted and forecast.rain_continues is None, dam  # the rain is over
+        assert abs(outlook.peak - level) <= 0.15, (dam, outlook.peak, level)
+        assert abs((outlook.peak_at - when).total_seconds()) <= 20 * 60, (dam, outlook.peak_at, when)
+        assert outlook.low <= outlook.peak <= outlook.high
