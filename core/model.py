@@ -227,6 +227,17 @@ class CrestForecast:
 
 
 @dataclass(frozen=True, slots=True)
+class Situation:
+    """A tag's present as a page tells it: the value now, its trend, the dam's crest to come."""
+
+    value: float | None
+    decimals: int
+    rate_per_h: float | None
+    crest: Outlook | None = None  # the rain-already-fallen scenario of the dam's crest forecast
+    eta_min: float | None = None  # without a crest forecast: the slope's minutes to a threshold
+
+
+@dataclass(frozen=True, slots=True)
 class ForecastValue:
     """The predicted time to a threshold, for the HMI to show beside a level."""
 

@@ -114,7 +114,7 @@ class Runtime:
                 build_paging_store(config.storage, self.data_dir),
                 accounts.channels,
                 self._acknowledged_by_phone,
-                self.alarms.forecast,
+                self.alarms.situation,
                 self.lease.leading if self.lease is not None else None,
             )
             if self.lease is not None:

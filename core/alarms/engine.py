@@ -67,6 +67,7 @@ from core.model import (
     ForecastValue,
     Priority,
     Sample,
+    Situation,
     StationStatus,
 )
 
@@ -595,6 +596,22 @@ class AlarmEngine:
             if value.tag == tag_id:
                 return value.rate_per_h, value.eta_min
         return None, None
+
+    def situation(self, tag_id: str) -> Situation | None:
+        """What a page says of a tag now: its last value, its trend and, on a dam's level, the
+        crest forecast (or the slope's time to the nearest forecast threshold without one)."""
+        alarms = self._by_tag.get(tag_id)
+        if not alarms:
+            return None
+        tag = self.config.tag(tag_id)
+        rate, eta = self.forecast(tag_id)
+        crest = self.crests.get(tag.station) if tag is not None else None
+        if crest is not None and crest.tag == tag_id:
+            return Situation(alarms[0].value, alarms[0].decimals, crest.rate_per_h, crest.rain_stops)
+        for alarm in alarms:
+            if rate is None and isinstance(alarm.evaluator, RateOfChange):
+                rate = alarm.evaluator.rate
+        return Situation(alarms[0].value, alarms[0].decimals, rate, None, eta)
 
     def limits(self, tag_id: str) -> dict[str, float]:
         """The HH/H/L/LL limits configured for a tag (whatever rule or pattern set them)."""

@@ -34,8 +34,8 @@ from core.bus import ALARMS, Bus
 from core.clock import Clock, Timer, pause
 from core.config.notify import BUILT_IN_CHANNELS, BuiltIn, Escalation, Level, Person, Policy
 from core.config.schema import SiteConfig, matching
-from core.model import AlarmAction, AlarmEvent
-from core.notify import messages
+from core.model import AlarmAction, AlarmEvent, Situation
+from core.notify import gsm, messages
 from core.notify.channels import Channel, ChannelDown, Outbound, Rejected, Transient
 from core.notify.links import IncidentLinks
 from core.notify.phone import Reply
@@ -80,7 +80,7 @@ _TAKEABLE = (OPEN, EXHAUSTED)
 _LATE_AFTER = timedelta(seconds=1)  # a page sent this long after its time says how late it is
 _SYNC_S = 2.0  # how often redundant servers look at each other's rows in the shared store
 
-Forecasts = Callable[[str], tuple[float | None, float | None]]
+Situations = Callable[[str], Situation | None]  # a tag's present (value, trend, crest)
 
 
 class Cascade:
@@ -92,7 +92,7 @@ class Cascade:
         store: PagingStore,
         channels: Mapping[str, Channel],
         acknowledge: Callable[[str, str, str], bool],
-        forecasts: Forecasts | None = None,
+        situation: Situations | None = None,
         leading: Callable[[], bool] | None = None,
     ) -> None:
         """``leading()`` says whether this server may page now (the leader lease of redundant
@@ -108,7 +108,7 @@ class Cascade:
         self.oncall = OnCall(config.roster)
         self.policies = {policy.id: policy for policy in self.escalation.policies}
         self._acknowledge = acknowledge
-        self._forecasts = forecasts
+        self._situation = situation
         self._leading = leading or (lambda: True)
         self._timer: Timer | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -584,20 +584,22 @@ class Cascade:
         elif kind == DeliveryKind.CLEAR:
             subject, text = messages.cleared(incident.code, now, zone, language)
         else:
-            lines = self._lines(incident)
+            lines, others = self._lines(incident), len(self._others(incident, person))
+            link = self.links.url(incident.id, person.id, now) if self.links is not None else ""
+            room = gsm.PART * messages.SMS_SEGMENTS - (len(link) + 1 if link else 0)
             if channel == BuiltIn.EMAIL:
-                subject, text = messages.email(incident.code, lines, language, incident.opened_at, zone)
+                subject, text = messages.email(
+                    incident.code, lines, language, incident.opened_at, zone, others
+                )
             elif channel == BuiltIn.VOICE:
-                subject, text = "", messages.voice(incident.code, lines, language)
+                subject, text = "", messages.voice(incident.code, lines, language, zone)
             elif channel == BuiltIn.SMS:
-                subject, text = "", messages.sms(incident.code, lines, language)
+                subject, text = "", messages.sms(incident.code, lines, language, zone, others, room)
             else:  # a plugin's channel (a chat): the e-mail's subject, the SMS's short text
                 subject = messages.email(incident.code, lines, language, incident.opened_at, zone)[0]
-                text = messages.sms(incident.code, lines, language)
-            if self.links is not None and channel != BuiltIn.VOICE:
-                text += ("\n" if channel == BuiltIn.EMAIL else " ") + self.links.url(
-                    incident.id, person.id, now
-                )
+                text = messages.sms(incident.code, lines, language, zone, others, room)
+            if link and channel != BuiltIn.VOICE:
+                text += ("\n" if channel == BuiltIn.EMAIL else " ") + link
             if late is not None:
                 note = messages.late(late.total_seconds(), language)
                 subject, text = (f"{note} — {subject}" if subject else ""), f"{note} — {text}"
@@ -611,7 +613,7 @@ class Cascade:
             event = paged.event
             tag = self.config.tag(event.tag)
             station = self.config.station(tag.station).name if tag else event.tag.split(".")[0]
-            rate, eta = self._forecasts(event.tag) if self._forecasts else (None, None)
+            now = self._situation(event.tag) if self._situation else None
             lines.append(
                 messages.AlarmLine(
                     event.alarm,
@@ -621,11 +623,19 @@ class Cascade:
                     event.message_en,
                     event.value,
                     tag.unit if tag else "",
-                    rate,
-                    eta,
+                    now,
                 )
             )
         return lines
+
+    def _others(self, incident: Incident, person: Person) -> set[str]:
+        """Who else this incident has paged or is paging at its level: a page says how many."""
+        paged = {d.person for d in self.store.deliveries(incident.id) if d.kind == DeliveryKind.PAGE}
+        policy = self.policies.get(incident.policy)
+        if policy is not None and incident.level < len(policy.levels):
+            paged |= {p.id for p in self._targets(policy.levels[incident.level], incident.level_at)}
+        paged.discard(person.id)
+        return paged
 
     def _spawn(self, delivery: Delivery, outbound: Outbound | None = None) -> None:
         if outbound is None:  # a retry resumed after a restart: compose it again

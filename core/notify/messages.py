@@ -1,17 +1,22 @@
 """The words of a page, in the person's language: short for SMS, complete for e-mail, plain for voice.
 
-A page names the dam, the alarm, the value, the trend and the predicted time to crest when a
-forecast rule computes one, and ends with the code to acknowledge (``OK 12``).
+A page names the dam and the alarm, says the level now with its unit, its trend, the crest the
+dam's forecast expects and when (site time), how many others were paged, and ends with the
+code to acknowledge (``OK 12``). An SMS is folded into GSM-7 and kept to two segments, its
+least needed parts dropped first: a third of a person's phone bill is not worth a detail.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo
 
 from core import words
-from core.model import Priority
+from core.model import Priority, Situation
+from core.notify import gsm
+
+SMS_SEGMENTS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,8 +30,7 @@ class AlarmLine:
     message_en: str
     value: float | None
     unit: str
-    rate_per_h: float | None = None  # the tag's current trend
-    eta_min: float | None = None  # predicted minutes to the next threshold, when forecast
+    now: Situation | None = None  # the tag's present: value, trend, crest to come
 
     def message(self, language: str) -> str:
         return self.message_en if language == "en" and self.message_en else self.message_fr
@@ -38,14 +42,35 @@ def _text(language: str) -> dict[str, str]:
     return {entry: texts[index] for entry, texts in words.section("page").items()}
 
 
-def _details(line: AlarmLine, language: str) -> str:
-    words = _text(language)
-    parts = [line.message(language)]
-    if line.rate_per_h is not None:
-        parts.append(words["trend"].format(rate=line.rate_per_h, unit=line.unit))
-    if line.eta_min is not None:
-        parts.append(words["eta"].format(eta=line.eta_min))
-    return ", ".join(parts)
+def _facts(line: AlarmLine, language: str, zone: tzinfo) -> list[str]:
+    """What the alarm's message does not already say: the value now, the trend, the crest."""
+    said, now = _text(language), line.now
+    if now is None:
+        return []
+    facts = []
+    if now.value is not None and now.value != line.value:  # the message gave the value that raised it
+        facts.append(
+            said["now"].format(value=words.number(now.value, now.decimals, language), unit=line.unit)
+        )
+    if now.rate_per_h is not None:
+        rate = words.number(now.rate_per_h, 2, language)
+        facts.append(said["trend"].format(rate=rate if now.rate_per_h < 0 else f"+{rate}", unit=line.unit))
+    crest = now.crest
+    if crest is not None and crest.peak > crest.start_level:
+        facts.append(
+            said["crest"].format(
+                peak=words.number(crest.peak, now.decimals, language),
+                unit=line.unit,
+                at=words.clock(crest.peak_at, zone),
+            )
+        )
+    elif now.eta_min is not None:
+        facts.append(said["eta"].format(eta=words.span(now.eta_min * 60)))
+    return facts
+
+
+def _details(line: AlarmLine, language: str, zone: tzinfo) -> str:
+    return ", ".join([line.message(language), *_facts(line, language, zone)])
 
 
 def _priority(language: str, line: AlarmLine) -> str:
@@ -56,18 +81,34 @@ def _worst(lines: list[AlarmLine]) -> AlarmLine:
     return min(lines, key=lambda line: line.priority)
 
 
-def sms(code: str, lines: list[AlarmLine], language: str) -> str:
-    """Short: the worst alarm first, how many more, and how to acknowledge."""
-    words = _text(language)
+def _others(n: int, language: str) -> str:
+    return _text(language)["others" if n > 1 else "other"].format(n=n) if n else ""
+
+
+def sms(
+    code: str, lines: list[AlarmLine], language: str, zone: tzinfo, others: int = 0, room: int | None = None
+) -> str:
+    """Short, in GSM-7: the worst alarm first, then what fits of the facts, the others paged and
+    how many more alarms, and always how to acknowledge; ``room`` septets at most (two segments)."""
+    said = _text(language)
+    room = gsm.PART * SMS_SEGMENTS if room is None else room
     worst = _worst(lines)
-    text = f"[{code}] {_priority(language, worst)} {_details(worst, language)}"
+    head = gsm.fold(f"[{code}] {_priority(language, worst)} {worst.message(language)}")
+    tail = gsm.fold(f". {said['ack_hint'].format(code=code)}")
+    optional = [*_facts(worst, language, zone), _others(others, language)]
     if len(lines) > 1:
-        text += f" ({words['more'].format(n=len(lines) - 1)})"
-    return f"{text}. {words['ack_hint'].format(code=code)}"
+        optional.append(said["more"].format(n=len(lines) - 1))
+    if gsm.septets(head + tail) > room:  # the alarm's own words are cut, never the way to acknowledge
+        head = gsm.cut(head, max(room - gsm.septets(tail) - 3, 10)) + "..."
+    text = head
+    for part in (gsm.fold(p) for p in optional if p):
+        if gsm.septets(text + ", " + part + tail) <= room:
+            text += ", " + part
+    return text + tail
 
 
 def email(
-    code: str, lines: list[AlarmLine], language: str, opened: datetime, zone: ZoneInfo
+    code: str, lines: list[AlarmLine], language: str, opened: datetime, zone: ZoneInfo, others: int = 0
 ) -> tuple[str, str]:
     words = _text(language)
     worst = _worst(lines)
@@ -75,13 +116,18 @@ def email(
     subject = words["subject"].format(priority=priority, station=worst.station, code=code)
     body = [words["intro"].format(code=code, time=opened.astimezone(zone).strftime("%d/%m/%Y %H:%M %Z")), ""]
     for line in sorted(lines, key=lambda line: line.priority):
-        body.append(f"- {_priority(language, line)}: {_details(line, language)}")
+        body.append(f"- {_priority(language, line)}: {_details(line, language, zone)}")
+    if others:
+        body += ["", _others(others, language)]
     body += ["", words["footer"].format(code=code)]
     return subject, "\n".join(body) + "\n"
 
 
-def voice(code: str, lines: list[AlarmLine], language: str) -> str:
-    spoken = ". ".join(_details(line, language) for line in sorted(lines, key=lambda line: line.priority))
+def voice(code: str, lines: list[AlarmLine], language: str, zone: tzinfo) -> str:
+    spoken = ". ".join(
+        _details(line, language, zone).replace(" — ", ", ")
+        for line in sorted(lines, key=lambda line: line.priority)
+    )
     return _text(language)["voice"].format(alarms=spoken)
 
 

@@ -189,6 +189,6 @@ async def start_bench(
     accounts = factory.build(config.notify)
     store = SqlitePagingStore(directory / "notify.db")
     cascade = Cascade(config, bus, engine.clock, store, accounts.channels,
-                      engine.acknowledge, engine.forecast, leading)  # fmt: skip
+                      engine.acknowledge, engine.situation, leading)  # fmt: skip
     await cascade.start()
     return PagingBench(config, engine, cascade, journal, accounts.webhooks)

@@ -38,13 +38,46 @@ STORM = Scenario.model_validate({
 
 # Three reservoirs of different shapes (V = a·h^b) and catchments, each with its H level.
 DAMS = {
-    "gorge": (DamParameters(catchment_km2=18, nash_reservoirs=3, nash_lag_h=1.6, storage_a=22_000, storage_b=1.7,
-                            spillway_crest_m=15, spillway_length_m=25, dam_crest_m=18), 10.0),
-    "valley": (DamParameters(catchment_km2=30, nash_reservoirs=4, nash_lag_h=1.8, storage_a=7_000, storage_b=2.2,
-                             spillway_crest_m=14, spillway_length_m=35, dam_crest_m=17), 12.0),
-    "plain": (DamParameters(catchment_km2=14, nash_reservoirs=2, nash_lag_h=2.0, storage_a=400, storage_b=2.9,
-                            spillway_crest_m=12, spillway_length_m=20, dam_crest_m=15), 12.0),
-}  # fmt: skip
+    "gorge": (
+        DamParameters(
+            catchment_km2=18,
+            nash_reservoirs=3,
+            nash_lag_h=1.6,
+            storage_a=22_000,
+            storage_b=1.7,
+            spillway_crest_m=15,
+            spillway_length_m=25,
+            dam_crest_m=18,
+        ),
+        10.0,
+    ),
+    "valley": (
+        DamParameters(
+            catchment_km2=30,
+            nash_reservoirs=4,
+            nash_lag_h=1.8,
+            storage_a=7_000,
+            storage_b=2.2,
+            spillway_crest_m=14,
+            spillway_length_m=35,
+            dam_crest_m=17,
+        ),
+        12.0,
+    ),
+    "plain": (
+        DamParameters(
+            catchment_km2=14,
+            nash_reservoirs=2,
+            nash_lag_h=2.0,
+            storage_a=400,
+            storage_b=2.9,
+            spillway_crest_m=12,
+            spillway_length_m=20,
+            dam_crest_m=15,
+        ),
+        12.0,
+    ),
+}
 
 
 def _site(dams: dict[str, tuple[DamParameters, float]]) -> SiteConfig:
@@ -61,9 +94,9 @@ def _site(dams: dict[str, tuple[DamParameters, float]]) -> SiteConfig:
                                       "alarms": alarms})  # fmt: skip
 
 
-async def _play(tmp_path: Path, dams: dict[str, tuple[DamParameters, float]], hours: float) -> tuple[
-    AlarmEngine, dict[str, CrestForecast], dict[str, tuple[float, datetime]]
-]:
+async def _play(
+    tmp_path: Path, dams: dict[str, tuple[DamParameters, float]], hours: float
+) -> tuple[AlarmEngine, dict[str, CrestForecast], dict[str, tuple[float, datetime]]]:
     """Play the storm on every dam, a sample of each tag a minute; return the forecast each dam
     had when its H alarm was raised, and each dam's true crest (level, time)."""
     config = _site(dams)
@@ -89,8 +122,14 @@ async def _play(tmp_path: Path, dams: dict[str, tuple[DamParameters, float]], ho
         for dam, model in models.items():
             model.advance(60, rain)
             state = model.state
-            engine.on_samples([Sample(f"{dam}.inflow", now, state.inflow), Sample(f"{dam}.rain", now, rain),
-                               Sample(f"{dam}.gate", now, 100.0), Sample(f"{dam}.level", now, model.level)])  # fmt: skip
+            engine.on_samples(
+                [
+                    Sample(f"{dam}.inflow", now, state.inflow),
+                    Sample(f"{dam}.rain", now, rain),
+                    Sample(f"{dam}.gate", now, 100.0),
+                    Sample(f"{dam}.level", now, model.level),
+                ]
+            )
             if model.level > crest.get(dam, (0.0, now))[0]:
                 crest[dam] = (model.level, now)
         await asyncio.sleep(60)

@@ -36,8 +36,14 @@ async def test_flood_alarms_rise_in_order_and_clear_after_the_flood(tmp_path: Pa
     for minute in range(24 * 60):  # one sample a minute, one virtual minute apart
         model.advance(60, scenario.rain_at(minute / 60) * dam.rain_factor)
         now, state = engine.clock.now(), model.state
-        engine.on_samples([Sample("lauragais.inflow", now, state.inflow), Sample("lauragais.rain", now, state.rain_mm_h),
-                           Sample("lauragais.gate", now, 100.0), Sample("lauragais.level", now, model.level)])  # fmt: skip
+        engine.on_samples(
+            [
+                Sample("lauragais.inflow", now, state.inflow),
+                Sample("lauragais.rain", now, state.rain_mm_h),
+                Sample("lauragais.gate", now, 100.0),
+                Sample("lauragais.level", now, model.level),
+            ]
+        )
         await asyncio.sleep(60)
 
     level_events = [e for e in events if e.tag == "lauragais.level"]
@@ -54,8 +60,11 @@ async def test_flood_alarms_rise_in_order_and_clear_after_the_flood(tmp_path: Pa
     assert {engine.alarms[a].state.status for a in raised} == {AlarmStatus.RTN_UNACK}
     forecast = next(e for e in level_events if e.alarm.startswith("forecast") and e.action == "raised")
     # HH is warned of two hours ahead from the crest forecast, in the site's words and time
-    assert re.fullmatch(r"Barrage de la Ganguise — Niveau de la retenue : 13,50 m prévu à \d\d:\d\d "
-                        r"\(dans 2 h 00 min\) si la pluie continue au rythme actuel", forecast.message_fr)  # fmt: skip
+    assert re.fullmatch(
+        r"Barrage de la Ganguise — Niveau de la retenue : 13,50 m prévu à \d\d:\d\d "
+        r"\(dans 2 h 00 min\) si la pluie continue au rythme actuel",
+        forecast.message_fr,
+    )
     await engine.stop()
     await journal.stop()
     assert sorted(level_events, key=lambda e: e.ts) == level_events  # published in time order

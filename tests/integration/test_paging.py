@@ -8,6 +8,7 @@ run on the loop's virtual clock (looptime): fifteen minutes take milliseconds.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 from core.config import load_config
 from core.config.base import SecretRef
 from core.model import AlarmStatus, Sample
+from core.notify import gsm
 from core.notify.store import ACKED, CLEARED, FAILED, SENT, SKIPPED
 from core.sim.flood import FloodModel
 from core.sim.scenario import load_dams, load_scenario
@@ -42,7 +44,9 @@ async def test_flood_pages_by_sms_then_voice_then_level_two_until_an_sms_reply_a
     replied = None
     for minute in range(12 * 60):  # one sample a virtual minute
         model.advance(60, scenario.rain_at(minute / 60) * dam.rain_factor)
-        bench.engine.on_samples([Sample("lauragais.level", bench.engine.clock.now(), model.level)])
+        now, state = bench.engine.clock.now(), model.state
+        values = {"inflow": state.inflow, "rain": state.rain_mm_h, "gate": 100.0, "level": model.level}
+        bench.engine.on_samples([Sample(f"lauragais.{role}", now, value) for role, value in values.items()])
         await asyncio.sleep(60)
         incident = bench.cascade.store.incident(1)
         if (
@@ -72,10 +76,10 @@ async def test_flood_pages_by_sms_then_voice_then_level_two_until_an_sms_reply_a
     assert [(p.kind, p.form["To"]) for p in pages[:4]] == [("sms", ALICE), ("voice", ALICE), ("sms", BOB),
                                                             ("sms", ALICE)]  # fmt: skip
     first = pages[0].form["Body"]
-    assert first.startswith(
-        "[1] CRITIQUE Barrage de la Ganguise — Niveau de la retenue : 14.0 m atteint dans"
-    )
-    assert "tendance +" in first and "Répondez OK 1 pour acquitter." in first
+    # the dam, the level with its unit, the trend and the crest to come, in two GSM-7 segments
+    assert first.startswith("[1] CRITIQUE Barrage de la Ganguise - Niveau de la retenue très haut : 13,5")
+    assert re.search(r"tendance \+\d,\d\d m/h, crete prévue 13,\d\d m vers \d\d:\d\d", first), first
+    assert "Répondez OK 1 pour acquitter." in first and gsm.segments(first) <= 2
     assert pages[0].form["StatusCallback"].startswith("https://scada.example.test/api/v1/twilio/status?d=1")
     twiml = pages[1].form["Twiml"]
     assert '<Gather action="https://scada.example.test/api/v1/twilio/voice?d=' in twiml
@@ -83,13 +87,11 @@ async def test_flood_pages_by_sms_then_voice_then_level_two_until_an_sms_reply_a
     assert (
         pages[2]
         .form["Body"]
-        .startswith(
-            "[1] CRITICAL Barrage de la Ganguise — Reservoir level: 14.0 m reached in 60 min, trend +"
-        )
+        .startswith("[1] CRITICAL Barrage de la Ganguise - Reservoir level very high: 13.5")
     )
     assert "acquittée par Bob Durand" in pages[3].form["Body"]
 
-    crest = bench.engine.alarms["crest_lauragais:lauragais.level"]
+    crest = bench.engine.alarms["level_lauragais:lauragais.level:HH"]
     assert crest.ack_user == "Bob Durand"
     events = await bench.journal.events(incident.opened_at, bench.engine.clock.now(), crest.id)
     assert any(
@@ -137,9 +139,9 @@ async def test_smtp_down_falls_back_to_sms_at_once_and_is_skipped_while_down(
     assert [outcome for _, _, outcome, _ in attempts] == [SKIPPED]
     assert "unreachable" in bench.cascade.store.delivery("1:page:0:0:alice:email").detail  # type: ignore[union-attr]
     assert [p.form["Body"][:40] for p in twilio.pages("sms")] == [
-        "[1] CRITIQUE Barrage de la Ganguise — Ni",
+        "[1] CRITIQUE Barrage de la Ganguise - Ni",
         "Écrêteur : alarme 1 revenue à la normale",
-        "[2] CRITIQUE Barrage de la Ganguise — Ni",
+        "[2] CRITIQUE Barrage de la Ganguise - Ni",
     ]
     await bench.stop()
 
@@ -162,8 +164,8 @@ async def test_email_pages_over_starttls_with_auth_in_each_persons_language(tmp_
     assert french["Subject"] == "[Écrêteur] CRITIQUE — Barrage de la Ganguise — alarme 1"
     assert english["Subject"] == "[Écrêteur] CRITICAL — Barrage de la Ganguise — alarm 1"
     body = french.get_content()
-    assert "Niveau très haut : 4.20 m (seuil 4.0)" in body and "par SMS (OK 1)" in body
-    assert "Level very high: 4.20 m (limit 4.0)" in english.get_content()
+    assert "Niveau très haut : 4,20 m (seuil 4,00 m)" in body and "par SMS (OK 1)" in body
+    assert "Level very high: 4.20 m (limit 4.00 m)" in english.get_content()
     bench.engine.acknowledge("level:lauragais.level:HH", "Opératrice PC crue", "vu")
     await bench.settled()
     notices = [
@@ -341,8 +343,10 @@ async def test_alarms_raised_together_make_one_page(tmp_path: Path, twilio: Reco
     await bench.settled()
     bodies = [p.form["Body"] for p in twilio.pages()]
     assert len(bodies) == 2 and bodies[0].startswith("[1] HAUTE")
-    assert bodies[1].startswith("[1] CRITICAL Barrage de la Ganguise — Level very high: 4.30 m")
-    assert "(+1 more alarm(s))" in bodies[1]
+    assert bodies[1].startswith(
+        "[1] CRITICAL Barrage de la Ganguise - Level very high: 4.30 m (limit 4.00 m)"
+    )
+    assert "+1 more alarm(s)." in bodies[1]
     await bench.stop()
 
 

@@ -55,7 +55,9 @@ def test_a_reservoir_table_that_goes_down_is_refused_with_its_rows() -> None:
     with pytest.raises(ValidationError, match="give the outflow"):
         Reservoir(storage=[(3, 0), (4, 100)])
     with pytest.raises(ValidationError, match="not both"):
-        Reservoir(storage=[(3, 0), (4, 100)], rating=[(3, 0), (5, 10)], spillway={"crest_m": 4, "length_m": 5})
+        Reservoir(
+            storage=[(3, 0), (4, 100)], rating=[(3, 0), (5, 10)], spillway={"crest_m": 4, "length_m": 5}
+        )
 
 
 def _storm(peak_mm_h: float, hours: float) -> list[tuple[float, float]]:
@@ -70,13 +72,29 @@ def _rain(storm: list[tuple[float, float]], hour: float) -> float:
 
 dams = st.builds(
     lambda b, a, crest, length, area, km2, runoff, n, lag, base: DamParameters(
-        catchment_km2=km2, runoff_coefficient=runoff, nash_reservoirs=n, nash_lag_h=lag, base_flow_m3s=base,
-        storage_a=a * 10 ** (2.2 - b), storage_b=b, spillway_crest_m=crest, spillway_length_m=length,
-        outlet_area_m2=area, dam_crest_m=crest + 4,
-    ),  # fmt: skip
-    st.floats(1.5, 3.0), st.floats(2_000, 12_000), st.floats(8, 16), st.floats(10, 50), st.floats(0.5, 2),
-    st.floats(8, 40), st.floats(0.3, 0.8), st.integers(1, 5), st.floats(0.3, 2.0), st.floats(0.1, 2.0),
-)  # fmt: skip
+        catchment_km2=km2,
+        runoff_coefficient=runoff,
+        nash_reservoirs=n,
+        nash_lag_h=lag,
+        base_flow_m3s=base,
+        storage_a=a * 10 ** (2.2 - b),
+        storage_b=b,
+        spillway_crest_m=crest,
+        spillway_length_m=length,
+        outlet_area_m2=area,
+        dam_crest_m=crest + 4,
+    ),
+    st.floats(1.5, 3.0),
+    st.floats(2_000, 12_000),
+    st.floats(8, 16),
+    st.floats(10, 50),
+    st.floats(0.5, 2),
+    st.floats(8, 40),
+    st.floats(0.3, 0.8),
+    st.integers(1, 5),
+    st.floats(0.3, 2.0),
+    st.floats(0.1, 2.0),
+)
 
 
 @settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
