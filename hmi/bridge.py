@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import QObject, Signal
 
-from core.bus import FORECASTS, SAMPLES, STATION_STATUS
-from core.model import AlarmEvent, ForecastValue, Sample, StationStatus
+from core.bus import CRESTS, FORECASTS, SAMPLES, STATION_STATUS
+from core.model import AlarmEvent, CrestForecast, ForecastValue, Sample, StationStatus
 from core.runtime import Runtime
 
 
@@ -21,6 +21,7 @@ class Bridge(QObject):
     station = Signal(object)  # StationStatus
     alarm = Signal(object)  # AlarmEvent, or None when the whole alarm picture changed
     forecast = Signal(object)  # ForecastValue
+    crest = Signal(object)  # CrestForecast
 
     def __init__(self, runtime: Runtime) -> None:
         super().__init__()
@@ -31,6 +32,7 @@ class Bridge(QObject):
             bus.subscribe(STATION_STATUS, self._on_station),
             runtime.board.subscribe(self._on_alarm),  # the server's alarms, or this process's
             bus.subscribe(FORECASTS, self._on_forecast),
+            bus.subscribe(CRESTS, self._on_crest),
         ]
 
     def _on_samples(self, batch: Sequence[Sample]) -> None:
@@ -44,6 +46,9 @@ class Bridge(QObject):
 
     def _on_forecast(self, forecast: ForecastValue) -> None:
         self.forecast.emit(forecast)
+
+    def _on_crest(self, crest: CrestForecast) -> None:
+        self.crest.emit(crest)
 
     def close(self) -> None:
         for unsubscribe in self._unsubscribe:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication, QLocale, QTranslator
 
+from core import words
 from core.paths import resources
 
 I18N = resources() / "i18n"
@@ -29,6 +30,11 @@ def pick_language(configured: str | None) -> str:
 def language() -> str:
     """The language of the interface now ("fr" or "en"), e.g. to pick an alarm's message."""
     return _installed
+
+
+def number(value: float, decimals: int) -> str:
+    """A figure in the interface's language: "12,50" in French, "12.50" in English."""
+    return words.number(value, decimals, _installed)
 
 
 def install(app: QCoreApplication, language: str) -> QTranslator | None:

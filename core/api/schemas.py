@@ -252,6 +252,22 @@ class DamLevel(BaseModel):
     limits: dict[str, float] = Field(description="HHH/HH/H/L/LL limits configured on the level")
 
 
+class CrestOut(BaseModel):
+    """The dam's crest forecast: its flood routed through the reservoir's own curves."""
+
+    ts: datetime = Field(description="the station's time of the forecast")
+    peak: float = Field(description="the highest level still to come, from the rain already fallen")
+    peak_at: datetime
+    low: float = Field(description="the peak's band, from the fit's error on this event")
+    high: float
+    if_rain_continues: float | None = Field(description="the peak if the rain goes on at its present rate")
+    if_rain_continues_at: datetime | None
+    still_rising_at_horizon: bool = Field(
+        description="the rain-goes-on level still rises where the forecast ends"
+    )
+    fitted: bool = Field(description="false: the catchment's answer is not learnt yet, the inflow is held")
+
+
 class DamOut(BaseModel):
     """A dam as the overview draws it: its level and limits, its tags by role, its forecast."""
 
@@ -262,7 +278,8 @@ class DamOut(BaseModel):
     tags: dict[str, str] = Field(description="tag id by role: inflow, outflow, rain, gate…")
     units: dict[str, str] = Field(description="unit by role")
     rate_per_h: float | None = Field(description="the level's trend, units per hour")
-    eta_min: float | None = Field(description="minutes to the forecast threshold (e.g. the crest)")
+    eta_min: float | None = Field(description="minutes to the forecast threshold (e.g. HH)")
+    crest: CrestOut | None = Field(None, description="the crest forecast, for a dam with a reservoir model")
 
 
 class ShiftOut(BaseModel):

@@ -11,7 +11,7 @@ from fastapi import Depends, FastAPI
 
 from core.api import schemas as s
 from core.config.roles import dam_tags
-from core.model import ConnectionState
+from core.model import ConnectionState, CrestForecast
 from core.notify.roster import OnCall, Shift
 from core.notify.store import OPEN, Incident
 from core.runtime import Runtime
@@ -50,8 +50,12 @@ def add_site_routes(
             status = runtime.stations.get(station.id)
             link = status.state.value if status else ConnectionState.DISCONNECTED.value
             units = {role: t.unit for role, tag in roles.items() if (t := config.tag(tag)) is not None}
+            forecast = runtime.alarms.crest(station.id)
+            if forecast is not None and forecast.rate_per_h is not None:
+                rate = forecast.rate_per_h  # the forecast's own trend, on the grid it routes from
+            crest = _crest(forecast)
             out.append(s.DamOut(id=station.id, name=station.name, link=link, level=level, tags=roles,
-                                units=units, rate_per_h=rate, eta_min=eta))  # fmt: skip
+                                units=units, rate_per_h=rate, eta_min=eta, crest=crest))  # fmt: skip
         return out
 
     @app.get(
@@ -98,3 +102,20 @@ def add_site_routes(
                              acked_at=incident.acked_at, closed_at=incident.closed_at,
                              alarms=[paged.alarm for paged in store.alarms(incident.id)],
                              deliveries=deliveries)  # fmt: skip
+
+
+def _crest(crest: CrestForecast | None) -> s.CrestOut | None:
+    if crest is None:
+        return None
+    stops, more = crest.rain_stops, crest.rain_continues
+    return s.CrestOut(
+        ts=crest.ts,
+        peak=stops.peak,
+        peak_at=stops.peak_at,
+        low=stops.low,
+        high=stops.high,
+        if_rain_continues=more.peak if more else None,
+        if_rain_continues_at=more.peak_at if more else None,
+        still_rising_at_horizon=bool(more and more.rising_at_horizon),
+        fitted=crest.fitted,
+    )

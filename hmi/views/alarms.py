@@ -35,7 +35,7 @@ from core.runtime import Runtime
 from core.site.operations import Actor, Command, OperationError
 from hmi import i18n
 from hmi.bridge import Bridge
-from hmi.i18n import tr
+from hmi.i18n import number, tr
 from hmi.style import PRIORITY_COLOUR, PRIORITY_SHAPE, SHELVED, Theme
 from hmi.tasks import later
 from hmi.views.overview import priority_word
@@ -140,7 +140,7 @@ class AlarmsView(QWidget):
         if value is None or math.isnan(value):
             return "—"
         tag = self.runtime.config.tag(alarm.tag)
-        return f"{value:.{tag.decimals}f} {tag.unit}".strip() if tag else f"{value:g}"
+        return f"{number(value, tag.decimals)} {tag.unit}".strip() if tag else f"{value:g}"
 
     def refresh(self) -> None:
         alarms = self.shown()

@@ -45,7 +45,7 @@ from core.model import ConnectionState, Quality, Sample, StationStatus
 from core.runtime import Runtime
 from core.site.operations import Actor, Command
 from hmi.bridge import Bridge
-from hmi.i18n import language, tr
+from hmi.i18n import language, number, tr
 from hmi.style import PRIORITY_COLOUR, PRIORITY_SHAPE, Theme
 from hmi.tasks import later
 from hmi.views.synoptic import DamDrawing
@@ -182,7 +182,7 @@ class CardFrame(QFrame):
             tag = runtime.config.tag(card.tag)
             if sample is not None and tag is not None and isinstance(self.content, QLabel):
                 good = sample.quality is not Quality.BAD
-                text = f"{sample.value:.{tag.decimals}f} {tag.unit}" if good else tr("no value")
+                text = f"{number(sample.value, tag.decimals)} {tag.unit}" if good else tr("no value")
                 self.content.setText(text)
         elif card.type == "gauge" and card.tag and isinstance(self.content, LevelGauge):
             sample = runtime.latest.get(card.tag)

@@ -12,17 +12,19 @@ import math
 from collections import deque
 from collections.abc import Sequence
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from core import words
 from core.config.roles import dam_tags
 from core.config.schema import Station
-from core.model import AlarmEvent, ForecastValue, Priority, Quality, Sample, StationStatus
+from core.model import AlarmEvent, CrestForecast, ForecastValue, Priority, Quality, Sample, StationStatus
 from core.runtime import Runtime
 from hmi.bridge import Bridge
-from hmi.i18n import tr
+from hmi.i18n import number, tr
 from hmi.style import PRIORITY_COLOUR, PRIORITY_SHAPE, Theme
 from hmi.widgets.gauge import LevelGauge
 from hmi.widgets.link import link_text
@@ -60,10 +62,11 @@ class DamCard(QFrame):
         self.alarms.setObjectName("band")
         self.urgency: tuple[int, int] = (1, 99)  # (0 if unacknowledged, worst priority): lower is worse
         self.values: dict[str, QLabel] = {}
+        self._crested = False  # a crest forecast came: the slope's guess is no longer shown
         grid = QGridLayout()
         for row, (key, label) in enumerate(
-            (("fill", tr("Fill")), ("inflow", tr("Inflow")), ("outflow", tr("Outflow")), ("rain", tr("Rain")),
-             ("eta", tr("Crest in")))
+            (("fill", tr("Fill")), ("rate", tr("Rising")), ("crest", tr("Expected crest")),
+             ("inflow", tr("Inflow")), ("outflow", tr("Outflow")), ("rain", tr("Rain")))
         ):  # fmt: skip
             name = QLabel(label)
             name.setObjectName("muted")
@@ -103,6 +106,9 @@ class DamCard(QFrame):
         layout.addStretch(1)
         self.refresh_station(runtime.stations[station.id])
         self.refresh_alarms()
+        crest = runtime.alarms.crest(station.id)
+        if crest is not None:
+            self.show_crest(crest)
         for tag_id in (
             self.level_tag,
             *(self.roles[k] for k in ("inflow", "outflow", "rain", "volume") if k in self.roles),
@@ -120,7 +126,7 @@ class DamCard(QFrame):
             return "—"
         if sample.quality is Quality.BAD or math.isnan(sample.value):
             return tr("invalid")
-        text = f"{sample.value:.{tag.decimals}f} {tag.unit}"
+        text = f"{number(sample.value, tag.decimals)} {tag.unit}"
         return text if sample.quality is Quality.GOOD else f"{text} (?)"
 
     def show_sample(self, sample: Sample) -> None:
@@ -142,10 +148,64 @@ class DamCard(QFrame):
             self.values[key].setText(self._format(sample.tag, sample))
 
     def show_forecast(self, forecast: ForecastValue) -> None:
-        if forecast.tag != self.level_tag:
+        """Without a crest forecast: the slope, and the time to the threshold it heads for."""
+        if forecast.tag != self.level_tag or self._crested:
             return
+        self._rate(forecast.rate_per_h)
         eta = forecast.eta_min
-        self.values["eta"].setText("—" if eta is None else (tr("reached") if eta <= 0 else f"{eta:.0f} min"))
+        value = self.values["crest"]
+        if eta is None:
+            value.setText("—")
+        else:
+            limit = number(forecast.threshold, self.gauge.decimals)
+            value.setText(
+                tr("{limit} {unit} in {eta} (slope)").format(
+                    limit=limit, unit=self.gauge.unit, eta=words.span(eta * 60)
+                )
+                if eta > 0
+                else tr("reached")
+            )
+        value.setToolTip(tr("No reservoir model for this dam: the level's present slope, extended."))
+
+    def show_crest(self, crest: CrestForecast) -> None:
+        """The crest the dam's forecast expects from the rain already fallen, and if it goes on."""
+        if crest.tag != self.level_tag:
+            return
+        self._crested = True
+        self._rate(crest.rate_per_h)
+        stops, unit, decimals = crest.rain_stops, self.gauge.unit, self.gauge.decimals
+        zone = ZoneInfo(self.runtime.config.site.timezone)
+        value = self.values["crest"]
+        if stops.peak <= crest.level:
+            value.setText(tr("passed, now falling") if (crest.rate_per_h or 0) < 0 else tr("now"))
+        else:
+            value.setText(
+                tr("{peak} {unit} about {time}").format(
+                    peak=number(stops.peak, decimals), unit=unit, time=words.clock(stops.peak_at, zone)
+                )
+            )
+        tip = [
+            tr("From the rain already fallen: {low} to {high} {unit}.").format(
+                low=number(stops.low, decimals), high=number(stops.high, decimals), unit=unit
+            )
+        ]
+        more = crest.rain_continues
+        if more is not None:
+            line = tr("If the rain goes on: {peak} {unit} about {time}.").format(
+                peak=number(more.peak, decimals), unit=unit, time=words.clock(more.peak_at, zone)
+            )
+            tip.append(
+                line + (" " + tr("(still rising at the forecast's end)") if more.rising_at_horizon else "")
+            )
+        if not crest.fitted:
+            tip.append(tr("The catchment's answer is not learnt yet: the inflow is held as it is."))
+        value.setToolTip("\n".join(tip))
+
+    def _rate(self, rate: float | None) -> None:
+        unit = self.gauge.unit
+        self.values["rate"].setText(
+            "—" if rate is None else f"{'+' if rate >= 0 else ''}{number(rate, 2)} {unit}/h"
+        )
 
     def refresh_station(self, status: StationStatus) -> None:
         text, online = link_text(status, self.station.max_clock_skew_s)
@@ -200,6 +260,7 @@ class OverviewView(QWidget):
         bridge.station.connect(lambda status: self._card(status.station, "refresh_station", status))
         bridge.alarm.connect(self._alarm)
         bridge.forecast.connect(self._forecast)
+        bridge.crest.connect(lambda crest: self._card(crest.station, "show_crest", crest))
         self.runtime = runtime
 
     def _card(self, station: str, method: str, *args: object) -> None:

@@ -28,7 +28,7 @@ from core.config.roles import dam_tags
 from core.model import AlarmStatus, Quality, Sample
 from core.runtime import Runtime
 from hmi.bridge import Bridge
-from hmi.i18n import tr
+from hmi.i18n import number, tr
 from hmi.style import PRIORITY_COLOUR, PRIORITY_SHAPE, Theme
 
 # where each variable is written: in the sky above the valley, left of the valley side, right of
@@ -94,7 +94,7 @@ class DamDrawing(QWidget):
             return "—"
         if sample.quality is Quality.BAD or math.isnan(sample.value):
             return tr("invalid")
-        return f"{sample.value:.{tag.decimals}f} {tag.unit}".strip()
+        return f"{number(sample.value, tag.decimals)} {tag.unit}".strip()
 
     def _alarm_of(self, key: str) -> object | None:
         tag_id = self._tag_id(key)

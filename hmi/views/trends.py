@@ -34,7 +34,7 @@ from core.config.schema import Tag
 from core.model import Bucket, Quality, Sample
 from core.runtime import Runtime
 from hmi.bridge import Bridge
-from hmi.i18n import language, tr
+from hmi.i18n import language, number, tr
 from hmi.style import Theme
 from hmi.widgets.timeaxis import site_time_axis
 
@@ -339,7 +339,7 @@ class TrendsView(QWidget):
         parts = [when]
         for series in self.series.values():
             value = series.value_at(x)
-            text = "—" if value is None else f"{value:.{series.tag.decimals}f} {series.tag.unit}"
+            text = "—" if value is None else f"{number(value, series.tag.decimals)} {series.tag.unit}"
             parts.append(f"{series.tag.label.fr}: {text}")
         return "   ".join(parts)
 

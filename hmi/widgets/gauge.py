@@ -12,7 +12,7 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontInfo, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
-from hmi.i18n import tr
+from hmi.i18n import number, tr
 from hmi.style import Theme
 
 
@@ -36,7 +36,7 @@ class LevelGauge(QWidget):
             return "—"
         if not self.valid or math.isnan(self.value):
             return tr("invalid")
-        return f"{self.value:.{self.decimals}f} {self.unit}"
+        return f"{number(self.value, self.decimals)} {self.unit}"
 
     def _y(self, bar: QRectF, value: float) -> float:
         share = (min(max(value, self.low), self.high) - self.low) / ((self.high - self.low) or 1.0)

@@ -4,6 +4,10 @@
 <context>
     <name>ecreteur</name>
     <message>
+        <source>(still rising at the forecast's end)</source>
+        <translation>(encore en hausse à la fin de la prévision)</translation>
+    </message>
+    <message>
         <source>A latched alarm, back to normal, is reset once acknowledged</source>
         <translation>Une alarme mémorisée, revenue à la normale, se réarme une fois acquittée</translation>
     </message>
@@ -96,10 +100,6 @@
         <translation>Thème salle de contrôle</translation>
     </message>
     <message>
-        <source>Crest in</source>
-        <translation>Crête dans</translation>
-    </message>
-    <message>
         <source>Dam</source>
         <translation>Barrage</translation>
     </message>
@@ -132,6 +132,10 @@
         <translation>Ingénieur</translation>
     </message>
     <message>
+        <source>Expected crest</source>
+        <translation>Crête prévue</translation>
+    </message>
+    <message>
         <source>Export CSV…</source>
         <translation>Exporter en CSV…</translation>
     </message>
@@ -152,6 +156,10 @@
         <translation>Crue</translation>
     </message>
     <message>
+        <source>From the rain already fallen: {low} to {high} {unit}.</source>
+        <translation>Avec la pluie déjà tombée : de {low} à {high} {unit}.</translation>
+    </message>
+    <message>
         <source>Gauge</source>
         <translation>Jauge</translation>
     </message>
@@ -162,6 +170,10 @@
     <message>
         <source>Historian: OK</source>
         <translation>Historique : OK</translation>
+    </message>
+    <message>
+        <source>If the rain goes on: {peak} {unit} about {time}.</source>
+        <translation>Si la pluie continue : {peak} {unit} vers {time}.</translation>
     </message>
     <message>
         <source>Inflow</source>
@@ -246,6 +258,10 @@
     <message>
         <source>No alarm</source>
         <translation>Aucune alarme</translation>
+    </message>
+    <message>
+        <source>No reservoir model for this dam: the level's present slope, extended.</source>
+        <translation>Pas de modèle de la retenue pour ce barrage : la pente actuelle du niveau, prolongée.</translation>
     </message>
     <message>
         <source>No unacknowledged alarm</source>
@@ -340,6 +356,10 @@
         <translation>Remettre en service</translation>
     </message>
     <message>
+        <source>Rising</source>
+        <translation>Montée</translation>
+    </message>
+    <message>
         <source>Save</source>
         <translation>Enregistrer</translation>
     </message>
@@ -418,6 +438,10 @@
     <message>
         <source>Taller</source>
         <translation>Plus haute</translation>
+    </message>
+    <message>
+        <source>The catchment's answer is not learnt yet: the inflow is held as it is.</source>
+        <translation>La réponse du bassin versant n'est pas encore apprise : le débit entrant est gardé tel quel.</translation>
     </message>
     <message>
         <source>This site was not opened from a file.</source>
@@ -532,8 +556,16 @@
         <translation>pas de valeur</translation>
     </message>
     <message>
+        <source>now</source>
+        <translation>maintenant</translation>
+    </message>
+    <message>
         <source>online</source>
         <translation>en ligne</translation>
+    </message>
+    <message>
+        <source>passed, now falling</source>
+        <translation>passée, en baisse</translation>
     </message>
     <message>
         <source>password missing</source>
@@ -610,6 +642,14 @@
     <message>
         <source>{count} unacknowledged</source>
         <translation>{count} non acquittée(s)</translation>
+    </message>
+    <message>
+        <source>{limit} {unit} in {eta} (slope)</source>
+        <translation>{limit} {unit} dans {eta} (pente)</translation>
+    </message>
+    <message>
+        <source>{peak} {unit} about {time}</source>
+        <translation>{peak} {unit} vers {time}</translation>
     </message>
     <message>
         <source>Écrêteur — sign in</source>

@@ -28,7 +28,23 @@ FRENCH = {
     "Card unavailable: {why}": "Carte indisponible : {why}",
     "Cleared, unacknowledged": "Revenue, non acquittée",
     "Comment (optional):": "Commentaire (facultatif) :",
-    "Crest in": "Crête dans",
+    "Rising": "Montée",
+    "Expected crest": "Crête prévue",
+    "{limit} {unit} in {eta} (slope)": "{limit} {unit} dans {eta} (pente)",
+    "No reservoir model for this dam: the level's present slope, extended.": (
+        "Pas de modèle de la retenue pour ce barrage : la pente actuelle du niveau, prolongée."
+    ),
+    "passed, now falling": "passée, en baisse",
+    "now": "maintenant",
+    "{peak} {unit} about {time}": "{peak} {unit} vers {time}",
+    "From the rain already fallen: {low} to {high} {unit}.": (
+        "Avec la pluie déjà tombée : de {low} à {high} {unit}."
+    ),
+    "If the rain goes on: {peak} {unit} about {time}.": "Si la pluie continue : {peak} {unit} vers {time}.",
+    "(still rising at the forecast's end)": "(encore en hausse à la fin de la prévision)",
+    "The catchment's answer is not learnt yet: the inflow is held as it is.": (
+        "La réponse du bassin versant n'est pas encore apprise : le débit entrant est gardé tel quel."
+    ),
     "Loading the desktop…": "Chargement du poste…",
     "Opening the site's history and alarms…": "Ouverture de l'historique et des alarmes du site…",
     "Connecting to the stations…": "Connexion aux stations…",

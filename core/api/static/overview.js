@@ -1,5 +1,5 @@
 // The overview: every dam on one screen, the dam in trouble first and unmistakable.
-import { EMBED, RANK, T, api, message, onNextFrame, fmt, h, header, main, priorityBadge, stream, siteNow } from "./app.js";
+import { EMBED, RANK, T, api, message, onNextFrame, fmt, h, header, main, priorityBadge, stream, siteNow, when } from "./app.js";
 
 await header("overview");
 const dams = await api("/dams");
@@ -100,6 +100,25 @@ function value(dam, role) {
   return `${fmt(sample.value, 1)} ${dam.units[role] || ""}${note}`;
 }
 
+function crest(dam) {
+  // the dam's crest forecast, routed through its reservoir; without one, the slope's guess
+  const c = dam.crest;
+  if (!c) return [h("dt", {}, T("threshold_in")), h("dd", {}, eta(dam))];
+  const unit = dam.level ? dam.level.unit : "";
+  const decimals = dam.level ? dam.level.decimals : 2;
+  const sample = dam.level ? latest.get(dam.level.tag) : null;
+  const passed = sample && c.peak <= sample.value + 0.005;
+  const text = passed ? T("crest_passed") : `${fmt(c.peak, decimals)} ${unit} ${T("about")} ${when(c.peak_at).slice(0, 5)}`;
+  const rows = [h("dt", {}, T("crest_expected")), h("dd", { "data-role": "crest" }, text,
+    passed ? null : h("div", { class: "muted" }, `${T("band")} ${fmt(c.low, decimals)}–${fmt(c.high, decimals)} ${unit}`))];
+  if (c.if_rain_continues !== null && c.if_rain_continues !== undefined) {
+    rows.push(h("dt", {}, T("if_rain_continues")), h("dd", {},
+      `${fmt(c.if_rain_continues, decimals)} ${unit} ${T("about")} ${when(c.if_rain_continues_at).slice(0, 5)}` +
+      (c.still_rising_at_horizon ? ` (${T("still_rising")})` : "")));
+  }
+  return rows;
+}
+
 function eta(dam) {
   if (dam.eta_min === null || dam.eta_min === undefined) {
     return dam.rate_per_h !== null && dam.rate_per_h !== undefined && dam.rate_per_h <= 0 ? T("no_forecast") : "—";
@@ -135,8 +154,8 @@ function card(dam) {
     dam.level ? spark(dam) : null,
     h("dl", { class: "values" }, rows,
       dam.rate_per_h !== null && dam.rate_per_h !== undefined ? [h("dt", {}, T("trend")),
-        h("dd", {}, `${dam.rate_per_h > 0 ? "+" : ""}${fmt(dam.rate_per_h, dam.level.decimals)} ${dam.level.unit}${T("per_h")}`)] : null,
-      h("dt", {}, T("crest_in")), h("dd", {}, eta(dam)),
+        h("dd", {}, `${dam.rate_per_h > 0 ? "+" : ""}${fmt(dam.rate_per_h, 2)} ${dam.level.unit}${T("per_h")}`)] : null,
+      crest(dam),
       h("dt", {}, T("link")), h("dd", {}, T(dam.link)),
       list.length ? [h("dt", {}, T("alarms")), h("dd", {}, list.map(message).join(" ; "))] : null));
 }
@@ -168,7 +187,7 @@ async function refreshForecasts() {  // the trend and crest forecast are the ser
   try {
     for (const fresh of await api("/dams")) {
       const dam = dams.find((d) => d.id === fresh.id);
-      if (dam) Object.assign(dam, { eta_min: fresh.eta_min, rate_per_h: fresh.rate_per_h });
+      if (dam) Object.assign(dam, { eta_min: fresh.eta_min, rate_per_h: fresh.rate_per_h, crest: fresh.crest });
     }
     draw();
   } finally { refreshing = false; }
