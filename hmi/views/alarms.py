@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -114,15 +115,39 @@ class AlarmsView(QWidget):
         tools.addStretch(1)
         for button in self.buttons():
             tools.addWidget(button)
+        self.arrived = QLabel()  # new alarms while the list holds still
+        self.arrived.setObjectName("notice")
         self.notice = QLabel()  # why the last command was refused (not a modal: the horn goes on)
         self.notice.setObjectName("notice")
         self.notice.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.addLayout(tools)
         layout.addWidget(self.notice)
+        layout.addWidget(self.arrived)
         layout.addWidget(self.table)
+        self._order: list[str] = []  # the alarm ids as the rows show them now
+        self._last: dict[str, AlarmView] = {}
+        self.table.viewport().installEventFilter(self)
+        self.table.itemSelectionChanged.connect(self._selection_changed)
         bridge.alarm.connect(lambda _event: self.refresh())
         self.refresh()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() is QEvent.Type.Leave and not self._selecting():
+            self.refresh()  # the pointer left: what arrived meanwhile takes its place
+        return False
+
+    def _selecting(self) -> bool:
+        return bool(self.table.selectionModel().selectedRows())
+
+    def _selection_changed(self) -> None:
+        if not self._selecting() and not self.table.viewport().underMouse():
+            self.refresh()
+
+    def frozen(self) -> bool:
+        """Rows never move under the pointer or a selection (EEMUA 201): new alarms are added
+        below and announced, and the list takes its order again once left alone."""
+        return bool(self._order) and (self.table.viewport().underMouse() or self._selecting())
 
     # -- contents -------------------------------------------------------------------------
 
@@ -144,6 +169,18 @@ class AlarmsView(QWidget):
 
     def refresh(self) -> None:
         alarms = self.shown()
+        frozen = self.frozen()
+        if frozen:
+            now = {a.id: a for a in alarms}
+            kept = [
+                now.get(i) or self._gone(self._last[i]) for i in self._order if i in now or i in self._last
+            ]
+            new = [a for a in alarms if a.id not in set(self._order)]
+            alarms = kept + new
+            said = tr("{count} new alarm(s) below; the list sorts itself again when you leave it")
+            self.arrived.setText(said.format(count=len(new)) if new else "")
+        else:
+            self.arrived.setText("")
         self.table.setSortingEnabled(False)
         self.table.setRowCount(len(alarms))
         for row, alarm in enumerate(alarms):
@@ -174,8 +211,17 @@ class AlarmsView(QWidget):
                 if column == 1 and alarm.unacknowledged:
                     item.setForeground(QBrush(QColor(colour)))
                 self.table.setItem(row, column, item)
-        self.table.setSortingEnabled(True)
+        if not frozen:
+            self.table.setSortingEnabled(True)  # a click on a column sorts; never under the pointer
+        first = (self.table.item(r, 0) for r in range(self.table.rowCount()))
+        self._order = [cell.data(Qt.ItemDataRole.UserRole) for cell in first if cell is not None]
+        self._last = {a.id: a for a in alarms}
         self.changed.emit()
+
+    @staticmethod
+    def _gone(alarm: AlarmView) -> AlarmView:
+        """An alarm that left the list while it was held still: its row stays, said normal."""
+        return replace(alarm, status=AlarmStatus.NORMAL, active=False)
 
     def selected(self) -> list[str]:
         rows = {index.row() for index in self.table.selectionModel().selectedRows()}

@@ -640,6 +640,10 @@
         <translation>tout le site</translation>
     </message>
     <message>
+        <source>{count} new alarm(s) below; the list sorts itself again when you leave it</source>
+        <translation>{count} nouvelle(s) alarme(s) en bas ; la liste se trie de nouveau quand vous la quittez</translation>
+    </message>
+    <message>
         <source>{count} unacknowledged</source>
         <translation>{count} non acquittée(s)</translation>
     </message>

@@ -29,6 +29,9 @@ FRENCH = {
     "Cleared, unacknowledged": "Revenue, non acquittée",
     "Comment (optional):": "Commentaire (facultatif) :",
     "Rising": "Montée",
+    "{count} new alarm(s) below; the list sorts itself again when you leave it": (
+        "{count} nouvelle(s) alarme(s) en bas ; la liste se trie de nouveau quand vous la quittez"
+    ),
     "Expected crest": "Crête prévue",
     "{limit} {unit} in {eta} (slope)": "{limit} {unit} dans {eta} (pente)",
     "No reservoir model for this dam: the level's present slope, extended.": (

@@ -10,7 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication
 
-from core.bus import STATION_STATUS
+from core.bus import SAMPLES, STATION_STATUS
 from core.model import (
     AlarmAction,
     AlarmEvent,
@@ -449,3 +449,27 @@ async def test_a_crowded_status_bar_cuts_station_states_not_the_window_or_the_pa
     notice = window.authority_label
     assert notice.text() and notice.width() >= notice.fontMetrics().horizontalAdvance(notice.text())
     assert all("54834" in label.toolTip() for label in labels)  # a cut state is whole on hover
+
+
+async def test_the_list_keeps_its_order_under_a_selected_row(
+    desktop: tuple[MainWindow, Runtime, DamStation],
+) -> None:
+    """A critical alarm arriving while the operator has a row selected is added below and
+    announced; the rows do not slide under the pointer. Left alone, the list sorts again."""
+    window, runtime, _station = desktop
+    view, table = window.alarms, window.alarms.table
+    await eventually(lambda: ALARM in view._order, what="the H alarm in the list")
+
+    def ids() -> list[str]:
+        return [table.item(row, 0).data(Qt.ItemDataRole.UserRole) for row in range(table.rowCount())]
+
+    table.selectRow(ids().index(ALARM))
+    before = ids()
+    critical = "level_lauragais:lauragais.level:HH"
+    runtime.bus.publish(SAMPLES, [Sample("lauragais.level", utcnow(), 14.5)])  # above HH: critical
+    await eventually(lambda: critical in ids(), what="the HH alarm in the list")
+    assert ids()[: len(before)] == before and critical in ids()[len(before) :]  # below, not slid in on top
+    assert "new alarm(s) below" in view.arrived.text()
+    table.clearSelection()
+    await eventually(lambda: ids()[0] == critical, what="the list sorted again once left alone")
+    assert view.arrived.text() == ""
