@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication, QLocale, QTranslator
 
-from core import words
 from core.paths import resources
+from core.words import number as _number
 
 I18N = resources() / "i18n"
 CONTEXT = "ecreteur"
@@ -34,7 +34,7 @@ def language() -> str:
 
 def number(value: float, decimals: int) -> str:
     """A figure in the interface's language: "12,50" in French, "12.50" in English."""
-    return words.number(value, decimals, _installed)
+    return _number(value, decimals, _installed)
 
 
 def install(app: QCoreApplication, language: str) -> QTranslator | None:

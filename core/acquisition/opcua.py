@@ -154,6 +154,8 @@ class StationLink:
         self._awaiting: set[str] = set()  # tags with no value yet in this session
         self._complete: dict[str, datetime] = {}  # per tag: the historian holds everything up to here
         self._synced: set[str] = set()  # tags whose gap was backfilled in this session
+        self._holding: set[str] = set()  # tags whose live values wait for their history
+        self._held: dict[str, list[Sample]] = {}
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._warned: set[str] = set()
@@ -263,6 +265,9 @@ class StationLink:
             )
             self._synced = set() if self.station.backfill else {item.tag.id for item in monitored}
             gaps = await self._gap_starts(monitored) if self.station.backfill else {}
+            # a tag's live values wait for its history: the alarms then see a crossing that
+            # happened while we were away in the order it happened, at the station's time
+            self._holding = {tag for tag, start in gaps.items() if start is not None}
             handles = await self._subscribe(subscription, monitored)
             self.connections += 1
             consumer = asyncio.create_task(self._consume(subscription, handles))
@@ -276,8 +281,10 @@ class StationLink:
             for task in (consumer, stop, gone, clock):
                 task.cancel()
             await asyncio.gather(consumer, stop, gone, clock, return_exceptions=True)
+            self._release()
             self._flush()
         finally:
+            self._release()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(client.disconnect(), 2)
 
@@ -400,6 +407,9 @@ class StationLink:
             sample = self._sample(tag, item.Value)
             if tag.id in self._awaiting:
                 sample = self._first_of_session(sample)
+            if tag.id in self._holding:
+                self._held.setdefault(tag.id, []).append(sample)
+                continue
             self._pending.append(sample)
             self._last_seen[tag.id] = sample.ts
             if tag.id in self._synced:
@@ -505,6 +515,7 @@ class StationLink:
                     self.backfilled += len(batch)
                     self.bus.publish(BACKFILL, batch)
                     start = batch[-1].ts
+            self._release(tag)
             seen = self._last_seen.get(tag)
             marks = [t for t in (start, seen) if t is not None]
             if marks:
@@ -512,6 +523,16 @@ class StationLink:
             self._synced.add(tag)
         if self.state is ConnectionState.BACKFILLING:
             self._set_state(ConnectionState.CONNECTED, self.endpoint)
+
+    def _release(self, tag: str | None = None) -> None:
+        """Hand over the live values held back while ``tag``'s history was read (every tag's
+        when None: the session ends, nothing is ever kept back for good)."""
+        for one in [tag] if tag is not None else list(self._holding):
+            self._holding.discard(one)
+            self._pending.extend(self._held.pop(one, ()))
+        if self._pending and not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
 
     def _mark_lost(self) -> None:
         """The station is gone: its tags' last values are no longer trustworthy.

@@ -42,7 +42,7 @@ from core.alarms.rules import (
 )
 from core.alarms.states import AlarmState, Event, transition
 from core.alarms.view import AlarmView
-from core.bus import ALARMS, CRESTS, FORECASTS, SAMPLES, STATION_STATUS, Bus
+from core.bus import ALARMS, BACKFILL, CRESTS, FORECASTS, SAMPLES, STATION_STATUS, Bus
 from core.clock import Clock, Timer
 from core.config.roles import dam_tags
 from core.config.schema import (
@@ -247,6 +247,7 @@ class AlarmEngine:
         self._dams: dict[str, DamForecaster] = {}  # by each tag a dam's forecast reads
         self._zone = ZoneInfo(config.site.timezone)
         self.rejected_samples = 0
+        self._seen: dict[str, datetime] = {}  # per tag: the newest sample its rules evaluated
         self._warned: set[str] = set()
         self._unsubscribe: list[Callable[[], None]] = []
         self._build()
@@ -368,6 +369,7 @@ class AlarmEngine:
                 self._arm_stale(alarm, alarm.evaluator.max_age_s)
         self._unsubscribe = [
             self.bus.subscribe(SAMPLES, self.on_samples),
+            self.bus.subscribe(BACKFILL, self.on_backfill),
             self.bus.subscribe(STATION_STATUS, self.on_station),
         ]
 
@@ -382,8 +384,17 @@ class AlarmEngine:
 
     # -- process side ---------------------------------------------------------------------
 
-    def on_samples(self, samples: Sequence[Sample]) -> None:
-        by_tag, dams = self._by_tag, self._dams
+    def on_backfill(self, samples: Sequence[Sample]) -> None:
+        """Values the station logged while we were away, oldest first: those newer than what
+        the rules last saw are evaluated in their order, and what they change is dated by the
+        station's time (a crossing during a server's outage is journaled when it happened)."""
+        seen = self._seen
+        fresh = [s for s in samples if s.tag in self._by_tag and (s.tag not in seen or s.ts > seen[s.tag])]
+        if fresh:
+            self.on_samples(sorted(fresh, key=lambda s: s.ts), dated=True)
+
+    def on_samples(self, samples: Sequence[Sample], dated: bool = False) -> None:
+        by_tag, dams, seen = self._by_tag, self._dams, self._seen
         for sample in samples:
             if dams:
                 dam = dams.get(sample.tag)
@@ -392,6 +403,7 @@ class AlarmEngine:
             alarms = by_tag.get(sample.tag)
             if alarms is None:
                 continue
+            seen[sample.tag] = sample.ts
             value = sample.value
             if not isinstance(value, float | int) or isinstance(value, bool):
                 self._reject(sample)
@@ -408,7 +420,7 @@ class AlarmEngine:
                 alarm.value = sample.value
                 if isinstance(alarm.evaluator, Stale):
                     alarm.last_seen = self.clock.now()
-                self._condition(alarm, want)
+                self._condition(alarm, want, sample.ts if dated else None)
 
     def _reject(self, sample: Sample) -> None:
         """A sample of the wrong type is counted and logged, never evaluated."""
@@ -471,8 +483,9 @@ class AlarmEngine:
         self.forecasts[alarm.id] = value
         self.bus.publish(FORECASTS, value)
 
-    def _condition(self, alarm: Alarm, want: bool) -> None:
-        """Apply on/off delays: the state machine only hears of a condition that lasted."""
+    def _condition(self, alarm: Alarm, want: bool, at: datetime | None = None) -> None:
+        """Apply on/off delays: the state machine only hears of a condition that lasted.
+        ``at``: when it happened, for values read from a station's log (else now)."""
         if want == alarm.state.active:
             if alarm.delay is not None:
                 alarm.delay.cancel()
@@ -482,7 +495,7 @@ class AlarmEngine:
         if alarm.kind in _LINK_KINDS:
             delay *= self.clock.speed
         if delay <= 0:
-            self._apply(alarm, Event.ACTIVATE if want else Event.CLEAR)
+            self._apply(alarm, Event.ACTIVATE if want else Event.CLEAR, at=at)
         elif alarm.delay_target is not want:
             if alarm.delay is not None:
                 alarm.delay.cancel()
@@ -649,11 +662,13 @@ class AlarmEngine:
 
     # -- carrying out the state machine's actions -----------------------------------------
 
-    def _apply(self, alarm: Alarm, event: Event, user: str = "", comment: str = "") -> bool:
+    def _apply(
+        self, alarm: Alarm, event: Event, user: str = "", comment: str = "", at: datetime | None = None
+    ) -> bool:
         new_state, actions = transition(alarm.state, event)
         if AlarmAction.REJECTED in actions:
             return False
-        now = self.clock.now()
+        now = at or self.clock.now()
         alarm.state = new_state
         for action in actions:
             if action == AlarmAction.RAISED:

@@ -40,7 +40,7 @@ from core.alarms.engine import AlarmEngine
 from core.alarms.journal import AlarmJournal
 from core.alarms.view import AlarmView, annunciation_order
 from core.bus import ALARMS, Bus
-from core.model import AlarmAction, AlarmEvent, AlarmStatus, Bucket, Priority, utcnow
+from core.model import AlarmAction, AlarmEvent, AlarmStatus, Bucket, CrestForecast, Priority, utcnow
 from core.paths import config_home
 from core.site.board import Authority, Listener, stored_loss
 from core.site.operations import Actor, Forbidden, Invalid, NotNow, OperationError, Role, UnknownAlarm
@@ -218,6 +218,9 @@ class ServerBoard:
 
     def limits(self, tag_id: str) -> dict[str, float]:
         return self._engine.limits(tag_id)  # the same site config as the server's
+
+    def crest(self, station: str) -> CrestForecast | None:
+        return self._engine.crest(station)  # routed here from the same live samples as the server's
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         self._listeners.append(listener)

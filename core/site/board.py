@@ -18,7 +18,7 @@ from core.alarms.engine import AlarmEngine
 from core.alarms.journal import AlarmJournal
 from core.alarms.view import AlarmView
 from core.bus import ALARMS, Bus
-from core.model import AlarmEvent, Bucket, Quality, utcnow
+from core.model import AlarmEvent, Bucket, CrestForecast, Quality, utcnow
 from core.site.operations import Actor, Operations
 from core.storage.audit import ActiveMode
 from core.storage.base import Historian
@@ -48,6 +48,10 @@ class AlarmBoard(Protocol):
 
     def limits(self, tag_id: str) -> dict[str, float]:
         """The HH/H/L/LL limits the site's rules set on a tag (gauges and trends draw them)."""
+        ...
+
+    def crest(self, station: str) -> CrestForecast | None:
+        """The dam's latest crest forecast (every role routes it from the live samples)."""
         ...
 
     def subscribe(self, listener: Listener) -> Callable[[], None]: ...
@@ -106,6 +110,9 @@ class LocalBoard:
 
     def limits(self, tag_id: str) -> dict[str, float]:
         return self._engine.limits(tag_id)
+
+    def crest(self, station: str) -> CrestForecast | None:
+        return self._engine.crest(station)
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         return self._bus.subscribe(ALARMS, listener)

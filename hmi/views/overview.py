@@ -18,11 +18,11 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from core import words
 from core.config.roles import dam_tags
 from core.config.schema import Station
 from core.model import AlarmEvent, CrestForecast, ForecastValue, Priority, Quality, Sample, StationStatus
 from core.runtime import Runtime
+from core.words import clock, span
 from hmi.bridge import Bridge
 from hmi.i18n import number, tr
 from hmi.style import PRIORITY_COLOUR, PRIORITY_SHAPE, Theme
@@ -106,7 +106,7 @@ class DamCard(QFrame):
         layout.addStretch(1)
         self.refresh_station(runtime.stations[station.id])
         self.refresh_alarms()
-        crest = runtime.alarms.crest(station.id)
+        crest = runtime.board.crest(station.id)
         if crest is not None:
             self.show_crest(crest)
         for tag_id in (
@@ -160,7 +160,7 @@ class DamCard(QFrame):
             limit = number(forecast.threshold, self.gauge.decimals)
             value.setText(
                 tr("{limit} {unit} in {eta} (slope)").format(
-                    limit=limit, unit=self.gauge.unit, eta=words.span(eta * 60)
+                    limit=limit, unit=self.gauge.unit, eta=span(eta * 60)
                 )
                 if eta > 0
                 else tr("reached")
@@ -181,7 +181,7 @@ class DamCard(QFrame):
         else:
             value.setText(
                 tr("{peak} {unit} about {time}").format(
-                    peak=number(stops.peak, decimals), unit=unit, time=words.clock(stops.peak_at, zone)
+                    peak=number(stops.peak, decimals), unit=unit, time=clock(stops.peak_at, zone)
                 )
             )
         tip = [
@@ -192,7 +192,7 @@ class DamCard(QFrame):
         more = crest.rain_continues
         if more is not None:
             line = tr("If the rain goes on: {peak} {unit} about {time}.").format(
-                peak=number(more.peak, decimals), unit=unit, time=words.clock(more.peak_at, zone)
+                peak=number(more.peak, decimals), unit=unit, time=clock(more.peak_at, zone)
             )
             tip.append(
                 line + (" " + tr("(still rising at the forecast's end)") if more.rising_at_horizon else "")

@@ -10,7 +10,7 @@ shape of its unit hydrograph) is the simulator's secret: the forecast learns it 
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +20,14 @@ from core.alarms.engine import AlarmEngine
 from core.bus import ALARMS, Bus
 from core.clock import LoopClock
 from core.config.schema import SiteConfig
-from core.model import AlarmEvent, CrestForecast, Sample
+from core.model import AlarmEvent, CrestForecast, Sample, utcnow
+from core.runtime import Runtime
 from core.sim.flood import DamParameters, FloodModel, design
-from core.sim.scenario import Scenario
+from core.sim.scenario import Scenario, load_dams, load_scenario
+from core.sim.station import DamStation
 from core.storage.sqlite_journal import SQLiteAlarmJournal
-
-pytestmark = pytest.mark.looptime
+from tests.conftest import eventually, free_port, site
+from tests.integration.conftest import start_runtime, station_log, stop_runtimes
 
 # A stationary storm of 2 h 30 min (157 mm): over when the reservoirs reach H, an hour or more
 # before their crest, which is when an operator must decide (open the gate, warn downstream).
@@ -138,6 +140,7 @@ async def _play(
     return engine, at_high, crest
 
 
+@pytest.mark.looptime
 async def test_at_the_h_crossing_the_crest_is_predicted_within_15_cm_and_20_min(tmp_path: Path) -> None:
     _, at_high, crest = await _play(tmp_path, DAMS, hours=9)
     assert set(at_high) == set(DAMS)
@@ -150,3 +153,51 @@ async def test_at_the_h_crossing_the_crest_is_predicted_within_15_cm_and_20_min(
         assert abs(outlook.peak - level) <= 0.15, (dam, outlook.peak, level)
         assert abs((outlook.peak_at - when).total_seconds()) <= 20 * 60, (dam, outlook.peak_at, when)
         assert outlook.low <= outlook.peak <= outlook.high
+
+
+async def test_a_crossing_during_a_server_outage_is_journaled_at_the_stations_time(tmp_path: Path) -> None:
+    """The server is down when the level crosses H; at its restart the station's log is read
+    back and the alarm is raised at the sample that crossed, with its value — not at the
+    restart with the value of the moment (the issue saw 11 s late, 58,876 instead of 58,515 m)."""
+    dam = load_dams().dams[0]
+    station = DamStation("lauragais", dam.parameters(), load_scenario("dry-day"), port=free_port(), speed=1,
+                         tick_s=0.1, history_db=tmp_path / "station.db")  # fmt: skip
+    await station.start()
+    runtimes: list[Runtime] = []
+    try:
+        config = site(
+            [{"id": "lauragais", "endpoint": station.endpoint, "publishing_interval_ms": 100}],
+            [{"id": "lauragais.level", "station": "lauragais", "node": "ns=2;s=Level", "unit": "m"}],
+            alarms=[
+                {"id": "level", "tags": "lauragais.level", "kind": "limits", "limits": {"H": {"value": 8.0}}}
+            ],
+        )
+        runtime = await start_runtime(runtimes, config, tmp_path)
+        await eventually(lambda: runtime.links[0].received > 5, what="the first samples")
+        await stop_runtimes(runtimes)
+        down = utcnow()
+        station.model.state.volume = station.model.params.volume(9.0)  # the flood, while we are away
+        logged: list[tuple[datetime, float]] = []
+
+        async def crossed() -> bool:
+            log = await station_log(station.endpoint, station.namespace, "Level", down)
+            logged[:] = [(ts, v) for ts, v in log if v > 8.0]
+            return len(logged) > 5
+
+        await eventually(crossed, what="the crossing in the station's log")
+        runtime = await start_runtime(runtimes, config, tmp_path)
+        alarm = "level:lauragais.level:H"
+        await eventually(
+            lambda: runtime.alarms.alarms[alarm].state.active, what="the H alarm after the restart"
+        )
+        await runtime.journal.flush()
+        events = await runtime.journal.events(down, utcnow() + timedelta(minutes=1), alarm)
+        raised = [e for e in events if e.action == "raised"]
+        assert len(raised) == 1
+        first_ts, first_value = logged[0]
+        assert abs((raised[0].ts - first_ts).total_seconds()) < 0.001, (raised[0].ts, first_ts)
+        assert raised[0].value == pytest.approx(first_value)
+        assert runtime.alarms.alarms[alarm].raised_value == pytest.approx(first_value)
+    finally:
+        await stop_runtimes(runtimes)
+        await station.stop()
