@@ -2,7 +2,7 @@
 
 ``ecreteur demo --headless --speed 600`` runs the simulator's stations as their own process,
 stamping simulated time, and the supervision on the same clock: a 15-minute rate window then
-sees physical rates, so for each dam the journal reads rate of rise and crest forecast first,
+sees physical rates, so for each dam the journal reads rate of rise and the HH forecast first,
 then H, then HH, as the virtual-time tests say it must.
 """
 
@@ -50,7 +50,7 @@ def test_each_dam_warns_by_rate_and_forecast_before_h_and_h_before_hh(tmp_path: 
             raised.setdefault(event.alarm, event.ts)
     for dam in DAMS:
         level = f"{dam}.level"
-        rate, forecast = raised.get(f"level_rise:{level}"), raised.get(f"crest_{dam}:{level}")
+        rate, forecast = raised.get(f"level_rise:{level}"), raised.get(f"forecast_{dam}:{level}")
         high, very_high = raised.get(f"level_{dam}:{level}:H"), raised.get(f"level_{dam}:{level}:HH")
         assert None not in (rate, forecast, high, very_high), (dam, raised)
         assert rate < high and forecast < high, (dam, rate, forecast, high)  # type: ignore[operator]
