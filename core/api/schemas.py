@@ -318,6 +318,8 @@ class IncidentOut(BaseModel):
     acked_at: datetime | None
     closed_at: datetime | None
     alarms: list[str]
+    messages_fr: list[str] = Field(default_factory=list, description="each alarm's message as it was paged")
+    messages_en: list[str] = Field(default_factory=list)
     deliveries: list[DeliveryOut]
 
 

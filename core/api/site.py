@@ -91,6 +91,7 @@ def add_site_routes(
 
     def incident_out(incident: Incident, names: dict[str, str]) -> s.IncidentOut:
         store = runtime.cascade.store  # type: ignore[union-attr]
+        paged_alarms = store.alarms(incident.id)
         deliveries = [
             s.DeliveryOut(kind=d.kind, level=d.level, person=names.get(d.person, d.person), channel=d.channel,
                           state=d.state, attempts=d.attempts, detail=d.detail, created_at=d.created_at,
@@ -100,7 +101,9 @@ def add_site_routes(
         return s.IncidentOut(id=incident.id, policy=incident.policy, state=incident.state,
                              opened_at=incident.opened_at, level=incident.level, acked_by=incident.acked_by,
                              acked_at=incident.acked_at, closed_at=incident.closed_at,
-                             alarms=[paged.alarm for paged in store.alarms(incident.id)],
+                             alarms=[paged.alarm for paged in paged_alarms],
+                             messages_fr=[paged.event.message_fr for paged in paged_alarms],
+                             messages_en=[paged.event.message_en for paged in paged_alarms],
                              deliveries=deliveries)  # fmt: skip
 
 

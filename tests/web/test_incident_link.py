@@ -140,6 +140,13 @@ def test_the_incident_and_on_call_pages_pass_axe_with_an_incident_paged(
             sign_in(page, paged, then="/oncall")
             expect(page.locator("[data-incident]")).to_have_count(1)
             expect(page.locator("[data-incident]")).to_contain_text("Alice Martin")  # who was paged
+            # in words: the alarm's message, the delivery's fate, the level; no ids or provider SIDs
+            shown = page.locator("[data-incident]")
+            expect(shown).to_contain_text(re.compile(r"alerte · niveau d'escalade 1"))
+            expect(shown).to_contain_text(re.compile(r"envoyé|reçu|en cours d'envoi"))
+            text = shown.inner_text()
+            assert PROBE not in text and not re.search(r"\bSM[0-9a-f]{32}\b", text), text
+            assert "(seuil " in text, text  # the alarm as its message says it, in French
             problems["/oncall"] = axe(page)
             assert problems == {"/i/…": [], "/oncall": []}
         finally:

@@ -1,5 +1,5 @@
 // On call: who is on call now and next, the open incidents, who was paged when and by which channel.
-import { T, api, h, header, main, stream, when } from "./app.js";
+import { T, api, h, header, lang, main, stream, when } from "./app.js";
 
 await header("oncall");
 const teams = h("div", { id: "teams" });
@@ -30,10 +30,12 @@ async function load() {
     h("h3", {}, `${T("incident")} ${i.id} · `, h("span", { class: "state-" + i.state }, T(i.state))),
     h("p", { class: "muted" }, `${T("opened")} ${when(i.opened_at, true)} · ${T("escalation_level")} ${i.level + 1}`,
       i.acked_by ? ` · ${T("acknowledged_by")} ${i.acked_by} ${when(i.acked_at, true)}` : ""),
-    h("p", {}, i.alarms.join(", ")),
+    h("ul", { class: "paged-alarms" }, (lang === "en" ? i.messages_en : i.messages_fr).map((m) => h("li", {}, m))),
     table([T("when"), T("person"), T("channel"), T("state"), T("action")], i.deliveries.map((d) => h("tr", {},
       h("td", {}, when(d.created_at, true)), h("td", {}, d.person), h("td", {}, T(d.channel)),
-      h("td", {}, d.state + (d.detail ? ` (${d.detail})` : "")), h("td", {}, `${T(d.kind)} ${d.level + 1}`))),
+      // the provider's message id means nothing to a person: only a failure's reason is said
+      h("td", {}, T("delivery_" + d.state) + (d.detail && ["failed", "skipped", "retry"].includes(d.state) ? ` (${d.detail})` : "")),
+      h("td", {}, `${T("kind_" + d.kind)} · ${T("escalation_level").toLowerCase()} ${d.level + 1}`))),
       `${T("paged")} ${i.id}`)),
   ));
 }
