@@ -8,6 +8,7 @@ person the link was made for.
 """
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, HTTPException, Request
 from pydantic import BaseModel, Field
@@ -15,6 +16,7 @@ from pydantic import BaseModel, Field
 from core.api.cookies import cross_site
 from core.model import utcnow
 from core.notify.links import Claim, IncidentLinks, LinkRefused
+from core.notify.messages import AlarmLine, facts
 from core.runtime import Runtime
 from core.storage.audit import AuditEntry
 
@@ -28,6 +30,21 @@ class LinkAlarm(BaseModel):
     message_fr: str
     message_en: str
     active: bool
+    facts_fr: list[str] = Field(
+        default_factory=list, description="the level now, its trend, the crest to come"
+    )
+    facts_en: list[str] = Field(default_factory=list)
+
+
+class LinkStep(BaseModel):
+    """One message of the incident: who was paged, how, and what became of it."""
+
+    at: Any
+    person: str
+    channel: str
+    kind: str = Field(description="page, ack or clear")
+    level: int
+    state: str
 
 
 class LinkView(BaseModel):
@@ -41,6 +58,9 @@ class LinkView(BaseModel):
     person: str
     expires: Any
     alarms: list[LinkAlarm]
+    timeline: list[LinkStep] = Field(
+        default_factory=list, description="every message of the incident, oldest first"
+    )
 
 
 class LinkResult(BaseModel):
@@ -52,6 +72,7 @@ def add_link_routes(app: FastAPI, runtime: Runtime, links: IncidentLinks, tls: b
     cascade = runtime.cascade
     assert cascade is not None
     names = {p.id: p.name for p in cascade.oncall.roster.people}
+    zone = ZoneInfo(runtime.config.site.timezone)
     problems: dict[int | str, dict[str, Any]] = {410: {"description": "expired, used or altered"}}
 
     def audited(request: Request, who: str, outcome: str, target: str = "") -> None:
@@ -77,13 +98,20 @@ def add_link_routes(app: FastAPI, runtime: Runtime, links: IncidentLinks, tls: b
             event = paged.event
             tag = runtime.config.tag(event.tag)
             station = runtime.config.station(tag.station).name if tag else ""
+            unit = tag.unit if tag else ""
+            line = AlarmLine(event.alarm, station, event.priority, event.message_fr, event.message_en,
+                             event.value, unit, runtime.alarms.situation(event.tag))  # fmt: skip
             alarms.append(LinkAlarm(alarm=event.alarm, station=station, priority=event.priority.name.lower(),
                                     active=paged.active, message_fr=event.message_fr,
-                                    message_en=event.message_en))  # fmt: skip
+                                    message_en=event.message_en, facts_fr=facts(line, "fr", zone),
+                                    facts_en=facts(line, "en", zone)))  # fmt: skip
+        sent = sorted(cascade.store.deliveries(incident.id), key=lambda d: d.created_at)
+        timeline = [LinkStep(at=d.created_at, person=names.get(d.person, d.person), channel=d.channel,
+                             kind=d.kind, level=d.level, state=d.state) for d in sent]  # fmt: skip
         return LinkView(incident=incident.id, state=incident.state, opened_at=incident.opened_at,
                         acked_by=incident.acked_by, acked_at=incident.acked_at,
                         person=names.get(found.person, found.person), expires=found.expires,
-                        alarms=alarms)  # fmt: skip
+                        alarms=alarms, timeline=timeline)  # fmt: skip
 
     @app.post(
         f"{API}/links/{{token}}/ack", response_model=LinkResult, responses=problems, include_in_schema=False

@@ -69,6 +69,9 @@ def _facts(line: AlarmLine, language: str, zone: tzinfo) -> list[str]:
     return facts
 
 
+facts = _facts  # the incident page shows the same facts as the pages
+
+
 def _details(line: AlarmLine, language: str, zone: tzinfo) -> str:
     return ", ".join([line.message(language), *_facts(line, language, zone)])
 

@@ -157,3 +157,35 @@ def axe(page: Page) -> list[str]:
     page.add_script_tag(path=str(axe_script()))
     result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     return serious(result["violations"])
+
+
+@pytest.mark.web
+@pytest.mark.paging
+def test_on_a_phone_the_incident_page_says_what_is_happening_and_who_was_told(
+    paged: ApiServer, twilio: RecordingProxy, browser: Browser
+) -> None:
+    """390×844: the acknowledge button in the first screen; the dam, the level now and who was
+    paged (how, what became of it) by the end of the second."""
+    post_samples(paged, ("lauragais.probe", 60.0, datetime.now(UTC).isoformat()))
+    found = re.search(r"(http://\S+/i/[A-Za-z0-9_-]+)", sms_to(twilio, ALICE).form["Body"])
+    assert found
+    post_samples(paged, ("lauragais.probe", 61.25, datetime.now(UTC).isoformat()))  # still rising
+    context = browser.new_context(**PHONE, locale="fr-FR")
+    try:
+        page = context.new_page()
+        page.goto(found.group(1))
+        button = page.get_by_role("button", name=re.compile("J'acquitte"))
+        expect(button).to_be_visible()
+        facts = page.locator(".facts").first
+        expect(facts).to_contain_text("maintenant 61,25")  # the value now, beside the one that paged
+        timeline = page.locator(".timeline li").first
+        expect(timeline).to_contain_text(
+            re.compile(r"Alice Martin · SMS · alerte · (envoyé|reçu|en cours d'envoi)")
+        )
+        height = PHONE["viewport"]["height"]
+        assert button.bounding_box()["y"] + button.bounding_box()["height"] <= height  # type: ignore[index]
+        for shown in (page.locator(".alarmlist .msg").first, facts, timeline):
+            box = shown.bounding_box()
+            assert box is not None and box["y"] + box["height"] <= 2 * height, box
+    finally:
+        context.close()

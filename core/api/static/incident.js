@@ -1,6 +1,6 @@
 // An incident link from a page, an e-mail or an SMS: see the incident, acknowledge it with one
 // confirmation, without signing in. The token in the address is the credential.
-import { ApiError, SHAPE, T, api, h, header, main, message, when } from "./app.js";
+import { ApiError, SHAPE, T, api, h, header, lang, main, message, when } from "./app.js";
 
 await header("link");
 const token = location.pathname.split("/").pop();
@@ -30,11 +30,15 @@ async function show(said) {
     h("p", { class: "muted" }, `${T("for_person")} ${view.person} · ${T("opened")} ${when(view.opened_at, true)}`),
     h("ul", { class: "alarmlist" }, view.alarms.map((a) => h("li", { class: `alarm ${a.priority}` },
       h("div", { class: "top" }, a.priority ? h("span", { class: "badge " + a.priority }, `${SHAPE[a.priority]} ${T(a.priority)}`) : "",
-        h("span", { class: "msg" }, message(a)))))),
+        h("span", { class: "msg" }, message(a))),
+      h("p", { class: "facts" }, (lang === "en" ? a.facts_en : a.facts_fr).join(" · "))))),
     open ? h("div", { class: "panel" }, h("p", {}, T(view.state === "exhausted" ? "exhausted_take" : "take_charge")), confirm,
       h("p", { class: "muted" }, `${T("link_until")} ${when(view.expires, true)}`))
       : h("p", { class: "panel" }, `${T("already")}${view.acked_by ? ` ${T("by")} ${view.acked_by} (${when(view.acked_at, true)})` : ""}.`),
-    result);
+    result,
+    h("h2", {}, T("timeline")),
+    h("ol", { class: "timeline" }, view.timeline.map((step) => h("li", {},
+      `${when(step.at).slice(0, 5)} · ${step.person} · ${T(step.channel)} · ${T("kind_" + step.kind)} · ${T("delivery_" + step.state)}`))));
 }
 
 await show();
