@@ -463,7 +463,7 @@ async def test_the_plugins_channel_receives_a_signed_page_after_a_plugin_that_ra
         await eventually(lambda: chat.pages, 60, "a page at the chat")
         page = chat.pages[0]
         assert page["signed"] and page["to"] == "@alice" and page["language"] == "fr"
-        assert "Sonde du Fresquel" in page["subject"] and "2.60 m" in page["text"]
+        assert "Sonde du Fresquel" in page["subject"] and "2,60 m (seuil 2,00 m)" in page["text"]
         assert "Répondez OK 1 pour acquitter." in page["text"]
         assert runtime.cascade is not None
         tried = [(d.channel, d.state) for d in runtime.cascade.store.deliveries(1)]
