@@ -190,13 +190,12 @@ class DamCard(QFrame):
             )
         ]
         more = crest.rain_continues
-        if more is not None:
-            line = tr("If the rain goes on: {peak} {unit} about {time}.").format(
-                peak=number(more.peak, decimals), unit=unit, time=clock(more.peak_at, zone)
-            )
-            tip.append(
-                line + (" " + tr("(still rising at the forecast's end)") if more.rising_at_horizon else "")
-            )
+        if more is not None and more.rising_at_horizon:  # a floor, with no time to give
+            floor = tr("If the rain goes on: at least {peak} {unit}, still rising where the forecast ends.")
+            tip.append(floor.format(peak=number(more.peak, decimals), unit=unit))
+        elif more is not None:
+            tip.append(tr("If the rain goes on: {peak} {unit} about {time}.").format(
+                peak=number(more.peak, decimals), unit=unit, time=clock(more.peak_at, zone)))  # fmt: skip
         if not crest.fitted:
             tip.append(tr("The catchment's answer is not learnt yet: the inflow is held as it is."))
         value.setToolTip("\n".join(tip))

@@ -4,10 +4,6 @@
 <context>
     <name>ecreteur</name>
     <message>
-        <source>(still rising at the forecast's end)</source>
-        <translation>(encore en hausse à la fin de la prévision)</translation>
-    </message>
-    <message>
         <source>A latched alarm, back to normal, is reset once acknowledged</source>
         <translation>Une alarme mémorisée, revenue à la normale, se réarme une fois acquittée</translation>
     </message>
@@ -170,6 +166,10 @@
     <message>
         <source>Historian: OK</source>
         <translation>Historique : OK</translation>
+    </message>
+    <message>
+        <source>If the rain goes on: at least {peak} {unit}, still rising where the forecast ends.</source>
+        <translation>Si la pluie continue : au moins {peak} {unit}, encore en hausse au bout de la prévision.</translation>
     </message>
     <message>
         <source>If the rain goes on: {peak} {unit} about {time}.</source>

@@ -44,7 +44,9 @@ FRENCH = {
         "Avec la pluie déjà tombée : de {low} à {high} {unit}."
     ),
     "If the rain goes on: {peak} {unit} about {time}.": "Si la pluie continue : {peak} {unit} vers {time}.",
-    "(still rising at the forecast's end)": "(encore en hausse à la fin de la prévision)",
+    "If the rain goes on: at least {peak} {unit}, still rising where the forecast ends.": (
+        "Si la pluie continue : au moins {peak} {unit}, encore en hausse au bout de la prévision."
+    ),
     "The catchment's answer is not learnt yet: the inflow is held as it is.": (
         "La réponse du bassin versant n'est pas encore apprise : le débit entrant est gardé tel quel."
     ),

@@ -6,6 +6,7 @@ import asyncio
 import math
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication
@@ -16,6 +17,8 @@ from core.model import (
     AlarmEvent,
     AlarmStatus,
     ConnectionState,
+    CrestForecast,
+    Outlook,
     Priority,
     Quality,
     Sample,
@@ -473,3 +476,21 @@ async def test_the_list_keeps_its_order_under_a_selected_row(
     table.clearSelection()
     await eventually(lambda: ids()[0] == critical, what="the list sorted again once left alone")
     assert view.arrived.text() == ""
+
+
+async def test_a_dam_card_says_the_rise_and_the_crest_to_come(
+    desktop: tuple[MainWindow, Runtime, DamStation],
+) -> None:
+    """The rate in m/h and the crest the forecast expects with its site time ("Crête dans"
+    used to be a slope's minutes to a threshold); the rain-goes-on case is in the tooltip."""
+    window, _runtime, _station = desktop
+    card = window.overview.cards["lauragais"]
+    now = utcnow()
+    stops = Outlook(now, 12.4, 300.0, (12.8, 13.2), 13.61, now + timedelta(minutes=95), 13.52, 13.70)
+    more = Outlook(now, 12.4, 300.0, (13.0, 14.0), 15.2, now + timedelta(hours=24), 15.0, 15.4, True)
+    card.show_crest(CrestForecast("lauragais", "lauragais.level", now, 12.4, 0.53, stops, more, True))
+    local = (now + timedelta(minutes=95)).astimezone(ZoneInfo("Europe/Paris")).strftime("%H:%M")
+    assert card.values["rate"].text() == "+0.53 m/h"
+    assert card.values["crest"].text() == f"13.61 m about {local}"
+    tip = card.values["crest"].toolTip()
+    assert "13.52 to 13.70 m" in tip and "at least 15.20 m, still rising" in tip

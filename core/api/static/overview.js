@@ -112,9 +112,10 @@ function crest(dam) {
   const rows = [h("dt", {}, T("crest_expected")), h("dd", { "data-role": "crest" }, text,
     passed ? null : h("div", { class: "muted" }, `${T("band")} ${fmt(c.low, decimals)}–${fmt(c.high, decimals)} ${unit}`))];
   if (c.if_rain_continues !== null && c.if_rain_continues !== undefined) {
-    rows.push(h("dt", {}, T("if_rain_continues")), h("dd", {},
-      `${fmt(c.if_rain_continues, decimals)} ${unit} ${T("about")} ${when(c.if_rain_continues_at).slice(0, 5)}` +
-      (c.still_rising_at_horizon ? ` (${T("still_rising")})` : "")));
+    // still rising where the forecast stops looking: a floor, with no time to give
+    rows.push(h("dt", {}, T("if_rain_continues")), h("dd", {}, c.still_rising_at_horizon
+      ? `≥ ${fmt(c.if_rain_continues, decimals)} ${unit} (${T("still_rising")})`
+      : `${fmt(c.if_rain_continues, decimals)} ${unit} ${T("about")} ${when(c.if_rain_continues_at).slice(0, 5)}`));
   }
   return rows;
 }
