@@ -224,6 +224,7 @@ class CrestForecast:
     rain_stops: Outlook
     rain_continues: Outlook | None  # None while no rain falls: it would be the same
     fitted: bool
+    phe: float | None = None  # the dam's highest safe level (PHE), when its config gives it
 
 
 @dataclass(frozen=True, slots=True)

@@ -266,6 +266,11 @@ class CrestOut(BaseModel):
         description="the rain-goes-on level still rises where the forecast ends"
     )
     fitted: bool = Field(description="false: the catchment's answer is not learnt yet, the inflow is held")
+    phe: float | None = Field(
+        None, description="the dam's highest safe level (PHE), from its reservoir config"
+    )
+    phe_at: datetime | None = Field(None, description="when the PHE is reached from the rain already fallen")
+    phe_if_rain_continues_at: datetime | None = Field(None, description="when, if the rain goes on")
 
 
 class DamOut(BaseModel):

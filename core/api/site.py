@@ -121,4 +121,7 @@ def _crest(crest: CrestForecast | None) -> s.CrestOut | None:
         if_rain_continues_at=more.peak_at if more else None,
         still_rising_at_horizon=bool(more and more.rising_at_horizon),
         fitted=crest.fitted,
+        phe=crest.phe,
+        phe_at=stops.when(crest.phe) if crest.phe is not None else None,
+        phe_if_rain_continues_at=more.when(crest.phe) if more and crest.phe is not None else None,
     )

@@ -196,6 +196,13 @@ class DamCard(QFrame):
         elif more is not None:
             tip.append(tr("If the rain goes on: {peak} {unit} about {time}.").format(
                 peak=number(more.peak, decimals), unit=unit, time=clock(more.peak_at, zone)))  # fmt: skip
+        phe_stops = tr("PHE {phe} {unit} reached about {time}.")
+        phe_more = tr("If the rain goes on, PHE {phe} {unit} reached about {time}.")
+        for outlook, said in ((stops, phe_stops), (more, phe_more)):
+            reached = outlook.when(crest.phe) if outlook is not None and crest.phe is not None else None
+            if reached is not None and crest.phe is not None:
+                tip.append(said.format(phe=number(crest.phe, decimals), unit=unit, time=clock(reached, zone)))
+                break
         if not crest.fitted:
             tip.append(tr("The catchment's answer is not learnt yet: the inflow is held as it is."))
         value.setToolTip("\n".join(tip))

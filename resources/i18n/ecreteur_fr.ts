@@ -168,6 +168,10 @@
         <translation>Historique : OK</translation>
     </message>
     <message>
+        <source>If the rain goes on, PHE {phe} {unit} reached about {time}.</source>
+        <translation>Si la pluie continue, PHE {phe} {unit} atteinte vers {time}.</translation>
+    </message>
+    <message>
         <source>If the rain goes on: at least {peak} {unit}, still rising where the forecast ends.</source>
         <translation>Si la pluie continue : au moins {peak} {unit}, encore en hausse au bout de la prévision.</translation>
     </message>
@@ -314,6 +318,10 @@
     <message>
         <source>Overview</source>
         <translation>Vue d'ensemble</translation>
+    </message>
+    <message>
+        <source>PHE {phe} {unit} reached about {time}.</source>
+        <translation>PHE {phe} {unit} atteinte vers {time}.</translation>
     </message>
     <message>
         <source>Password:</source>

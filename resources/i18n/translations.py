@@ -29,6 +29,10 @@ FRENCH = {
     "Cleared, unacknowledged": "Revenue, non acquittée",
     "Comment (optional):": "Commentaire (facultatif) :",
     "Rising": "Montée",
+    "PHE {phe} {unit} reached about {time}.": "PHE {phe} {unit} atteinte vers {time}.",
+    "If the rain goes on, PHE {phe} {unit} reached about {time}.": (
+        "Si la pluie continue, PHE {phe} {unit} atteinte vers {time}."
+    ),
     "{count} new alarm(s) below; the list sorts itself again when you leave it": (
         "{count} nouvelle(s) alarme(s) en bas ; la liste se trie de nouveau quand vous la quittez"
     ),

@@ -488,9 +488,10 @@ async def test_a_dam_card_says_the_rise_and_the_crest_to_come(
     now = utcnow()
     stops = Outlook(now, 12.4, 300.0, (12.8, 13.2), 13.61, now + timedelta(minutes=95), 13.52, 13.70)
     more = Outlook(now, 12.4, 300.0, (13.0, 14.0), 15.2, now + timedelta(hours=24), 15.0, 15.4, True)
-    card.show_crest(CrestForecast("lauragais", "lauragais.level", now, 12.4, 0.53, stops, more, True))
+    card.show_crest(CrestForecast("lauragais", "lauragais.level", now, 12.4, 0.53, stops, more, True, 13.9))
     local = (now + timedelta(minutes=95)).astimezone(ZoneInfo("Europe/Paris")).strftime("%H:%M")
     assert card.values["rate"].text() == "+0.53 m/h"
     assert card.values["crest"].text() == f"13.61 m about {local}"
     tip = card.values["crest"].toolTip()
     assert "13.52 to 13.70 m" in tip and "at least 15.20 m, still rising" in tip
+    assert "If the rain goes on, PHE 13.90 m reached about" in tip  # PHE only if the rain goes on

@@ -122,3 +122,12 @@ def test_after_the_rain_the_crest_of_an_unknown_catchment_is_predicted(
     outlook = forecaster.forecast(decide).rain_stops
     assert abs(outlook.peak - crest) <= 0.15, (outlook.peak, crest)
     assert abs((outlook.peak_at - crest_at).total_seconds()) <= 20 * 60, (outlook.peak_at, crest_at)
+
+
+def test_an_outlook_says_when_a_level_is_reached_between_its_points() -> None:
+    from core.model import Outlook
+
+    outlook = Outlook(T0, 12.0, 300.0, (12.5, 13.5, 13.9, 13.7), 13.9, T0 + timedelta(minutes=15), 13.8, 14.0)
+    assert outlook.when(11.0) == T0  # there already
+    assert outlook.when(13.0) == T0 + timedelta(seconds=450)  # half-way between 5 and 10 min
+    assert outlook.when(14.5) is None  # never within the horizon (the PHE, say)

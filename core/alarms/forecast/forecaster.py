@@ -131,6 +131,7 @@ class DamForecaster:
             if continues is None
             else self._outlook(ts, level, opening, continues, base, band),
             fitted=fit is not None and "rain" in self._has,
+            phe=self.reservoir.phe_m,
         )
 
     def _inflow(self, grid: np.ndarray, level: float, opening: float) -> tuple[float, runoff.Runoff | None]:

@@ -117,6 +117,11 @@ function crest(dam) {
       ? `≥ ${fmt(c.if_rain_continues, decimals)} ${unit} (${T("still_rising")})`
       : `${fmt(c.if_rain_continues, decimals)} ${unit} ${T("about")} ${when(c.if_rain_continues_at).slice(0, 5)}`));
   }
+  const phe = c.phe_at || c.phe_if_rain_continues_at;  // the dam's highest safe level, when foreseen
+  if (c.phe !== null && c.phe !== undefined && phe) {
+    rows.push(h("dt", { class: "danger" }, `${T("phe")} ${fmt(c.phe, decimals)} ${unit}`), h("dd", { class: "danger" },
+      `${T("about")} ${when(phe).slice(0, 5)}` + (c.phe_at ? "" : ` ${T("if_rain_goes_on")}`)));
+  }
   return rows;
 }
 
