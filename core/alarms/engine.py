@@ -226,7 +226,7 @@ class Alarm:
             return _FORECAST_EASED
         if forecast.by_trend:
             return _FORECAST_TREND
-        if outlook is not None and outlook is not forecast.crest_stops():
+        if forecast.crest is not None and outlook is not forecast.crest.rain_stops:
             return _FORECAST_CONTINUES
         return _MESSAGES["forecast"]
 

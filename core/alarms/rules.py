@@ -157,9 +157,6 @@ class Forecast(Evaluator):
             return crest.rain_continues
         return crest.rain_stops
 
-    def crest_stops(self) -> Outlook | None:
-        return self.crest.rain_stops if self.crest is not None else None
-
     def update(self, sample: Sample) -> bool | None:
         if not self.usable(sample):
             return None

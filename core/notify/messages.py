@@ -42,22 +42,22 @@ def _text(language: str) -> dict[str, str]:
     return {entry: texts[index] for entry, texts in words.section("page").items()}
 
 
-def _facts(line: AlarmLine, language: str, zone: tzinfo) -> list[str]:
+def facts(line: AlarmLine, language: str, zone: tzinfo) -> list[str]:
     """What the alarm's message does not already say: the value now, the trend, the crest."""
     said, now = _text(language), line.now
     if now is None:
         return []
-    facts = []
+    found = []
     if now.value is not None and now.value != line.value:  # the message gave the value that raised it
-        facts.append(
+        found.append(
             said["now"].format(value=words.number(now.value, now.decimals, language), unit=line.unit)
         )
     if now.rate_per_h is not None:
         rate = words.number(now.rate_per_h, 2, language)
-        facts.append(said["trend"].format(rate=rate if now.rate_per_h < 0 else f"+{rate}", unit=line.unit))
+        found.append(said["trend"].format(rate=rate if now.rate_per_h < 0 else f"+{rate}", unit=line.unit))
     crest = now.crest
     if crest is not None and crest.peak > crest.start_level:
-        facts.append(
+        found.append(
             said["crest"].format(
                 peak=words.number(crest.peak, now.decimals, language),
                 unit=line.unit,
@@ -65,15 +65,12 @@ def _facts(line: AlarmLine, language: str, zone: tzinfo) -> list[str]:
             )
         )
     elif now.eta_min is not None:
-        facts.append(said["eta"].format(eta=words.span(now.eta_min * 60)))
-    return facts
-
-
-facts = _facts  # the incident page shows the same facts as the pages
+        found.append(said["eta"].format(eta=words.span(now.eta_min * 60)))
+    return found
 
 
 def _details(line: AlarmLine, language: str, zone: tzinfo) -> str:
-    return ", ".join([line.message(language), *_facts(line, language, zone)])
+    return ", ".join([line.message(language), *facts(line, language, zone)])
 
 
 def _priority(language: str, line: AlarmLine) -> str:
@@ -98,7 +95,7 @@ def sms(
     worst = _worst(lines)
     head = gsm.fold(f"[{code}] {_priority(language, worst)} {worst.message(language)}")
     tail = gsm.fold(f". {said['ack_hint'].format(code=code)}")
-    optional = [*_facts(worst, language, zone), _others(others, language)]
+    optional = [*facts(worst, language, zone), _others(others, language)]
     if len(lines) > 1:
         optional.append(said["more"].format(n=len(lines) - 1))
     if gsm.septets(head + tail) > room:  # the alarm's own words are cut, never the way to acknowledge
