@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from core.acquisition.api import ApiLink
 from core.acquisition.link import SourceLink
-from core.acquisition.sources import Link, build_link
+from core.acquisition.sources import build_link
 from core.acquisition.trust import TrustStore
 from core.alarms.engine import AlarmEngine
 from core.alarms.journal import AlarmJournal
@@ -126,7 +126,7 @@ class Runtime:
         trust_command = "ecreteur trust {station}"
         if config_path is not None:
             trust_command += f" --config {config_path} --data-dir {self.data_dir}"
-        self.links: list[Link] = [
+        self.links: list[SourceLink] = [
             RelayedLink(station, config.tags_of(station.id), self.bus, clock, session)
             if session is not None and station.source == "api"  # only the server receives its posts
             else build_link(
@@ -144,9 +144,8 @@ class Runtime:
             for station in config.stations
         ]
         for link in self.links:
-            if isinstance(link, SourceLink):
-                link.store = self._submit  # an MQTT link acknowledges its messages once stored
-                link.retention = timedelta(days=config.storage.retention_days)
+            link.store = self._submit  # a source that confirms delivery (MQTT) does so once stored
+            link.retention = timedelta(days=config.storage.retention_days)
         # posted samples tell an api station's link that its probe is alive
         self._posted_to = {
             tag.id: link for link in self.links if isinstance(link, ApiLink) for tag in link.tags

@@ -10,6 +10,7 @@ treat them alike: a stale tag, a lost link and a bad value mean the same on each
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 from collections.abc import Callable, Coroutine, Sequence
@@ -30,7 +31,12 @@ _LOGGER = logging.getLogger(__name__)
 
 
 class SourceLink:
-    """One station's source of samples; subclasses implement :meth:`run` (forever, until stopped)."""
+    """One station's source of samples; subclasses implement :meth:`run` (forever, until stopped).
+
+    The plugin surface (``docs/PLUGINS.md``, pinned by ``tests/unit/test_plugin_surface.py``):
+    ``run``, ``publish``, ``mark_lost``, ``set_state``, ``reject``, ``stopped``, ``pause``,
+    ``until_stopped``, ``station_now`` and the counters. Underscored members are the links' own.
+    """
 
     # how long a batch gathers before it goes out: 0 sends it once the loop has nothing else ready;
     # a source whose library hands over one message per loop turn (MQTT) waits a few milliseconds
@@ -79,10 +85,20 @@ class SourceLink:
         if self._task is not None:
             await asyncio.gather(self._task, return_exceptions=True)
         self._flush()
-        self._set_state(ConnectionState.STOPPED, "stopped")
+        self.set_state(ConnectionState.STOPPED, "stopped")
 
     async def run(self) -> None:
         raise NotImplementedError
+
+    @property
+    def stopped(self) -> bool:
+        """True once :meth:`stop` was called: :meth:`run` should return."""
+        return self._stop.is_set()
+
+    async def pause(self, seconds: float) -> None:
+        """Wait ``seconds`` (a back-off before the next try), or less if the link is stopped."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), seconds)
 
     async def until_stopped(self, *work: Coroutine[Any, Any, Any]) -> Any:
         """Run ``work`` until the first of them ends or the link is stopped; cancel the rest.
@@ -107,7 +123,7 @@ class SourceLink:
         except Exception as err:
             _LOGGER.exception("station %s: its %s source stopped", self.station.id, self.station.source)
             self.mark_lost()
-            self._set_state(ConnectionState.DISCONNECTED, f"source failed: {type(err).__name__}: {err}")
+            self.set_state(ConnectionState.DISCONNECTED, f"source failed: {type(err).__name__}: {err}")
 
     def station_now(self) -> datetime:
         return self.clock.now()
@@ -182,13 +198,20 @@ class SourceLink:
 
     # -- state ----------------------------------------------------------------------------
 
-    def _set_state(self, state: ConnectionState, detail: str) -> None:
+    def set_state(self, state: ConnectionState, detail: str) -> None:
+        """Say the link's state and why (each screen shows ``detail``); a repeat says nothing."""
         if state is self.state and detail == self.detail:
             return
         self.state, self.detail = state, detail
         if state is ConnectionState.CONNECTED:
             self.fault = None
+        self.publish_status()
+
+    def publish_status(self) -> None:
+        """Publish the link's state as it is now (also when only the station's clock changed)."""
         self.bus.publish(
             STATION_STATUS,
-            StationStatus(self.station.id, state, self.clock.now(), detail, self.fault, self.clock_skew_s),
+            StationStatus(
+                self.station.id, self.state, self.clock.now(), self.detail, self.fault, self.clock_skew_s
+            ),
         )

@@ -91,8 +91,8 @@ class MqttLink(SourceLink):
 
     async def run(self) -> None:
         backoff, refused_backoff = _INITIAL_BACKOFF_S, _REFUSED_BACKOFF_S
-        while not self._stop.is_set():
-            self._set_state(ConnectionState.CONNECTING, self.endpoint)
+        while not self.stopped:
+            self.set_state(ConnectionState.CONNECTING, self.endpoint)
             connected_before, refused = self.connections, False
             try:
                 await self._session()
@@ -106,7 +106,7 @@ class MqttLink(SourceLink):
                 detail = f"the broker refused the session: {err}"
             except (aiomqtt.MqttError, OSError, TimeoutError) as err:
                 detail = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
-            if self._stop.is_set():
+            if self.stopped:
                 break
             if self.connections > connected_before:
                 backoff, refused_backoff = _INITIAL_BACKOFF_S, _REFUSED_BACKOFF_S
@@ -124,9 +124,8 @@ class MqttLink(SourceLink):
                     "station %s (%s): %s; retrying in %.1f s",
                     self.station.id, self.endpoint, detail, self.retry_in,
                 )  # fmt: skip
-            self._set_state(ConnectionState.DISCONNECTED, detail)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), self.retry_in)
+            self.set_state(ConnectionState.DISCONNECTED, detail)
+            await self.pause(self.retry_in)
 
     async def _session(self) -> None:
         url = urlsplit(self.endpoint)
@@ -167,7 +166,7 @@ class MqttLink(SourceLink):
             self.connections += 1
             for topic in self._by_topic:
                 await client.subscribe(topic, qos=self.station.mqtt.qos)
-            self._set_state(ConnectionState.CONNECTED, self.endpoint)
+            self.set_state(ConnectionState.CONNECTED, self.endpoint)
             self._heard = asyncio.get_running_loop().time()
             await self.until_stopped(self._read(client, held), self._watch())  # MqttError: broker lost
 
@@ -204,12 +203,12 @@ class MqttLink(SourceLink):
             if self.state is ConnectionState.CONNECTED:
                 self.mark_lost()
                 silent = f"the broker answers; no value for {period:g} s"
-                self._set_state(ConnectionState.DISCONNECTED, silent)
+                self.set_state(ConnectionState.DISCONNECTED, silent)
             await asyncio.sleep(period)  # still silent: look again a period later
 
     def _take(self, topic: str, payload: Any, mid: int, qos: int) -> None:
         if self.state is not ConnectionState.CONNECTED:
-            self._set_state(ConnectionState.CONNECTED, self.endpoint)  # the station speaks again
+            self.set_state(ConnectionState.CONNECTED, self.endpoint)  # the station speaks again
         for mapping in self._by_topic.get(topic, ()):
             try:
                 sample = self._sample(mapping, topic, payload)

@@ -56,14 +56,14 @@ from asyncua.crypto import security_policies
 from asyncua.ua.uaerrors import UaError, UaStatusCodeError
 from cryptography import x509
 
-from core.acquisition.link import BAD_NO_COMMUNICATION, BAD_TYPE_MISMATCH
-from core.acquisition.plausible import bounds_of, judged
+from core.acquisition.link import BAD_TYPE_MISMATCH, TICK, SourceLink
+from core.acquisition.plausible import judged
 from core.acquisition.trust import CertificateInfo, StationRefused, TrustStore, first_certificate
-from core.bus import BACKFILL, SAMPLES, STATION_STATUS, Bus
-from core.clock import Clock, WallClock
+from core.bus import BACKFILL, SAMPLES, Bus
+from core.clock import Clock
 from core.config.schema import SecurityMode, Station, Tag, TagKind
 from core.config.secrets import SecretMissing, resolve
-from core.model import ConnectionState, Quality, Sample, StationStatus, as_utc
+from core.model import ConnectionState, Quality, Sample, as_utc
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -76,7 +76,6 @@ _FUTURE_TOLERANCE_S = 5.0  # a source timestamp this far beyond the station's cl
 _EVENT_QUEUE = 200_000
 _HANDLE_BASE = 1_000_000  # above asyncua's own client handles
 CLIENT_URI = "urn:ecreteur:client"  # when the client certificate names no application URI
-_TICK = timedelta(microseconds=1)
 
 POLICIES: dict[str, type[security_policies.SecurityPolicy]] = {
     "Basic256Sha256": security_policies.SecurityPolicyBasic256Sha256,
@@ -112,8 +111,12 @@ class _Monitored:
     node: Node
 
 
-class StationLink:
-    """Acquisition from one station, with reconnection and backfill. Runs in the event loop."""
+class StationLink(SourceLink):
+    """Acquisition from one station, with reconnection and backfill. Runs in the event loop.
+
+    A :class:`SourceLink` like every other source (its state, counters, batching and loss
+    markers); what it adds is OPC-UA's: the session, the station's clock and the backfill.
+    """
 
     def __init__(
         self,
@@ -131,54 +134,23 @@ class StationLink:
         by default the system's wall clock, NTP-disciplined as a station's should be (not a
         clock anchored at the start and run by the loop: a clock stepped later would then make
         every station look skewed)."""
-        self.station = station
-        self.endpoint = station.endpoint or ""  # an opcua station always has one (config check)
-        self.clock: Clock = clock or WallClock()
-        self.tags = list(tags)
-        self.bus = bus
-        self.state = ConnectionState.DISCONNECTED
-        self.detail = ""
-        self.fault: str | None = None  # why a person must act: certificate, policy, authentication…
-        self.clock_skew_s: float | None = None  # the station's clock minus ours
-        self.received = 0
-        self.backfilled = 0
-        self.connections = 0
-        self.restamped = 0  # samples stamped beyond the station's own clock
-        self.retry_in = 0.0  # seconds before the next attempt, once disconnected
+        super().__init__(station, tags, bus, clock)
         self._last_timestamp = last_timestamp
         self._base_dir = base_dir or Path.cwd()
         self._trust = trust or TrustStore(self._base_dir / "pki")
         self._trust_command = trust_command.format(station=station.id)
-        self._last_seen: dict[str, datetime] = {}
-        self._lost_at: dict[str, datetime] = {}  # per tag: the loss marker we published
         self._awaiting: set[str] = set()  # tags with no value yet in this session
         self._complete: dict[str, datetime] = {}  # per tag: the historian holds everything up to here
         self._synced: set[str] = set()  # tags whose gap was backfilled in this session
         self._holding: set[str] = set()  # tags whose live values wait for their history
         self._held: dict[str, list[Sample]] = {}
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._warned: set[str] = set()
-        self._pending: list[Sample] = []
-        self._flush_scheduled = False
-        self._bounds = bounds_of(self.tags)
 
     # -- life cycle -----------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Start the link in the background (``async_`` style: call from the event loop)."""
-        self._task = asyncio.create_task(self.run(), name=f"station-{self.station.id}")
-
-    async def stop(self) -> None:
-        self._stop.set()
-        if self._task is not None:
-            await asyncio.gather(self._task, return_exceptions=True)
-        self._set_state(ConnectionState.STOPPED, "stopped")
-
     async def run(self) -> None:
         backoff, refused_backoff = _INITIAL_BACKOFF_S, _REFUSED_BACKOFF_S
-        while not self._stop.is_set():
-            self._set_state(ConnectionState.CONNECTING, self.endpoint)
+        while not self.stopped:
+            self.set_state(ConnectionState.CONNECTING, self.endpoint)
             connected_before = self.connections
             refused: StationRefused | None = None
             try:
@@ -191,11 +163,11 @@ class StationLink:
             except Exception as err:  # a station must never take the process down
                 _LOGGER.exception("station %s: unexpected error", self.station.id)
                 detail = f"{type(err).__name__}: {err}"
-            if self._stop.is_set():
+            if self.stopped:
                 break
             if self.connections > connected_before:
                 backoff, refused_backoff = _INITIAL_BACKOFF_S, _REFUSED_BACKOFF_S
-                self._mark_lost()
+                self.mark_lost()
             if refused is not None:
                 # nobody fixes a password or a certificate in a second: minutes between tries, so
                 # that a real RTU does not lock the account; a newly trusted certificate retries now
@@ -203,13 +175,13 @@ class StationLink:
                     _LOGGER.error("%s", detail)  # says the station, what is wrong and what to do
                 self.fault = refused.fault
                 self.retry_in = refused_backoff * random.uniform(0.9, 1.1)
-                self._set_state(ConnectionState.DISCONNECTED, detail)
+                self.set_state(ConnectionState.DISCONNECTED, detail)
                 await self._wait_refused(self.retry_in)
                 refused_backoff = min(refused_backoff * 2, _REFUSED_MAX_BACKOFF_S)
                 continue
             self.fault = None
             self.retry_in = backoff * random.uniform(0.8, 1.2)
-            self._set_state(ConnectionState.DISCONNECTED, detail)
+            self.set_state(ConnectionState.DISCONNECTED, detail)
             _LOGGER.warning(
                 "station %s (%s): %s; retrying in %.1f s",
                 self.station.id,
@@ -217,17 +189,15 @@ class StationLink:
                 detail,
                 backoff,
             )
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), self.retry_in)
+            await self.pause(self.retry_in)
             backoff = min(backoff * 2, self.station.reconnect_max_delay_s)
 
     async def _wait_refused(self, delay: float) -> None:
         """Wait ``delay``, or less when an administrator changes the trust store."""
         loop = asyncio.get_running_loop()
         deadline, version = loop.time() + delay, self._trust.version()
-        while not self._stop.is_set() and loop.time() < deadline:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), min(1.0, deadline - loop.time()))
+        while not self.stopped and loop.time() < deadline:
+            await self.pause(min(1.0, deadline - loop.time()))
             if self.fault == "certificate" and self._trust.version() != version:
                 return
 
@@ -271,7 +241,7 @@ class StationLink:
             handles = await self._subscribe(subscription, monitored)
             self.connections += 1
             consumer = asyncio.create_task(self._consume(subscription, handles))
-            self._set_state(ConnectionState.CONNECTED, self.endpoint)
+            self.set_state(ConnectionState.CONNECTED, self.endpoint)
             if self.station.backfill:
                 await self._backfill(monitored, gaps)
             stop = asyncio.create_task(self._stop.wait())
@@ -396,7 +366,6 @@ class StationLink:
 
     async def _consume(self, subscription: Any, handles: dict[int, Tag]) -> None:
         """Turn data changes into samples; batches are published once the queue runs dry."""
-        loop = asyncio.get_running_loop()
         async for event in subscription:
             if not isinstance(event, DataChangeEvent):
                 continue
@@ -414,9 +383,7 @@ class StationLink:
             self._last_seen[tag.id] = sample.ts
             if tag.id in self._synced:
                 self._complete[tag.id] = sample.ts
-            if not self._flush_scheduled:
-                self._flush_scheduled = True
-                loop.call_soon(self._flush)
+            self._schedule_flush()
 
     def _first_of_session(self, sample: Sample) -> Sample:
         """The station's current value after a (re)connection outranks our loss marker.
@@ -429,14 +396,7 @@ class StationLink:
         if lost is None or sample.ts > lost:
             return sample
         self.bus.publish(BACKFILL, (sample,))
-        return replace(sample, ts=max(lost + _TICK, self.station_now()))
-
-    def _flush(self) -> None:
-        self._flush_scheduled = False
-        if self._pending:
-            batch, self._pending = self._pending, []
-            self.received += len(batch)
-            self.bus.publish(SAMPLES, batch)
+        return replace(sample, ts=max(lost + TICK, self.station_now()))
 
     def _sample(self, tag: Tag, dv: ua.DataValue) -> Sample:
         status = dv.StatusCode.value if dv.StatusCode is not None else 0
@@ -497,7 +457,7 @@ class StationLink:
         A tag counts as complete only once its backfill succeeded: if the link drops again
         mid-way, the next session restarts from the same point instead of skipping the gap.
         """
-        self._set_state(ConnectionState.BACKFILLING, "reading the station's history")
+        self.set_state(ConnectionState.BACKFILLING, "reading the station's history")
         # generous end: the skew estimate is coarse (a CurrentTime updated once a second), and
         # reading past the last logged value costs nothing (the historian ignores a (tag, ts) twice)
         end = max(self.clock.now(), self.station_now()) + timedelta(seconds=60)
@@ -522,7 +482,7 @@ class StationLink:
                 self._complete[tag] = max(marks)
             self._synced.add(tag)
         if self.state is ConnectionState.BACKFILLING:
-            self._set_state(ConnectionState.CONNECTED, self.endpoint)
+            self.set_state(ConnectionState.CONNECTED, self.endpoint)
 
     def _release(self, tag: str | None = None) -> None:
         """Hand over the live values held back while ``tag``'s history was read (every tag's
@@ -530,22 +490,8 @@ class StationLink:
         for one in [tag] if tag is not None else list(self._holding):
             self._holding.discard(one)
             self._pending.extend(self._held.pop(one, ()))
-        if self._pending and not self._flush_scheduled:
-            self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
-
-    def _mark_lost(self) -> None:
-        """The station is gone: its tags' last values are no longer trustworthy.
-
-        The marker is stamped in the station's clock domain, never before the tag's last value.
-        """
-        now, markers = self.station_now(), []
-        for tag in self.tags:
-            seen = self._last_seen.get(tag.id)
-            ts = now if seen is None else max(now, seen + _TICK)
-            self._lost_at[tag.id] = ts
-            markers.append(Sample(tag.id, ts, math.nan, Quality.BAD, None, BAD_NO_COMMUNICATION))
-        self.bus.publish(SAMPLES, markers)
+        if self._pending:
+            self._schedule_flush()
 
     # -- the station's clock ----------------------------------------------------------------
 
@@ -571,26 +517,12 @@ class StationLink:
         if previous is None or abs(skew - previous) >= 1.0 or (abs(skew) > bound) != (abs(previous) > bound):
             if abs(skew) > bound:
                 _LOGGER.warning("station %s: its clock is %+.0f s off ours", self.station.id, skew)
-            self._publish_status()
+            self.publish_status()
 
     async def _watch_clock(self, client: Client) -> None:
         while True:
             await asyncio.sleep(_SKEW_PERIOD_S)
             await self._measure_clock(client)
-
-    def _set_state(self, state: ConnectionState, detail: str) -> None:
-        if state is self.state and detail == self.detail:
-            return
-        self.state, self.detail = state, detail
-        if state is ConnectionState.CONNECTED:
-            self.fault = None
-        self._publish_status()
-
-    def _publish_status(self) -> None:
-        status = StationStatus(
-            self.station.id, self.state, self.clock.now(), self.detail, self.fault, self.clock_skew_s
-        )
-        self.bus.publish(STATION_STATUS, status)
 
 
 async def server_certificate(station: Station) -> CertificateInfo:

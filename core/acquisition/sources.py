@@ -16,8 +16,6 @@ from core.config.schema import Station, Tag
 from core.model import ConnectionState
 from core.plugins import SOURCES, PluginUnavailable, describe, load
 
-Link = StationLink | SourceLink
-
 
 class UnavailableLink(SourceLink):
     """A station whose plugin source could not be had: it stays down and says why."""
@@ -28,8 +26,9 @@ class UnavailableLink(SourceLink):
 
     async def run(self) -> None:
         self.fault = "plugin"
-        self._set_state(ConnectionState.DISCONNECTED, self.why)
-        await self._stop.wait()
+        self.set_state(ConnectionState.DISCONNECTED, self.why)
+        while not self.stopped:
+            await self.pause(3600)
 
 
 def build_link(
@@ -44,7 +43,7 @@ def build_link(
     trust: TrustStore,
     trust_command: str,
     persistent: bool = True,
-) -> Link:
+) -> SourceLink:
     if station.source == "opcua":
         return StationLink(
             station,
@@ -65,7 +64,7 @@ def build_link(
         return MqttLink(station, tags, bus, clock, install=install, base_dir=base_dir, persistent=persistent)
     try:
         create: Any = load(SOURCES, station.source)
-        link: Link = create(station, list(tags), bus, clock)
+        link: SourceLink = create(station, list(tags), bus, clock)
     except PluginUnavailable as err:
         return UnavailableLink(station, tags, bus, str(err))
     except Exception as err:  # the plugin's own constructor raised

@@ -8,8 +8,6 @@ this desktop, as a dropped link's are; the server's own state of the station is 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import math
 from collections.abc import Sequence
 from datetime import datetime
@@ -48,22 +46,21 @@ class RelayedLink(SourceLink):
 
     async def run(self) -> None:
         delay = 0.2
-        while not self._stop.is_set():
-            self._set_state(ConnectionState.CONNECTING, f"through the server {self.session.url}")
+        while not self.stopped:
+            self.set_state(ConnectionState.CONNECTING, f"through the server {self.session.url}")
 
             def opened() -> None:
                 nonlocal delay
                 delay = 0.2
 
             ended = await self.until_stopped(read_stream(self.session, self._url(), self._receive, opened))
-            if self._stop.is_set():
+            if self.stopped:
                 break
             self.mark_lost()
-            self._set_state(ConnectionState.DISCONNECTED, str(ended))
+            self.set_state(ConnectionState.DISCONNECTED, str(ended))
             if self.session.others:
                 self.session = self.session.next_server()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), delay)
+            await self.pause(delay)
             delay = min(delay * 2, _RETRY_MAX_S)
 
     def _receive(self, message: dict[str, Any]) -> None:
@@ -86,4 +83,4 @@ class RelayedLink(SourceLink):
     def _server_state(self, status: dict[str, Any]) -> None:
         if status.get("station") == self.station.id:
             self.connections += 1 if status["state"] == "connected" else 0
-            self._set_state(ConnectionState(status["state"]), f"{status['detail']} (at the server)")
+            self.set_state(ConnectionState(status["state"]), f"{status['detail']} (at the server)")
