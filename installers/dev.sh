@@ -99,7 +99,9 @@ case "$command" in
     ensure_cassandra
     export ECRETEUR_CACHE="$CACHE"
     export QT_QPA_PLATFORM=offscreen
-    exec .venv/bin/python -m pytest "$@"
+    # the test files run on several workers (pytest-xdist): each file stays on one worker, so its
+    # module fixtures (a server, a browser) are built once; `-n 0` after it runs them in one process
+    exec .venv/bin/python -m pytest -n "${ECRETEUR_TEST_WORKERS:-3}" --dist loadfile "$@"
     ;;
   *)
     echo "usage: installers/dev.sh demo|test [options]" >&2

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import inspect
 import os
 import socket
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,26 @@ def free_port() -> int:
 @pytest.fixture
 def port() -> int:
     return free_port()
+
+
+# waiting for the demo's ports counts in a test's time: the tests that take them allow for it
+DEMO_PORTS_TIMEOUT = pytest.mark.timeout(900)
+
+
+@pytest.fixture
+def demo_ports() -> Iterator[None]:
+    """The demo's fixed ports (its stations on 4841–4843, its web pages on 8080) are the
+    machine's: a test that runs the demo, or a desktop on the demo site, has them to itself.
+
+    pytest-xdist runs the test files in parallel; a lock file shared by every worker (and by a
+    second test run on the same machine) makes the others wait their turn."""
+    path = Path(tempfile.gettempdir()) / "ecreteur-tests-demo-ports.lock"
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 async def eventually(condition: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:

@@ -44,8 +44,7 @@ from core.alarms.states import AlarmState, Event, transition
 from core.alarms.view import AlarmView
 from core.bus import ALARMS, BACKFILL, CRESTS, FORECASTS, SAMPLES, STATION_STATUS, Bus
 from core.clock import Clock, Timer
-from core.config.roles import dam_tags
-from core.config.schema import (
+from core.config.alarms import (
     AlarmRule,
     CommunicationRule,
     DiscreteRule,
@@ -53,11 +52,10 @@ from core.config.schema import (
     LimitsRule,
     QualityRule,
     RateRule,
-    SiteConfig,
     StaleRule,
-    Tag,
-    matching,
 )
+from core.config.roles import dam_tags
+from core.config.schema import SiteConfig, Tag, matching
 from core.model import (
     AlarmAction,
     AlarmEvent,

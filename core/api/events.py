@@ -14,7 +14,8 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from core.api.auth import API, Access, bearer_secret
 from core.api.cookies import SESSION_COOKIE, cross_site
 from core.runtime import Runtime
-from core.site.stream import MIB, EventStream, Filter, Subscriber, alarm_json, sample_json, station_json
+from core.site.stream import MIB, EventStream, Filter, Subscriber
+from core.site.wire import alarm_json, sample_json, station_json
 
 BEARER_PROTOCOL = "ecreteur.bearer"  # a browser's bearer token rides in Sec-WebSocket-Protocol
 _CLOSE_S = 30.0

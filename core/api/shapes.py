@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from core.alarms.view import AlarmView
 from core.api import schemas as s
 from core.model import AlarmEvent, Priority, Sample
-from core.site.stream import alarm_json
+from core.site.wire import alarm_json
 from core.storage.tokens import Token
 
 

@@ -8,9 +8,7 @@ this desktop, as a dropped link's are; the server's own state of the station is 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from core.acquisition.link import SourceLink
@@ -18,16 +16,10 @@ from core.bus import Bus
 from core.client.remote import Session, read_stream
 from core.clock import Clock
 from core.config.schema import Station, Tag
-from core.model import ConnectionState, Quality, Sample
+from core.model import ConnectionState
+from core.site.wire import sample_from_json
 
 _RETRY_MAX_S = 3.0
-_QUALITY = {"good": Quality.GOOD, "uncertain": Quality.UNCERTAIN, "bad": Quality.BAD}
-
-
-def sample_from_json(body: dict[str, Any]) -> Sample:
-    value = body.get("value")
-    return Sample(str(body["tag"]), datetime.fromisoformat(str(body["ts"])),
-                  math.nan if value is None else float(value), _QUALITY[str(body["quality"])])  # fmt: skip
 
 
 class RelayedLink(SourceLink):

@@ -40,10 +40,11 @@ from core.alarms.engine import AlarmEngine
 from core.alarms.journal import AlarmJournal
 from core.alarms.view import AlarmView, annunciation_order
 from core.bus import ALARMS, Bus
-from core.model import AlarmAction, AlarmEvent, AlarmStatus, Bucket, CrestForecast, Priority, utcnow
+from core.model import AlarmEvent, AlarmStatus, Bucket, CrestForecast, utcnow
 from core.paths import config_home
 from core.site.board import Authority, Listener, stored_loss
 from core.site.operations import Actor, Forbidden, Invalid, NotNow, OperationError, Role, UnknownAlarm
+from core.site.wire import event_from_json, instant, view_from_json
 from core.storage.audit import ActiveMode
 from core.storage.base import Historian
 
@@ -357,7 +358,9 @@ class ServerBoard:
         body = await self._get("/modes", {})
         if body is None:
             return []
-        return [ActiveMode(m["mode"], m["station"], _ts(m["since"]), m["user"], m["reason"]) for m in body]
+        return [
+            ActiveMode(m["mode"], m["station"], instant(m["since"]), m["user"], m["reason"]) for m in body
+        ]
 
     async def set_mode(self, actor: Actor, mode: str, station: str | None, on: bool, reason: str) -> None:
         body = {"station": station, "on": on, "reason": reason}
@@ -388,7 +391,7 @@ class ServerBoard:
         body = await self._get(f"/tags/{quote(tag, safe='')}/history", params)
         if body is None:
             return await self._historian.downsampled(tag, start, end, points)
-        return [Bucket(_ts(b["start"]), b["min"], b["max"], b["avg"], b["last"], b["count"])
+        return [Bucket(instant(b["start"]), b["min"], b["max"], b["avg"], b["last"], b["count"])
                 for b in body["buckets"]]  # fmt: skip
 
     async def lost(self, tag: str, start: datetime, end: datetime) -> bool:
@@ -397,9 +400,6 @@ class ServerBoard:
         if body is None:
             return await stored_loss(self._historian, tag, start, end)
         return any(sample["quality"] == "bad" for sample in body["samples"])
-
-
-# -- the wire format (core.site.stream and the REST schemas) ------------------------------------------
 
 
 async def read_stream(
@@ -427,36 +427,6 @@ async def read_stream(
         return "the connection to the server was lost"
     except (OSError, TimeoutError, WebSocketException) as err:
         return f"cannot reach the server: {err or type(err).__name__}"
-
-
-def _ts(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def _when(text: str | None) -> datetime | None:
-    return None if text is None else _ts(text)
-
-
-def view_from_json(body: dict[str, Any]) -> AlarmView:
-    return AlarmView(
-        id=body["id"], tag=body["tag"], station=body["station"], station_name=body["station_name"],
-        kind=body["kind"], priority=Priority[body["priority"].upper()], status=AlarmStatus(body["status"]),
-        active=body["active"], value=body["value"], raised_value=body["raised_value"], limit=body["limit"],
-        since=_when(body["since"]), acknowledged_by=body["acknowledged_by"],
-        acknowledged_at=_when(body["acknowledged_at"]), shelved_by=body["shelved_by"],
-        shelved_reason=body["shelved_reason"], shelved_until=_when(body["shelved_until"]),
-        message_fr=body["message_fr"], message_en=body["message_en"],
-    )  # fmt: skip
-
-
-def event_from_json(body: dict[str, Any]) -> AlarmEvent:
-    return AlarmEvent(
-        alarm=body["alarm"], tag=body["tag"], ts=_ts(body["ts"]), action=AlarmAction(body["action"]),
-        status=AlarmStatus(body["status"]), active=body["active"],
-        priority=Priority[body["priority"].upper()], value=body.get("value"), limit=body.get("limit"),
-        message_fr=body["message_fr"], message_en=body["message_en"], user=body["user"],
-        comment=body["comment"],
-    )  # fmt: skip
 
 
 def _bearer(token: str) -> dict[str, str]:

@@ -18,67 +18,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import secrets
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
 
 from core.alarms.engine import AlarmEngine
-from core.alarms.view import AlarmView
 from core.bus import ALARMS, SAMPLES, STATION_STATUS, Bus
 from core.model import AlarmEvent, Sample, StationStatus
+from core.site.wire import Message, alarm_json, event_json, sample_json, station_json
 
-Message = dict[str, Any]
-_QUALITY = ("good", "uncertain", "bad")
 _EVENT_BYTES = {"samples": 200, "station": 1_000, "alarm": 4_000}  # an event as held, without samples
 _SAMPLE_BYTES = 160  # one Sample with its datetime and float (measured with tracemalloc)
 MIB = 1024 * 1024
-
-
-def iso(ts: datetime) -> str:
-    """UTC with a ``Z``, as the REST API writes times."""
-    return ts.isoformat().replace("+00:00", "Z")
-
-
-def sample_json(sample: Sample) -> Message:
-    value = None if math.isnan(sample.value) else sample.value
-    return {"tag": sample.tag, "ts": iso(sample.ts), "value": value,
-            "quality": _QUALITY[int(sample.quality)]}  # fmt: skip
-
-
-def station_json(status: StationStatus) -> Message:
-    return {"station": status.station, "state": status.state.value, "ts": iso(status.ts),
-            "detail": status.detail, "fault": status.fault, "clock_skew_s": status.clock_skew_s}  # fmt: skip
-
-
-def alarm_json(view: AlarmView) -> Message:
-    def num(value: float | None) -> float | None:
-        return None if value is None or math.isnan(value) else value
-
-    def when(value: datetime | None) -> str | None:
-        return None if value is None else iso(value)
-
-    return {
-        "id": view.id, "tag": view.tag, "station": view.station, "station_name": view.station_name,
-        "kind": view.kind, "priority": view.priority.name.lower(), "status": view.status.value,
-        "active": view.active, "value": num(view.value), "raised_value": num(view.raised_value),
-        "limit": view.limit, "since": when(view.since), "acknowledged_by": view.acknowledged_by,
-        "acknowledged_at": when(view.acknowledged_at), "shelved_by": view.shelved_by,
-        "shelved_reason": view.shelved_reason, "shelved_until": when(view.shelved_until),
-        "message_fr": view.message_fr, "message_en": view.message_en,
-    }  # fmt: skip
-
-
-def event_json(event: AlarmEvent) -> Message:
-    return {"ts": iso(event.ts), "alarm": event.alarm, "tag": event.tag, "action": event.action,
-            "status": event.status.value, "active": event.active, "priority": event.priority.name.lower(),
-            "value": None if event.value is None or math.isnan(event.value) else event.value,
-            "limit": event.limit,
-            "user": event.user, "comment": event.comment, "message_fr": event.message_fr,
-            "message_en": event.message_en}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

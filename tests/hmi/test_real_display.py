@@ -21,7 +21,7 @@ import pytest
 from PySide6.QtGui import QImage
 
 from core.children import spawn
-from tests.conftest import REPO
+from tests.conftest import DEMO_PORTS_TIMEOUT, REPO
 
 
 @pytest.fixture
@@ -63,6 +63,8 @@ def distinct_colours(path: Path) -> int:
 
 
 @pytest.mark.slow
+@DEMO_PORTS_TIMEOUT
+@pytest.mark.usefixtures("demo_ports")
 def test_demo_opens_the_desktop_on_a_real_x_display(tmp_path: Path, display: str) -> None:
     shot = tmp_path / "screen.png"
     result = subprocess.run(
@@ -76,6 +78,8 @@ def test_demo_opens_the_desktop_on_a_real_x_display(tmp_path: Path, display: str
 
 
 @pytest.mark.slow
+@DEMO_PORTS_TIMEOUT
+@pytest.mark.usefixtures("demo_ports")
 def test_kill_9_of_the_demo_leaves_no_simulator_behind(tmp_path: Path, display: str) -> None:
     demo = subprocess.Popen(
         demo_command(tmp_path), env=xcb_env(tmp_path, display), cwd=REPO,

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import DEMO_PORTS_TIMEOUT, REPO
 
 
 @pytest.mark.parametrize(("language", "theme"), [("fr", "day"), ("en", "night")])
+@DEMO_PORTS_TIMEOUT
+@pytest.mark.usefixtures("demo_ports")  # the demo site's stations: no other test's demo behind them
 def test_ecreteur_hmi_opens_and_closes(tmp_path: Path, language: str, theme: str) -> None:
     shot = tmp_path / "shot.png"
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path)}

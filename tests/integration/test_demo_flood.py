@@ -14,11 +14,14 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from core.children import spawn
 from core.cli.common import DEMO_SITE
 from core.config import load_config
 from core.model import AlarmEvent
 from core.storage.select import build_journal
+from tests.conftest import DEMO_PORTS_TIMEOUT
 
 REPO = Path(__file__).resolve().parents[2]
 DAMS = ("lauragais", "cevennes", "corbieres")
@@ -34,6 +37,8 @@ async def _journal(data_dir: Path) -> list[AlarmEvent]:
         await journal.stop()
 
 
+@DEMO_PORTS_TIMEOUT
+@pytest.mark.usefixtures("demo_ports")
 def test_each_dam_warns_by_rate_and_forecast_before_h_and_h_before_hh(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "core.cli", "demo", "--headless", "--speed", "600",
                "--duration", "90", "--data-dir", str(tmp_path)]  # fmt: skip

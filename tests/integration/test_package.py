@@ -107,6 +107,7 @@ def test_the_units_exec_start_runs_the_server_as_the_service_user(installed: Pat
 
 
 @pytest.mark.parametrize(("language", "word"), [("fr", "Vue d'ensemble"), ("en", "Overview")])
+@pytest.mark.usefixtures("demo_ports")
 def test_the_installed_desktop_runs_the_demo_in_both_languages(
     installed: Path, tmp_path: Path, language: str, word: str
 ) -> None:

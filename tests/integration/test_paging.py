@@ -399,12 +399,12 @@ async def test_the_demo_server_pages_its_on_call_team_by_email_into_its_own_mail
     from core.api.server import incident_links
     from core.cli.common import DEMO_SITE
     from core.cli.demo import demo_paging
-    from core.config.loader import _notify_consistency
+    from core.config.checks import notify_consistency
     from core.sim.mailbox import Mailbox
 
     mailbox = Mailbox(tmp_path / "demo-mail")
     config = demo_paging(load_config(DEMO_SITE), await mailbox.start())
-    assert list(_notify_consistency(config)) == []  # what check-config would say of it
+    assert list(notify_consistency(config)) == []  # what check-config would say of it
     bench = await start_bench(config, tmp_path)
     bench.cascade.links = incident_links(config, tmp_path)
     bench.level(14.9)  # the Ganguise above its HH

@@ -60,13 +60,16 @@ def add_user(api: ApiServer, name: str, role: str) -> None:
     assert made.returncode == 0, made.stderr
 
 
-@pytest.fixture(scope="session")
+# One per test file, not per run: Playwright's sync API keeps its own asyncio loop running in
+# the main thread while it is open, and an asyncio test that pytest-xdist runs after a web file
+# in the same worker would find that loop ("Runner.run() cannot be called from a running loop").
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as p:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     # --no-sandbox: the tests run as root in CI containers, where Chromium's sandbox cannot start
     browser = playwright.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
