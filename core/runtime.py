@@ -49,7 +49,8 @@ from core.storage.select import (
 )
 
 if TYPE_CHECKING:
-    from core.client.remote import ServerBoard, Session
+    from core.client.remote import ServerBoard
+    from core.client.session import Session
 
 _LOGGER = logging.getLogger(__name__)
 _RETENTION_PERIOD_S = 3600.0

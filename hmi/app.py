@@ -22,7 +22,7 @@ from hmi.i18n import tr
 from hmi.style import THEMES, stylesheet
 
 if TYPE_CHECKING:
-    from core.client.remote import Session
+    from core.client.session import Session
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ class Splash(QWidget):
 
 
 async def _session(server: str, ca: Path | None, user: str) -> Session | None:
-    from core.client.remote import SignInFailed, resume
+    from core.client.session import SignInFailed, resume
     from hmi.signin import SignInDialog, on_server
 
     bearer = os.environ.get("ECRETEUR_SESSION")

@@ -16,7 +16,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout
 
-from core.client.remote import SignInFailed, sign_in
+from core.client.session import SignInFailed, sign_in
 from core.site.operations import Actor, Role
 from core.storage.users import UserStore
 from hmi.i18n import tr

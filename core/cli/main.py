@@ -275,7 +275,7 @@ def _hmi(args: argparse.Namespace) -> int:
     if run is None:
         print("ecreteur hmi: the desktop is not installed (pip install 'ecreteur[hmi]')", file=sys.stderr)
         return 1
-    from core.client.remote import ClientProfile
+    from core.client.session import ClientProfile
     from core.storage.lock import DataDirInUse
 
     try:

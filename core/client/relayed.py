@@ -13,7 +13,7 @@ from typing import Any
 
 from core.acquisition.link import SourceLink
 from core.bus import Bus
-from core.client.remote import Session, read_stream
+from core.client.session import Session, read_stream
 from core.clock import Clock
 from core.config.schema import Station, Tag
 from core.model import ConnectionState

@@ -15,7 +15,7 @@ from core.config.editor import save_dashboards
 from core.runtime import Runtime
 from core.sim.station import DamStation
 from hmi.style import DAY
-from hmi.views.dashboard import CardFrame
+from hmi.views.card import CardFrame
 from hmi.window import MainWindow
 from tests.conftest import eventually
 from tests.unit.test_dashboard_editor import changed

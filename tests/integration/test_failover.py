@@ -367,7 +367,7 @@ async def test_clients_follow_the_leader_with_one_session_and_a_revocation_reach
 
     import httpx
 
-    from core.client.remote import sign_in
+    from core.client.session import sign_in
     from core.config import load_config
     from core.model import utcnow
     from core.runtime import Runtime

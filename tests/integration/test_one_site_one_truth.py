@@ -413,7 +413,7 @@ def alarm_number(page: Sent) -> str:
 async def test_one_server_two_desktops_one_pager_one_truth(
     tmp_path: Path, twilio: RecordingProxy, qtbot: Any
 ) -> None:
-    from core.client.remote import sign_in as open_session
+    from core.client.session import sign_in as open_session
     from core.site.operations import Forbidden
     from hmi.signin import SignInDialog, on_server
 

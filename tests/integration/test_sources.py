@@ -538,7 +538,7 @@ api: {port: @API_PORT@}
 async def test_a_desktop_client_follows_an_api_station_through_its_server(tmp_path: Path) -> None:
     import httpx
 
-    from core.client.remote import resume
+    from core.client.session import resume
     from core.config import load_config
     from tests.integration.api_server import ApiServer
 

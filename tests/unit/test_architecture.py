@@ -58,8 +58,8 @@ ADAPTERS = {
     "starlette": {"core/api/cookies.py"},
     "uvicorn": {"core/api/server.py", "core/api/deadline.py"},
     "h11": {"core/api/deadline.py"},
-    "httpx": {"core/client/remote.py"},
-    "websockets": {"core/client/remote.py"},
+    "httpx": {"core/client/remote.py", "core/client/session.py"},
+    "websockets": {"core/client/session.py"},
 }
 QT = ("PySide6", "pyqtgraph", "qasync", "hmi")
 
@@ -144,8 +144,9 @@ def test_storage_never_imports_the_alarm_engine() -> None:
 # before a runtime exists (signing in to a server or to this PC's accounts, its state folder).
 DESKTOP_REACHES = (
     "core.runtime", "core.bus", "core.model", "core.site.board", "core.alarms.view", "core.site.operations",
-    "core.config", "core.clock", "core.paths", "core.plugins", "core.client.remote", "core.storage.users",
-    "core.storage.paths", "core.words",  # the kernel's words: figures and durations as people say them
+    "core.config", "core.clock", "core.paths", "core.plugins", "core.client.remote", "core.client.session",
+    "core.storage.users", "core.storage.paths",
+    "core.words",  # the kernel's words: figures and durations as people say them
 )  # fmt: skip
 # hmi/screenshots.py plays a simulated flood to photograph the desktop for the README: a tool
 # that runs stations, not a face of the site

@@ -43,7 +43,7 @@ class DesktopClient:
         return future.result(timeout=120)
 
     async def _start(self, api: ApiServer, directory: Path) -> Any:
-        from core.client.remote import sign_in as open_session
+        from core.client.session import sign_in as open_session
         from core.config import load_config
         from core.runtime import Runtime
 
