@@ -17,7 +17,7 @@ from core.model import AlarmAction, AlarmEvent, AlarmStatus, Priority, Quality, 
 
 Message = dict[str, Any]
 _QUALITY = ("good", "uncertain", "bad")
-_QUALITIES = {"good": Quality.GOOD, "uncertain": Quality.UNCERTAIN, "bad": Quality.BAD}
+_QUALITIES = {word: Quality(number) for number, word in enumerate(_QUALITY)}  # the same words back
 
 
 # -- to the wire ---------------------------------------------------------------------------------------
