@@ -30,6 +30,7 @@ from core.history_guard import HistoryGuard
 from core.model import Sample, StationStatus
 from core.notify import factory
 from core.notify.cascade import Cascade
+from core.notify.phone import PhoneDesk
 from core.notify.twilio.webhooks import Webhooks
 from core.site.board import AlarmBoard, LocalBoard
 from core.site.commands import Acknowledge
@@ -236,6 +237,11 @@ class Runtime:
         except OperationError:
             return False
         return True
+
+    @property
+    def phone(self) -> PhoneDesk | None:
+        """The paging's phone side (Twilio's webhooks), on a server that pages."""
+        return self.cascade.phone if self.cascade is not None else None
 
     def historian_writable(self) -> bool:
         return self.historian.writable and self.history.failing is None

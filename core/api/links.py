@@ -125,7 +125,7 @@ def add_link_routes(app: FastAPI, runtime: Runtime, links: IncidentLinks, tls: b
         if not cascade.store.first_time(f"link:{found.nonce}", utcnow()):
             audited(request, who, "refused: link already used", target)
             raise HTTPException(410, "this link was already used")
-        reply = cascade.acknowledge_by_link(found.incident, found.person)
+        reply = cascade.phone.acknowledge_by_link(found.incident, found.person)
         if reply.acknowledged:
             await cascade.settled()
         audited(request, who, "done" if reply.acknowledged else f"refused: {reply.text}", target)

@@ -85,7 +85,8 @@ def add_site_routes(
         for incident in store.recent(_INCIDENTS):
             incidents.setdefault(incident.id, incident)
         names = {p.id: p.name for p in config.roster.people}
-        down = {name: until for name in cascade.channels if (until := cascade.channel_down(name)) is not None}
+        outbox = cascade.outbox
+        down = {name: until for name in outbox.channels if (until := outbox.channel_down(name)) is not None}
         return s.OnCallOut(teams=teams, incidents=[incident_out(i, names) for i in incidents.values()],
                            channels_down=down)  # fmt: skip
 

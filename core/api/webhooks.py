@@ -30,7 +30,7 @@ class Paging(Protocol):
     @property
     def config(self) -> SiteConfig: ...
     @property
-    def cascade(self) -> Phone | None: ...
+    def phone(self) -> Phone | None: ...
     @property
     def webhooks(self) -> Webhooks | None: ...
 
@@ -38,7 +38,7 @@ class Paging(Protocol):
 def add_twilio_webhooks(app: FastAPI, runtime: Paging) -> None:
     async def verified(request: Request) -> tuple[dict[str, str], bool]:
         """The form parameters if Twilio signed them, and whether this is the first delivery."""
-        if runtime.webhooks is None or runtime.cascade is None:
+        if runtime.webhooks is None or runtime.phone is None:
             raise HTTPException(404, "paging by Twilio is not configured on this server")
         body = await request.body()
         params = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
@@ -49,34 +49,34 @@ def add_twilio_webhooks(app: FastAPI, runtime: Paging) -> None:
             request.headers.get("I-Twilio-Idempotency-Token")
             or hashlib.sha256(path.encode() + body).hexdigest()
         )
-        return params, runtime.cascade.first_time(token)
+        return params, runtime.phone.first_time(token)
 
     @app.post(STATUS_PATH, include_in_schema=False)
     async def status(request: Request, d: str = "") -> Response:
         params, first = await verified(request)
-        assert runtime.cascade is not None
+        assert runtime.phone is not None
         state = params.get("MessageStatus") or params.get("CallStatus") or ""
         if first and d and state:
-            runtime.cascade.on_status(d, state, params.get("ErrorCode", ""))
+            runtime.phone.on_status(d, state, params.get("ErrorCode", ""))
         return Response(status_code=204)
 
     @app.post(SMS_PATH, include_in_schema=False)
     async def sms_reply(request: Request) -> Response:
         params, first = await verified(request)
-        assert runtime.cascade is not None
+        assert runtime.phone is not None
         if not first:
             return Response(reply_twiml(""), media_type=_XML)
-        reply = runtime.cascade.on_reply(params.get("From", ""), params.get("Body", ""))
+        reply = runtime.phone.on_reply(params.get("From", ""), params.get("Body", ""))
         if reply.acknowledged:
-            await runtime.cascade.settled()  # no server pages after "acknowledged"
+            await runtime.phone.settled()  # no server pages after "acknowledged"
         return Response(reply_twiml(reply.text), media_type=_XML)
 
     @app.post(VOICE_PATH, include_in_schema=False)
     async def keypress(request: Request, d: str = "") -> Response:
         params, first = await verified(request)
-        assert runtime.cascade is not None
-        reply = runtime.cascade.on_keypress(d, params.get("Digits", "")) if first else None
+        assert runtime.phone is not None
+        reply = runtime.phone.on_keypress(d, params.get("Digits", "")) if first else None
         if reply is not None and reply.acknowledged:
-            await runtime.cascade.settled()
+            await runtime.phone.settled()
         language = reply.language if reply else runtime.config.site.language
         return Response(answer_twiml(language, bool(reply and reply.acknowledged)), media_type=_XML)

@@ -7,6 +7,7 @@ handoff at 08:00 local whatever the season.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -94,6 +95,14 @@ class OnCall:
             return [self.shift(target.oncall, at).person]
         assert target.team is not None
         return [self.people[member] for member in self.teams[target.team].members]
+
+    def level(self, targets: Sequence[Target], at: datetime) -> list[Person]:
+        """The people a level pages at ``at``, each once, in the order of its targets."""
+        people: dict[str, Person] = {}
+        for target in targets:
+            for person in self.resolve(target, at):
+                people.setdefault(person.id, person)
+        return list(people.values())
 
     def person_by_phone(self, phone: str) -> Person | None:
         return next((person for person in self.roster.people if person.phone == phone), None)

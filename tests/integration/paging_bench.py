@@ -28,6 +28,7 @@ from core.config.schema import SiteConfig
 from core.model import Sample
 from core.notify import factory
 from core.notify.cascade import Cascade
+from core.notify.phone import PhoneDesk
 from core.notify.store import Delivery
 from core.notify.twilio.webhooks import SMS_PATH, STATUS_PATH, VOICE_PATH, Webhooks
 from core.storage.paging_sqlite import SqlitePagingStore
@@ -122,6 +123,10 @@ class PagingBench:
 
     def __post_init__(self) -> None:
         add_twilio_webhooks(self.app, self)
+
+    @property
+    def phone(self) -> PhoneDesk:
+        return self.cascade.phone
 
     def level(self, value: float) -> None:
         self.engine.on_samples([Sample("lauragais.level", self.engine.clock.now(), value)])

@@ -131,10 +131,9 @@ async def test_smtp_down_falls_back_to_sms_at_once_and_is_skipped_while_down(
     assert first[1][2] - first[0][2] < timedelta(seconds=5)
     assert second[1][2] == second[0][2]  # no second wait for the dead server
     # what the on-call page and GET /api/v1/oncall show: e-mail skipped until its retry, SMS fine
-    until = bench.cascade.channel_down("email")
-    assert (
-        until is not None and until > bench.engine.clock.now() and bench.cascade.channel_down("sms") is None
-    )
+    until = bench.cascade.outbox.channel_down("email")
+    assert until is not None and until > bench.engine.clock.now()
+    assert bench.cascade.outbox.channel_down("sms") is None
     attempts = bench.cascade.store.attempts("2:page:0:0:alice:email")
     assert [outcome for _, _, outcome, _ in attempts] == [SKIPPED]
     assert "unreachable" in bench.cascade.store.delivery("1:page:0:0:alice:email").detail  # type: ignore[union-attr]
@@ -361,7 +360,7 @@ async def test_an_exhausted_incident_is_still_acknowledged_from_its_link_and_eve
         await asyncio.sleep(15 * 60)
         await bench.settled()
     assert bench.cascade.store.incident(1).state == "exhausted"  # type: ignore[union-attr]
-    reply = bench.cascade.acknowledge_by_link(1, "alice")
+    reply = bench.cascade.phone.acknowledge_by_link(1, "alice")
     assert reply.acknowledged, reply.text
     await bench.settled()
     incident = bench.cascade.store.incident(1)
@@ -371,7 +370,7 @@ async def test_an_exhausted_incident_is_still_acknowledged_from_its_link_and_eve
     assert told == [("bob", "sms")]  # everyone paged but the one who acknowledged
     notice = [p.form["Body"] for p in twilio.sent if p.form.get("To") == BOB][-1]
     assert "Alice Martin" in notice
-    again = bench.cascade.acknowledge_by_link(1, "bob")
+    again = bench.cascade.phone.acknowledge_by_link(1, "bob")
     assert not again.acknowledged and "Alice Martin" in again.text
     await bench.stop()
 
