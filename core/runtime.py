@@ -34,6 +34,7 @@ from core.notify.phone import PhoneDesk
 from core.notify.twilio.webhooks import Webhooks
 from core.site.board import AlarmBoard, LocalBoard
 from core.site.commands import Acknowledge
+from core.site.oncall import OnCallView, read_oncall, teams_on_call
 from core.site.operations import Actor, OperationError, Operations, Role
 from core.storage.audit import AuditStore
 from core.storage.base import Historian
@@ -101,7 +102,9 @@ class Runtime:
                 session, self.bus, self.alarms, self.journal, self.historian
             )
         else:
-            self.board = LocalBoard(self.bus, self.alarms, self.operations, self.journal, self.historian)
+            self.board = LocalBoard(
+                self.bus, self.alarms, self.operations, self.journal, self.historian, self.oncall
+            )
         self.cascade: Cascade | None = None
         self.webhooks: Webhooks | None = None
         self.lease: Lease | None = None
@@ -237,6 +240,18 @@ class Runtime:
         except OperationError:
             return False
         return True
+
+    def oncall(self) -> OnCallView:
+        """Who is on call and what this process's paging did (``core.site.oncall``)."""
+        roster, now = self.config.roster, self.clock.now()
+        if roster is None:
+            return OnCallView(False)
+        cascade = self.cascade
+        if cascade is None:  # a roster, but nobody is paged from here
+            return OnCallView(True, teams_on_call(roster, now))
+        outbox = cascade.outbox
+        down = {name: until for name in outbox.channels if (until := outbox.channel_down(name))}
+        return read_oncall(roster, cascade.oncall, cascade.store, cascade.policies, down, now)
 
     @property
     def phone(self) -> PhoneDesk | None:

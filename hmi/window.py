@@ -34,6 +34,7 @@ from hmi.views.alarms import ACK_SHORTCUT, AlarmsView
 from hmi.views.dashboard import DashboardView
 from hmi.views.journal import JournalView
 from hmi.views.overview import OverviewView
+from hmi.views.paging import PagingView
 from hmi.views.synoptic import SynopticView
 from hmi.views.trends import TrendsView
 from hmi.widgets.banner import AlarmBanner
@@ -77,6 +78,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.trends, tr("Trends"))
         self.journal = JournalView(runtime, self.bridge)
         self.tabs.addTab(self.journal, tr("Journal"))
+        self.paging = PagingView(runtime, self.bridge)
+        self.tabs.addTab(self.paging, tr("On call"))
         self.dashboards = DashboardView(runtime, self.bridge, theme, self.actor)
         self.tabs.addTab(self.dashboards, tr("Dashboards"))
         self.tabs.currentChanged.connect(self._tab_changed)
@@ -215,6 +218,8 @@ class MainWindow(QMainWindow):
     def _tab_changed(self, _index: int) -> None:
         if self.tabs.currentWidget() is self.journal:
             self.journal.reload()
+        elif self.tabs.currentWidget() is self.paging:
+            self.paging.reload()
 
     def open_synoptic(self, station: str) -> None:
         """A click on a dam's card (level 1) opens its synoptic (level 2)."""

@@ -313,6 +313,12 @@ class DeliveryOut(BaseModel):
     updated_at: datetime
 
 
+class DueOut(BaseModel):
+    at: datetime = Field(description="when the next level starts")
+    level: int | None = Field(description="the next level, from 0; null: the escalation ends then")
+    people: list[str] = Field(default_factory=list, description="who that level pages")
+
+
 class IncidentOut(BaseModel):
     id: int
     policy: str
@@ -326,6 +332,7 @@ class IncidentOut(BaseModel):
     messages_fr: list[str] = Field(default_factory=list, description="each alarm's message as it was paged")
     messages_en: list[str] = Field(default_factory=list)
     deliveries: list[DeliveryOut]
+    due: DueOut | None = Field(None, description="an open incident's next step if nobody answers")
 
 
 class OnCallOut(BaseModel):

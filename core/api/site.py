@@ -12,13 +12,10 @@ from fastapi import Depends, FastAPI
 from core.api import schemas as s
 from core.config.roles import dam_tags
 from core.model import ConnectionState, CrestForecast
-from core.notify.roster import OnCall, Shift
-from core.notify.store import OPEN, Incident
 from core.runtime import Runtime
 from core.storage.tokens import Token
 
 API = "/api/v1"
-_INCIDENTS = 30  # recent incidents shown beside the open ones
 
 
 def add_site_routes(
@@ -65,47 +62,7 @@ def add_site_routes(
         summary="Who is on call, and the incidents paged",
     )
     async def oncall(_: Annotated[Token, Depends(need("read"))]) -> Any:
-        cascade = runtime.cascade
-        if config.roster is None:
-            return s.OnCallOut(configured=False, teams=[], incidents=[])
-        roster, now = cascade.oncall if cascade is not None else OnCall(config.roster), runtime.clock.now()
-
-        def shift(one: Shift) -> s.ShiftOut:
-            return s.ShiftOut(person=one.person.name, start=one.start, end=one.end, reason=one.reason)
-
-        teams = [
-            s.TeamOut(id=t.id, name=t.name, now=shift(roster.shift(t.id, now)),
-                      next=shift(roster.next_shift(t.id, now)))
-            for t in config.roster.teams
-        ]  # fmt: skip
-        if cascade is None:  # a roster, but nobody is paged from this server
-            return s.OnCallOut(teams=teams, incidents=[])
-        store = cascade.store
-        incidents = {i.id: i for i in store.incidents(OPEN)}
-        for incident in store.recent(_INCIDENTS):
-            incidents.setdefault(incident.id, incident)
-        names = {p.id: p.name for p in config.roster.people}
-        outbox = cascade.outbox
-        down = {name: until for name in outbox.channels if (until := outbox.channel_down(name)) is not None}
-        return s.OnCallOut(teams=teams, incidents=[incident_out(i, names) for i in incidents.values()],
-                           channels_down=down)  # fmt: skip
-
-    def incident_out(incident: Incident, names: dict[str, str]) -> s.IncidentOut:
-        store = runtime.cascade.store  # type: ignore[union-attr]
-        paged_alarms = store.alarms(incident.id)
-        deliveries = [
-            s.DeliveryOut(kind=d.kind, level=d.level, person=names.get(d.person, d.person), channel=d.channel,
-                          state=d.state, attempts=d.attempts, detail=d.detail, created_at=d.created_at,
-                          updated_at=d.updated_at)
-            for d in sorted(store.deliveries(incident.id), key=lambda d: d.created_at)
-        ]  # fmt: skip
-        return s.IncidentOut(id=incident.id, policy=incident.policy, state=incident.state,
-                             opened_at=incident.opened_at, level=incident.level, acked_by=incident.acked_by,
-                             acked_at=incident.acked_at, closed_at=incident.closed_at,
-                             alarms=[paged.alarm for paged in paged_alarms],
-                             messages_fr=[paged.event.message_fr for paged in paged_alarms],
-                             messages_en=[paged.event.message_en for paged in paged_alarms],
-                             deliveries=deliveries)  # fmt: skip
+        return s.OnCallOut.model_validate(runtime.oncall(), from_attributes=True)
 
 
 def _crest(crest: CrestForecast | None) -> s.CrestOut | None:

@@ -37,8 +37,9 @@ from core.bus import ALARMS, Bus
 from core.client.session import Session, bearer, detail_of, read_stream
 from core.model import AlarmEvent, AlarmStatus, Bucket, CrestForecast, utcnow
 from core.site.board import Authority, Listener, stored_loss
+from core.site.oncall import OnCallView
 from core.site.operations import Actor, Forbidden, Invalid, NotNow, OperationError, UnknownAlarm
-from core.site.wire import event_from_json, instant, view_from_json
+from core.site.wire import event_from_json, instant, oncall_from_json, view_from_json
 from core.storage.audit import ActiveMode
 from core.storage.base import Historian
 
@@ -252,6 +253,10 @@ class ServerBoard:
             await self._journal.flush()
             return await self._journal.events(start, end, limit=limit)
         return sorted((event_from_json(e) for e in body["entries"]), key=lambda e: e.ts)
+
+    async def oncall(self) -> OnCallView | None:
+        body = await self._get("/oncall", {})
+        return oncall_from_json(body) if body is not None else None
 
     async def downsampled(self, tag: str, start: datetime, end: datetime, points: int) -> list[Bucket]:
         params = {"from": start.isoformat(), "to": end.isoformat(), "max_points": points}

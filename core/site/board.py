@@ -19,6 +19,7 @@ from core.alarms.journal import AlarmJournal
 from core.alarms.view import AlarmView
 from core.bus import ALARMS, Bus
 from core.model import AlarmEvent, Bucket, CrestForecast, Quality, utcnow
+from core.site.oncall import OnCallView
 from core.site.operations import Actor, Operations
 from core.storage.audit import ActiveMode
 from core.storage.base import Historian
@@ -84,6 +85,10 @@ class AlarmBoard(Protocol):
         trend breaks its line there; a steady value with no sample for hours does not)."""
         ...
 
+    async def oncall(self) -> OnCallView | None:
+        """Who is on call and what the paging did and will do (None: the server cannot be read)."""
+        ...
+
 
 async def stored_loss(historian: Historian, tag: str, start: datetime, end: datetime) -> bool:
     """Whether ``historian`` holds a loss marker of ``tag`` in the range (see ``AlarmBoard.lost``)."""
@@ -100,9 +105,12 @@ class LocalBoard:
         operations: Operations,
         journal: AlarmJournal,
         historian: Historian,
+        oncall: Callable[[], OnCallView] | None = None,
     ) -> None:
+        """``oncall()`` reads this process's own paging (``core.site.oncall``)."""
         self._bus, self._engine, self._operations = bus, engine, operations
         self._journal, self._historian = journal, historian
+        self._oncall = oncall or (lambda: OnCallView(False))
         self._authority = Authority(None, True, utcnow())
 
     def views(self) -> list[AlarmView]:
@@ -154,3 +162,6 @@ class LocalBoard:
 
     async def lost(self, tag: str, start: datetime, end: datetime) -> bool:
         return await stored_loss(self._historian, tag, start, end)
+
+    async def oncall(self) -> OnCallView | None:
+        return self._oncall()

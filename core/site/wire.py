@@ -14,6 +14,7 @@ from typing import Any
 
 from core.alarms.view import AlarmView
 from core.model import AlarmAction, AlarmEvent, AlarmStatus, Priority, Quality, Sample, StationStatus
+from core.site.oncall import Due, Duty, IncidentDuty, OnCallView, Sent, TeamDuty
 
 Message = dict[str, Any]
 _QUALITY = ("good", "uncertain", "bad")
@@ -104,3 +105,31 @@ def sample_from_json(body: dict[str, Any]) -> Sample:
     value = body.get("value")
     return Sample(str(body["tag"]), instant(str(body["ts"])),
                   math.nan if value is None else float(value), _QUALITIES[str(body["quality"])])  # fmt: skip
+
+
+def oncall_from_json(body: dict[str, Any]) -> OnCallView:
+    """``/api/v1/oncall``'s answer (``core.api.schemas.OnCallOut``) back into the site's view."""
+
+    def duty(d: dict[str, Any]) -> Duty:
+        return Duty(d["person"], instant(d["start"]), instant(d["end"]), d.get("reason", ""))
+
+    def sent(d: dict[str, Any]) -> Sent:
+        return Sent(d["kind"], d["level"], d["person"], d["channel"], d["state"], d["attempts"],
+                    d["detail"], instant(d["created_at"]), instant(d["updated_at"]))  # fmt: skip
+
+    def incident(i: dict[str, Any]) -> IncidentDuty:
+        due = i.get("due")
+        return IncidentDuty(
+            i["id"], i["policy"], i["state"], instant(i["opened_at"]), i["level"], i.get("acked_by"),
+            _when(i.get("acked_at")), _when(i.get("closed_at")), tuple(i["alarms"]),
+            tuple(i.get("messages_fr", ())), tuple(i.get("messages_en", ())),
+            tuple(sent(d) for d in i["deliveries"]),
+            Due(instant(due["at"]), due["level"], tuple(due.get("people", ()))) if due else None,
+        )  # fmt: skip
+
+    return OnCallView(
+        body.get("configured", True),
+        tuple(TeamDuty(t["id"], t["name"], duty(t["now"]), duty(t["next"])) for t in body.get("teams", ())),
+        tuple(incident(i) for i in body.get("incidents", ())),
+        {name: instant(until) for name, until in body.get("channels_down", {}).items()},
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
@@ -25,7 +26,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QComboBox, QVBoxLayout, QWidget
 
 from core.config.roles import dam_tags
-from core.model import AlarmStatus, Quality, Sample
+from core.model import AlarmStatus, CrestForecast, Quality, Sample
 from core.runtime import Runtime
 from hmi.bridge import Bridge
 from hmi.i18n import number, tr
@@ -102,6 +103,28 @@ class DamDrawing(QWidget):
         active = [a for a in self.runtime.board.views() if a.tag == tag_id and a.status in shown]
         return min(active, key=lambda a: a.priority) if active else None
 
+    def marks(self, limits: dict[str, float]) -> list[tuple[str, float, Qt.PenStyle]]:
+        marks = [(kind, value, Qt.PenStyle.DashLine) for kind, value in limits.items()]
+        station = self.runtime.config.station(self.station)
+        reservoir = station.reservoir if station else None
+        if reservoir is not None and reservoir.spillway is not None:
+            marks.append((tr("Spillway sill"), reservoir.spillway.crest_m, Qt.PenStyle.SolidLine))
+        if reservoir is not None and reservoir.phe_m is not None:
+            marks.append((tr("PHE"), reservoir.phe_m, Qt.PenStyle.SolidLine))
+        return marks
+
+    def peak(self, forecast: CrestForecast | None) -> tuple[float, str] | None:
+        """The crest still to come (rain stopping now) and its words: "Expected crest 59.26 m about 14:20"."""
+        level = self.runtime.config.tag(self._tag_id("level"))
+        if forecast is None or level is None:
+            return None
+        stops = forecast.rain_stops
+        if stops.peak <= forecast.level + 10**-level.decimals:
+            return None  # past the peak, or steady: nothing more to draw than the water itself
+        at = stops.peak_at.astimezone(ZoneInfo(self.runtime.config.site.timezone)).strftime("%H:%M")
+        value = f"{number(stops.peak, level.decimals)} {level.unit}".strip()
+        return stops.peak, tr("Expected crest {value} about {at}").format(value=value, at=at)
+
     def paintEvent(self, _event: object) -> None:
         w, h = self.width(), self.height()
         p = QPainter(self)
@@ -148,12 +171,20 @@ class DamDrawing(QWidget):
         p.drawLine(*outlet)
         self.drawing += [_line(a, b, 4) for a, b in (*lines, outlet)]
         metrics = QFontMetricsF(self.font())
-        # limit marks across the reservoir, each named left of the valley side
-        p.setPen(QPen(QColor(theme.muted), 1, Qt.PenStyle.DashLine))
-        for kind, value in limits.items():
+        # limit marks across the reservoir, each named left of the valley side; the dam's own
+        # reference levels (spillway crest, PHE) solid, the alarm limits dashed
+        for kind, value, style in self.marks(limits):
             y = y_of(value)
+            p.setPen(QPen(QColor(theme.muted), 1, style))
             p.drawLine(QPointF(valley_x(y), y), QPointF(face_x(y), y))
             p.drawText(QPointF(valley_x(y) - 8 - metrics.horizontalAdvance(kind), y + 5), kind)
+        # the predicted peak still to come, drawn where the water will stand, with its time
+        peak = self.peak(self.runtime.board.crest(self.station))
+        if peak is not None and low <= peak[0] <= high:
+            y = y_of(peak[0])
+            p.setPen(QPen(QColor(theme.text), 2, Qt.PenStyle.DotLine))
+            p.drawLine(QPointF(valley_x(y), y), QPointF(face_x(y), y))
+            p.drawText(QPointF(valley_x(y) + 6, y - 5), peak[1])
         # values, each a link to its trend; colour only when its alarm is active
         self.hot = {}
         font = QFont(self.font())

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.config.roles import dam_tags
 from core.config.schema import Tag
 from core.model import Bucket, Quality, Sample
 from core.runtime import Runtime
@@ -265,10 +266,21 @@ class TrendsView(QWidget):
         self._loading = asyncio.ensure_future(self.load())
 
     def _draw_limits(self, tag: Tag) -> None:
-        for kind, value in self.runtime.board.limits(tag.id).items():
-            line = pg.InfiniteLine(pos=value, angle=0, label=f"{kind} {value:g}",
-                                   pen=pg.mkPen(self.theme.muted, style=Qt.PenStyle.DotLine),
-                                   labelOpts={"position": 0.02})  # fmt: skip
+        """The alarm limits dotted; on a dam's level, its spillway sill and PHE solid."""
+        marks = [
+            (kind, value, Qt.PenStyle.DotLine) for kind, value in self.runtime.board.limits(tag.id).items()
+        ]
+        station = self.runtime.config.station(tag.station)
+        reservoir = station.reservoir if station else None
+        if reservoir is not None and dam_tags(self.runtime.config, tag.station).get("level") == tag.id:
+            if reservoir.spillway is not None:
+                marks.append((tr("Spillway sill"), reservoir.spillway.crest_m, Qt.PenStyle.SolidLine))
+            if reservoir.phe_m is not None:
+                marks.append((tr("PHE"), reservoir.phe_m, Qt.PenStyle.SolidLine))
+        for kind, value, style in marks:
+            label = f"{kind} {number(value, tag.decimals)} {tag.unit}".strip()
+            pen = pg.mkPen(self.theme.muted, style=style)
+            line = pg.InfiniteLine(pos=value, angle=0, label=label, pen=pen, labelOpts={"position": 0.02})
             self.plot.addItem(line)
             self.limit_lines.append(line)
 

@@ -28,6 +28,10 @@
         <translation>Acquittée par</translation>
     </message>
     <message>
+        <source>Acknowledgement notice</source>
+        <translation>Avis d'acquittement</translation>
+    </message>
+    <message>
         <source>Action</source>
         <translation>Action</translation>
     </message>
@@ -68,12 +72,28 @@
         <translation>Appliqué au prochain démarrage.</translation>
     </message>
     <message>
+        <source>Back to normal</source>
+        <translation>Retour à la normale</translation>
+    </message>
+    <message>
+        <source>Back-to-normal notice</source>
+        <translation>Avis de retour à la normale</translation>
+    </message>
+    <message>
         <source>Bottom gate</source>
         <translation>Vanne de fond</translation>
     </message>
     <message>
+        <source>Cancelled (already acknowledged)</source>
+        <translation>Annulé (déjà acquittée)</translation>
+    </message>
+    <message>
         <source>Card unavailable: {why}</source>
         <translation>Carte indisponible : {why}</translation>
+    </message>
+    <message>
+        <source>Channel</source>
+        <translation>Canal</translation>
     </message>
     <message>
         <source>Cleared, unacknowledged</source>
@@ -112,6 +132,10 @@
         <translation>Thème jour</translation>
     </message>
     <message>
+        <source>Delivered</source>
+        <translation>Reçu</translation>
+    </message>
+    <message>
         <source>Display</source>
         <translation>Affichage</translation>
     </message>
@@ -120,8 +144,16 @@
         <translation>Durée (minutes) :</translation>
     </message>
     <message>
+        <source>E-mail</source>
+        <translation>E-mail</translation>
+    </message>
+    <message>
         <source>Edit</source>
         <translation>Modifier</translation>
+    </message>
+    <message>
+        <source>End of the escalation at {at}</source>
+        <translation>Fin de l'escalade à {at}</translation>
     </message>
     <message>
         <source>Engineer</source>
@@ -132,12 +164,20 @@
         <translation>Crête prévue</translation>
     </message>
     <message>
+        <source>Expected crest {value} about {at}</source>
+        <translation>Crête prévue {value} vers {at}</translation>
+    </message>
+    <message>
         <source>Export CSV…</source>
         <translation>Exporter en CSV…</translation>
     </message>
     <message>
         <source>Export PNG…</source>
         <translation>Exporter en PNG…</translation>
+    </message>
+    <message>
+        <source>Failed</source>
+        <translation>Échec</translation>
     </message>
     <message>
         <source>Fill</source>
@@ -150,6 +190,10 @@
     <message>
         <source>Flood</source>
         <translation>Crue</translation>
+    </message>
+    <message>
+        <source>From</source>
+        <translation>À partir de</translation>
     </message>
     <message>
         <source>From the rain already fallen: {low} to {high} {unit}.</source>
@@ -180,6 +224,14 @@
         <translation>Si la pluie continue : {peak} {unit} vers {time}.</translation>
     </message>
     <message>
+        <source>Incident</source>
+        <translation>Incident</translation>
+    </message>
+    <message>
+        <source>Incidents</source>
+        <translation>Incidents</translation>
+    </message>
+    <message>
         <source>Inflow</source>
         <translation>Débit entrant</translation>
     </message>
@@ -208,6 +260,10 @@
         <translation>Niveau</translation>
     </message>
     <message>
+        <source>Level {level} at {at}: {people}</source>
+        <translation>Niveau {level} à {at} : {people}</translation>
+    </message>
+    <message>
         <source>Level, last 6 h</source>
         <translation>Niveau, 6 dernières heures</translation>
     </message>
@@ -222,6 +278,10 @@
     <message>
         <source>Maintenance</source>
         <translation>Maintenance</translation>
+    </message>
+    <message>
+        <source>Message</source>
+        <translation>Message</translation>
     </message>
     <message>
         <source>Mode changed.</source>
@@ -260,8 +320,20 @@
         <translation>Réservé au rôle ingénieur</translation>
     </message>
     <message>
+        <source>Next</source>
+        <translation>Ensuite</translation>
+    </message>
+    <message>
+        <source>Next step</source>
+        <translation>Prochaine étape</translation>
+    </message>
+    <message>
         <source>No alarm</source>
         <translation>Aucune alarme</translation>
+    </message>
+    <message>
+        <source>No on-call roster is configured on this site.</source>
+        <translation>Aucune astreinte n'est configurée sur ce site.</translation>
     </message>
     <message>
         <source>No reservoir model for this dam: the level's present slope, extended.</source>
@@ -270,6 +342,14 @@
     <message>
         <source>No unacknowledged alarm</source>
         <translation>Aucune alarme à acquitter</translation>
+    </message>
+    <message>
+        <source>Nobody answered</source>
+        <translation>Personne n'a répondu</translation>
+    </message>
+    <message>
+        <source>Nobody is paged now</source>
+        <translation>Personne n'est alerté en ce moment</translation>
     </message>
     <message>
         <source>Normal</source>
@@ -286,6 +366,18 @@
     <message>
         <source>OFFLINE</source>
         <translation>HORS LIGNE</translation>
+    </message>
+    <message>
+        <source>On call</source>
+        <translation>Astreinte</translation>
+    </message>
+    <message>
+        <source>On call now</source>
+        <translation>De garde maintenant</translation>
+    </message>
+    <message>
+        <source>Opened</source>
+        <translation>Ouvert</translation>
     </message>
     <message>
         <source>Opening the site's history and alarms…</source>
@@ -320,12 +412,28 @@
         <translation>Vue d'ensemble</translation>
     </message>
     <message>
+        <source>PHE</source>
+        <translation>PHE</translation>
+    </message>
+    <message>
         <source>PHE {phe} {unit} reached about {time}.</source>
         <translation>PHE {phe} {unit} atteinte vers {time}.</translation>
     </message>
     <message>
+        <source>Page</source>
+        <translation>Alerte</translation>
+    </message>
+    <message>
+        <source>Paging</source>
+        <translation>Appels en cours</translation>
+    </message>
+    <message>
         <source>Password:</source>
         <translation>Mot de passe :</translation>
+    </message>
+    <message>
+        <source>Person</source>
+        <translation>Personne</translation>
     </message>
     <message>
         <source>Priority</source>
@@ -360,6 +468,10 @@
         <translation>Réarmer</translation>
     </message>
     <message>
+        <source>Retry planned</source>
+        <translation>Nouvel essai prévu</translation>
+    </message>
+    <message>
         <source>Return to service</source>
         <translation>Remettre en service</translation>
     </message>
@@ -368,12 +480,28 @@
         <translation>Montée</translation>
     </message>
     <message>
+        <source>SMS</source>
+        <translation>SMS</translation>
+    </message>
+    <message>
         <source>Save</source>
         <translation>Enregistrer</translation>
     </message>
     <message>
+        <source>Sending</source>
+        <translation>En cours d'envoi</translation>
+    </message>
+    <message>
+        <source>Sent</source>
+        <translation>Envoyé</translation>
+    </message>
+    <message>
         <source>Server unreachable since {since}: alarms evaluated on this desktop (local), no paging from here, commands refused until it is back.</source>
         <translation>Serveur injoignable depuis {since} : alarmes évaluées sur ce poste (locales), aucun appel d'astreinte d'ici, commandes refusées jusqu'à son retour.</translation>
+    </message>
+    <message>
+        <source>Server unreachable: who is paged cannot be read now.</source>
+        <translation>Serveur injoignable : la liste des personnes alertées ne peut pas être lue pour l'instant.</translation>
     </message>
     <message>
         <source>Server:</source>
@@ -420,8 +548,16 @@
         <translation>Simulation ×{speed} · heure simulée {time}</translation>
     </message>
     <message>
+        <source>Skipped (channel down)</source>
+        <translation>Sauté (canal en panne)</translation>
+    </message>
+    <message>
         <source>Spillway</source>
         <translation>Déversoir</translation>
+    </message>
+    <message>
+        <source>Spillway sill</source>
+        <translation>Seuil du déversoir</translation>
     </message>
     <message>
         <source>Standalone: this desktop pages</source>
@@ -444,8 +580,16 @@
         <translation>Synoptique</translation>
     </message>
     <message>
+        <source>Taken in charge</source>
+        <translation>Pris en charge</translation>
+    </message>
+    <message>
         <source>Taller</source>
         <translation>Plus haute</translation>
+    </message>
+    <message>
+        <source>Team</source>
+        <translation>Équipe</translation>
     </message>
     <message>
         <source>The catchment's answer is not learnt yet: the inflow is held as it is.</source>
@@ -476,8 +620,16 @@
         <translation>Non acquittée</translation>
     </message>
     <message>
+        <source>Unknown (server stopped while sending)</source>
+        <translation>Inconnu (serveur arrêté pendant l'envoi)</translation>
+    </message>
+    <message>
         <source>Unshelve</source>
         <translation>Reprendre</translation>
+    </message>
+    <message>
+        <source>Until</source>
+        <translation>Jusqu'à</translation>
     </message>
     <message>
         <source>User</source>
@@ -500,8 +652,20 @@
         <translation>Observateur</translation>
     </message>
     <message>
+        <source>Voice call</source>
+        <translation>Appel vocal</translation>
+    </message>
+    <message>
         <source>Volume</source>
         <translation>Volume</translation>
+    </message>
+    <message>
+        <source>Who was paged</source>
+        <translation>Qui a été alerté</translation>
+    </message>
+    <message>
+        <source>Why</source>
+        <translation>Raison</translation>
     </message>
     <message>
         <source>Wider</source>
@@ -648,6 +812,10 @@
         <translation>tout le site</translation>
     </message>
     <message>
+        <source>{channel} down until {until}: pages go by the next channel</source>
+        <translation>{channel} en panne jusqu'au {until} : les alertes passent par le canal suivant</translation>
+    </message>
+    <message>
         <source>{count} new alarm(s) below; the list sorts itself again when you leave it</source>
         <translation>{count} nouvelle(s) alarme(s) en bas ; la liste se trie de nouveau quand vous la quittez</translation>
     </message>
@@ -658,6 +826,10 @@
     <message>
         <source>{limit} {unit} in {eta} (slope)</source>
         <translation>{limit} {unit} dans {eta} (pente)</translation>
+    </message>
+    <message>
+        <source>{n} incident(s) paging now</source>
+        <translation>{n} incident(s) en cours d'appel</translation>
     </message>
     <message>
         <source>{peak} {unit} about {time}</source>

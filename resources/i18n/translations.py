@@ -13,6 +13,53 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 FRENCH = {
+    "Spillway sill": "Seuil du déversoir",
+    "PHE": "PHE",
+    "Expected crest {value} about {at}": "Crête prévue {value} vers {at}",
+    "Paging": "Appels en cours",
+    "Taken in charge": "Pris en charge",
+    "Back to normal": "Retour à la normale",
+    "Nobody answered": "Personne n'a répondu",
+    "Sending": "En cours d'envoi",
+    "Retry planned": "Nouvel essai prévu",
+    "Sent": "Envoyé",
+    "Delivered": "Reçu",
+    "Failed": "Échec",
+    "Skipped (channel down)": "Sauté (canal en panne)",
+    "Cancelled (already acknowledged)": "Annulé (déjà acquittée)",
+    "Unknown (server stopped while sending)": "Inconnu (serveur arrêté pendant l'envoi)",
+    "Page": "Alerte",
+    "Acknowledgement notice": "Avis d'acquittement",
+    "Back-to-normal notice": "Avis de retour à la normale",
+    "SMS": "SMS",
+    "Voice call": "Appel vocal",
+    "E-mail": "E-mail",
+    "End of the escalation at {at}": "Fin de l'escalade à {at}",
+    "Level {level} at {at}: {people}": "Niveau {level} à {at} : {people}",
+    "Team": "Équipe",
+    "On call now": "De garde maintenant",
+    "Until": "Jusqu'à",
+    "Next": "Ensuite",
+    "From": "À partir de",
+    "Incident": "Incident",
+    "Opened": "Ouvert",
+    "Next step": "Prochaine étape",
+    "Person": "Personne",
+    "Channel": "Canal",
+    "Message": "Message",
+    "Why": "Raison",
+    "On call": "Astreinte",
+    "Incidents": "Incidents",
+    "Who was paged": "Qui a été alerté",
+    "Server unreachable: who is paged cannot be read now.": (
+        "Serveur injoignable : la liste des personnes alertées ne peut pas être lue pour l'instant."
+    ),
+    "No on-call roster is configured on this site.": "Aucune astreinte n'est configurée sur ce site.",
+    "{channel} down until {until}: pages go by the next channel": (
+        "{channel} en panne jusqu'au {until} : les alertes passent par le canal suivant"
+    ),
+    "{n} incident(s) paging now": "{n} incident(s) en cours d'appel",
+    "Nobody is paged now": "Personne n'est alerté en ce moment",
     "A reason is required to shelve an alarm.": (
         "Une raison est obligatoire pour mettre une alarme en attente."
     ),

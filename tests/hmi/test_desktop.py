@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -179,7 +180,12 @@ async def test_from_a_dam_to_its_synoptic_and_trend_with_history_limits_and_expo
     assert window.tabs.currentWidget() is trends
     assert trends.selected() == ["lauragais.level", "lauragais.inflow", "lauragais.outflow"]
     assert trends.units == ["m", "m³/s"]  # one axis per unit
-    assert [line.value() for line in trends.limit_lines] == [3.5, 13.5]
+    # the alarm limits, then the dam's spillway sill and PHE, each with its figure and unit
+    assert [line.label.toPlainText() for line in trends.limit_lines] == [
+        "H 3.50 m", "HH 13.50 m", "Spillway sill 14.00 m", "PHE 16.00 m"
+    ]  # fmt: skip
+    window.synoptic.drawing.grab()
+    assert [kind for kind, _value, _style in window.synoptic.drawing.marks({})] == ["Spillway sill", "PHE"]
     await eventually(lambda: len(trends.series["lauragais.level"].xs) > 3, what="the level's history")
     level = trends.series["lauragais.level"]
     assert trends.readout_at(level.xs[-1]).count(" m") >= 1
@@ -495,3 +501,8 @@ async def test_a_dam_card_says_the_rise_and_the_crest_to_come(
     tip = card.values["crest"].toolTip()
     assert "13.52 to 13.70 m" in tip and "at least 15.20 m, still rising" in tip
     assert "If the rain goes on, PHE 13.90 m reached about" in tip  # PHE only if the rain goes on
+    # the synoptic draws the same crest where the water will stand, and its time
+    forecast = CrestForecast("lauragais", "lauragais.level", now, 12.4, 0.53, stops, more, True, 13.9)
+    assert window.synoptic.drawing.peak(forecast) == (13.61, f"Expected crest 13.61 m about {local}")
+    past = Outlook(now, 12.4, 300.0, (12.3, 12.2), 12.4, now, 12.4, 12.4)  # falling: the peak is behind
+    assert window.synoptic.drawing.peak(replace(forecast, rain_stops=past)) is None

@@ -145,7 +145,7 @@ def test_storage_never_imports_the_alarm_engine() -> None:
 DESKTOP_REACHES = (
     "core.runtime", "core.bus", "core.model", "core.site.board", "core.alarms.view", "core.site.operations",
     "core.config", "core.clock", "core.paths", "core.plugins", "core.client.remote", "core.client.session",
-    "core.storage.users", "core.storage.paths",
+    "core.storage.users", "core.storage.paths", "core.site.oncall",
     "core.words",  # the kernel's words: figures and durations as people say them
 )  # fmt: skip
 # hmi/screenshots.py plays a simulated flood to photograph the desktop for the README: a tool

@@ -31,6 +31,10 @@ async function load() {
     h("p", { class: "muted" }, `${T("opened")} ${when(i.opened_at, true)} · ${T("escalation_level")} ${i.level + 1}`,
       i.acked_by ? ` · ${T("acknowledged_by")} ${i.acked_by} ${when(i.acked_at, true)}` : ""),
     h("ul", { class: "paged-alarms" }, (lang === "en" ? i.messages_en : i.messages_fr).map((m) => h("li", {}, m))),
+    i.due ? h("p", { class: "next-step" }, `${T("next_step")} : `, i.due.level === null
+      ? T("escalation_ends").replace("{at}", when(i.due.at))
+      : T("next_level").replace("{level}", i.due.level + 1).replace("{at}", when(i.due.at))
+          .replace("{people}", i.due.people.join(", ") || "—")) : "",
     table([T("when"), T("person"), T("channel"), T("state"), T("action")], i.deliveries.map((d) => h("tr", {},
       h("td", {}, when(d.created_at, true)), h("td", {}, d.person), h("td", {}, T(d.channel)),
       // the provider's message id means nothing to a person: only a failure's reason is said
