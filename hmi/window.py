@@ -22,10 +22,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.client.remote import ServerBoard
 from core.model import Priority, StationStatus
 from core.runtime import Runtime
 from core.site.board import Authority
 from core.site.operations import Actor, Command, OperationError, Role
+from hmi import i18n
 from hmi.bridge import Bridge
 from hmi.i18n import tr
 from hmi.style import PRIORITY_COLOUR, Theme, stylesheet
@@ -61,6 +63,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"Écrêteur — {runtime.config.site.name}")
         self.setStyleSheet(stylesheet(theme))
         self.bridge = Bridge(runtime)
+        if isinstance(runtime.board, ServerBoard):
+            runtime.board.language = i18n.language()  # the server says its refusals in ours
         self.operator_field = OperatorField(self.settings)
         self.banner = AlarmBanner(runtime, self.actor, play)
         self.banner.refused.connect(lambda why: self.statusBar().showMessage("✖ " + why, 15_000))
@@ -204,7 +208,7 @@ class MainWindow(QMainWindow):
         try:
             await self.runtime.board.set_mode(self.actor(), mode, station, on, reason)
         except OperationError as err:
-            self.statusBar().showMessage("✖ " + str(err), 15_000)
+            self.statusBar().showMessage("✖ " + err.text(i18n.language()), 15_000)
             await self.show_modes()
             return False
         await self.show_modes()

@@ -7,12 +7,11 @@ role and journals who did what; its refusals become 404, 403, 409 or 422 here.
 """
 
 import asyncio
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from core.alarms.kpi import compute_kpis
 from core.alarms.view import AlarmView
@@ -31,7 +30,7 @@ from core.site.commands import (
     Shelve,
     Unshelve,
 )
-from core.site.operations import Actor, Forbidden, Invalid, NotNow, UnknownAlarm
+from core.site.operations import Actor, Forbidden, Invalid, NotNow, OperationError, UnknownAlarm
 from core.storage.tokens import Token
 
 
@@ -101,8 +100,7 @@ def router(runtime: Runtime, access: Access) -> APIRouter:
         return Actor(user, role_of(token), f"api token {token.name}")
 
     def carried(command: Callable[[], AlarmView]) -> s.OperationResult:
-        with refusals():
-            view = command()
+        view = command()  # a refusal is answered by refused() below, in the client's language
         return s.OperationResult(alarm=view.id, done=True, status=view.status.value)
 
     async def taken(command: Callable[[], AlarmView]) -> s.OperationResult:
@@ -169,10 +167,9 @@ def router(runtime: Runtime, access: Access) -> APIRouter:
         body: s.ModeChange,
         token: Annotated[Token, Depends(need(None))],
     ) -> Any:
-        with refusals():
-            changed = ops.carry(
-                actor(token, body.user), SetMode(mode, body.station, body.on, via(body.reason, token))
-            )
+        changed = ops.carry(
+            actor(token, body.user), SetMode(mode, body.station, body.on, via(body.reason, token))
+        )
         await runtime.audit.flush()  # answered once the mode is durable: it survives a restart
         return s.ModeResult(changed=[alarm_out(v) for v in changed], modes=modes_out())
 
@@ -210,16 +207,13 @@ def router(runtime: Runtime, access: Access) -> APIRouter:
     return routes
 
 
-@contextlib.contextmanager
-def refusals() -> Iterator[None]:
-    """The operations surface's refusals as HTTP answers: 404, 403, 409, 422."""
-    try:
-        yield
-    except UnknownAlarm as err:
-        raise HTTPException(404, f"{err}; GET {API}/alarms lists the active ones") from None
-    except Forbidden as err:
-        raise HTTPException(403, str(err)) from None
-    except NotNow as err:
-        raise HTTPException(409, str(err)) from None
-    except Invalid as err:
-        raise HTTPException(422, str(err)) from None
+REFUSED: dict[type[OperationError], int] = {UnknownAlarm: 404, Forbidden: 403, NotNow: 409, Invalid: 422}
+
+
+def refused(err: OperationError, language: str) -> tuple[int, str]:
+    """An operations surface's refusal as an HTTP answer, said in the client's language."""
+    status = next((code for kind, code in REFUSED.items() if isinstance(err, kind)), 409)
+    text = err.text(language)
+    if isinstance(err, UnknownAlarm):
+        text += f"; GET {API}/alarms"
+    return status, text

@@ -28,6 +28,7 @@ from core.api.web import add_web_pages, language
 from core.api.webhooks import add_twilio_webhooks
 from core.notify.links import IncidentLinks
 from core.runtime import Runtime
+from core.site.operations import OperationError
 from core.storage.base import HistorianDown
 from core.storage.tokens import TokenStore
 from core.storage.users import UserStore
@@ -80,6 +81,12 @@ def create_app(
             where = ".".join(str(p) for p in e["loc"] if p not in ("body", "query", "path"))
             parts.append(f"{where}: {e['msg']}" if where else str(e["msg"]))
         return JSONResponse({"detail": "; ".join(parts)}, status_code=422)
+
+    @app.exception_handler(OperationError)
+    async def not_carried(request: Request, err: OperationError) -> JSONResponse:
+        """A command refused by the operations surface: 404, 403, 409 or 422, in the client's language."""
+        status, detail = alarms.refused(err, language(request, config.site.language))
+        return JSONResponse({"detail": detail}, status_code=status)
 
     @app.exception_handler(HistorianDown)
     async def not_stored(request: Request, err: HistorianDown) -> JSONResponse:

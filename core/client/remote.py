@@ -73,6 +73,7 @@ class ServerBoard:
         self._task: asyncio.Task[None] | None = None
         self._http: httpx.AsyncClient | None = None
         self._unsubscribe = bus.subscribe(ALARMS, self._local_event)
+        self.language: str = engine.config.site.language  # the desktop's: a refusal is asked for in it
 
     # -- the read side --------------------------------------------------------------------
 
@@ -191,15 +192,12 @@ class ServerBoard:
     async def _post(self, url: str, body: dict[str, Any]) -> None:
         """A command in the signed-in operator's name (the server ignores ``user`` for a session)."""
         if not self._authority.reachable or self._http is None:
-            raise ServerUnreachable(
-                f"the server {self.session.url} cannot be reached: nothing was recorded "
-                "(mute the horn meanwhile; act again once the server is back)"
-            )
+            raise ServerUnreachable("unreachable", url=self.session.url)
         try:
-            answer = await self._http.post(url, json={"user": self.session.user, **body},
-                                           headers=bearer(self.session.token))  # fmt: skip
+            headers = {**bearer(self.session.token), "Accept-Language": self.language}  # its refusal, in ours
+            answer = await self._http.post(url, json={"user": self.session.user, **body}, headers=headers)
         except httpx.HTTPError as err:
-            raise ServerUnreachable(f"the server did not answer: {err or type(err).__name__}") from err
+            raise ServerUnreachable("no_answer", why=str(err) or type(err).__name__) from err
         _raise_for(answer)
 
     async def acknowledge(self, actor: Actor, alarm_id: str, comment: str = "") -> None:
@@ -281,8 +279,6 @@ def _raise_for(answer: httpx.Response) -> None:
     if answer.status_code == 200:
         return
     refusal = _REFUSALS.get(answer.status_code)
-    if refusal is UnknownAlarm:
-        raise UnknownAlarm(detail_of(answer))
     if refusal is not None:
-        raise refusal(detail_of(answer))
-    raise ServerUnreachable(f"the server failed: {detail_of(answer)}")
+        raise refusal.heard(detail_of(answer))  # said by the server in this desktop's language
+    raise ServerUnreachable("server_failed", detail=detail_of(answer))

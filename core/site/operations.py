@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, overload
 
+from core import words
 from core.alarms.engine import AlarmEngine
 from core.alarms.view import AlarmView
 from core.site.commands import (
@@ -96,7 +97,33 @@ class Actor:
 
 
 class OperationError(Exception):
-    """Base of the refusals below; the message says why, for the operator."""
+    """Base of the refusals below: why, in the operator's language (``text``), from the
+    catalogue's ``operation`` section; ``str()`` is the English, for logs.
+
+    ``heard(text)`` holds a refusal already said by a server, in the language the client asked
+    for (its ``Accept-Language``)."""
+
+    def __init__(self, key: str, **fields: Any) -> None:
+        super().__init__(key)
+        self.key, self.fields = key, fields
+
+    @classmethod
+    def heard(cls, text: str) -> OperationError:
+        return cls("", text=text)
+
+    def text(self, language: str) -> str:
+        if not self.key:
+            return str(self.fields["text"])
+        said = {name: value(language) if callable(value) else value for name, value in self.fields.items()}
+        return words.say(f"operation.{self.key}", language, **said)
+
+    def __str__(self) -> str:
+        return self.text("en")
+
+
+def _word(key: str) -> Callable[[str], str]:
+    """A catalogue word in the language the refusal is finally said in."""
+    return lambda language: words.say(key, language)
 
 
 class Forbidden(OperationError):
@@ -166,7 +193,7 @@ class Operations:
                 return self.return_to_service(actor, alarm, reason)
             case SetMode(mode, station, on, reason):
                 return self.set_mode(actor, mode, station, on, reason)
-        raise Invalid(f"unknown command {command!r}")
+        raise TypeError(f"unknown command {command!r}")  # a programming error, not a refusal
 
     def apply_relayed(self, record: dict[str, Any], at: datetime, server: str) -> None:
         """Carry out a command another server of the site carried out at ``at``; one that no
@@ -201,7 +228,9 @@ class Operations:
             ok = self.engine.shelve(alarm_id, actor.name, reason, duration)
         except ValueError as err:
             self._audit(actor, Command.SHELVE, alarm_id, detail, f"refused: {err}")
-            raise Invalid(str(err)) from None
+            limit = words.span(self.engine.config.alarm_settings.max_shelve_h * 3600)
+            raise (Invalid("needs_reason", command=_word("command.shelve")) if not reason.strip()
+                   else Invalid("shelve_length", limit=limit)) from None  # fmt: skip
         view = self._done(actor, Command.SHELVE, alarm_id, detail, ok)
         self._publish(actor, Shelve(alarm_id, reason, duration))
         return view
@@ -242,11 +271,10 @@ class Operations:
         known = sorted({m for rule in self.engine.config.alarms for m in rule.suppressed_in})
         if mode not in known:
             self._audit(actor, command, target, reason, "refused: unknown mode")
-            listed = ", ".join(known) or "none"
-            raise Invalid(f"no alarm rule is suppressed in mode {mode!r}; modes of the site: {listed}")
+            raise Invalid("unknown_mode", mode=mode, modes=", ".join(known) or "—")
         if station is not None and station not in {s.id for s in self.engine.config.stations}:
             self._audit(actor, command, target, reason, "refused: unknown station")
-            raise UnknownAlarm(f"unknown station {station!r}")
+            raise UnknownAlarm("unknown_station", station=station)
         self._reason(actor, command, target, reason)
         changed = self.engine.set_mode(mode, station, on, actor.name, reason)
         active = ActiveMode(mode, station, self.engine.clock.now(), actor.name, reason) if on else None
@@ -294,27 +322,25 @@ class Operations:
             self._forbid(actor, command, alarm_id, detail)
         if alarm_id not in self.engine.alarms:
             self._audit(actor, command, alarm_id, detail, "refused: unknown alarm")
-            raise UnknownAlarm(f"unknown alarm {alarm_id!r}")
+            raise UnknownAlarm("unknown_alarm", alarm=alarm_id)
 
     def _forbid(self, actor: Actor, command: Command, target: str, detail: str) -> None:
         self._audit(actor, command, target, detail, "forbidden")
-        raise Forbidden(
-            f"{actor.name} ({actor.role.word}) may not {command.value.replace('_', ' ')}: "
-            f"it needs the {NEEDED[command].word} role"
-        )
+        raise Forbidden("forbidden", who=actor.name, role=_word(f"role.{actor.role.word}"),
+                        command=_word(f"command.{command.value}"),
+                        needed=_word(f"role.{NEEDED[command].word}"))  # fmt: skip
 
     def _reason(self, actor: Actor, command: Command, target: str, reason: str) -> None:
         if not reason.strip():
             self._audit(actor, command, target, reason, "refused: no reason")
-            raise Invalid(f"{command.value.replace('_', ' ')} needs a reason for the journal")
+            raise Invalid("needs_reason", command=_word(f"command.{command.value}"))
 
     def _done(self, actor: Actor, command: Command, alarm_id: str, detail: str, ok: bool) -> AlarmView:
         view = self.engine.view(alarm_id)
         if not ok:
             self._audit(actor, command, alarm_id, detail, f"refused: {view.status.value}")
-            raise NotNow(
-                f"cannot {command.value.replace('_', ' ')} {alarm_id!r} in state {view.status.value}"
-            )
+            raise NotNow("not_now", command=_word(f"command.{command.value}"), alarm=alarm_id,
+                         state=_word(f"state.{view.status.value}"))  # fmt: skip
         self._audit(actor, command, alarm_id, detail, "done")
         return view
 

@@ -252,7 +252,7 @@ class AlarmsView(QWidget):
                 await command(actor, alarm_id)
                 done += 1
             except OperationError as err:
-                refused.append(str(err))
+                refused.append(err.text(i18n.language()))
         self.refresh()
         self.notice.setText("✖ " + "\n".join(dict.fromkeys(refused)) if refused else "")
         return done

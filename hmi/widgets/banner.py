@@ -119,8 +119,9 @@ class AlarmBanner(QFrame):
         try:
             await self.runtime.board.acknowledge(self.actor(), alarm_id, tr("from the banner"))
         except OperationError as err:
-            self.message.setToolTip(str(err))
-            self.refused.emit(str(err))
+            why = err.text(i18n.language())
+            self.message.setToolTip(why)
+            self.refused.emit(why)
 
     @property
     def blinking(self) -> bool:

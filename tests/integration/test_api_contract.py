@@ -20,6 +20,9 @@ from core.model import utcnow
 from tests.conftest import REPO
 from tests.integration.api_server import ApiServer
 
+# schemathesis takes one to two minutes a run here, longer on a loaded machine: the test waits
+# as long as the run is allowed to (the subprocess's own time-out), not pytest's default
+LONG_RUN = pytest.mark.timeout(660)
 EXAMPLES = "200"  # per operation; and the stateful phase follows the schema's links
 # Without a valid token every protected operation is refused before its input is read, so a few
 # examples show the refusal conforms; the open operations (sign-in, health) get their 200 above.
@@ -51,6 +54,7 @@ def schemathesis(api: ApiServer, *extra: str, examples: str = EXAMPLES) -> subpr
 
 
 @pytest.mark.slow
+@LONG_RUN
 def test_every_operation_conforms_with_a_valid_token(api: ApiServer) -> None:
     result = schemathesis(api, "-H", f"Authorization: Bearer {api.tokens['admin']}")
     assert result.returncode == 0, result.stdout[-8000:]
@@ -59,12 +63,14 @@ def test_every_operation_conforms_with_a_valid_token(api: ApiServer) -> None:
 
 
 @pytest.mark.slow
+@LONG_RUN
 def test_every_operation_conforms_without_a_token(api: ApiServer) -> None:
     result = schemathesis(api, "--generation-with-security-parameters", "false", examples=REFUSED_EXAMPLES)
     assert result.returncode == 0, result.stdout[-8000:]
 
 
 @pytest.mark.slow
+@LONG_RUN
 def test_every_operation_conforms_with_a_wrong_token(api: ApiServer) -> None:
     result = schemathesis(api, "-H", "Authorization: Bearer ecr_not-a-token", examples=REFUSED_EXAMPLES)
     assert result.returncode == 0, result.stdout[-8000:]
