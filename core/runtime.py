@@ -248,7 +248,7 @@ class Runtime:
             return OnCallView(False)
         cascade = self.cascade
         if cascade is None:  # a roster, but nobody is paged from here
-            return OnCallView(True, teams_on_call(roster, now))
+            return OnCallView(True, teams_on_call(roster, now), paging=False)
         outbox = cascade.outbox
         down = {name: until for name in outbox.channels if (until := outbox.channel_down(name))}
         return read_oncall(roster, cascade.oncall, cascade.store, cascade.policies, down, now)

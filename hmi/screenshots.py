@@ -62,7 +62,8 @@ async def shoot(app: QApplication, folder: Path) -> None:
                 await window.dashboards.load_history()
                 window.trends.show_tags(["lauragais.level", "lauragais.inflow", "lauragais.outflow"])
                 window.trends.set_range(timedelta(hours=6))
-                for view in ("overview", "synoptic", "alarms", "trends", "dashboards"):
+                await window.paging.load()
+                for view in ("overview", "synoptic", "alarms", "trends", "journal", "paging", "dashboards"):
                     window.tabs.setCurrentWidget(getattr(window, view))
                     await asyncio.sleep(0.5)
                     window.grab().save(str(folder / f"{view}-{language}-{theme}.png"))

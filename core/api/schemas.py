@@ -336,7 +336,8 @@ class IncidentOut(BaseModel):
 
 
 class OnCallOut(BaseModel):
-    configured: bool = Field(True, description="false when this server has no roster or escalation")
+    configured: bool = Field(True, description="false when this server has no roster")
+    paging: bool = Field(True, description="false when a roster is configured but no escalation pages anyone")
     teams: list[TeamOut]
     incidents: list[IncidentOut] = Field(description="open ones first, then the most recent")
     channels_down: dict[str, datetime] = Field(

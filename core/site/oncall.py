@@ -85,6 +85,7 @@ class OnCallView:
     teams: tuple[TeamDuty, ...] = ()
     incidents: tuple[IncidentDuty, ...] = ()  # open ones first, then the most recent
     channels_down: Mapping[str, datetime] = field(default_factory=dict)  # skipped until then
+    paging: bool = True  # False: a roster, but no escalation pages anyone from this site
 
     def open(self) -> list[IncidentDuty]:
         return [incident for incident in self.incidents if incident.state == OPEN]

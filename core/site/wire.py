@@ -132,4 +132,5 @@ def oncall_from_json(body: dict[str, Any]) -> OnCallView:
         tuple(TeamDuty(t["id"], t["name"], duty(t["now"]), duty(t["next"])) for t in body.get("teams", ())),
         tuple(incident(i) for i in body.get("incidents", ())),
         {name: instant(until) for name, until in body.get("channels_down", {}).items()},
+        body.get("paging", True),
     )

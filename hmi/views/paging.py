@@ -87,7 +87,8 @@ def _why(sent: Sent) -> str:
     return sent.detail if sent.state in ("failed", "skipped", "retry", "unknown") else ""
 
 
-def _table(columns: list[str], stretch: int) -> QTableWidget:
+def _table(columns: list[str], stretch: int | None) -> QTableWidget:
+    """A read-only table; ``stretch`` takes the room left (None: the last column)."""
     table = QTableWidget(0, len(columns))
     table.setHorizontalHeaderLabels(columns)
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -96,7 +97,10 @@ def _table(columns: list[str], stretch: int) -> QTableWidget:
     table.verticalHeader().hide()
     header = table.horizontalHeader()
     header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+    if stretch is None:
+        header.setStretchLastSection(True)
+    else:
+        header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
     return table
 
 
@@ -114,7 +118,7 @@ class PagingView(QWidget):
         self.zone = ZoneInfo(runtime.config.site.timezone)
         self.status = QLabel()
         self.status.setWordWrap(True)
-        self.teams = _table([tr("Team"), tr("On call now"), tr("Until"), tr("Next"), tr("From")], 1)
+        self.teams = _table([tr("Team"), tr("On call now"), tr("Until"), tr("Next"), tr("From")], None)
         self.incidents = _table(
             [tr("Incident"), tr("State"), tr("Opened"), tr("Alarms"), tr("Level"), tr("Acknowledged by"),
              tr("Next step")],
@@ -164,6 +168,8 @@ class PagingView(QWidget):
             return
         if not view.configured:
             self.status.setText(tr("No on-call roster is configured on this site."))
+        elif not view.paging:
+            self.status.setText(tr("No escalation is configured: nobody is paged from this site."))
         else:
             down = [
                 tr("{channel} down until {until}: pages go by the next channel").format(

@@ -173,11 +173,18 @@ class DamDrawing(QWidget):
         metrics = QFontMetricsF(self.font())
         # limit marks across the reservoir, each named left of the valley side; the dam's own
         # reference levels (spillway crest, PHE) solid, the alarm limits dashed
-        for kind, value, style in self.marks(limits):
+        placed: list[tuple[float, float]] = []  # each label's height and left edge
+        for kind, value, style in sorted(self.marks(limits), key=lambda mark: -mark[1]):
             y = y_of(value)
             p.setPen(QPen(QColor(theme.muted), 1, style))
             p.drawLine(QPointF(valley_x(y), y), QPointF(face_x(y), y))
-            p.drawText(QPointF(valley_x(y) - 8 - metrics.horizontalAdvance(kind), y + 5), kind)
+            right = valley_x(y) - 8  # two close levels: the second name goes left of the first
+            for other_y, other_left in placed:
+                if abs(other_y - y) < metrics.height():
+                    right = min(right, other_left - 10)
+            left = right - metrics.horizontalAdvance(kind)
+            p.drawText(QPointF(left, y + 5), kind)
+            placed.append((y, left))
         # the predicted peak still to come, drawn where the water will stand, with its time
         peak = self.peak(self.runtime.board.crest(self.station))
         if peak is not None and low <= peak[0] <= high:

@@ -280,7 +280,9 @@ class TrendsView(QWidget):
         for kind, value, style in marks:
             label = f"{kind} {number(value, tag.decimals)} {tag.unit}".strip()
             pen = pg.mkPen(self.theme.muted, style=style)
-            line = pg.InfiniteLine(pos=value, angle=0, label=label, pen=pen, labelOpts={"position": 0.02})
+            # the name sits above its line from the left edge, in the plot, never under the axis
+            options = {"position": 0.01, "anchors": [(0, 1), (0, 1)], "color": self.theme.muted}
+            line = pg.InfiniteLine(pos=value, angle=0, label=label, pen=pen, labelOpts=options)
             self.plot.addItem(line)
             self.limit_lines.append(line)
 

@@ -332,6 +332,10 @@
         <translation>Aucune alarme</translation>
     </message>
     <message>
+        <source>No escalation is configured: nobody is paged from this site.</source>
+        <translation>Aucune escalade n'est configurée : personne n'est alerté depuis ce site.</translation>
+    </message>
+    <message>
         <source>No on-call roster is configured on this site.</source>
         <translation>Aucune astreinte n'est configurée sur ce site.</translation>
     </message>

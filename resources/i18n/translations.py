@@ -13,6 +13,9 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 FRENCH = {
+    "No escalation is configured: nobody is paged from this site.": (
+        "Aucune escalade n'est configurée : personne n'est alerté depuis ce site."
+    ),
     "Spillway sill": "Seuil du déversoir",
     "PHE": "PHE",
     "Expected crest {value} about {at}": "Crête prévue {value} vers {at}",

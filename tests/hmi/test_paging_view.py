@@ -97,11 +97,12 @@ async def test_the_on_call_view_shows_who_is_paged_what_arrived_and_what_comes_n
     assert cells(view.timeline, 1)[1:4] == ["Alice Martin", "E-mail", "Acknowledgement notice"]
 
 
-async def test_a_site_with_a_roster_but_no_escalation_shows_who_is_on_call_and_that_nobody_is_paged(
+async def test_a_site_with_a_roster_but_no_escalation_shows_who_is_on_call_and_says_nobody_is_paged(
     desktop: Any,
 ) -> None:
     window, _runtime, _station = desktop  # the demo site: its roster, no escalation configured
     await window.paging.load()
     teams = [cells(window.paging.teams, r)[0] for r in range(window.paging.teams.rowCount())]
     assert teams == ["Astreinte barrages", "Cadres d'astreinte"]
-    assert window.paging.incidents.rowCount() == 0 and "Nobody is paged now" in window.paging.status.text()
+    assert window.paging.incidents.rowCount() == 0
+    assert window.paging.status.text() == "No escalation is configured: nobody is paged from this site."

@@ -25,7 +25,7 @@ async function load() {
   const down = Object.entries(data.channels_down || {});  // a failed channel is skipped: say so, and until when
   if (down.length) teams.append(h("p", { class: "notice", role: "alert" }, down.map(([channel, until]) =>
     `${T("channel_down")} : ${T("channel_" + channel)} ${T("until")} ${when(until, true)}`).join(" · ")));
-  if (!data.incidents.length) { incidents.replaceChildren(h("p", { class: "muted" }, T("none_incident"))); return; }
+  if (!data.incidents.length) { incidents.replaceChildren(h("p", { class: "muted" }, T(data.paging === false ? "no_escalation" : "none_incident"))); return; }
   incidents.replaceChildren(...data.incidents.map((i) => h("section", { class: "panel", "data-incident": i.id },
     h("h3", {}, `${T("incident")} ${i.id} · `, h("span", { class: "state-" + i.state }, T(i.state))),
     h("p", { class: "muted" }, `${T("opened")} ${when(i.opened_at, true)} · ${T("escalation_level")} ${i.level + 1}`,
