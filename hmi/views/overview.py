@@ -63,6 +63,7 @@ class DamCard(QFrame):
         self.urgency: tuple[int, int] = (1, 99)  # (0 if unacknowledged, worst priority): lower is worse
         self.values: dict[str, QLabel] = {}
         self._crested = False  # a crest forecast came: the slope's guess is no longer shown
+        self.crest_at = math.inf  # when the rising water is expected to crest (POSIX s): ties' order
         grid = QGridLayout()
         for row, (key, label) in enumerate(
             (("fill", tr("Fill")), ("rate", tr("Rising")), ("crest", tr("Expected crest")),
@@ -174,6 +175,7 @@ class DamCard(QFrame):
         self._crested = True
         self._rate(crest.rate_per_h)
         stops, unit, decimals = crest.rain_stops, self.gauge.unit, self.gauge.decimals
+        self.crest_at = stops.peak_at.timestamp() if stops.peak > crest.level else math.inf
         zone = ZoneInfo(self.runtime.config.site.timezone)
         value = self.values["crest"]
         if stops.peak <= crest.level:
@@ -266,8 +268,12 @@ class OverviewView(QWidget):
         bridge.station.connect(lambda status: self._card(status.station, "refresh_station", status))
         bridge.alarm.connect(self._alarm)
         bridge.forecast.connect(self._forecast)
-        bridge.crest.connect(lambda crest: self._card(crest.station, "show_crest", crest))
+        bridge.crest.connect(self._crest)
         self.runtime = runtime
+
+    def _crest(self, crest: CrestForecast) -> None:
+        self._card(crest.station, "show_crest", crest)
+        self._arrange()  # two dams alike in alarm: the sooner crest first
 
     def _card(self, station: str, method: str, *args: object) -> None:
         card = self.cards.get(station)
@@ -290,10 +296,17 @@ class OverviewView(QWidget):
         self._arrange()
 
     def _arrange(self) -> None:
-        """The dams by urgency: unacknowledged before acknowledged, then by worst priority; calm
-        dams keep the site's order. Moved only when the order changes (no flicker)."""
+        """The dams by urgency: unacknowledged before acknowledged, then by worst priority, then
+        the one whose water crests soonest; calm dams keep the site's order. Moved only when
+        the order changes (no flicker)."""
         stations = list(self.cards)
-        order = sorted(stations, key=lambda s: (*self.cards[s].urgency, stations.index(s)))
+
+        def urgency(station: str) -> tuple[int, int, float, int]:
+            card = self.cards[station]
+            calm = card.urgency == (1, 99)  # a crest forecast alone does not move a calm dam
+            return (*card.urgency, math.inf if calm else card.crest_at, stations.index(station))
+
+        order = sorted(stations, key=urgency)
         if order == self.order:
             return
         self.order = order

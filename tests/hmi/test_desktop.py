@@ -369,6 +369,30 @@ async def test_a_dam_in_trouble_stands_out_first_on_the_overview(
     assert card.urgency[0] == 1 and "background" not in card.alarms.styleSheet()  # outlined once seen
 
 
+async def test_two_dams_alike_in_alarm_are_ordered_by_the_sooner_crest(
+    desktop: tuple[MainWindow, Runtime, DamStation],
+) -> None:
+    window, runtime, _station = desktop
+    overview, now = window.overview, runtime.clock.now()
+    past_hh = [
+        Sample("cevennes.level", now, 15.5, Quality.GOOD),
+        Sample("corbieres.level", now, 11.0, Quality.GOOD),
+    ]
+    await runtime.ingest(past_hh)  # both critical, unacknowledged: a tie, in the site's order
+    await eventually(lambda: overview.order[:2] == ["cevennes", "corbieres"], what="both dams first")
+
+    def crest(station: str, level: float, peak: float, minutes: int) -> CrestForecast:
+        at = now + timedelta(minutes=minutes)
+        stops = Outlook(now, level, 300.0, (peak,), peak, at, peak - 0.1, peak + 0.1)
+        return CrestForecast(station, f"{station}.level", now, level, 0.4, stops, None, True)
+
+    overview._crest(crest("cevennes", 15.5, 16.0, 90))
+    overview._crest(crest("corbieres", 11.0, 11.6, 25))  # its water crests sooner: first
+    assert overview.order[:2] == ["corbieres", "cevennes"]
+    overview._crest(crest("lauragais", 3.1, 3.4, 5))  # a calm dam is not moved by a forecast alone
+    assert overview.order[2] == "lauragais"
+
+
 async def test_a_trend_breaks_its_line_where_the_link_was_lost_not_where_a_value_held_steady(
     desktop: tuple[MainWindow, Runtime, DamStation],
 ) -> None:
