@@ -10,6 +10,7 @@ shape of its unit hydrograph) is the simulator's secret: the forecast learns it 
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,9 @@ from core.alarms.engine import AlarmEngine
 from core.bus import ALARMS, Bus
 from core.clock import LoopClock
 from core.config.schema import SiteConfig
-from core.model import AlarmEvent, CrestForecast, Sample, utcnow
+from core.model import AlarmEvent, AlarmStatus, CrestForecast, Sample, utcnow
+from core.notify import gsm
+from core.notify.store import ACKED
 from core.runtime import Runtime
 from core.sim.flood import DamParameters, FloodModel, design
 from core.sim.scenario import Scenario, load_dams, load_scenario
@@ -28,6 +31,8 @@ from core.sim.station import DamStation
 from core.storage.sqlite_journal import SQLiteAlarmJournal
 from tests.conftest import eventually, free_port, site
 from tests.integration.conftest import start_runtime, station_log, stop_runtimes
+from tests.integration.paging_bench import BOB, paging_site, start_bench, two_levels
+from tests.integration.paging_peers import RecordingProxy
 
 # A stationary storm of 2 h 30 min (157 mm): over when the reservoirs reach H, an hour or more
 # before their crest, which is when an operator must decide (open the gate, warn downstream).
@@ -201,3 +206,101 @@ async def test_a_crossing_during_a_server_outage_is_journaled_at_the_stations_ti
     finally:
         await stop_runtimes(runtimes)
         await station.stop()
+
+
+@pytest.mark.looptime
+@pytest.mark.paging
+@pytest.mark.usefixtures("credentials")
+async def test_each_dams_sms_names_it_and_fits_two_gsm7_segments(
+    tmp_path: Path, twilio: RecordingProxy
+) -> None:
+    """The storm on the three reservoirs, each H crossing paged by SMS through Twilio's mock: every
+    SMS says which dam, its level with its unit and what comes next, in two GSM-7 parts at most
+    (the demo's two rate-of-rise SMS read the same for two dams)."""
+    level = {"targets": [{"oncall": "astreinte"}], "channels": ["sms"], "delay_min": 600}
+    config = paging_site(twilio, {"id": "crue", "levels": [level]}, base=_site(DAMS),
+                         priorities=("critical", "high", "medium", "low"), group_window_s=0)  # fmt: skip
+    bench = await start_bench(config, tmp_path)
+    models = {dam: FloodModel(params, STORM.initial_level_m) for dam, (params, _) in DAMS.items()}
+    for minute in range(6 * 60):
+        _feed(bench.engine, models, minute)
+        await asyncio.sleep(60)
+        if minute % 30 == 0:
+            await bench.settled()
+    await bench.settled()
+    bodies = {dam: [p.form["Body"] for p in twilio.pages("sms") if f"Barrage {dam}" in p.form["Body"]]
+              for dam in DAMS}  # fmt: skip
+    assert all(bodies.values()), bodies  # each dam's crossing paged, under its own name
+    for dam, sent in bodies.items():
+        for body in sent:
+            assert gsm.segments(body) <= 2 and gsm.fold(body) == body, (dam, body)  # GSM-7, two parts
+            said = rf"\[\d+\] HAUTE Barrage {dam} - level haut : \d+,\d\d m \(seuil \d+,00 m\), "
+            said += r"tendance \+\d,\d\d m/h, crete prévue \d+,\d\d m vers \d\d:\d\d\. Répondez OK \d+"
+            assert re.match(said, body), body  # the level, its rise and its crest, with units and time
+    await bench.stop()
+
+
+@pytest.mark.looptime
+@pytest.mark.paging
+@pytest.mark.usefixtures("credentials")
+async def test_an_exhausted_incident_is_acknowledged_from_its_link_and_everyone_paged_is_told(
+    tmp_path: Path, twilio: RecordingProxy
+) -> None:
+    """Nobody answered to the end of the policy: the alarm is still active, and Alice's link
+    answered "already handled (back to normal)". Now she can take it, and Bob hears who did."""
+    bench = await start_bench(paging_site(twilio, two_levels(["sms"], ["sms"])), tmp_path)
+    bench.level(4.5)
+    for _ in range(4):
+        await asyncio.sleep(15 * 60)
+        await bench.settled()
+    assert bench.cascade.store.incident(1).state == "exhausted"  # type: ignore[union-attr]
+    reply = bench.cascade.phone.acknowledge_by_link(1, "alice")
+    assert reply.acknowledged, reply.text
+    await bench.settled()
+    incident = bench.cascade.store.incident(1)
+    assert incident is not None and (incident.state, incident.acked_by) == (ACKED, "Alice Martin")
+    assert bench.engine.alarms["level:lauragais.level:HH"].state.status is AlarmStatus.ACKED
+    told = [(d.person, d.channel) for d in bench.deliveries("ack")]
+    assert told == [("bob", "sms")]  # everyone paged but the one who acknowledged
+    notice = [p.form["Body"] for p in twilio.sent if p.form.get("To") == BOB][-1]
+    assert "Alice Martin" in notice
+    again = bench.cascade.phone.acknowledge_by_link(1, "bob")
+    assert not again.acknowledged and "Alice Martin" in again.text
+    await bench.stop()
+
+
+async def test_a_restart_keeps_the_value_that_raised_each_alarm(tmp_path: Path) -> None:
+    """After a restart every message was rewritten with the value of the day ("très haut : 11.78 m
+    (seuil 13.5)"): the value and time that raised each alarm come back from the journal."""
+    params, high = DAMS["valley"]
+    config = _site({"valley": (params, high)})
+    raised_at = utcnow()
+
+    async def engine_on_journal() -> tuple[AlarmEngine, SQLiteAlarmJournal]:
+        journal = SQLiteAlarmJournal(tmp_path / "alarms.db")
+        await journal.start()
+        engine = AlarmEngine(config, Bus(), journal, LoopClock())
+        await engine.start()
+        return engine, journal
+
+    first, journal = await engine_on_journal()
+    first.on_samples([Sample("valley.level", raised_at, 12.47)])  # H raised at 12,47 m
+    await first.stop()
+    await journal.stop()
+    second, journal = await engine_on_journal()
+    second.on_samples([Sample("valley.level", utcnow(), 12.81)])  # the value now, after the restart
+    alarm = second.alarms["level_valley:valley.level:H"]
+    assert alarm.raised_value == 12.47 and alarm.value == 12.81
+    assert "12,47 m" in alarm.message("fr") and "12.47 m" in alarm.message("en")
+    await second.stop()
+    await journal.stop()
+
+
+def _feed(engine: AlarmEngine, models: dict[str, FloodModel], minute: int) -> None:
+    """One minute of the storm: each dam's model advanced, its samples to the engine."""
+    rain, now = STORM.rain_at(minute / 60), engine.clock.now()
+    for dam, model in models.items():
+        model.advance(60, rain)
+        engine.on_samples([Sample(f"{dam}.inflow", now, model.state.inflow), Sample(f"{dam}.rain", now, rain),
+                           Sample(f"{dam}.gate", now, 100.0),
+                           Sample(f"{dam}.level", now, model.level)])  # fmt: skip

@@ -17,7 +17,7 @@ import pytest
 
 from core.config import load_config
 from core.config.base import SecretRef
-from core.model import AlarmStatus, Sample
+from core.model import Sample
 from core.notify import gsm
 from core.notify.store import ACKED, CLEARED, FAILED, SENT, SKIPPED
 from core.sim.flood import FloodModel
@@ -346,32 +346,6 @@ async def test_alarms_raised_together_make_one_page(tmp_path: Path, twilio: Reco
         "[1] CRITICAL Barrage de la Ganguise - Level very high: 4.30 m (limit 4.00 m)"
     )
     assert "+1 more alarm(s)." in bodies[1]
-    await bench.stop()
-
-
-async def test_an_exhausted_incident_is_still_acknowledged_from_its_link_and_everyone_paged_told(
-    tmp_path: Path, twilio: RecordingProxy
-) -> None:
-    """Nobody answered to the end of the policy: the alarm is still active, and Alice's link
-    answered "already handled (back to normal)". Now she can take it, and Bob hears who did."""
-    bench = await start_bench(paging_site(twilio, two_levels(["sms"], ["sms"])), tmp_path)
-    bench.level(4.5)
-    for _ in range(4):
-        await asyncio.sleep(15 * 60)
-        await bench.settled()
-    assert bench.cascade.store.incident(1).state == "exhausted"  # type: ignore[union-attr]
-    reply = bench.cascade.phone.acknowledge_by_link(1, "alice")
-    assert reply.acknowledged, reply.text
-    await bench.settled()
-    incident = bench.cascade.store.incident(1)
-    assert incident is not None and (incident.state, incident.acked_by) == (ACKED, "Alice Martin")
-    assert bench.engine.alarms["level:lauragais.level:HH"].state.status is AlarmStatus.ACKED
-    told = [(d.person, d.channel) for d in bench.deliveries("ack")]
-    assert told == [("bob", "sms")]  # everyone paged but the one who acknowledged
-    notice = [p.form["Body"] for p in twilio.sent if p.form.get("To") == BOB][-1]
-    assert "Alice Martin" in notice
-    again = bench.cascade.phone.acknowledge_by_link(1, "bob")
-    assert not again.acknowledged and "Alice Martin" in again.text
     await bench.stop()
 
 
