@@ -17,9 +17,11 @@ import qasync
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
+from core.cli.demo import demo_paging
 from core.clock import started_now
 from core.config import load_config
 from core.runtime import Runtime
+from core.sim.mailbox import Mailbox
 from core.sim.scenario import RESOURCES, load_dams, load_scenario
 from core.sim.station import DamStation
 from hmi import i18n
@@ -40,7 +42,9 @@ async def shoot(app: QApplication, folder: Path) -> None:
     for station in stations:
         await station.start()
     with tempfile.TemporaryDirectory() as tmp:
-        runtime = Runtime(load_config(SITE), config_path=SITE, data_dir=Path(tmp), clock=clock)
+        mailbox = Mailbox(Path(tmp) / "demo-mail")  # the demo pages its roster, as `ecreteur demo` does
+        config = demo_paging(load_config(SITE), await mailbox.start())
+        runtime = Runtime(config, config_path=SITE, data_dir=Path(tmp), clock=clock)
         await runtime.start()
         deadline = asyncio.get_running_loop().time() + 300
         while not any(a.kind == "HH" for a in runtime.alarms.annunciated()):  # the flood at its height
@@ -71,6 +75,7 @@ async def shoot(app: QApplication, folder: Path) -> None:
             if translator is not None:
                 app.removeTranslator(translator)
         await runtime.stop()
+        await mailbox.stop()
     for station in stations:
         await station.stop()
 

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from core.children import spawn
@@ -58,11 +59,13 @@ def demo(args: argparse.Namespace) -> int:
             run = None if args.headless or args.web or not has_display() else desktop()
             if args.web:
                 _demo_web(config, args.data_dir, clock)
-            elif run is None:
-                asyncio.run(monitor(config, DEMO_SITE, args.data_dir, args.duration, clock))
-            else:
-                run(config, DEMO_SITE, args.data_dir, language=args.language, theme=args.theme,
-                    duration=args.duration, screenshot=args.screenshot, clock=clock)  # fmt: skip
+            else:  # the desktop or the terminal pages the demo roster too, into the demo's mailbox
+                with demo_mailbox(args.data_dir, config) as paged:
+                    if run is None:
+                        asyncio.run(monitor(paged, DEMO_SITE, args.data_dir, args.duration, clock))
+                    else:
+                        run(paged, DEMO_SITE, args.data_dir, language=args.language, theme=args.theme,
+                            duration=args.duration, screenshot=args.screenshot, clock=clock)  # fmt: skip
     except DataDirInUse as err:
         print(f"ecreteur demo: {err}", file=sys.stderr)
         return 1
@@ -80,8 +83,9 @@ def fresh_alarms(config: SiteConfig, data_dir: Path) -> None:
     lock = AuthorityLock(paths.lock)
     lock.acquire()  # not under a demo still running: DataDirInUse says who holds the files
     try:
-        for suffix in ("", "-wal", "-shm"):
-            paths.alarms.with_name(paths.alarms.name + suffix).unlink(missing_ok=True)
+        for path in (paths.alarms, paths.paging):  # the last flood's alarms and its incidents
+            for suffix in ("", "-wal", "-shm"):
+                path.with_name(path.name + suffix).unlink(missing_ok=True)
     finally:
         lock.release()
 
@@ -115,6 +119,22 @@ def _demo_web(config: SiteConfig, data_dir: Path, clock: ScenarioClock) -> None:
             await mailbox.stop()
 
     asyncio.run(run())
+
+
+@contextlib.contextmanager
+def demo_mailbox(data_dir: Path, config: SiteConfig) -> Iterator[SiteConfig]:
+    """The demo site paging into the demo's mailbox, served on a thread while the demo runs."""
+    from core.sim.mailbox import MailboxThread
+
+    folder = StatePaths(config.storage, data_dir).beside("demo-mail")
+    mailbox = MailboxThread(folder)
+    port = mailbox.start()
+    print(f"Écrêteur demo: on-call pages (e-mail) land in {folder}; the On call tab shows who is paged",
+          flush=True)  # fmt: skip
+    try:
+        yield demo_paging(config, port)
+    finally:
+        mailbox.stop()
 
 
 def demo_paging(config: SiteConfig, smtp_port: int) -> SiteConfig:

@@ -14,6 +14,7 @@ import contextlib
 import email
 import email.policy
 import logging
+import threading
 from pathlib import Path
 
 _LOGGER = logging.getLogger(__name__)
@@ -70,3 +71,26 @@ class Mailbox:
         path = self.folder / f"{self.received:04d}.eml"
         path.write_bytes(body)
         _LOGGER.warning("demo mail to %s: %s (%s)", message["To"], message["Subject"], path)
+
+
+class MailboxThread:
+    """The mailbox on a thread and an event loop of its own: the desktop demo's loop is Qt's,
+    started later and stopped first, and the pages must still land while it closes."""
+
+    def __init__(self, folder: Path) -> None:
+        self.mailbox = Mailbox(folder)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="demo-mailbox", daemon=True)
+
+    def start(self) -> int:
+        """Listen on loopback; return the port."""
+        self._thread.start()
+        return asyncio.run_coroutine_threadsafe(self.mailbox.start(), self._loop).result(timeout=30)
+
+    def stop(self) -> None:
+        if not self._thread.is_alive():
+            return
+        asyncio.run_coroutine_threadsafe(self.mailbox.stop(), self._loop).result(timeout=30)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=30)
+        self._loop.close()

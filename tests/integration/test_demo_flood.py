@@ -9,6 +9,8 @@ then H, then HH, as the virtual-time tests say it must.
 from __future__ import annotations
 
 import asyncio
+import email
+import email.policy
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -62,3 +64,11 @@ def test_each_dam_warns_by_rate_and_forecast_before_h_and_h_before_hh(tmp_path: 
         assert high < very_high, (dam, high, very_high)  # type: ignore[operator]
         # simulated time: the flood's hours are hours in the journal, not the real minute it took
         assert (very_high - rate).total_seconds() > 3600, (dam, rate, very_high)  # type: ignore[operator]
+    # the demo pages its on-call roster as a site would, into its own mailbox: each page names its dam
+    pages = sorted((tmp_path / "demo-mail").glob("*.eml"))
+    assert pages, output[-3000:]
+    subjects = [
+        email.message_from_bytes(p.read_bytes(), policy=email.policy.default)["Subject"] for p in pages
+    ]
+    assert any("Barrage" in subject for subject in subjects), subjects
+    assert "on-call pages (e-mail) land in" in output
