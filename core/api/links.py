@@ -14,10 +14,13 @@ from fastapi import FastAPI, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from core.api.cookies import cross_site
+from core.api.schemas import DueOut
 from core.model import utcnow
 from core.notify.links import Claim, IncidentLinks, LinkRefused
 from core.notify.messages import AlarmLine, facts
+from core.notify.store import Incident
 from core.runtime import Runtime
+from core.site.oncall import due_of
 from core.storage.audit import AuditEntry
 
 API = "/api/v1"
@@ -26,6 +29,7 @@ API = "/api/v1"
 class LinkAlarm(BaseModel):
     alarm: str
     station: str
+    station_id: str = Field("", description="the dam's id: its page is /dams/{station_id}")
     priority: str
     message_fr: str
     message_en: str
@@ -58,6 +62,7 @@ class LinkView(BaseModel):
     person: str
     expires: Any
     alarms: list[LinkAlarm]
+    due: DueOut | None = Field(None, description="the next level and when, if nobody answers")
     timeline: list[LinkStep] = Field(
         default_factory=list, description="every message of the incident, oldest first"
     )
@@ -75,10 +80,12 @@ def add_link_routes(app: FastAPI, runtime: Runtime, links: IncidentLinks, tls: b
     zone = ZoneInfo(runtime.config.site.timezone)
     problems: dict[int | str, dict[str, Any]] = {410: {"description": "expired, used or altered"}}
 
-    def audited(request: Request, who: str, outcome: str, target: str = "") -> None:
+    def audited(
+        request: Request, who: str, outcome: str, target: str = "", command: str = "acknowledge incident"
+    ) -> None:
         address = f"ip:{request.client.host if request.client else '?'}"
         runtime.audit.record(AuditEntry(utcnow(), who, "operator", f"web link {address}",
-                                        "acknowledge incident", target, "", outcome))  # fmt: skip
+                                        command, target, "", outcome))  # fmt: skip
 
     def claim(request: Request, token: str) -> Claim:
         try:
@@ -86,6 +93,10 @@ def add_link_routes(app: FastAPI, runtime: Runtime, links: IncidentLinks, tls: b
         except LinkRefused as refused:
             audited(request, "-", f"refused: {refused}")
             raise HTTPException(410, str(refused)) from None
+
+    def due(incident: Incident) -> DueOut | None:
+        found = due_of(incident, cascade.oncall, cascade.policies.get(incident.policy), names)
+        return DueOut.model_validate(found, from_attributes=True) if found else None
 
     @app.get(f"{API}/links/{{token}}", response_model=LinkView, responses=problems, include_in_schema=False)
     async def show(token: str, request: Request) -> Any:
@@ -101,7 +112,8 @@ def add_link_routes(app: FastAPI, runtime: Runtime, links: IncidentLinks, tls: b
             unit = tag.unit if tag else ""
             line = AlarmLine(event.alarm, station, event.priority, event.message_fr, event.message_en,
                              event.value, unit, runtime.alarms.situation(event.tag))  # fmt: skip
-            alarms.append(LinkAlarm(alarm=event.alarm, station=station, priority=event.priority.name.lower(),
+            alarms.append(LinkAlarm(alarm=event.alarm, station=station, station_id=tag.station if tag else "",
+                                    priority=event.priority.name.lower(),
                                     active=paged.active, message_fr=event.message_fr,
                                     message_en=event.message_en, facts_fr=facts(line, "fr", zone),
                                     facts_en=facts(line, "en", zone)))  # fmt: skip
@@ -111,7 +123,7 @@ def add_link_routes(app: FastAPI, runtime: Runtime, links: IncidentLinks, tls: b
         return LinkView(incident=incident.id, state=incident.state, opened_at=incident.opened_at,
                         acked_by=incident.acked_by, acked_at=incident.acked_at,
                         person=names.get(found.person, found.person), expires=found.expires,
-                        alarms=alarms, timeline=timeline)  # fmt: skip
+                        alarms=alarms, timeline=timeline, due=due(incident))  # fmt: skip
 
     @app.post(
         f"{API}/links/{{token}}/ack", response_model=LinkResult, responses=problems, include_in_schema=False
@@ -129,4 +141,27 @@ def add_link_routes(app: FastAPI, runtime: Runtime, links: IncidentLinks, tls: b
         if reply.acknowledged:
             await cascade.settled()
         audited(request, who, "done" if reply.acknowledged else f"refused: {reply.text}", target)
+        return LinkResult(done=reply.acknowledged, message=reply.text)
+
+    @app.post(
+        f"{API}/links/{{token}}/escalate",
+        response_model=LinkResult,
+        responses=problems,
+        include_in_schema=False,
+    )
+    async def escalate(token: str, request: Request) -> Any:
+        """The person paged cannot take it: the next level is paged now (once per link)."""
+        where = cross_site(request.headers, tls)
+        if where is not None:
+            raise HTTPException(403, f"{where} cannot use this link")
+        found = claim(request, token)
+        who, target = names.get(found.person, found.person), f"incident {found.incident}"
+        if not cascade.store.first_time(f"escalate:{found.nonce}", utcnow()):
+            audited(request, who, "refused: already asked from this link", target, "escalate incident")
+            raise HTTPException(410, "the next level was already asked for from this link")
+        reply = cascade.phone.escalate_by_link(found.incident, found.person)
+        if reply.acknowledged:
+            await cascade.settled()
+        audited(request, who, "done" if reply.acknowledged else f"refused: {reply.text}", target,
+                "escalate incident")  # fmt: skip
         return LinkResult(done=reply.acknowledged, message=reply.text)

@@ -88,24 +88,12 @@ class Cascade:
         self._unsubscribe: Callable[[], None] | None = None
         self._sync: asyncio.Task[None] | None = None
         self.composer = Composer(config, self.oncall, store, clock, self.policies, situation)
-        self.outbox = Outbox(
-            store,
-            clock,
-            channels,
-            self.escalation,
-            self._leading,
-            self._still_wanted,
-            self.composer.again,
-            self.tick,
-        )
+        wanted, again = self._still_wanted, self.composer.again  # an Outbox's questions to the cascade
+        self.outbox = Outbox(store, clock, channels, self.escalation, self._leading, wanted, again, self.tick)
         self.follower = Follower(self, clock, self._leading, acknowledge)
         self.phone = PhoneDesk(
-            config.site.language, self.oncall, self.outbox, acknowledge, self.taken, self.tick
+            config.site.language, self.oncall, self.outbox, acknowledge, self.taken, self.tick, self.escalate
         )
-
-    @property
-    def channels(self) -> dict[str, Channel]:
-        return self.outbox.channels
 
     @property
     def links(self) -> IncidentLinks | None:
@@ -209,6 +197,18 @@ class Cascade:
         _LOGGER.info("incident %s acknowledged by %s: paging stops", incident.code, user)
         self._notify(incident, DeliveryKind.ACK, user)
         self.tick()
+
+    def escalate(self, incident: Incident, by: str) -> str | None:
+        """Someone paged cannot take it: the next level now. None, or why not (a ``reply`` word)."""
+        policy = self.policies.get(incident.policy)
+        if not self._leading():
+            return "reply.not_leading"
+        if policy is None or self._last_level(incident, policy):
+            return "reply.last_level"
+        _LOGGER.warning("incident %s: %s asks for the next level now", incident.code, by)
+        self._next_level(incident, policy, self.clock.now())
+        self.tick()
+        return None
 
     def _cleared(self, incident: Incident, at: datetime) -> None:
         incident.state, incident.closed_at = CLEARED, at

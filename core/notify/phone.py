@@ -20,7 +20,7 @@ from core.config.notify import Person
 from core.notify.follower import TAKEABLE
 from core.notify.outbox import Outbox
 from core.notify.roster import OnCall
-from core.notify.store import DELIVERED, DONE_BADLY, FAILED, SENT, UNKNOWN, Incident, PagingStore
+from core.notify.store import DELIVERED, DONE_BADLY, FAILED, OPEN, SENT, UNKNOWN, Incident, PagingStore
 from core.notify.twilio.replies import parse_reply
 
 
@@ -71,14 +71,16 @@ class PhoneDesk:
         acknowledge: Callable[[str, str, str], bool],
         taken: Callable[[Incident, str, datetime], None],
         moved: Callable[[], None],
+        escalate: Callable[[Incident, str], str | None],
     ) -> None:
         """``acknowledge(alarm, user, comment)`` is the operations surface's; ``taken`` is told
         when the engine had nothing left to acknowledge (the alarms returned meanwhile);
-        ``moved()`` sends what a failed delivery makes due."""
+        ``moved()`` sends what a failed delivery makes due; ``escalate(incident, by)`` pages the
+        next level now (None) or says why not (a ``reply`` word)."""
         self.language, self.oncall, self.outbox = language, oncall, outbox
         self.store: PagingStore = outbox.store
         self.clock: Clock = outbox.clock
-        self._acknowledge, self._taken, self._moved = acknowledge, taken, moved
+        self._acknowledge, self._taken, self._moved, self._escalate = acknowledge, taken, moved, escalate
 
     def on_status(self, key: str, status: str, detail: str = "") -> bool:
         """A delivery status callback; a failure moves the cascade on at once."""
@@ -133,6 +135,23 @@ class PhoneDesk:
         if person is None:
             return Reply(words.say("reply.unknown_person", self.language), self.language, False)
         return self._acknowledged(self.store.incident(incident_id), person, "lien web")
+
+    def escalate_by_link(self, incident_id: int, person_id: str) -> Reply:
+        """The person paged cannot take it, from their incident link: the next level now."""
+        person = self.oncall.people.get(person_id)
+        if person is None:
+            return Reply(words.say("reply.unknown_person", self.language), self.language, False)
+        language, incident = person.language, self.store.incident(incident_id)
+        if incident is None:
+            return Reply(words.say("reply.unknown_alarm", language), language, False)
+        if incident.state != OPEN:
+            who = incident.acked_by or words.say("reply.back_to_normal", language)
+            return Reply(
+                words.say("reply.already_handled", language, code=incident.code, who=who), language, False
+            )
+        why = self._escalate(incident, person.name)
+        said = words.say(why or "reply.escalated", language, code=incident.code)
+        return Reply(said, language, why is None)
 
     def _acknowledged(self, incident: Incident | None, person: Person, via: str) -> Reply:
         language = person.language

@@ -137,11 +137,11 @@ def _incident(
         incident.id, incident.policy, incident.state, incident.opened_at, incident.level, incident.acked_by,
         incident.acked_at, incident.closed_at, tuple(p.alarm for p in paged),
         tuple(p.event.message_fr for p in paged), tuple(p.event.message_en for p in paged), sent,
-        _due(incident, oncall, policy, names),
+        due_of(incident, oncall, policy, names),
     )  # fmt: skip
 
 
-def _due(incident: Incident, oncall: OnCall, policy: Policy | None, names: dict[str, str]) -> Due | None:
+def due_of(incident: Incident, oncall: OnCall, policy: Policy | None, names: dict[str, str]) -> Due | None:
     """The next level and when it starts, as the cascade walks it (``core.notify.cascade``)."""
     if incident.state != OPEN or policy is None or incident.level >= len(policy.levels):
         return None

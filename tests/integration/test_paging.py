@@ -390,3 +390,29 @@ async def test_the_demo_server_pages_its_on_call_team_by_email_into_its_own_mail
     assert "Barrage de la Ganguise" in text and "http://127.0.0.1:8080/i/" in text
     await bench.stop()
     await mailbox.stop()
+
+
+async def test_the_person_paged_who_cannot_take_it_pages_the_next_level_now_from_the_link(
+    tmp_path: Path, twilio: RecordingProxy
+) -> None:
+    """Alice is paged at 03:00 but cannot go: from her link the second level is paged at once,
+    not fifteen minutes later; past the last level there is nobody to hand over to."""
+    policy = {**two_levels(["sms"], ["sms"]), "repeat": 1}
+    bench = await start_bench(paging_site(twilio, policy), tmp_path)
+    bench.level(4.5)
+    await bench.settled()
+    opened = bench.engine.clock.now()
+    await asyncio.sleep(60)
+    reply = bench.cascade.phone.escalate_by_link(1, "alice")
+    assert (
+        reply.acknowledged
+        and reply.text == "Alarme 1 : le niveau suivant de l'escalade est alerté maintenant."
+    )
+    await bench.settled()
+    pages = [(d.person, d.level, d.created_at - opened) for d in bench.deliveries("page")]
+    assert [(person, level) for person, level, _ in pages] == [("alice", 0), ("bob", 1)]
+    assert pages[1][2] < timedelta(minutes=2)  # at once, not at the level's time (15 min)
+    assert bench.cascade.store.incident(1).state == "open"  # type: ignore[union-attr]  # still waiting
+    last = bench.cascade.phone.escalate_by_link(1, "bob")  # Bob is the last level, in English
+    assert not last.acknowledged and last.text.startswith("Alarm 1: nobody after this level")
+    await bench.stop()

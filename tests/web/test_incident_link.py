@@ -18,7 +18,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from core.model import utcnow
 from core.notify.links import IncidentLinks
 from tests.integration.api_server import ApiServer
-from tests.integration.paging_bench import ALICE, roster
+from tests.integration.paging_bench import ALICE, BOB, roster
 from tests.integration.paging_peers import ACCOUNT_SID, PUBLIC_URL, RecordingProxy, Sent
 from tests.web.conftest import DESK, PHONE, WEB_SITE, add_user, axe_script, base, post_samples, sign_in
 from tests.web.test_accessibility import serious
@@ -189,3 +189,40 @@ def test_on_a_phone_the_incident_page_says_what_is_happening_and_who_was_told(
             assert box is not None and box["y"] + box["height"] <= 2 * height, box
     finally:
         context.close()
+
+
+@pytest.mark.web
+@pytest.mark.paging
+def test_from_the_link_the_person_who_cannot_take_it_pages_the_next_level_now(
+    paged: ApiServer, twilio: RecordingProxy, browser: Browser
+) -> None:
+    """The page says what comes next if nobody answers (level 2, Bob, at its time) and links to
+    the dam; "I cannot take it" pages Bob at once, once per link, and is audited."""
+    post_samples(paged, ("lauragais.probe", 60.0, datetime.now(UTC).isoformat()))
+    found = re.search(r"(http://\S+/i/[A-Za-z0-9_-]+)", sms_to(twilio, ALICE).form["Body"])
+    assert found
+    context = browser.new_context(**PHONE, locale="fr-FR")
+    try:
+        page = context.new_page()
+        page.goto(found.group(1))
+        expect(page.locator(".next-step")).to_contain_text(
+            re.compile(r"Prochaine étape : niveau 2 à \d\d:\d\d \(Bob")
+        )
+        expect(page.get_by_role("link", name=re.compile("Voir le barrage"))).to_have_attribute(
+            "href", "/dams/lauragais"
+        )
+        page.get_by_role("button", name=re.compile("Je ne peux pas")).click()
+        expect(page.locator("#result")).to_have_text(
+            "Alarme 1 : le niveau suivant de l'escalade est alerté maintenant."
+        )
+        sms_to(twilio, BOB)  # paged now, not in thirty minutes
+        expect(
+            page.get_by_role("button", name=re.compile("J'acquitte"))
+        ).to_be_visible()  # still hers to take
+        again = httpx.post(f"{found.group(1).replace('/i/', '/api/v1/links/')}/escalate", timeout=30)
+        assert again.status_code == 410  # once per link
+    finally:
+        context.close()
+    trail = httpx.get(f"{paged.url}/audit", headers=paged.headers("admin"), timeout=30).json()
+    asked = [(e["actor"], e["outcome"]) for e in trail if e["command"] == "escalate incident"]
+    assert asked == [("Alice Martin", "done"), ("Alice Martin", "refused: already asked from this link")]

@@ -25,14 +25,28 @@ async function show(said) {
       await show(answer.message);
     } catch (error) { refused(error); }
   } }, `${T("ack_incident")} ${view.incident}`);
+  // "I cannot take it": the next level is paged now, not at its time (the link stays valid to acknowledge)
+  const escalate = h("button", { type: "button", id: "escalate", onclick: async () => {
+    escalate.disabled = true;
+    try {
+      const answer = await api(`/links/${encodeURIComponent(token)}/escalate`, { method: "POST" });
+      await show(answer.message);
+    } catch (error) { refused(error); }
+  } }, T("escalate_now"));
+  const due = view.due ? h("p", { class: "next-step" }, `${T("next_step")} : `, view.due.level === null
+    ? T("escalation_ends").replace("{at}", when(view.due.at).slice(0, 5))
+    : T("next_level").replace("{level}", view.due.level + 1).replace("{at}", when(view.due.at).slice(0, 5))
+        .replace("{people}", view.due.people.join(", ") || "—")) : "";
   here.replaceChildren(
     h("h1", {}, `${T("incident")} ${view.incident} · `, h("span", { class: "state-" + view.state }, T(view.state))),
     h("p", { class: "muted" }, `${T("for_person")} ${view.person} · ${T("opened")} ${when(view.opened_at, true)}`),
     h("ul", { class: "alarmlist" }, view.alarms.map((a) => h("li", { class: `alarm ${a.priority}` },
       h("div", { class: "top" }, a.priority ? h("span", { class: "badge " + a.priority }, `${SHAPE[a.priority]} ${T(a.priority)}`) : "",
         h("span", { class: "msg" }, message(a))),
-      h("p", { class: "facts" }, (lang === "en" ? a.facts_en : a.facts_fr).join(" · "))))),
+      h("p", { class: "facts" }, (lang === "en" ? a.facts_en : a.facts_fr).join(" · ")),
+      a.station_id ? h("p", {}, h("a", { href: `/dams/${encodeURIComponent(a.station_id)}` }, `${T("open_dam")} ${a.station}`)) : ""))),
     open ? h("div", { class: "panel" }, h("p", {}, T(view.state === "exhausted" ? "exhausted_take" : "take_charge")), confirm,
+      view.state === "open" ? h("p", {}, escalate) : "", due,
       h("p", { class: "muted" }, `${T("link_until")} ${when(view.expires, true)}`))
       : h("p", { class: "panel" }, `${T("already")}${view.acked_by ? ` ${T("by")} ${view.acked_by} (${when(view.acked_at, true)})` : ""}.`),
     result,

@@ -32,8 +32,8 @@ async function load() {
       i.acked_by ? ` · ${T("acknowledged_by")} ${i.acked_by} ${when(i.acked_at, true)}` : ""),
     h("ul", { class: "paged-alarms" }, (lang === "en" ? i.messages_en : i.messages_fr).map((m) => h("li", {}, m))),
     i.due ? h("p", { class: "next-step" }, `${T("next_step")} : `, i.due.level === null
-      ? T("escalation_ends").replace("{at}", when(i.due.at))
-      : T("next_level").replace("{level}", i.due.level + 1).replace("{at}", when(i.due.at))
+      ? T("escalation_ends").replace("{at}", when(i.due.at).slice(0, 5))
+      : T("next_level").replace("{level}", i.due.level + 1).replace("{at}", when(i.due.at).slice(0, 5))
           .replace("{people}", i.due.people.join(", ") || "—")) : "",
     table([T("when"), T("person"), T("channel"), T("state"), T("action")], i.deliveries.map((d) => h("tr", {},
       h("td", {}, when(d.created_at, true)), h("td", {}, d.person), h("td", {}, T(d.channel)),
