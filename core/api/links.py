@@ -18,12 +18,14 @@ from core.api.schemas import DueOut
 from core.model import utcnow
 from core.notify.links import Claim, IncidentLinks, LinkRefused
 from core.notify.messages import AlarmLine, facts
+from core.notify.phone import Reply
 from core.notify.store import Incident
 from core.runtime import Runtime
 from core.site.oncall import due_of
 from core.storage.audit import AuditEntry
 
 API = "/api/v1"
+_ACK, _ESCALATE = "acknowledge incident", "escalate incident"  # the audit's words for each use
 
 
 class LinkAlarm(BaseModel):
@@ -80,9 +82,7 @@ def add_link_routes(app: FastAPI, runtime: Runtime, links: IncidentLinks, tls: b
     zone = ZoneInfo(runtime.config.site.timezone)
     problems: dict[int | str, dict[str, Any]] = {410: {"description": "expired, used or altered"}}
 
-    def audited(
-        request: Request, who: str, outcome: str, target: str = "", command: str = "acknowledge incident"
-    ) -> None:
+    def audited(request: Request, who: str, outcome: str, target: str = "", command: str = _ACK) -> None:
         address = f"ip:{request.client.host if request.client else '?'}"
         runtime.audit.record(AuditEntry(utcnow(), who, "operator", f"web link {address}",
                                         command, target, "", outcome))  # fmt: skip
@@ -125,43 +125,45 @@ def add_link_routes(app: FastAPI, runtime: Runtime, links: IncidentLinks, tls: b
                         person=names.get(found.person, found.person), expires=found.expires,
                         alarms=alarms, timeline=timeline, due=due(incident))  # fmt: skip
 
+    def once(
+        request: Request, token: str, key: str, command: str, used: str, said: str
+    ) -> tuple[Claim, str, str]:
+        """The link's claim for one use (acknowledge, or hand on), refused cross-site or if used
+        (``used``: what the audit says then, ``said``: the answer)."""
+        where = cross_site(request.headers, tls)
+        if where is not None:
+            raise HTTPException(403, f"{where} cannot use this link")
+        found = claim(request, token)
+        who, target = names.get(found.person, found.person), f"incident {found.incident}"
+        if not cascade.store.first_time(f"{key}:{found.nonce}", utcnow()):
+            audited(request, who, f"refused: {used}", target, command)
+            raise HTTPException(410, said)
+        return found, who, target
+
+    async def answered(request: Request, reply: Reply, who: str, target: str, command: str) -> LinkResult:
+        if reply.acknowledged:
+            await cascade.settled()  # in the site's record before the answer: no page after it
+        audited(request, who, "done" if reply.acknowledged else f"refused: {reply.text}", target, command)
+        return LinkResult(done=reply.acknowledged, message=reply.text)
+
     @app.post(
         f"{API}/links/{{token}}/ack", response_model=LinkResult, responses=problems, include_in_schema=False
     )
     async def acknowledge(token: str, request: Request) -> Any:
-        where = cross_site(request.headers, tls)
-        if where is not None:
-            raise HTTPException(403, f"{where} cannot use this link")
-        found = claim(request, token)
-        who, target = names.get(found.person, found.person), f"incident {found.incident}"
-        if not cascade.store.first_time(f"link:{found.nonce}", utcnow()):
-            audited(request, who, "refused: link already used", target)
-            raise HTTPException(410, "this link was already used")
-        reply = cascade.phone.acknowledge_by_link(found.incident, found.person)
-        if reply.acknowledged:
-            await cascade.settled()
-        audited(request, who, "done" if reply.acknowledged else f"refused: {reply.text}", target)
-        return LinkResult(done=reply.acknowledged, message=reply.text)
+        used, said = "link already used", "this link was already used"
+        found, who, target = once(request, token, "link", _ACK, used, said)
+        return await answered(request, cascade.phone.acknowledge_by_link(found.incident, found.person), who,
+                              target, _ACK)  # fmt: skip
 
-    @app.post(
-        f"{API}/links/{{token}}/escalate",
-        response_model=LinkResult,
-        responses=problems,
-        include_in_schema=False,
-    )
+    escalating = f"{API}/links/{{token}}/escalate"
+
+    @app.post(escalating, response_model=LinkResult, responses=problems, include_in_schema=False)
     async def escalate(token: str, request: Request) -> Any:
         """The person paged cannot take it: the next level is paged now (once per link)."""
-        where = cross_site(request.headers, tls)
-        if where is not None:
-            raise HTTPException(403, f"{where} cannot use this link")
-        found = claim(request, token)
-        who, target = names.get(found.person, found.person), f"incident {found.incident}"
-        if not cascade.store.first_time(f"escalate:{found.nonce}", utcnow()):
-            audited(request, who, "refused: already asked from this link", target, "escalate incident")
-            raise HTTPException(410, "the next level was already asked for from this link")
-        reply = cascade.phone.escalate_by_link(found.incident, found.person)
-        if reply.acknowledged:
-            await cascade.settled()
-        audited(request, who, "done" if reply.acknowledged else f"refused: {reply.text}", target,
-                "escalate incident")  # fmt: skip
-        return LinkResult(done=reply.acknowledged, message=reply.text)
+        used, said = (
+            "link already used to page the next level",
+            "the next level was already paged from this link",
+        )
+        found, who, target = once(request, token, "escalate", _ESCALATE, used, said)
+        return await answered(request, cascade.phone.escalate_by_link(found.incident, found.person), who,
+                              target, _ESCALATE)  # fmt: skip

@@ -225,4 +225,7 @@ def test_from_the_link_the_person_who_cannot_take_it_pages_the_next_level_now(
         context.close()
     trail = httpx.get(f"{paged.url}/audit", headers=paged.headers("admin"), timeout=30).json()
     asked = [(e["actor"], e["outcome"]) for e in trail if e["command"] == "escalate incident"]
-    assert asked == [("Alice Martin", "done"), ("Alice Martin", "refused: already asked from this link")]
+    assert asked == [
+        ("Alice Martin", "done"),
+        ("Alice Martin", "refused: link already used to page the next level"),
+    ]
