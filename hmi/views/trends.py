@@ -168,7 +168,7 @@ class TrendsView(QWidget):
                     item.setCheckState(Qt.CheckState.Unchecked)
                     self.picker.addItem(item)
         self.picker.itemChanged.connect(lambda _item: self.reload())
-        axis = site_time_axis(runtime.config.site.timezone)
+        axis = site_time_axis(runtime.config.site.timezone, named=True)
         self.plot = pg.PlotWidget(axisItems={"bottom": axis}, background=theme.panel)
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.addLegend()

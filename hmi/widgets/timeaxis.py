@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pyqtgraph as pg
 
 from core.model import utcnow
-from hmi.i18n import language
+from hmi.i18n import language, tr
 
 _FRENCH = {
     "Mon": "lun.", "Tue": "mar.", "Wed": "mer.", "Thu": "jeu.", "Fri": "ven.", "Sat": "sam.", "Sun": "dim.",
@@ -34,7 +34,20 @@ class SiteTimeAxis(pg.DateAxisItem):  # type: ignore[misc]
         return [_NAMES.sub(lambda m: _FRENCH[m[1]], text) for text in strings]
 
 
-def site_time_axis(timezone: str, **options: Any) -> SiteTimeAxis:
-    """A date axis in the site's local time (its offset now; pyqtgraph takes one offset)."""
+def site_time_axis(timezone: str, named: bool = False, **options: Any) -> SiteTimeAxis:
+    """A date axis in the site's local time (its offset now; pyqtgraph takes one offset);
+    ``named``: the axis says which time it is, e.g. "Heure de Paris (UTC+1)"."""
     offset = utcnow().astimezone(ZoneInfo(timezone)).utcoffset() or timedelta(0)
-    return SiteTimeAxis(utcOffset=-offset.total_seconds(), **options)
+    axis = SiteTimeAxis(utcOffset=-offset.total_seconds(), **options)
+    if named:
+        axis.setLabel(zone_name(timezone, offset))
+    return axis
+
+
+def zone_name(timezone: str, offset: timedelta) -> str:
+    """The site's time as a reader says it: "Heure de Paris (UTC+1)", "Paris time (UTC+1)"."""
+    city = timezone.rsplit("/", 1)[-1].replace("_", " ")
+    minutes = round(offset.total_seconds() / 60)
+    sign, minutes = ("+" if minutes >= 0 else "-"), abs(minutes)
+    utc = f"UTC{sign}{minutes // 60}" + (f":{minutes % 60:02d}" if minutes % 60 else "")
+    return tr("{city} time ({utc})").format(city=city, utc=utc)

@@ -820,6 +820,10 @@
         <translation>{channel} en panne jusqu'au {until} : les alertes passent par le canal suivant</translation>
     </message>
     <message>
+        <source>{city} time ({utc})</source>
+        <translation>Heure de {city} ({utc})</translation>
+    </message>
+    <message>
         <source>{count} new alarm(s) below; the list sorts itself again when you leave it</source>
         <translation>{count} nouvelle(s) alarme(s) en bas ; la liste se trie de nouveau quand vous la quittez</translation>
     </message>

@@ -13,6 +13,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 FRENCH = {
+    "{city} time ({utc})": "Heure de {city} ({utc})",
     "No escalation is configured: nobody is paged from this site.": (
         "Aucune escalade n'est configurée : personne n'est alerté depuis ce site."
     ),

@@ -25,3 +25,13 @@ def test_a_french_screen_names_its_days_in_french(qapp: object, monkeypatch: pyt
     french = day_ticks("fr", monkeypatch)
     assert "mer. 02" in french and not any("Wed" in text for text in french)
     assert "Wed 02" in day_ticks("en", monkeypatch)
+
+
+def test_a_trend_says_which_time_its_axis_is_in(qapp: object) -> None:
+    from datetime import timedelta
+
+    assert timeaxis.zone_name("Europe/Paris", timedelta(hours=1)) == "Paris time (UTC+1)"
+    assert (
+        timeaxis.zone_name("America/St_Johns", timedelta(hours=-3, minutes=-30)) == "St Johns time (UTC-3:30)"
+    )
+    assert site_time_axis("Europe/Paris", named=True).labelText.startswith("Paris time (UTC+")
