@@ -17,10 +17,10 @@ import qasync
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
-from core.cli.demo import demo_paging
 from core.clock import started_now
 from core.config import load_config
 from core.runtime import Runtime
+from core.sim.demo import demo_paging
 from core.sim.mailbox import Mailbox
 from core.sim.scenario import RESOURCES, load_dams, load_scenario
 from core.sim.station import DamStation

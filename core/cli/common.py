@@ -14,7 +14,6 @@ from core.config.schema import SiteConfig
 from core.sim.scenario import RESOURCES
 
 DEMO_SITE = RESOURCES / "sites" / "demo.yaml"
-DEMO_WEB = "http://127.0.0.1:8080/"  # the demo site's api section: loopback only
 DEMO_USER, DEMO_PASSWORD = "demo", "ecreteur-demo"
 
 

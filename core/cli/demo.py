@@ -17,9 +17,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from core.children import spawn
-from core.cli.common import DEMO_PASSWORD, DEMO_SITE, DEMO_USER, DEMO_WEB, desktop, has_display, load_site
+from core.cli.common import DEMO_PASSWORD, DEMO_SITE, DEMO_USER, desktop, has_display, load_site
 from core.clock import ScenarioClock, started_now
 from core.config.schema import SiteConfig
+from core.sim.demo import DEMO_WEB, demo_paging
 from core.storage.paths import StatePaths
 
 _PORTAL_TOKEN = "portail-demo"
@@ -135,28 +136,6 @@ def demo_mailbox(data_dir: Path, config: SiteConfig) -> Iterator[SiteConfig]:
         yield demo_paging(config, port)
     finally:
         mailbox.stop()
-
-
-def demo_paging(config: SiteConfig, smtp_port: int) -> SiteConfig:
-    """The demo site as a server pages: critical and high alarms to the on-call team, then to
-    the managers, by e-mail to the demo's mailbox; pages carry incident links to these pages."""
-    from core.config.notify import Escalation, Notify
-    from core.config.schema import Links
-
-    level = {"channels": ["email"], "delay_min": 15}
-    levels = [{"targets": [{"oncall": team}], **level} for team in ("astreinte", "direction")]
-    escalation = Escalation.model_validate(
-        {
-            "routes": [{"priorities": ["critical", "high"], "policy": "crue"}],
-            "policies": [{"id": "crue", "repeat": 2, "levels": levels}],
-        }
-    )
-    smtp = {"host": "127.0.0.1", "port": smtp_port, "security": "none", "sender": "ecreteur-demo@example.org"}
-    api = config.api.model_copy(update={
-        "links": Links(public_url=DEMO_WEB.rstrip("/")), "embed_origins": [DEMO_WEB.rstrip("/")],
-    })  # fmt: skip
-    notify = Notify.model_validate({"smtp": smtp})
-    return config.model_copy(update={"escalation": escalation, "notify": notify, "api": api})
 
 
 def _stop_simulator(simulator: subprocess.Popen[bytes]) -> None:

@@ -18,10 +18,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from core.cli.common import DEMO_PASSWORD, DEMO_USER, DEMO_WEB, desktop, load_site
+from core.cli.common import DEMO_PASSWORD, DEMO_USER, desktop, load_site
 from core.clock import ScenarioClock
 from core.config.schema import SiteConfig
 from core.paths import default_data_dir
+from core.sim.demo import DEMO_WEB
 
 _DATA_DIR_HELP = "state directory (default: $ECRETEUR_DATA_DIR, systemd's, or ~/.local/state/ecreteur)"
 

@@ -371,8 +371,8 @@ async def test_the_demo_server_pages_its_on_call_team_by_email_into_its_own_mail
     the site's mail server, and each page carries its incident link."""
     from core.api.server import incident_links
     from core.cli.common import DEMO_SITE
-    from core.cli.demo import demo_paging
     from core.config.checks import notify_consistency
+    from core.sim.demo import demo_paging
     from core.sim.mailbox import Mailbox
 
     mailbox = Mailbox(tmp_path / "demo-mail")
