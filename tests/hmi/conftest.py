@@ -15,7 +15,7 @@ from core.sim.scenario import load_dams, load_scenario
 from core.sim.station import DamStation
 from hmi.style import DAY
 from hmi.window import MainWindow
-from tests.conftest import REPO, free_port
+from tests.conftest import REPO, away_from_the_demo, free_port
 
 
 @pytest.fixture
@@ -28,12 +28,10 @@ async def desktop(tmp_path: Path, qtbot: object) -> AsyncIterator[tuple[MainWind
     demo = (REPO / "resources" / "sites" / "demo.yaml").read_text(encoding="utf-8")
     site = tmp_path / "site.yaml"
     site.write_text(
-        demo.replace("opc.tcp://127.0.0.1:4841/ecreteur/lauragais", station.endpoint)
-        # the other two dams have no station: ports nobody listens on (not the demo's, which a
-        # demo running beside the tests may hold)
-        .replace(":4842/", f":{free_port()}/")
-        .replace(":4843/", f":{free_port()}/")
-        .replace("{H: {value: 12.0}, HH: {value: 13.5}}", "{H: {value: 3.5}, HH: {value: 13.5}}"),
+        # the other two dams have no station: ports nobody listens on, not the demo's
+        away_from_the_demo(
+            demo.replace("opc.tcp://127.0.0.1:4841/ecreteur/lauragais", station.endpoint)
+        ).replace("{H: {value: 12.0}, HH: {value: 13.5}}", "{H: {value: 3.5}, HH: {value: 13.5}}"),
         encoding="utf-8",
     )
     runtime = Runtime(load_config(site), config_path=site, data_dir=tmp_path)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, away_from_the_demo
 from tests.integration.api_server import ApiServer
 
 
@@ -25,7 +25,7 @@ def examples() -> str:
 def test_readme_curl_examples_work_as_written(tmp_path: Path) -> None:
     assert shutil.which("curl"), "curl is needed"
     demo = (REPO / "resources" / "sites" / "demo.yaml").read_text(encoding="utf-8")
-    api = ApiServer(tmp_path, site=demo + "\napi: {port: @API_PORT@}\n")
+    api = ApiServer(tmp_path, site=away_from_the_demo(demo) + "\napi: {port: @API_PORT@}\n")
     api.start(with_station=False)
     try:
         env = {**os.environ, "ECRETEUR": api.url, "TOKEN": api.tokens["admin"]}
