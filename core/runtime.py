@@ -249,8 +249,7 @@ class Runtime:
         cascade = self.cascade
         if cascade is None:  # a roster, but nobody is paged from here
             return OnCallView(True, teams_on_call(roster, now), paging=False)
-        outbox = cascade.outbox
-        down = {name: until for name in outbox.channels if (until := outbox.channel_down(name))}
+        down = cascade.outbox.channels_down()
         return read_oncall(roster, cascade.oncall, cascade.store, cascade.policies, down, now)
 
     @property

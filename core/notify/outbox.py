@@ -96,6 +96,10 @@ class Outbox:
             return True  # a plugin's channel: the person's contact there, or their name
         return bool(person.email) if channel == BuiltIn.EMAIL else bool(person.phone)
 
+    def channels_down(self) -> dict[str, datetime]:
+        """The channels skipped now, and until when."""
+        return {name: until for name in self.channels if (until := self.channel_down(name)) is not None}
+
     def channel_down(self, channel: str) -> datetime | None:
         until = self._down_until.get(channel)
         return until if until is not None and until > self.clock.now() else None

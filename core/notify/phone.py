@@ -133,38 +133,48 @@ class PhoneDesk:
         """The person paged confirmed on their incident link (``core.notify.links``)."""
         person = self.oncall.people.get(person_id)
         if person is None:
-            return Reply(words.say("reply.unknown_person", self.language), self.language, False)
+            return self._unknown_person()
         return self._acknowledged(self.store.incident(incident_id), person, "lien web")
 
     def escalate_by_link(self, incident_id: int, person_id: str) -> Reply:
         """The person paged cannot take it, from their incident link: the next level now."""
         person = self.oncall.people.get(person_id)
         if person is None:
-            return Reply(words.say("reply.unknown_person", self.language), self.language, False)
-        language, incident = person.language, self.store.incident(incident_id)
+            return self._unknown_person()
+        incident = self.store.incident(incident_id)
         if incident is None:
-            return Reply(words.say("reply.unknown_alarm", language), language, False)
-        if incident.state != OPEN:
-            who = incident.acked_by or words.say("reply.back_to_normal", language)
-            return Reply(
-                words.say("reply.already_handled", language, code=incident.code, who=who), language, False
-            )
+            return self._said("reply.unknown_alarm", person.language)
+        handled = self._handled(incident, person.language, (OPEN,))
+        if handled is not None:
+            return handled
         why = self._escalate(incident, person.name)
-        said = words.say(why or "reply.escalated", language, code=incident.code)
-        return Reply(said, language, why is None)
+        said = words.say(why or "reply.escalated", person.language, code=incident.code)
+        return Reply(said, person.language, why is None)
 
     def _acknowledged(self, incident: Incident | None, person: Person, via: str) -> Reply:
         language = person.language
         if incident is None:
-            return Reply(words.say("reply.unknown_alarm", language), language, False)
-        if incident.state not in TAKEABLE:
-            who = incident.acked_by or words.say("reply.back_to_normal", language)
-            return Reply(
-                words.say("reply.already_handled", language, code=incident.code, who=who), language, False
-            )
+            return self._said("reply.unknown_alarm", language)
+        handled = self._handled(incident, language, TAKEABLE)
+        if handled is not None:
+            return handled
         for paged in self.store.alarms(incident.id):
             self._acknowledge(paged.alarm, person.name, f"{via} OK {incident.code}")
         current = self.store.incident(incident.id)
         if current is not None and current.state in TAKEABLE:  # nothing left to acknowledge in the engine
             self._taken(current, person.name, self.clock.now())
         return Reply(words.say("reply.acknowledged", language, code=incident.code), language, True)
+
+    def _handled(self, incident: Incident, language: str, states: tuple[str, ...]) -> Reply | None:
+        """Who handled ``incident`` already (or that it is back to normal), unless it is in ``states``."""
+        if incident.state in states:
+            return None
+        who = incident.acked_by or words.say("reply.back_to_normal", language)
+        return self._said("reply.already_handled", language, code=incident.code, who=who)
+
+    def _said(self, key: str, language: str, **fields: object) -> Reply:
+        """A refusal: ``key`` said in ``language``, nothing acknowledged."""
+        return Reply(words.say(key, language, **fields), language, False)
+
+    def _unknown_person(self) -> Reply:
+        return self._said("reply.unknown_person", self.language)
