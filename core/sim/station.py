@@ -216,10 +216,12 @@ class DamStation:
                 _node_id(var.name, ns), f"{ns}:{var.name}", ua.Variant(self._initial(var), var.variant)
             )
             self._nodes[var.name] = node.nodeid
-        await server.start()
         await self.publish()  # physical values first, so the logger never records placeholders
+        # the logger is loaded before the port opens: a client that connects at once and reads
+        # its gap from the history would otherwise get an empty answer and close the gap for good
         for nodeid in self._nodes.values():
             await server.historize_node_data_change(server.get_node(nodeid), period=timedelta(days=2))
+        await server.start()
         self._task = asyncio.create_task(self._run(), name=f"sim-{self.station}")
         if self.clock is not None:
             self._clock_task = asyncio.create_task(self._tell_time(), name=f"sim-clock-{self.station}")

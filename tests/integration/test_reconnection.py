@@ -12,7 +12,7 @@ from core.acquisition.link import BAD_NO_COMMUNICATION
 from core.model import ConnectionState, Quality, utcnow
 from core.runtime import Runtime
 from tests.conftest import eventually, free_port, site
-from tests.integration.conftest import Process, simulator_process
+from tests.integration.conftest import Process, simulator_process, station_log
 from tests.integration.test_acquisition import stored_series
 
 
@@ -82,3 +82,44 @@ async def test_killed_station_reconnects_and_history_has_no_duplicate_and_no_hol
     assert len(set(stored_ts)) == len(stored_ts), "duplicate samples in the historian"
     missing = set(logged) - set(stored)
     assert not missing, f"{len(missing)} logged samples missing from the historian"
+
+
+async def test_a_restarted_station_answers_its_history_from_the_first_connection(tmp_path: Path) -> None:
+    """A client that reconnects the instant the port opens reads the gap from the logger.
+
+    The station used to open its port before it loaded its log: HistoryRead then answered
+    nothing, the client closed the gap as empty and the last samples before the kill were lost.
+    """
+    from core.sim.scenario import load_dams, load_scenario
+    from core.sim.station import DamStation
+
+    dam = load_dams().dams[0]
+    port = free_port()
+
+    def station() -> DamStation:
+        return DamStation(
+            "lauragais", dam.parameters(), load_scenario("flood-100y"),
+            port=port, speed=600, tick_s=0.05, history_db=tmp_path / "station.db",
+        )  # fmt: skip
+
+    t0 = utcnow()
+    first = station()
+    await first.start()
+    await eventually(lambda: first.ticks > 10, what="a few logged updates")
+    logged = await station_log(first.endpoint, first.namespace, "Watchdog", t0)
+    await first.stop()
+
+    second = station()
+    opening = second._server.start
+    answered: list[list[tuple[object, float]]] = []
+
+    async def open_then_knock() -> None:  # a reconnecting client is there the moment the port opens
+        await opening()
+        answered.append(await station_log(second.endpoint, second.namespace, "Watchdog", t0))
+
+    second._server.start = open_then_knock  # type: ignore[method-assign]
+    await second.start()
+    try:
+        assert set(logged) <= set(answered[0]), "the restarted station did not answer its log"
+    finally:
+        await second.stop()
