@@ -116,16 +116,16 @@ def history_query(api: ApiServer) -> tuple[float, float]:
     day = utcnow().replace(microsecond=0) - timedelta(days=2)
     with httpx.Client(headers=api.headers("admin"), timeout=30) as http:
         for chunk in range(0, 86400, 1000):
-            batch = [{"tag": "lauragais.probe", "ts": (day + timedelta(seconds=chunk + i)).isoformat(), "value": float(i % 97)}
+            batch = [{"tag": "sondes.probe", "ts": (day + timedelta(seconds=chunk + i)).isoformat(), "value": float(i % 97)}
                      for i in range(1000)]  # fmt: skip
             assert http.post(f"{api.url}/samples", json={"samples": batch}).status_code == 200
         params = {"from": day.isoformat(), "to": (day + timedelta(days=1)).isoformat(), "max_points": 1000}
         for _ in range(20):  # warm-up: reader connections, page cache
-            http.get(f"{api.url}/tags/lauragais.probe/history", params=params)
+            http.get(f"{api.url}/tags/sondes.probe/history", params=params)
         times = []
         for _ in range(500):
             start = time.perf_counter()
-            response = http.get(f"{api.url}/tags/lauragais.probe/history", params=params)
+            response = http.get(f"{api.url}/tags/sondes.probe/history", params=params)
             times.append(time.perf_counter() - start)
             assert response.status_code == 200 and len(response.json()["buckets"]) <= 1000
     times.sort()
@@ -139,7 +139,7 @@ async def history_in_process(path: Path, day: datetime) -> tuple[float, float]:
     times = []
     for i in range(520):
         start = time.perf_counter()
-        await historian.downsampled("lauragais.probe", day, day + timedelta(days=1), 1000)
+        await historian.downsampled("sondes.probe", day, day + timedelta(days=1), 1000)
         if i >= 20:
             times.append(time.perf_counter() - start)
     await historian.stop()

@@ -20,13 +20,14 @@ site: {name: API test}
 stations:
   - {id: lauragais, name: Ganguise, endpoint: "opc.tcp://127.0.0.1:@STATION_PORT@/ecreteur/lauragais",
       publishing_interval_ms: 200, reconnect_max_delay_s: 1}
+  - {id: sondes, name: Sondes IoT, source: api}
 tags:
   - {id: lauragais.level, station: lauragais, node: "ns=2;s=Level", unit: m, decimals: 2,
       label: {fr: Niveau, en: Level}}
-  - {id: lauragais.probe, station: lauragais, node: "ns=2;s=Inflow", unit: m, range: [0, 1000],
+  - {id: sondes.probe, station: sondes, unit: m, range: [0, 1000],
       label: {fr: Sonde IoT}}
 alarms:
-  - {id: probe, tags: lauragais.probe, kind: limits, limits: {H: {value: 50.0}}}
+  - {id: probe, tags: sondes.probe, kind: limits, limits: {H: {value: 50.0}}}
 api: {port: @API_PORT@, max_batch: 1000, max_body_bytes: 200000}
 """
 SCOPES = ("admin", "read", "ingest", "operate", "engineer")

@@ -33,15 +33,16 @@ REFUSED_EXAMPLES = "30"
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
     server = ApiServer(tmp_path_factory.mktemp("contract"))
     server.start()
+    # an alarm for the stateful phase to follow, from the alarm list to its commands and journal;
+    # the probe's station is fed through the API: it counts as connected once a value came
+    probe = {"samples": [{"tag": "sondes.probe", "ts": utcnow().isoformat(), "value": 60.0}]}
+    assert (
+        httpx.post(f"{server.url}/samples", json=probe, headers=server.headers("ingest")).status_code == 200
+    )
     deadline = time.monotonic() + 30
     while httpx.get(f"{server.url}/ready", headers=server.headers("read")).status_code != 200:
         assert time.monotonic() < deadline, "the server never got ready"
         time.sleep(0.2)
-    # an alarm for the stateful phase to follow, from the alarm list to its commands and journal
-    probe = {"samples": [{"tag": "lauragais.probe", "ts": utcnow().isoformat(), "value": 60.0}]}
-    assert (
-        httpx.post(f"{server.url}/samples", json=probe, headers=server.headers("ingest")).status_code == 200
-    )
     yield server
     server.stop()
 

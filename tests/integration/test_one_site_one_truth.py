@@ -39,7 +39,7 @@ from tests.integration.paging_peers import (
 )
 
 _LOGGER = logging.getLogger(__name__)
-ALARM = "probe:lauragais.probe:H"
+ALARM = "probe:sondes.probe:H"
 MAINTENANCE_SITE = SITE.replace(
     "kind: limits, limits: {H: {value: 50.0}}}",
     "kind: limits, limits: {H: {value: 50.0}}, suppressed_in: [maintenance]}",
@@ -67,7 +67,7 @@ def operator_commands(api: ApiServer, since: str | None = None) -> list[dict[str
 
 
 def raise_probe_alarm(api: ApiServer) -> None:
-    sample = {"tag": "lauragais.probe", "ts": utcnow().isoformat(), "value": 60.0}
+    sample = {"tag": "sondes.probe", "ts": utcnow().isoformat(), "value": 60.0}
     posted = httpx.post(f"{api.url}/samples", json={"samples": [sample]}, headers=api.headers("ingest"))
     assert posted.status_code == 200, posted.text
 
@@ -84,7 +84,7 @@ def test_a_viewer_cannot_acknowledge_and_the_refusal_is_audited(api: ApiServer) 
     assert done.status_code == 200 and done.json()["status"] == "acknowledged"
     listed = httpx.get(f"{api.url}/alarms", headers=api.headers("read")).json()
     mine = next(a for a in listed if a["id"] == ALARM)
-    assert mine["station"] == "lauragais" and mine["station_name"] == "Ganguise"
+    assert mine["station"] == "sondes" and mine["station_name"] == "Sondes IoT"
     assert mine["acknowledged_by"] == "Marie" and mine["raised_value"] == 60.0
     trail = operator_commands(api)
     assert [(e["actor"], e["command"], e["outcome"], e["origin"]) for e in trail] == [
@@ -97,7 +97,7 @@ def test_a_viewer_cannot_acknowledge_and_the_refusal_is_audited(api: ApiServer) 
 def test_an_engineers_mode_survives_a_restart_and_suppresses_then_unsuppresses(api: ApiServer) -> None:
     raise_probe_alarm(api)
     wait_until(lambda: alarm_status(api) == "unacknowledged", what="the alarm raised")
-    enter = {"station": "lauragais", "on": True, "user": "Paul", "reason": "vidange de la retenue"}
+    enter = {"station": "sondes", "on": True, "user": "Paul", "reason": "étalonnage des sondes"}
     mode = f"{api.url}/modes/maintenance"
     assert httpx.post(mode, json=enter, headers=api.headers("operate")).status_code == 403
     entered = httpx.post(mode, json=enter, headers=api.headers("engineer"))
@@ -107,10 +107,10 @@ def test_an_engineers_mode_survives_a_restart_and_suppresses_then_unsuppresses(a
     typo = httpx.post(f"{api.url}/modes/maintenence", json=enter, headers=api.headers("engineer"))
     assert typo.status_code == 422 and "maintenance" in typo.json()["detail"]
 
-    api.stop()  # the server restarts while the dam is in maintenance
+    api.stop()  # the server restarts while the probes are in maintenance
     api.start(with_station=False)
     modes = httpx.get(f"{api.url}/modes", headers=api.headers("read")).json()
-    assert [(m["mode"], m["station"], m["user"]) for m in modes] == [("maintenance", "lauragais", "Paul")]
+    assert [(m["mode"], m["station"], m["user"]) for m in modes] == [("maintenance", "sondes", "Paul")]
     assert alarm_status(api) == "suppressed"
 
     leave = {**enter, "on": False, "reason": "fin de vidange"}
@@ -279,7 +279,7 @@ def swing_probe(api: ApiServer, values: list[float]) -> None:
     base = utcnow()
     for i, value in enumerate(values):
         sample = {
-            "tag": "lauragais.probe",
+            "tag": "sondes.probe",
             "ts": (base + timedelta(milliseconds=i)).isoformat(),
             "value": value,
         }

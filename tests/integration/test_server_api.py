@@ -32,12 +32,12 @@ def test_a_batch_stores_the_valid_samples_and_says_what_was_wrong_with_the_other
     ts = now_iso(-60)
     batch = {
         "samples": [
-            {"tag": "lauragais.probe", "ts": ts, "value": 12.5},
+            {"tag": "sondes.probe", "ts": ts, "value": 12.5},
             {"tag": "lauragais.nope", "ts": ts, "value": 1},
-            {"tag": "lauragais.probe", "ts": "2026-11-27T03:00:00", "value": 1},
-            {"tag": "lauragais.probe", "ts": ts, "value": "high"},
-            {"tag": "lauragais.probe", "ts": now_iso(3600), "value": 1},
-            {"tag": "lauragais.probe", "ts": ts, "value": 2, "colour": "red"},
+            {"tag": "sondes.probe", "ts": "2026-11-27T03:00:00", "value": 1},
+            {"tag": "sondes.probe", "ts": ts, "value": "high"},
+            {"tag": "sondes.probe", "ts": now_iso(3600), "value": 1},
+            {"tag": "sondes.probe", "ts": ts, "value": 2, "colour": "red"},
         ]
     }
     response = httpx.post(f"{api.url}/samples", json=batch, headers=api.headers("ingest"))
@@ -50,12 +50,12 @@ def test_a_batch_stores_the_valid_samples_and_says_what_was_wrong_with_the_other
     assert errors[3].startswith("value: Input should be a valid number")
     assert "is in the future" in errors[4]
     assert errors[5].startswith("colour: Extra inputs are not permitted")
-    latest = httpx.get(f"{api.url}/tags/lauragais.probe/latest", headers=api.headers("read")).json()
+    latest = httpx.get(f"{api.url}/tags/sondes.probe/latest", headers=api.headers("read")).json()
     assert latest["value"] == 12.5 and latest["quality"] == "good"
 
 
 def test_nan_and_malformed_json_get_a_4xx_that_says_why(api: ApiServer) -> None:
-    raw = '{"samples": [{"tag": "lauragais.probe", "ts": "' + now_iso(-5) + '", "value": NaN}]}'
+    raw = '{"samples": [{"tag": "sondes.probe", "ts": "' + now_iso(-5) + '", "value": NaN}]}'
     nan = httpx.post(
         f"{api.url}/samples",
         content=raw,
@@ -74,10 +74,10 @@ def test_an_impossible_value_is_refused_and_one_out_of_range_kept_as_uncertain(a
     """1.8e308 m was stored as good and the minute's average became inf in the history and CSV."""
     base = utcnow().replace(second=0, microsecond=0) - timedelta(hours=3)
     batch = {"samples": [
-        {"tag": "lauragais.probe", "ts": base.isoformat(), "value": 1.7976931348623157e308},
-        {"tag": "lauragais.probe", "ts": (base + timedelta(seconds=1)).isoformat(), "value": -1e300},
-        {"tag": "lauragais.probe", "ts": (base + timedelta(seconds=2)).isoformat(), "value": -5.0},
-        {"tag": "lauragais.probe", "ts": (base + timedelta(seconds=3)).isoformat(), "value": 20.0},
+        {"tag": "sondes.probe", "ts": base.isoformat(), "value": 1.7976931348623157e308},
+        {"tag": "sondes.probe", "ts": (base + timedelta(seconds=1)).isoformat(), "value": -1e300},
+        {"tag": "sondes.probe", "ts": (base + timedelta(seconds=2)).isoformat(), "value": -5.0},
+        {"tag": "sondes.probe", "ts": (base + timedelta(seconds=3)).isoformat(), "value": 20.0},
     ]}  # fmt: skip
     response = httpx.post(f"{api.url}/samples", json=batch, headers=api.headers("ingest"))
     assert response.status_code == 200 and response.json()["accepted"] == 2
@@ -88,16 +88,16 @@ def test_an_impossible_value_is_refused_and_one_out_of_range_kept_as_uncertain(a
         "from": (base - timedelta(minutes=1)).isoformat(),
         "to": (base + timedelta(minutes=2)).isoformat(),
     }
-    raw = httpx.get(f"{api.url}/tags/lauragais.probe/history", params={**window, "agg": "raw"},
+    raw = httpx.get(f"{api.url}/tags/sondes.probe/history", params={**window, "agg": "raw"},
                     headers=api.headers("read")).json()["samples"]  # fmt: skip
     assert [(p["value"], p["quality"]) for p in raw] == [(-5.0, "uncertain"), (20.0, "good")]
-    csv = httpx.get(f"{api.url}/tags/lauragais.probe/history", params={**window, "max_points": 2},
+    csv = httpx.get(f"{api.url}/tags/sondes.probe/history", params={**window, "max_points": 2},
                     headers={**api.headers("read"), "Accept": "text/csv"}).text  # fmt: skip
     assert "inf" not in csv.lower() and "e+308" not in csv
 
 
 def test_oversize_requests_are_refused_with_413(api: ApiServer) -> None:
-    many = {"samples": [{"tag": "lauragais.probe", "ts": now_iso(-i), "value": 1} for i in range(1001)]}
+    many = {"samples": [{"tag": "sondes.probe", "ts": now_iso(-i), "value": 1} for i in range(1001)]}
     assert httpx.post(f"{api.url}/samples", json=many, headers=api.headers("ingest")).status_code == 413
     huge = b'{"samples": [' + b" " * 300_000 + b"]}"
     response = httpx.post(f"{api.url}/samples", content=huge, headers=api.headers("ingest"))
@@ -106,7 +106,7 @@ def test_oversize_requests_are_refused_with_413(api: ApiServer) -> None:
 
 def test_history_raw_downsampled_and_csv(api: ApiServer) -> None:
     base = utcnow() - timedelta(hours=2)
-    samples = [{"tag": "lauragais.probe", "ts": (base + timedelta(seconds=i)).isoformat(), "value": i % 10}
+    samples = [{"tag": "sondes.probe", "ts": (base + timedelta(seconds=i)).isoformat(), "value": i % 10}
                for i in range(600)]  # fmt: skip
     assert (
         httpx.post(f"{api.url}/samples", json={"samples": samples}, headers=api.headers("ingest")).status_code
@@ -114,11 +114,11 @@ def test_history_raw_downsampled_and_csv(api: ApiServer) -> None:
     )
     params = {"from": base.isoformat(), "to": (base + timedelta(minutes=10)).isoformat(), "max_points": 10}
     history = httpx.get(
-        f"{api.url}/tags/lauragais.probe/history", params=params, headers=api.headers("read")
+        f"{api.url}/tags/sondes.probe/history", params=params, headers=api.headers("read")
     ).json()
     assert len(history["buckets"]) <= 10 and sum(b["count"] for b in history["buckets"]) == 600
     assert history["buckets"][0]["max"] == 9
-    csv = httpx.get(f"{api.url}/tags/lauragais.probe/history", params={**params, "agg": "raw"},
+    csv = httpx.get(f"{api.url}/tags/sondes.probe/history", params={**params, "agg": "raw"},
                     headers={**api.headers("read"), "Accept": "text/csv"})  # fmt: skip
     lines = csv.text.splitlines()
     assert csv.headers["content-type"].startswith("text/csv")
@@ -208,10 +208,10 @@ def test_hostile_and_wrong_requests_get_a_reason_and_change_nothing(api: ApiServ
 
 
 def test_alarm_operations_over_the_api(api: ApiServer) -> None:
-    high = {"samples": [{"tag": "lauragais.probe", "ts": now_iso(-1), "value": 70}]}
+    high = {"samples": [{"tag": "sondes.probe", "ts": now_iso(-1), "value": 70}]}
     posted = httpx.post(f"{api.url}/samples", json=high, headers=api.headers("ingest"))
     assert posted.status_code == 200
-    alarm = "probe:lauragais.probe:H"
+    alarm = "probe:sondes.probe:H"
     active = httpx.get(f"{api.url}/alarms", headers=api.headers("read")).json()
     assert [a["id"] for a in active] == [alarm] and active[0]["status"] == "unacknowledged"
     ack = httpx.post(
@@ -266,7 +266,7 @@ def test_stations_ready_and_metrics(api: ApiServer) -> None:
         time.sleep(0.2)
     stations = httpx.get(f"{api.url}/stations", headers=api.headers("read")).json()
     assert stations[0]["state"] == "connected"
-    probe = {"samples": [{"tag": "lauragais.probe", "ts": now_iso(-1), "value": 3.0}]}
+    probe = {"samples": [{"tag": "sondes.probe", "ts": now_iso(-1), "value": 3.0}]}
     assert httpx.post(f"{api.url}/samples", json=probe, headers=api.headers("ingest")).status_code == 200
     metrics = httpx.get(f"{api.url}/metrics", headers=api.headers("read")).text
     assert 'ecreteur_station_up{station="lauragais"} 1' in metrics
@@ -384,9 +384,7 @@ def test_a_stream_client_that_does_not_read_is_closed_with_1013_once_over_its_bu
             async with httpx.AsyncClient() as client:
                 for batch in range(200):
                     ts = now_iso(-600 + batch)
-                    samples = [
-                        {"tag": "lauragais.probe", "ts": ts, "value": float(i % 40)} for i in range(1000)
-                    ]
+                    samples = [{"tag": "sondes.probe", "ts": ts, "value": float(i % 40)} for i in range(1000)]
                     posted = await client.post(f"{api.url}/samples", json={"samples": samples},
                                                headers=api.headers("ingest"))  # fmt: skip
                     assert posted.status_code == 200
@@ -461,7 +459,7 @@ def test_a_full_disk_answers_503_with_why_raises_an_alarm_and_resumes_losing_not
 
         def post(batch: int) -> httpx.Response:
             first = base + timedelta(seconds=batch * 500)
-            samples = [{"tag": "lauragais.probe", "ts": (first + timedelta(seconds=i)).isoformat(),
+            samples = [{"tag": "sondes.probe", "ts": (first + timedelta(seconds=i)).isoformat(),
                         "value": float(i % 40)} for i in range(500)]  # fmt: skip
             headers = {**api.headers("ingest"), "Accept-Language": "fr-FR"}
             return httpx.post(f"{api.url}/samples", json={"samples": samples}, headers=headers, timeout=30)
@@ -491,7 +489,7 @@ def test_a_full_disk_answers_503_with_why_raises_an_alarm_and_resumes_losing_not
         alarms = httpx.get(f"{api.url}/alarms", headers=api.headers("read")).json()
         assert not next(a for a in alarms if a["id"] == "supervision:supervision:historian")["active"]
         params = {"from": base.isoformat(), "to": utcnow().isoformat(), "max_points": 10}
-        history = httpx.get(f"{api.url}/tags/lauragais.probe/history", params=params,
+        history = httpx.get(f"{api.url}/tags/sondes.probe/history", params=params,
                             headers=api.headers("read")).json()  # fmt: skip
         assert sum(b["count"] for b in history["buckets"]) == stored  # every batch answered 200 is there
     finally:

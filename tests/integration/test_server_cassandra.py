@@ -51,12 +51,12 @@ def test_server_on_cassandra_stores_a_live_station_and_serves_its_history(
         buckets = httpx.get(f"{api.url}/tags/lauragais.level/history", params=params,
                             headers=api.headers("read")).json()["buckets"]  # fmt: skip
         assert 0 < len(buckets) <= 5 and sum(b["count"] for b in buckets) >= 20
-        probe = {"tag": "lauragais.probe", "ts": utcnow().isoformat(), "value": 12.5}
+        probe = {"tag": "sondes.probe", "ts": utcnow().isoformat(), "value": 12.5}
         posted = httpx.post(f"{api.url}/samples", json={"samples": [probe]}, headers=api.headers("ingest"))
         assert posted.status_code == 200 and posted.json()["accepted"] == 1
-        latest = httpx.get(f"{api.url}/tags/lauragais.probe/latest", headers=api.headers("read")).json()
+        latest = httpx.get(f"{api.url}/tags/sondes.probe/latest", headers=api.headers("read")).json()
         assert latest["value"] == 12.5
-        alarm = {"tag": "lauragais.probe", "ts": utcnow().isoformat(), "value": 60.0}  # above H 50
+        alarm = {"tag": "sondes.probe", "ts": utcnow().isoformat(), "value": 60.0}  # above H 50
         assert httpx.post(
             f"{api.url}/samples", json={"samples": [alarm]}, headers=api.headers("ingest")
         ).is_success
@@ -65,7 +65,7 @@ def test_server_on_cassandra_stores_a_live_station_and_serves_its_history(
             time.sleep(0.2)
             journal = httpx.get(f"{api.url}/alarms/journal", headers=api.headers("read")).json()
             entries = [e for e in journal["entries"] if e["action"] == "raised"]
-        assert entries and entries[0]["alarm"].startswith("probe:lauragais.probe")
+        assert entries and entries[0]["alarm"].startswith("probe:sondes.probe")
         rows = cassandra_rows(cassandra_node.port, keyspace, "SELECT alarm, action FROM alarm_events")
         assert any(
             r.action == "raised" and r.alarm.startswith("probe:") for r in rows

@@ -31,7 +31,7 @@ def test_sigterm_during_ingestion_loses_no_acknowledged_sample(tmp_path: Path) -
         seconds = 0
         with httpx.Client(headers=api.headers("ingest"), timeout=10) as client:
             while True:
-                batch = [{"tag": "lauragais.probe", "ts": (base + timedelta(seconds=seconds + i)).isoformat(),
+                batch = [{"tag": "sondes.probe", "ts": (base + timedelta(seconds=seconds + i)).isoformat(),
                           "value": float(seconds + i)} for i in range(100)]  # fmt: skip
                 try:
                     response = client.post(f"{api.url}/samples", json={"samples": batch})
@@ -61,7 +61,7 @@ def test_sigterm_during_ingestion_loses_no_acknowledged_sample(tmp_path: Path) -
         historian = SQLiteHistorian(api.data / "var" / "ecreteur.db")
         await historian.start()
         try:
-            samples = await historian.raw("lauragais.probe", base, base + timedelta(days=1))
+            samples = await historian.raw("sondes.probe", base, base + timedelta(days=1))
         finally:
             await historian.stop()
         return {int(s.value) for s in samples}
