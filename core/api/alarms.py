@@ -80,9 +80,10 @@ def router(runtime: Runtime, access: Access) -> APIRouter:
                 "user",
                 "comment",
                 "message_fr",
+                "server",
             ]
             rows = ([e.ts.isoformat(), e.alarm, e.tag, e.action, e.status.value, e.priority.name.lower(),
-                     number(e.value), e.user, e.comment, e.message_fr] for e in page)  # fmt: skip
+                     number(e.value), e.user, e.comment, e.message_fr, e.origin] for e in page)  # fmt: skip
             return csv_response(header, rows)
         return s.Journal(
             entries=[entry_out(e) for e in page], offset=offset, more=len(events) > offset + limit

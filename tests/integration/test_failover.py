@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 
 from core.clock import LoopClock
+from core.model import utcnow
+from tests.conftest import eventually
 from tests.integration.conftest import cassandra_settings
 from tests.integration.paging_bench import ALICE, BOB, paging_site, start_bench, two_levels
 from tests.integration.paging_peers import RecordingProxy
@@ -208,14 +210,16 @@ def _until(condition: Any, what: str, timeout: float = 120) -> Any:
     return result
 
 
-def _two_servers(tmp_path: Path, twilio: RecordingProxy, node: Any) -> list[Any]:
+def _two_servers(
+    tmp_path: Path, twilio: RecordingProxy, node: Any, levels: list[dict[str, Any]] | None = None
+) -> list[Any]:
     """Two ``ecreteur server`` processes (not started) of one site on one Cassandra keyspace."""
     from tests.integration.api_server import SITE, ApiServer
     from tests.integration.test_paging_restart import paging_yaml
 
     keyspace = cassandra_settings(node).keyspace
     where = f"port: {node.port}, keyspace: {keyspace}, consistency: ONE, lease_ttl_s: 3"
-    site = SITE + paging_yaml(twilio) + f"storage: {{backend: cassandra, cassandra: {{{where}}}}}\n"
+    site = SITE + paging_yaml(twilio, levels) + f"storage: {{backend: cassandra, cassandra: {{{where}}}}}\n"
     servers = []
     tokens: dict[str, str] = {}  # the site's API tokens, made once: redundant servers share them
     for name in ("a", "b"):
@@ -231,7 +235,7 @@ def _probe_above_h(servers: list[Any]) -> Any:
     from core.model import utcnow
 
     posted_at = utcnow()
-    sample = {"tag": "lauragais.probe", "ts": posted_at.isoformat(), "value": 60.0}  # above H 50
+    sample = {"tag": "sondes.probe", "ts": posted_at.isoformat(), "value": 60.0}  # above H 50
     for server in servers:
         url, ingest = f"{server.url}/samples", server.headers("ingest")
         answer = httpx.post(url, json={"samples": [sample]}, headers=ingest)
@@ -316,9 +320,71 @@ def test_kill_9_of_the_leader_mid_escalation_the_other_server_resumes_from_the_s
         assert told.form["To"] == ALICE and "acquittée par Bob Durand" in told.form["Body"]
         assert twilio.invalid() == []
         alarms = httpx.get(f"{follower.url}/alarms", headers=follower.headers("read")).json()
-        assert next(a for a in alarms if a["tag"] == "lauragais.probe")["status"] == "acknowledged"
+        assert next(a for a in alarms if a["tag"] == "sondes.probe")["status"] == "acknowledged"
         metrics = lambda: httpx.get(f"{follower.url}/metrics", headers=follower.headers("read")).text  # noqa: E731
         _until(lambda: "ecreteur_paging_backlog 0\n" in metrics(), "every paging write in Cassandra")
+    finally:
+        for server in servers:
+            server.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.cassandra
+@pytest.mark.looptime(False)
+@pytest.mark.timeout(900)
+def test_both_servers_killed_after_the_sms_the_call_due_goes_out_late_once_and_the_journal_says_it_once(
+    tmp_path: Path, twilio: RecordingProxy, cassandra_node: Any
+) -> None:
+    """kill -9 of both servers right after Alice's SMS, back after her call fell due: the call is
+    placed once, by whichever server leads, marked late; the site's journal holds each
+    transition once with the server that saw it, although both servers judged the sample."""
+    import httpx
+
+    servers = _two_servers(tmp_path, twilio, cassandra_node, SMS_THEN_VOICE["levels"])  # type: ignore[arg-type]
+    try:
+        for server in servers:
+            server.start(with_station=False)
+        _until(lambda: {_pager(s) for s in servers} == {"this server", "another server"}, "one pager")
+        _probe_above_h(servers)
+        sms = _until(lambda: twilio.pages("sms"), "Alice's SMS")[0]
+        for server in servers:  # the whole site goes down: no goodbye, no lease handed back
+            server.server.kill()
+        for server in servers:
+            server.server.wait()
+            server.stop()
+        _until(lambda: utcnow() - sms.at > timedelta(seconds=12), "Alice's call falls due (6 s) and passes")
+
+        for server in servers:
+            server.start(with_station=False)
+        call = _until(lambda: twilio.pages("voice"), "Alice's call after the restart", timeout=180)[0]
+        assert call.form["To"] == ALICE and "EN RETARD de" in call.form["Twiml"]
+        assert call.at - sms.at >= timedelta(seconds=12)
+        _until(lambda: {_pager(s) for s in servers} == {"this server", "another server"}, "one pager again")
+        leader = next(s for s in servers if _pager(s) == "this server")
+        alarm = "probe:sondes.probe:H"
+        acked = httpx.post(
+            f"{leader.url}/alarms/{alarm}/ack", json={"user": "Marie"}, headers=leader.headers("operate")
+        )
+        assert acked.status_code == 200, acked.text
+        assert [(p.kind, p.form["To"]) for p in twilio.pages() if p.kind in ("sms", "voice")][:2] == [
+            ("sms", ALICE),
+            ("voice", ALICE),
+        ]
+        assert len(twilio.pages("voice")) == 1  # neither server placed it twice
+        assert twilio.invalid() == []
+
+        def journal(server: Any) -> list[tuple[str, str | None]]:
+            answer = httpx.get(
+                f"{server.url}/alarms/journal", params={"alarm": alarm}, headers=server.headers("read")
+            )
+            return [(e["action"], e["server"]) for e in answer.json()["entries"]]
+
+        for reader in servers:
+            got = _until(
+                lambda r=reader: (j := journal(r)) and j[-1][0] == "acknowledged" and j, "the ack journaled"
+            )
+            assert [action for action, _ in got] == ["raised", "acknowledged"], got
+            assert all(server for _, server in got), got
     finally:
         for server in servers:
             server.stop()
@@ -398,7 +464,7 @@ async def test_clients_follow_the_leader_with_one_session_and_a_revocation_reach
             board = runtime.board
             await eventually(lambda: board.authority.reachable, 120, "the desktop connected")
             await run(_probe_above_h, servers)
-            alarm = "probe:lauragais.probe:H"
+            alarm = "probe:sondes.probe:H"
             await eventually(
                 lambda: any(v.id == alarm for v in board.views()), 120, "the desktop annunciates"
             )
@@ -422,7 +488,7 @@ async def test_clients_follow_the_leader_with_one_session_and_a_revocation_reach
             assert made.returncode == 0, made.stderr
             iot = {"Authorization": f"Bearer {made.stdout.strip()}"}
             await run(first.start, with_station=False)  # back: it knows the token made on the other
-            sample = {"samples": [{"tag": "lauragais.probe", "ts": utcnow().isoformat(), "value": 10.0}]}
+            sample = {"samples": [{"tag": "sondes.probe", "ts": utcnow().isoformat(), "value": 10.0}]}
             assert (await http.post(f"{first.url}/samples", json=sample, headers=iot)).status_code == 200
             revoked = await run(cli, "token", "revoke", "sonde-iot", "--config", str(second.config),
                                 "--data-dir", str(second.data))  # fmt: skip
@@ -500,7 +566,10 @@ async def test_an_ack_on_the_follower_just_before_a_due_page_stops_it_every_time
             accepted = time.perf_counter()
             await asyncio.sleep(1.5)  # past the call's time
             late_calls += sum(1 for p in twilio.pages("voice") if p.received > accepted)
-            assert leader.store.incident(incident.id).state == "acknowledged"  # type: ignore[union-attr]
+            await eventually(  # the leader learns it from Cassandra, however loaded the machine
+                lambda i=incident: leader.store.incident(i.id).state == "acknowledged",  # type: ignore[union-attr]
+                what="the leader knows of the acknowledgement",
+            )
         assert late_calls == 0
         assert len(twilio.pages("sms")) >= 20 and twilio.invalid() == []
     finally:

@@ -20,17 +20,21 @@ from tests.integration.paging_bench import ALICE, BOB, roster
 from tests.integration.paging_peers import ACCOUNT_SID, PUBLIC_URL, RecordingProxy, signed_sms_reply
 
 
-def paging_yaml(twilio: RecordingProxy) -> str:
+def paging_yaml(twilio: RecordingProxy, levels: list[dict[str, Any]] | None = None) -> str:
+    """The probe's paging: by default the on-call person's SMS, then Bob's 6 s later."""
     import json
 
     now = utcnow()
     level = {"channels": ["sms"], "channel_step_min": 1, "delay_min": 0.1}  # next level after 6 s
+    levels = levels or [
+        {**level, "targets": [{"oncall": "astreinte"}]},
+        {**level, "targets": [{"person": "bob"}]},
+    ]
     sections: dict[str, Any] = {
         "roster": roster(now),
         "escalation": {
-            "routes": [{"tags": "lauragais.probe", "policy": "sonde"}],
-            "policies": [{"id": "sonde", "levels": [{**level, "targets": [{"oncall": "astreinte"}]},
-                                                     {**level, "targets": [{"person": "bob"}]}]}],
+            "routes": [{"tags": "sondes.probe", "policy": "sonde"}],
+            "policies": [{"id": "sonde", "levels": levels}],
         },
     }  # fmt: skip
     twilio_yaml = (
@@ -53,7 +57,7 @@ def test_kill_9_mid_escalation_resumes_at_the_right_level_without_sending_twice(
     api.start(with_station=False)
     try:
         posted_at = utcnow()
-        sample = {"tag": "lauragais.probe", "ts": utcnow().isoformat(), "value": 60.0}  # above H 50
+        sample = {"tag": "sondes.probe", "ts": utcnow().isoformat(), "value": 60.0}  # above H 50
         posted = httpx.post(f"{api.url}/samples", json={"samples": [sample]}, headers=api.headers("ingest"))
         assert posted.status_code == 200, posted.text
         wait_until(lambda: twilio.pages("sms"), "the first SMS")
@@ -76,7 +80,7 @@ def test_kill_9_mid_escalation_resumes_at_the_right_level_without_sending_twice(
         assert told.form["To"] == ALICE and "acquittée par Bob Durand" in told.form["Body"]
 
         alarms = httpx.get(f"{api.url}/alarms", headers=api.headers("read")).json()
-        probe = next(a for a in alarms if a["tag"] == "lauragais.probe")
+        probe = next(a for a in alarms if a["tag"] == "sondes.probe")
         assert probe["status"] == "acknowledged"
     finally:
         api.stop()
