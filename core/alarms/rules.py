@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from core.model import CrestForecast, Outlook, Quality, Sample, to_us
 
+_BAD = Quality.BAD
 _CREST_FRESH_US = 15 * 60 * 1_000_000  # an older crest forecast no longer speaks for the level
 
 
@@ -40,9 +41,9 @@ class HighLimit(Evaluator):
         self.limit, self.deadband = limit, deadband
 
     def update(self, sample: Sample) -> bool | None:
-        if not self.usable(sample):
-            return None
         value = sample.value
+        if value != value or sample.quality is _BAD:  # NaN or bad: no opinion (inlined: the hot path)
+            return None
         self.active = value > self.limit if not self.active else value >= self.limit - self.deadband
         return self.active
 
@@ -54,9 +55,9 @@ class LowLimit(Evaluator):
         self.limit, self.deadband = limit, deadband
 
     def update(self, sample: Sample) -> bool | None:
-        if not self.usable(sample):
-            return None
         value = sample.value
+        if value != value or sample.quality is _BAD:  # NaN or bad: no opinion (inlined: the hot path)
+            return None
         self.active = value < self.limit if not self.active else value <= self.limit + self.deadband
         return self.active
 
