@@ -167,8 +167,8 @@ class _Dirty:
     ranges: dict[int, tuple[int, int]] = field(default_factory=dict)
 
     def mark(self, tag_id: int, ts: int) -> None:
-        lo = ts - ts % HOUR
-        hi = lo + HOUR
+        lo = ts - ts % MINUTE  # the minutes recomputed from the raw rows; their hours from the minutes
+        hi = lo + MINUTE
         old = self.ranges.get(tag_id)
         self.ranges[tag_id] = (min(lo, old[0]), max(hi, old[1])) if old else (lo, hi)
 
@@ -438,10 +438,16 @@ class SQLiteHistorian:
         """Merge closed minutes; recompute late samples' hours exactly from the raw rows."""
         self._merge(db, tally.closed)
         for tag_id, (lo, hi) in tally.dirty.ranges.items():
+            # only the late samples' minutes are read again from the raw rows (a 100-sample batch:
+            # two or three minutes, not its whole hour); their hours are rebuilt from the minutes
+            first, last = lo - lo % HOUR, hi - 1 - (hi - 1) % HOUR + HOUR
             db.execute(_REBUILD_1M, (tag_id, lo, hi))
-            db.execute(_REBUILD_1H, (tag_id, lo, hi))
-            for held in (self._open.get(tag_id, {}), self._hours.get(tag_id, {})):
-                for bucket in [b for b in held if lo <= b < hi]:
+            db.execute(_REBUILD_1H, (tag_id, first, last))
+            for held, start, end in (
+                (self._open.get(tag_id, {}), lo, hi),
+                (self._hours.get(tag_id, {}), first, last),
+            ):
+                for bucket in [b for b in held if start <= b < end]:
                     del held[bucket]  # the exact recomputation counted them
 
     def _flush(self, db: sqlite3.Connection, tag_ids: Sequence[int]) -> int:
