@@ -77,7 +77,10 @@ async def test_killed_station_reconnects_and_history_has_no_duplicate_and_no_hol
     runtime_for.clear()
 
     stored = await stored_series(tmp_path, "lauragais.level", t0)
-    logged = [(ts, v) for ts, v in await logged_history(endpoint, t0) if ts <= stored[-1][0]]
+    # from the first sample supervision saw (a first connection does not import the station's
+    # whole log) to the last it stored: the outage in between must hold every logged value
+    first_seen, last_seen = stored[0][0], stored[-1][0]
+    logged = [(ts, v) for ts, v in await logged_history(endpoint, t0) if first_seen <= ts <= last_seen]
     stored_ts = [ts for ts, _ in stored]
     assert len(set(stored_ts)) == len(stored_ts), "duplicate samples in the historian"
     missing = set(logged) - set(stored)
