@@ -18,9 +18,17 @@ from core.api import schemas as s
 from core.api.auth import API, ERRORS, Access
 from core.api.ingest import INGEST_SCHEMA, When, explain, posted_items, validated, why_refused
 from core.api.shapes import csv_response, number, sample_out
+from core.config.roles import state_words
+from core.config.schema import Tag, TagKind
 from core.model import Quality, Sample
 from core.runtime import Runtime
 from core.storage.tokens import Token
+
+
+def words_of(tag: Tag) -> dict[str, list[str]]:
+    """A discrete tag's words for 0 and 1, in each language the pages speak."""
+    return {lang: list(state_words(tag, lang)) for lang in ("fr", "en")}
+
 
 _QUALITY = {"good": Quality.GOOD, "uncertain": Quality.UNCERTAIN, "bad": Quality.BAD}
 
@@ -115,6 +123,7 @@ def router(runtime: Runtime, access: Access) -> APIRouter:
                 decimals=t.decimals,
                 label_fr=t.label.fr,
                 label_en=t.label.en,
+                states=words_of(t) if t.kind is TagKind.DISCRETE else None,
             )
             for t in config.tags
         ]

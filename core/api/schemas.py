@@ -45,6 +45,10 @@ class TagOut(BaseModel):
     decimals: int
     label_fr: str
     label_en: str
+    states: dict[str, list[str]] | None = Field(
+        None,
+        description='discrete tags: the words for 0 and 1 by language, e.g. {"fr": ["fermée", "ouverte"]}',
+    )
 
 
 class SampleOut(BaseModel):

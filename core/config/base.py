@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, PlainValidator, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
 
 IDENT = r"^[a-z][a-z0-9_]*$"
 TAG_ID = r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_.]*$"
@@ -54,3 +54,10 @@ class Labels(StrictModel):
 
     def get(self, language: str) -> str:
         return self.en if language == "en" and self.en else self.fr
+
+
+class States(StrictModel):
+    """A discrete tag's two values in words: what an operator reads instead of 0 and 1."""
+
+    off: Labels = Field(description="the word for 0 (false), e.g. {fr: fermée, en: closed}")
+    on: Labels = Field(description="the word for 1 (true), e.g. {fr: ouverte, en: open}")

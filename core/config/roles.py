@@ -8,7 +8,8 @@ otherwise (``ganguise.lt101``) gets full gauges once its tags say their role.
 
 from __future__ import annotations
 
-from core.config.schema import SiteConfig, Tag, TagRole
+from core import words
+from core.config.schema import SiteConfig, Tag, TagKind, TagRole
 
 ROLES = tuple(role.value for role in TagRole)
 
@@ -28,3 +29,19 @@ def dam_tags(config: SiteConfig, station: str) -> dict[str, str]:
         if role is not None:
             found.setdefault(role, tag.id)
     return found
+
+
+def state_words(tag: Tag, language: str) -> tuple[str, str]:
+    """A discrete tag's words for 0 and 1 in ``language``: its own ``states``, else a door's
+    open/closed, else on/off (``resources/i18n/words.yaml``, section ``value``)."""
+    if tag.states is not None:
+        return tag.states.off.get(language), tag.states.on.get(language)
+    kind = "door" if role_of(tag) == TagRole.DOOR.value else "binary"
+    return words.say(f"value.{kind}_off", language), words.say(f"value.{kind}_on", language)
+
+
+def shown(tag: Tag, value: float, language: str) -> str:
+    """A value as an operator reads it: "ouverte" for a door, "12,50 m" for a level."""
+    if tag.kind is TagKind.DISCRETE:
+        return state_words(tag, language)[1 if value >= 0.5 else 0]
+    return f"{words.number(value, tag.decimals, language)} {tag.unit}".strip()

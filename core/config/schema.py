@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 
 from core.config.alarms import AlarmRule, AlarmSettings
-from core.config.base import IDENT, TAG_ID, Labels, Secret
+from core.config.base import IDENT, TAG_ID, Labels, Secret, States
 from core.config.base import StrictModel as _Model
 from core.config.dashboards import Dashboard
 from core.config.notify import Escalation, Notify, Roster
@@ -232,6 +232,17 @@ class Tag(_Model):
         0, ge=0, le=3_600_000, description="0: every change the station makes (the default)"
     )
     mqtt: MqttTopic | None = Field(None, description="where an mqtt station publishes this tag")
+    states: States | None = Field(
+        None, description="discrete tags: the words for 0 and 1 (default: a door's open/closed, else on/off)"
+    )
+
+    @model_validator(mode="after")
+    def _states_for_discrete(self) -> Tag:
+        if self.states is not None and self.kind is not TagKind.DISCRETE:
+            raise ValueError(
+                "`states` names the two values of a discrete tag: add `kind: discrete` or remove it"
+            )
+        return self
 
 
 class Cassandra(_Model):

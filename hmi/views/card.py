@@ -20,9 +20,10 @@ from PySide6.QtWidgets import (
 )
 
 from core.config.dashboards import CARD_TYPES, Card
+from core.config.roles import shown
 from core.model import ConnectionState, Quality, Sample, StationStatus
 from core.runtime import Runtime
-from hmi.i18n import language, number, tr
+from hmi.i18n import language, tr
 from hmi.style import PRIORITY_COLOUR, PRIORITY_SHAPE, Theme
 from hmi.views.synoptic import DamDrawing
 from hmi.widgets.gauge import LevelGauge
@@ -171,7 +172,7 @@ class CardFrame(QFrame):
             tag = runtime.config.tag(card.tag)
             if sample is not None and tag is not None and isinstance(self.content, QLabel):
                 good = sample.quality is not Quality.BAD
-                text = f"{number(sample.value, tag.decimals)} {tag.unit}" if good else tr("no value")
+                text = shown(tag, sample.value, language()) if good else tr("no value")
                 self.content.setText(text)
         elif card.type == "gauge" and card.tag and isinstance(self.content, LevelGauge):
             sample = runtime.latest.get(card.tag)

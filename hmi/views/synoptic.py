@@ -25,11 +25,11 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QComboBox, QVBoxLayout, QWidget
 
-from core.config.roles import dam_tags
+from core.config.roles import dam_tags, shown
 from core.model import AlarmStatus, CrestForecast, Quality, Sample
 from core.runtime import Runtime
 from hmi.bridge import Bridge
-from hmi.i18n import number, tr
+from hmi.i18n import language, number, tr
 from hmi.style import PRIORITY_COLOUR, PRIORITY_SHAPE, Theme
 
 # where each variable is written: in the sky above the valley, left of the valley side, right of
@@ -95,7 +95,7 @@ class DamDrawing(QWidget):
             return "—"
         if sample.quality is Quality.BAD or math.isnan(sample.value):
             return tr("invalid")
-        return f"{number(sample.value, tag.decimals)} {tag.unit}".strip()
+        return shown(tag, sample.value, language())
 
     def _alarm_of(self, key: str) -> object | None:
         tag_id = self._tag_id(key)

@@ -52,6 +52,10 @@ async def test_dashboard_cards_show_live_values(desktop: tuple[MainWindow, Runti
     )
     assert "OFFLINE" in link.content.text()  # type: ignore[union-attr]
 
+    window.dashboards.add_card(Card(type="value", tag="lauragais.door"))  # a discrete tag reads in words
+    door = window.dashboards.cards[-1]
+    await eventually(lambda: door.content.text() in ("closed", "fermée"), what="the door in words")  # type: ignore[union-attr]
+
 
 async def test_editing_a_dashboard_and_restarting_shows_the_edited_dashboard(
     desktop: tuple[MainWindow, Runtime, DamStation],

@@ -84,6 +84,10 @@ def test_plain_password_is_refused_with_the_fix(tmp_path: Path) -> None:
             ":10: tags[0].id: not the expected form: a tag id is its station's id, a dot",
         ),
         (('    node: "ns=2;s=Level"\n', ""), ":10: tags[0]: give exactly one of `node`"),
+        (
+            ("unit: m", "unit: m\n    states: {off: {fr: basse}, on: {fr: haute}}"),
+            ":10: tags[0]: `states` names the two values of a discrete tag",
+        ),
     ],
 )
 def test_each_mistake_is_located(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
@@ -284,3 +288,20 @@ def test_durability_reaches_the_sqlite_stores(tmp_path: Path) -> None:
 def test_a_file_nested_too_deeply_is_refused_without_a_traceback(tmp_path: Path) -> None:
     (found,) = issues(tmp_path, "site: " + "[" * 5000 + "]" * 5000 + "\n")
     assert "nests lists or mappings more than 64 deep" in found
+
+
+def test_a_discrete_tag_reads_in_words_the_site_chose_or_its_roles() -> None:
+    """0 and 1 are not what an operator reads: a door is fermée/ouverte, a pump says what the
+    site wrote, any other discrete tag actif/inactif; a measurement keeps its unit."""
+    from core.config.roles import shown
+    from core.config.schema import Tag
+
+    door = Tag(id="a.door", station="a", kind="discrete", label={"fr": "Porte"})
+    words = {"off": {"fr": "arrêtée", "en": "stopped"}, "on": {"fr": "en marche", "en": "running"}}
+    pump = Tag(id="a.pump", station="a", kind="discrete", label={"fr": "Pompe"}, states=words)
+    alarm = Tag(id="a.intrusion", station="a", kind="discrete", label={"fr": "Intrusion"})
+    level = Tag(id="a.level", station="a", unit="m", label={"fr": "Niveau"})
+    assert [shown(door, v, "fr") for v in (0.0, 1.0)] == ["fermée", "ouverte"]
+    assert [shown(pump, v, "en") for v in (0.0, 1.0)] == ["stopped", "running"]
+    assert [shown(alarm, v, "fr") for v in (0.0, 1.0)] == ["inactif", "actif"]
+    assert shown(level, 12.345, "fr") == "12,35 m" and shown(level, 12.345, "en") == "12.35 m"
