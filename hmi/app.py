@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,7 @@ from hmi.style import THEMES, stylesheet
 
 if TYPE_CHECKING:
     from core.client.session import Session
+    from hmi.views.phone import Page
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -40,13 +42,15 @@ def run(
     server_ca: Path | None = None,
     user: str = "",
     clock: Clock | None = None,
+    phone: Callable[[], Sequence[Page]] | None = None,
 ) -> int:
     """Open the desktop until the window closes (or ``duration`` seconds, for smoke runs).
 
     With ``server`` the desktop is a client of the site's server: the operator signs in first
     (or ``$ECRETEUR_SESSION`` holds a bearer, for a kiosk PC), then alarms, journal, history and
     commands are the server's, and this desktop never pages. ``clock``: a time-lapse's (the
-    demo), which every screen then shows and runs on.
+    demo), which every screen then shows and runs on. ``phone``: the demo's pages, shown on a
+    simulated phone's tab.
     """
     app = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(app, QApplication)
@@ -87,7 +91,7 @@ def run(
         runtime = Runtime(config, config_path=config_path, data_dir=data_dir, session=session, clock=clock)
         await runtime.start()
         await splash.shown(tr("Connecting to the stations…"))
-        window = MainWindow(runtime, THEMES[theme or "day"], settings, signed_in=operator)
+        window = MainWindow(runtime, THEMES[theme or "day"], settings, signed_in=operator, phone=phone)
         app.lastWindowClosed.connect(closed.set)
         window.show()
         splash.close()

@@ -8,7 +8,7 @@ Geometry and the last view are remembered between sessions.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QSettings, QTimer
@@ -37,6 +37,7 @@ from hmi.views.dashboard import DashboardView
 from hmi.views.journal import JournalView
 from hmi.views.overview import OverviewView
 from hmi.views.paging import PagingView
+from hmi.views.phone import Page, PhoneView
 from hmi.views.synoptic import SynopticView
 from hmi.views.trends import TrendsView
 from hmi.widgets.banner import AlarmBanner
@@ -55,6 +56,7 @@ class MainWindow(QMainWindow):
         settings: QSettings | None = None,
         play: Callable[[], None] | None = None,
         signed_in: Actor | None = None,
+        phone: Callable[[], Sequence[Page]] | None = None,
     ) -> None:
         super().__init__()
         self.runtime, self.theme = runtime, theme
@@ -86,6 +88,9 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.paging, tr("On call"))
         self.dashboards = DashboardView(runtime, self.bridge, theme, self.actor)
         self.tabs.addTab(self.dashboards, tr("Dashboards"))
+        self.phone = PhoneView(phone, runtime.config.site.timezone) if phone is not None else None
+        if self.phone is not None:  # the demo's simulated phone
+            self.tabs.addTab(self.phone, tr("Phone (demo)"))
         self.tabs.currentChanged.connect(self._tab_changed)
         self.synoptic = SynopticView(runtime, self.bridge, theme)
         self.tabs.insertTab(1, self.synoptic, tr("Dam"))

@@ -8,16 +8,20 @@ the routes live beside it, each file one resource: ``sessions.py`` (sign-in), ``
 (ingestion, stations, tags, history), ``alarms.py`` (the list, the journal, commands, modes,
 audit, KPIs), ``events.py`` (the live stream), ``health.py`` (alive, ready, metrics), ``site.py``
 and ``links.py`` (what the web pages draw, incident links), ``webhooks.py`` (Twilio) and
-``web.py`` (the pages themselves). The ASGI layers live in ``middleware.py``, ``metrics.py`` and
+``web.py`` (the pages themselves), ``phone.py`` (the demo's simulated phone). The ASGI layers
+live in ``middleware.py``, ``metrics.py`` and
 ``cookies.py``. Handlers are thin: they validate, call the runtime's read model and operations
 surface, and shape the answer (``shapes.py``).
 """
+
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from core.api import alarms, events, health, samples, sessions
+from core.api import phone as demo_phone
 from core.api.auth import API, ERRORS, Access, bearer_secret
 from core.api.cookies import SESSION_COOKIE, SecurityHeaders, page_policy
 from core.api.links import add_link_routes
@@ -39,8 +43,13 @@ _PUBLIC = (f"{API}/health", f"{API}/auth/login", f"{API}/twilio/")
 
 
 def create_app(
-    runtime: Runtime, tokens: TokenStore, users: UserStore | None = None, links: IncidentLinks | None = None
+    runtime: Runtime,
+    tokens: TokenStore,
+    users: UserStore | None = None,
+    links: IncidentLinks | None = None,
+    phone: Path | None = None,
 ) -> FastAPI:
+    """``phone``: the demo's mailbox folder, shown as a simulated phone (``ecreteur demo --web``)."""
     config = runtime.config
     app = FastAPI(
         title="Écrêteur API",
@@ -106,6 +115,8 @@ def create_app(
     add_site_routes(app, runtime, access.need, ERRORS)
     if links is not None and runtime.cascade is not None:
         add_link_routes(app, runtime, links, tls)
+    if phone is not None:
+        app.include_router(demo_phone.router(access, phone))
     add_web_pages(app, config.site, access.authenticate, links is not None and runtime.cascade is not None,
-                  config.api.embed_origins, runtime.clock)  # fmt: skip
+                  config.api.embed_origins, runtime.clock, phone is not None)  # fmt: skip
     return app

@@ -7,6 +7,7 @@ use the link, confirming does (once). Every confirmation and every refusal is au
 person the link was made for.
 """
 
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,6 +27,12 @@ from core.storage.audit import AuditEntry
 
 API = "/api/v1"
 _ACK, _ESCALATE = "acknowledge incident", "escalate incident"  # the audit's words for each use
+_TREND = timedelta(hours=3)  # the incident page's small trend
+
+
+class TrendPoint(BaseModel):
+    at: Any
+    value: float
 
 
 class LinkAlarm(BaseModel):
@@ -40,6 +47,12 @@ class LinkAlarm(BaseModel):
         default_factory=list, description="the level now, its trend, the crest to come"
     )
     facts_en: list[str] = Field(default_factory=list)
+    unit: str = ""
+    decimals: int = 2
+    limits: dict[str, float] = Field(default_factory=dict, description="the tag's limits by name (H, HH…)")
+    trend: list[TrendPoint] = Field(
+        default_factory=list, description="the tag's last three hours, a point every three minutes"
+    )
 
 
 class LinkStep(BaseModel):
@@ -98,6 +111,11 @@ def add_link_routes(app: FastAPI, runtime: Runtime, links: IncidentLinks, tls: b
         found = due_of(incident, cascade.oncall, cascade.policies.get(incident.policy), names)
         return DueOut.model_validate(found, from_attributes=True) if found else None
 
+    async def trend(tag: str, now: datetime) -> list[TrendPoint]:
+        """What the person paged needs at a glance: where the value came from, against its limits."""
+        buckets = await runtime.historian.downsampled(tag, now - _TREND, now, 60)
+        return [TrendPoint(at=b.start, value=b.avg) for b in buckets if b.count and b.avg == b.avg]
+
     @app.get(f"{API}/links/{{token}}", response_model=LinkView, responses=problems, include_in_schema=False)
     async def show(token: str, request: Request) -> Any:
         found = claim(request, token)
@@ -105,6 +123,7 @@ def add_link_routes(app: FastAPI, runtime: Runtime, links: IncidentLinks, tls: b
         if incident is None:
             raise HTTPException(410, "this incident is no longer known")
         alarms = []
+        now = runtime.clock.now()
         for paged in cascade.store.alarms(incident.id):
             event = paged.event
             tag = runtime.config.tag(event.tag)
@@ -116,7 +135,10 @@ def add_link_routes(app: FastAPI, runtime: Runtime, links: IncidentLinks, tls: b
                                     priority=event.priority.name.lower(),
                                     active=paged.active, message_fr=event.message_fr,
                                     message_en=event.message_en, facts_fr=facts(line, "fr", zone),
-                                    facts_en=facts(line, "en", zone)))  # fmt: skip
+                                    facts_en=facts(line, "en", zone), unit=unit,
+                                    decimals=tag.decimals if tag else 2,
+                                    limits=runtime.alarms.limits(event.tag) if tag else {},
+                                    trend=await trend(event.tag, now) if tag else []))  # fmt: skip
         sent = sorted(cascade.store.deliveries(incident.id), key=lambda d: d.created_at)
         timeline = [LinkStep(at=d.created_at, person=names.get(d.person, d.person), channel=d.channel,
                              kind=d.kind, level=d.level, state=d.state) for d in sent]  # fmt: skip

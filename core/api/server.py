@@ -67,8 +67,15 @@ def incident_links(config: SiteConfig, data_dir: Path) -> IncidentLinks | None:
     return IncidentLinks(key, settings.public_url, timedelta(minutes=settings.valid_min))
 
 
-async def serve(config: SiteConfig, config_path: Path, data_dir: Path, clock: Clock | None = None) -> None:
-    """Serve the site until SIGINT/SIGTERM; ``clock``: a time-lapse's (``--simulation``)."""
+async def serve(
+    config: SiteConfig,
+    config_path: Path,
+    data_dir: Path,
+    clock: Clock | None = None,
+    phone: Path | None = None,
+) -> None:
+    """Serve the site until SIGINT/SIGTERM; ``clock``: a time-lapse's (``--simulation``);
+    ``phone``: the demo's mailbox, shown as its simulated phone."""
     runtime = Runtime(config, config_path=config_path, data_dir=data_dir, clock=clock)
     await runtime.start()
     # Everything built so far lives as long as the process: keep it out of the cyclic GC's full
@@ -85,7 +92,7 @@ async def serve(config: SiteConfig, config_path: Path, data_dir: Path, clock: Cl
     if runtime.cascade is not None:
         runtime.cascade.links = links
     tokens, users = build_credentials(config.storage, data_dir)
-    app = create_app(runtime, tokens, users, links)
+    app = create_app(runtime, tokens, users, links, phone)
     server = _Server(
         uvicorn.Config(
             app,

@@ -39,7 +39,7 @@ def language(request: Request, default: str) -> str:
     return default
 
 
-def shell(page: str, site: Site, lang: str, clock: Clock, embed: bool = False) -> str:
+def shell(page: str, site: Site, lang: str, clock: Clock, embed: bool = False, phone: bool = False) -> str:
     """A page's HTML: the header and main landmarks; its module draws the rest.
 
     The page carries the site's "now" and its speed: the pages run on the server's clock (a
@@ -47,6 +47,7 @@ def shell(page: str, site: Site, lang: str, clock: Clock, embed: bool = False) -
     name = html.escape(site.name)
     embedded = ' data-embed="1"' if embed else ""
     embedded += f' data-now="{int(clock.now().timestamp() * 1000)}" data-speed="{clock.speed:g}"'
+    embedded += ' data-phone="1"' if phone else ""  # the demo's simulated phone has a page
     return f"""<!doctype html>
 <html lang="{lang}">
 <head>
@@ -74,6 +75,7 @@ def add_web_pages(
     links: bool,
     embed_origins: list[str],
     clock: Clock,
+    phone: bool = False,
 ) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
@@ -85,7 +87,7 @@ def add_web_pages(
         return True
 
     def html_page(name: str, request: Request) -> Response:
-        return HTMLResponse(shell(name, site, language(request, site.language), clock))
+        return HTMLResponse(shell(name, site, language(request, site.language), clock, phone=phone))
 
     def page(name: str) -> Callable[[Request], Response]:
         def serve(request: Request) -> Response:
@@ -97,6 +99,8 @@ def add_web_pages(
 
     for path, name in PAGES.items():
         app.add_api_route(path, page(name), methods=["GET"], include_in_schema=False)
+    if phone:  # the demo's simulated phone
+        app.add_api_route("/phone", page("phone"), methods=["GET"], include_in_schema=False)
 
     serve_dam = page("dam")
 

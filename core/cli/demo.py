@@ -61,12 +61,15 @@ def demo(args: argparse.Namespace) -> int:
             if args.web:
                 _demo_web(config, args.data_dir, clock)
             else:  # the desktop or the terminal pages the demo roster too, into the demo's mailbox
-                with demo_mailbox(args.data_dir, config) as paged:
+                with demo_mailbox(args.data_dir, config) as (paged, folder):
                     if run is None:
                         asyncio.run(monitor(paged, DEMO_SITE, args.data_dir, args.duration, clock))
                     else:
+                        from core.sim.mailbox import read_outbox
+
                         run(paged, DEMO_SITE, args.data_dir, language=args.language, theme=args.theme,
-                            duration=args.duration, screenshot=args.screenshot, clock=clock)  # fmt: skip
+                            duration=args.duration, screenshot=args.screenshot, clock=clock,
+                            phone=lambda: read_outbox(folder))  # fmt: skip
     except DataDirInUse as err:
         print(f"ecreteur demo: {err}", file=sys.stderr)
         return 1
@@ -87,6 +90,8 @@ def fresh_alarms(config: SiteConfig, data_dir: Path) -> None:
         for path in (paths.alarms, paths.paging):  # the last flood's alarms and its incidents
             for suffix in ("", "-wal", "-shm"):
                 path.with_name(path.name + suffix).unlink(missing_ok=True)
+        for page in paths.beside("demo-mail").glob("*.eml"):  # and the pages its phone received
+            page.unlink()
     finally:
         lock.release()
 
@@ -113,9 +118,10 @@ def _demo_web(config: SiteConfig, data_dir: Path, clock: ScenarioClock) -> None:
         port = await mailbox.start()
         try:
             print(f"Écrêteur demo: open {DEMO_WEB} and sign in as {DEMO_USER} / {DEMO_PASSWORD} "
-                  f"(Ctrl+C stops)\n  on-call pages (e-mail, with their incident link) land in {folder}\n"
+                  f"(Ctrl+C stops)\n  on-call pages (e-mail, with their incident link) land in {folder}, "
+                  f"shown on the demo's phone: {DEMO_WEB}phone\n"
                   f"  the customer's portal view: {DEMO_WEB}embed#token={portal}", flush=True)  # fmt: skip
-            await serve(demo_paging(config, port), DEMO_SITE, data_dir, clock)
+            await serve(demo_paging(config, port), DEMO_SITE, data_dir, clock, phone=folder)
         finally:
             await mailbox.stop()
 
@@ -123,17 +129,18 @@ def _demo_web(config: SiteConfig, data_dir: Path, clock: ScenarioClock) -> None:
 
 
 @contextlib.contextmanager
-def demo_mailbox(data_dir: Path, config: SiteConfig) -> Iterator[SiteConfig]:
-    """The demo site paging into the demo's mailbox, served on a thread while the demo runs."""
+def demo_mailbox(data_dir: Path, config: SiteConfig) -> Iterator[tuple[SiteConfig, Path]]:
+    """The demo site paging into the demo's mailbox, served on a thread while the demo runs;
+    and the mailbox's folder (the desktop's simulated phone reads it)."""
     from core.sim.mailbox import MailboxThread
 
     folder = StatePaths(config.storage, data_dir).beside("demo-mail")
     mailbox = MailboxThread(folder)
     port = mailbox.start()
-    print(f"Écrêteur demo: on-call pages (e-mail) land in {folder}; the On call tab shows who is paged",
-          flush=True)  # fmt: skip
+    print(f"Écrêteur demo: on-call pages (e-mail) land in {folder}, shown on the Phone (demo) tab; "
+          "the On call tab shows who is paged", flush=True)  # fmt: skip
     try:
-        yield demo_paging(config, port)
+        yield demo_paging(config, port), folder
     finally:
         mailbox.stop()
 

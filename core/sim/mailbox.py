@@ -14,7 +14,11 @@ import contextlib
 import email
 import email.policy
 import logging
+import re
 import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
 from pathlib import Path
 
 _LOGGER = logging.getLogger(__name__)
@@ -28,8 +32,9 @@ class Mailbox:
         self._server: asyncio.Server | None = None
 
     async def start(self, port: int = 0) -> int:
-        """Listen on loopback; return the port."""
+        """Listen on loopback; return the port. Pages kept by an earlier run stay (numbered on)."""
         self.folder.mkdir(parents=True, exist_ok=True)
+        self.received = max((int(p.stem) for p in self.folder.glob("*.eml") if p.stem.isdigit()), default=0)
         self._server = await asyncio.start_server(self._session, "127.0.0.1", port)
         return int(self._server.sockets[0].getsockname()[1])
 
@@ -94,3 +99,36 @@ class MailboxThread:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=30)
         self._loop.close()
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page as the demo's simulated phone shows it: when, to whom, what it said, its link."""
+
+    at: datetime
+    to: str
+    subject: str
+    text: str
+    link: str | None
+
+
+_LINK = re.compile(r"https?://\S+/i/[A-Za-z0-9_-]+")
+
+
+def read_outbox(folder: Path, limit: int = 50) -> list[Page]:
+    """The pages the demo's mailbox kept, newest first (at most ``limit``)."""
+    pages = []
+    for path in sorted(folder.glob("*.eml"), reverse=True)[:limit]:
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        part = message.get_body(("plain",)) if isinstance(message, EmailMessage) else None
+        text = part.get_content() if part is not None else ""
+        stamped = message["Date"]
+        at = stamped.datetime if stamped is not None and stamped.datetime else _mtime(path)
+        found = _LINK.search(text)
+        pages.append(Page(at, str(message["To"] or ""), str(message["Subject"] or ""), text.strip(),
+                          found.group(0) if found else None))  # fmt: skip
+    return pages
+
+
+def _mtime(path: Path) -> datetime:
+    return datetime.fromtimestamp(path.stat().st_mtime, UTC)

@@ -336,6 +336,10 @@
         <translation>Aucune escalade n'est configurée : personne n'est alerté depuis ce site.</translation>
     </message>
     <message>
+        <source>No message yet: one comes as soon as an alarm pages the on-call person.</source>
+        <translation>Aucun message pour l'instant : il en viendra un dès qu'une alarme appellera l'astreinte.</translation>
+    </message>
+    <message>
         <source>No on-call roster is configured on this site.</source>
         <translation>Aucune astreinte n'est configurée sur ce site.</translation>
     </message>
@@ -378,6 +382,10 @@
     <message>
         <source>On call now</source>
         <translation>De garde maintenant</translation>
+    </message>
+    <message>
+        <source>Open the incident</source>
+        <translation>Ouvrir l'incident</translation>
     </message>
     <message>
         <source>Opened</source>
@@ -438,6 +446,10 @@
     <message>
         <source>Person</source>
         <translation>Personne</translation>
+    </message>
+    <message>
+        <source>Phone (demo)</source>
+        <translation>Téléphone (démo)</translation>
     </message>
     <message>
         <source>Priority</source>
@@ -598,6 +610,10 @@
     <message>
         <source>The catchment's answer is not learnt yet: the inflow is held as it is.</source>
         <translation>La réponse du bassin versant n'est pas encore apprise : le débit entrant est gardé tel quel.</translation>
+    </message>
+    <message>
+        <source>The demo's on-call messages land here, as on a phone: click a link to open the incident.</source>
+        <translation>Les messages d'astreinte de la démonstration arrivent ici, comme sur un téléphone : cliquez un lien pour ouvrir l'incident.</translation>
     </message>
     <message>
         <source>This site was not opened from a file.</source>
@@ -794,6 +810,10 @@
     <message>
         <source>this desktop</source>
         <translation>ce poste</translation>
+    </message>
+    <message>
+        <source>to</source>
+        <translation>à</translation>
     </message>
     <message>
         <source>unknown operator</source>

@@ -13,6 +13,16 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 FRENCH = {
+    "Phone (demo)": "Téléphone (démo)",
+    "The demo's on-call messages land here, as on a phone: click a link to open the incident.": (
+        "Les messages d'astreinte de la démonstration arrivent ici, comme sur un téléphone : "
+        "cliquez un lien pour ouvrir l'incident."
+    ),
+    "No message yet: one comes as soon as an alarm pages the on-call person.": (
+        "Aucun message pour l'instant : il en viendra un dès qu'une alarme appellera l'astreinte."
+    ),
+    "Open the incident": "Ouvrir l'incident",
+    "to": "à",
     "{city} time ({utc})": "Heure de {city} ({utc})",
     "No escalation is configured: nobody is paged from this site.": (
         "Aucune escalade n'est configurée : personne n'est alerté depuis ce site."

@@ -54,6 +54,7 @@ ADAPTERS = {
         "core/api/web.py",
         "core/api/links.py",
         "core/api/ingest.py",
+        "core/api/phone.py",
     },
     "starlette": {"core/api/cookies.py"},
     "uvicorn": {"core/api/server.py", "core/api/deadline.py"},

@@ -75,7 +75,9 @@ def served(api: ApiServer, alarm: str) -> dict[str, Any]:
 def test_the_link_in_the_sms_opens_the_incident_and_acknowledges_it_once(
     paged: ApiServer, twilio: RecordingProxy, context: BrowserContext
 ) -> None:
-    post_samples(paged, ("lauragais.probe", 60.0, datetime.now(UTC).isoformat()))
+    now = datetime.now(UTC)
+    post_samples(paged, *[("lauragais.probe", value, (now - timedelta(minutes=ago)).isoformat())
+                          for value, ago in ((40.0, 60), (48.0, 30), (60.0, 0))])  # fmt: skip
     sms = sms_to(twilio, ALICE)
     found = re.search(r"(http://\S+/i/[A-Za-z0-9_-]+)", sms.form["Body"])
     assert found, sms.form["Body"]
@@ -87,6 +89,10 @@ def test_the_link_in_the_sms_opens_the_incident_and_acknowledges_it_once(
     page.goto(link)
     expect(page.locator("h1")).to_contain_text("ouvert")
     expect(page.get_by_text("Pour Alice Martin")).to_be_visible()
+    # the probe's last hours against its H limit (50 m), in a glance
+    trend = page.locator("svg.incident-trend")
+    expect(trend).to_have_attribute("aria-label", re.compile(r"3 dernières heures : 40,00 → 60,00 m"))
+    expect(trend.locator("line.limit.H")).to_have_count(1)
     page.get_by_role("button", name=re.compile("J'acquitte l'incident")).click()
     expect(page.locator("#result")).to_contain_text("acquittée")
     expect(page.locator("h1")).to_contain_text("acquitté")

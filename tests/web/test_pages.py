@@ -288,6 +288,14 @@ def test_a_dam_page_draws_its_synoptic_and_trend_with_limits_a_gap_and_a_csv(
     assert text.splitlines()[0] == "ts,value,quality"
     assert len(text.splitlines()) > 100
 
+    # beside the synoptic: the forecast (no reservoir, no forecast rule: said, not left blank)
+    # and the dam's own alarms, a new one arriving live
+    expect(page.locator("#forecast")).to_contain_text("Seuil dans")
+    post_samples(web, ("lauragais.level", 14.2, datetime.now(UTC).isoformat()))
+    raised = page.locator("#dam-alarms li[data-alarm='level:lauragais.level:H']")
+    expect(raised).to_contain_text("14,20 m")
+    expect(raised).to_contain_text("non acquittée")
+
 
 @pytest.mark.web
 def test_the_api_reference_loads_from_the_server_alone(web: ApiServer, context: BrowserContext) -> None:

@@ -3,7 +3,7 @@
 
 const WORDS = {
   fr: {
-    overview: "Vue d'ensemble", alarms: "Alarmes", oncall: "Astreinte", signout: "Se déconnecter",
+    overview: "Vue d'ensemble", alarms: "Alarmes", oncall: "Astreinte", phone: "Téléphone (démo)", signout: "Se déconnecter",
     simulation: "Simulation", simulated_time: "Heure simulée",
     door_open: "ouverte", door_closed: "fermée", state_on: "oui", state_off: "non", crest_reached: "atteinte",
     channel_down: "Canal en panne, les appels passent par le suivant", channel_sms: "SMS", channel_voice: "appel vocal", channel_email: "e-mail",
@@ -12,9 +12,9 @@ const WORDS = {
     calm: "Normal", lost: "Liaison perdue", level: "Niveau", inflow: "Débit entrant", outflow: "Débit sortant",
     spillway_flow: "Déversoir", rain: "Pluie", gate: "Vanne", volume: "Volume", crest_in: "Crête dans", crest_expected: "Crête prévue", threshold_in: "Seuil dans (pente)", about: "vers",
     band: "fourchette", if_rain_continues: "Si la pluie continue", still_rising: "encore en hausse au bout de la prévision", phe: "PHE", if_rain_goes_on: "si la pluie continue", crest_passed: "passée",
-    link: "Liaison", trend: "Tendance", no_forecast: "pas de montée", min: "min", h: "h",
+    link: "Liaison", forecast: "Prévision", trend: "Tendance", no_forecast: "pas de montée", min: "min", h: "h",
     connected: "connectée", connecting: "connexion…", disconnected: "perdue", backfilling: "rattrapage",
-    stopped: "arrêtée", alarms_n: "alarmes", alarm_1: "alarme", last6h: "6 dernières heures",
+    stopped: "arrêtée", alarms_n: "alarmes", alarm_1: "alarme", last6h: "6 dernières heures", last3h: "3 dernières heures", phone_intro: "Les messages d'astreinte de la démonstration arrivent ici, comme sur le téléphone de la personne appelée : touchez un lien pour ouvrir l'incident.", phone_empty: "Aucun message pour l'instant : il en viendra un dès qu'une alarme appellera l'astreinte.", phone_open: "Ouvrir l'incident", phone_to: "à",
     active_alarms: "Alarmes en cours", journal: "Journal", all_dams: "Tous les barrages",
     all_priorities: "Toutes priorités", dam: "Barrage", priority: "Priorité", show: "Afficher",
     active_only: "En cours", all_states: "Toutes, y compris en attente", ack: "Acquitter",
@@ -57,7 +57,7 @@ const WORDS = {
     viewer: "observateur", operator: "opérateur", engineer: "ingénieur", admin: "administrateur",
   },
   en: {
-    overview: "Overview", alarms: "Alarms", oncall: "On call", signout: "Sign out",
+    overview: "Overview", alarms: "Alarms", oncall: "On call", phone: "Phone (demo)", signout: "Sign out",
     simulation: "Simulation", simulated_time: "Simulated time",
     door_open: "open", door_closed: "closed", state_on: "on", state_off: "off", crest_reached: "reached",
     channel_down: "Channel down, pages go by the next one", channel_sms: "SMS", channel_voice: "voice call", channel_email: "e-mail",
@@ -66,9 +66,9 @@ const WORDS = {
     calm: "Normal", lost: "Link lost", level: "Level", inflow: "Inflow", outflow: "Outflow",
     spillway_flow: "Spillway", rain: "Rain", gate: "Gate", volume: "Volume", crest_in: "Crest in", crest_expected: "Expected crest", threshold_in: "Threshold in (slope)", about: "about",
     band: "band", if_rain_continues: "If the rain goes on", still_rising: "still rising where the forecast ends", phe: "PHE", if_rain_goes_on: "if the rain goes on", crest_passed: "passed",
-    link: "Link", trend: "Trend", no_forecast: "not rising", min: "min", h: "h",
+    link: "Link", forecast: "Forecast", trend: "Trend", no_forecast: "not rising", min: "min", h: "h",
     connected: "connected", connecting: "connecting…", disconnected: "lost", backfilling: "catching up",
-    stopped: "stopped", alarms_n: "alarms", alarm_1: "alarm", last6h: "last 6 hours",
+    stopped: "stopped", alarms_n: "alarms", alarm_1: "alarm", last6h: "last 6 hours", last3h: "last 3 hours", phone_intro: "The demo's on-call messages land here, as on the phone of the person paged: tap a link to open the incident.", phone_empty: "No message yet: one comes as soon as an alarm pages the on-call person.", phone_open: "Open the incident", phone_to: "to",
     active_alarms: "Active alarms", journal: "Journal", all_dams: "All dams",
     all_priorities: "All priorities", dam: "Dam", priority: "Priority", show: "Show",
     active_only: "Active", all_states: "All, shelved included", ack: "Acknowledge",
@@ -270,6 +270,7 @@ export async function header(active) {
     throw new Error("an embedded view needs a read-only token");
   }
   const pages = [["/", "overview"], ["/alarms", "alarms"], ["/oncall", "oncall"]];
+  if (document.body.dataset.phone === "1") pages.push(["/phone", "phone"]);  // the demo's simulated phone
   liveBadge = signedOut && !EMBED ? null : h("span", { class: "live", role: "status", "aria-live": "polite" });
   const night = (document.documentElement.dataset.theme ||
     (matchMedia("(prefers-color-scheme: dark)").matches ? "night" : "day")) === "night";
@@ -351,3 +352,48 @@ export function showError(where, error) {
 export function main() {
   return document.getElementById("main");
 }
+
+/** A dam's trend and crest forecast as definition rows (the overview's cards, the dam page):
+ * the rate of rise, the crest routed through its reservoir with its band, the rain-goes-on
+ * scenario and the PHE when foreseen; without a reservoir, the slope's time to the threshold. */
+export function forecastRows(dam, latest) {
+  const rate = dam.rate_per_h !== null && dam.rate_per_h !== undefined && dam.level
+    ? [h("dt", {}, T("trend")), h("dd", { "data-role": "rate" }, `${dam.rate_per_h > 0 ? "+" : ""}${fmt(dam.rate_per_h, 2)} ${dam.level.unit}${T("per_h")}`)]
+    : [];
+  return [...rate, ...crestRows(dam, latest)];
+}
+
+function crestRows(dam, latest) {
+  // the dam's crest forecast, routed through its reservoir; without one, the slope's guess
+  const c = dam.crest;
+  if (!c) return [h("dt", {}, T("threshold_in")), h("dd", {}, slopeEta(dam))];
+  const unit = dam.level ? dam.level.unit : "";
+  const decimals = dam.level ? dam.level.decimals : 2;
+  const sample = dam.level ? latest.get(dam.level.tag) : null;
+  const passed = sample && c.peak <= sample.value + 0.005;
+  const text = passed ? T("crest_passed") : `${fmt(c.peak, decimals)} ${unit} ${T("about")} ${when(c.peak_at).slice(0, 5)}`;
+  const rows = [h("dt", {}, T("crest_expected")), h("dd", { "data-role": "crest" }, text,
+    passed ? null : h("div", { class: "muted" }, `${T("band")} ${fmt(c.low, decimals)}–${fmt(c.high, decimals)} ${unit}`))];
+  if (c.if_rain_continues !== null && c.if_rain_continues !== undefined) {
+    // still rising where the forecast stops looking: a floor, with no time to give
+    rows.push(h("dt", {}, T("if_rain_continues")), h("dd", {}, c.still_rising_at_horizon
+      ? `≥ ${fmt(c.if_rain_continues, decimals)} ${unit} (${T("still_rising")})`
+      : `${fmt(c.if_rain_continues, decimals)} ${unit} ${T("about")} ${when(c.if_rain_continues_at).slice(0, 5)}`));
+  }
+  const phe = c.phe_at || c.phe_if_rain_continues_at;  // the dam's highest safe level, when foreseen
+  if (c.phe !== null && c.phe !== undefined && phe) {
+    rows.push(h("dt", { class: "danger" }, `${T("phe")} ${fmt(c.phe, decimals)} ${unit}`), h("dd", { class: "danger" },
+      `${T("about")} ${when(phe).slice(0, 5)}` + (c.phe_at ? "" : ` ${T("if_rain_goes_on")}`)));
+  }
+  return rows;
+}
+
+function slopeEta(dam) {
+  if (dam.eta_min === null || dam.eta_min === undefined) {
+    return dam.rate_per_h !== null && dam.rate_per_h !== undefined && dam.rate_per_h <= 0 ? T("no_forecast") : "—";
+  }
+  const minutes = Math.round(dam.eta_min);
+  if (minutes <= 0) return T("crest_reached");  // there already: no minutes to count
+  return minutes >= 120 ? `${Math.floor(minutes / 60)} ${T("h")} ${minutes % 60} ${T("min")}` : `${minutes} ${T("min")}`;
+}
+

@@ -1,7 +1,7 @@
 // One dam: its synoptic drawn from the config (the same tag roles as the desktop) with live
 // values, and the trend of any of its measurements over the historian: min–max band, limits,
 // zoom and pan, CSV. Times in the site's zone, as on every page.
-import { ALARMS, RANK, SHAPE, T, api, fmt, h, header, lang, main, onNextFrame, stream, when, ZONE, siteNow } from "./app.js";
+import { ALARMS, RANK, SHAPE, T, api, fmt, forecastRows, h, header, lang, main, message, onNextFrame, stream, when, ZONE, siteNow } from "./app.js";
 
 await header("dam");
 const id = decodeURIComponent(location.pathname.split("/").pop());
@@ -54,10 +54,35 @@ function synoptic() {
 /** A discrete tag in words (a door open or closed), a measurement with its unit. */
 function shownValue(role, meta, value) {
   if (meta && meta.kind === "discrete" && value !== null) {
+    const words = meta.states && (meta.states[lang] || meta.states.fr);  // the site's words for 0 and 1
+    if (words) return words[value >= 0.5 ? 1 : 0];
     if (role === "door") return T(value ? "door_open" : "door_closed");
     return T(value ? "state_on" : "state_off");
   }
   return `${fmt(value, meta ? meta.decimals : 2)} ${meta ? meta.unit : ""}`.trim();
+}
+
+// -- the forecast and the dam's alarms ------------------------------------------------------------
+const forecast = h("dl", { class: "values", id: "forecast" });
+const alarmList = h("ul", { class: "alarmlist", id: "dam-alarms" });
+
+function drawForecast() {
+  forecast.replaceChildren(...(dam.level ? forecastRows(dam, latest) : [h("dd", {}, "—")]));
+  const mine = [...ALARMS.values()].filter((a) => a.station === dam.id && a.status !== "normal")
+    .sort((a, b) => RANK[b.priority] - RANK[a.priority] || (b.since || "").localeCompare(a.since || ""));
+  alarmList.replaceChildren(...(mine.length ? mine.map((a) => h("li", { class: `alarm ${a.priority} ${a.status}`, "data-alarm": a.id },
+    h("div", { class: "top" },
+      h("span", { class: "badge " + a.priority }, `${SHAPE[a.priority]} ${T(a.priority)}`),
+      h("span", { class: "msg" }, message(a)),
+      h("span", {}, T(a.status))),
+    h("div", { class: "muted" }, `${T("raised_at")} ${when(a.since, true)}`,
+      a.acknowledged_by ? ` · ${T("acknowledged_by")} ${a.acknowledged_by}` : ""))) : [h("li", { class: "muted" }, T("none_active"))]));
+}
+
+async function refreshForecast() {  // the trend and crest forecast are the server's, every 30 s
+  const fresh = (await api("/dams")).find((d) => d.id === id);
+  if (fresh) Object.assign(dam, { eta_min: fresh.eta_min, rate_per_h: fresh.rate_per_h, crest: fresh.crest });
+  drawForecast();
 }
 
 function drawValues() {
@@ -74,6 +99,7 @@ function drawValues() {
   }
   values.replaceChildren(...rows);
   drawing.replaceChildren(synoptic());
+  drawForecast();
 }
 
 // -- the trend ------------------------------------------------------------------------------
@@ -189,6 +215,9 @@ here.replaceChildren(
   h("div", { class: "two" },
     h("section", { class: "panel", "aria-labelledby": "syn-title" }, h("h2", { id: "syn-title" }, T("synoptic")), drawing),
     h("section", { class: "panel", "aria-labelledby": "val-title" }, h("h2", { id: "val-title" }, T("details")), values)),
+  h("div", { class: "two" },
+    h("section", { class: "panel", "aria-labelledby": "fc-title" }, h("h2", { id: "fc-title" }, T("forecast")), forecast),
+    h("section", { class: "panel", "aria-labelledby": "al-title" }, h("h2", { id: "al-title" }, T("active_alarms")), alarmList)),
   h("section", { class: "panel", id: "trend", "aria-labelledby": "trend-title" },
     h("h2", { id: "trend-title" }, T("trends")),
     h("div", { class: "toolbar" },
@@ -201,11 +230,11 @@ here.replaceChildren(
     chart));
 drawValues();
 await load();
-setInterval(() => { if (end === null) load(); }, 30000);
+setInterval(() => { if (end === null) load(); refreshForecast(); }, 30000);
 
 const redraw = onNextFrame(drawValues);
 stream("samples,station,alarm", {
   snapshot(event) { for (const s of event.latest) latest.set(s.tag, s); redraw(); },
   samples(event) { for (const s of event.samples) latest.set(s.tag, s); redraw(); },
-  alarm() { redraw(); },
+  alarm() { redraw(); refreshForecast(); },
 });

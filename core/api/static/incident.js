@@ -1,6 +1,6 @@
 // An incident link from a page, an e-mail or an SMS: see the incident, acknowledge it with one
 // confirmation, without signing in. The token in the address is the credential.
-import { ApiError, SHAPE, T, api, h, header, lang, main, message, when } from "./app.js";
+import { ApiError, SHAPE, T, api, fmt, h, header, lang, main, message, when } from "./app.js";
 
 await header("link");
 const token = location.pathname.split("/").pop();
@@ -10,6 +10,29 @@ function refused(error) {
   here.replaceChildren(h("h1", {}, T("link_refused")),
     h("p", { class: "notice", role: "alert" }, error instanceof ApiError ? error.message : String(error)),
     h("p", {}, h("a", { href: "/login?next=/oncall" }, T("sign_in_instead"))));
+}
+
+/** The alarm's tag over the last three hours against its limits: how fast, how close. */
+function trend(a) {
+  const points = a.trend.map((p) => [Date.parse(p.at), p.value]);
+  const width = 300, height = 80, pad = 10, left = 40;
+  if (points.length < 2) return "";
+  const limits = Object.entries(a.limits);
+  const values = points.map((p) => p[1]).concat(limits.map(([, v]) => v));
+  const lo = Math.min(...values), hi = Math.max(...values), span = hi - lo || 1;
+  const t1 = points[points.length - 1][0], t0 = Math.min(points[0][0], t1 - 3 * 3600e3);
+  const x = (t) => left + ((t - t0) / (t1 - t0 || 1)) * (width - left - 4);
+  const y = (v) => height - pad - ((v - lo) / span) * (height - 2 * pad);
+  const d = a.decimals;
+  return h("svg", { class: "spark incident-trend", viewBox: `0 0 ${width} ${height}`, role: "img",
+    "aria-label": `${T("trend")} ${T("last3h")} : ${fmt(points[0][1], d)} → ${fmt(points[points.length - 1][1], d)} ${a.unit}` },
+    h("line", { class: "axis", x1: left - 2, x2: left - 2, y1: pad, y2: height - pad }),
+    h("text", { x: 0, y: pad + 3 }, fmt(hi, d)),
+    h("text", { x: 0, y: height - pad + 3 }, fmt(lo, d)),
+    h("text", { x: left, y: height - 1 }, `−3 ${T("h")}`),
+    limits.map(([name, v]) => [h("line", { class: "limit " + name, x1: left, x2: width, y1: y(v), y2: y(v) }),
+      h("text", { x: width - 24, y: y(v) - 2 }, name)]),
+    h("polyline", { points: points.map(([t, v]) => `${x(t).toFixed(1)},${y(v).toFixed(1)}`).join(" ") }));
 }
 
 async function show(said) {
@@ -44,6 +67,7 @@ async function show(said) {
       h("div", { class: "top" }, a.priority ? h("span", { class: "badge " + a.priority }, `${SHAPE[a.priority]} ${T(a.priority)}`) : "",
         h("span", { class: "msg" }, message(a))),
       h("p", { class: "facts" }, (lang === "en" ? a.facts_en : a.facts_fr).join(" · ")),
+      trend(a),
       a.station_id ? h("p", {}, h("a", { href: `/dams/${encodeURIComponent(a.station_id)}` }, `${T("open_dam")} ${a.station}`)) : ""))),
     open ? h("div", { class: "panel" }, h("p", {}, T(view.state === "exhausted" ? "exhausted_take" : "take_charge")), confirm,
       view.state === "open" ? h("p", {}, escalate) : "", due,

@@ -1,5 +1,5 @@
 // The overview: every dam on one screen, the dam in trouble first and unmistakable.
-import { EMBED, RANK, T, api, message, onNextFrame, fmt, h, header, main, priorityBadge, stream, siteNow, when } from "./app.js";
+import { EMBED, RANK, T, api, forecastRows, message, onNextFrame, fmt, h, header, main, priorityBadge, stream, siteNow, when } from "./app.js";
 
 await header("overview");
 const dams = await api("/dams");
@@ -100,40 +100,6 @@ function value(dam, role) {
   return `${fmt(sample.value, 1)} ${dam.units[role] || ""}${note}`;
 }
 
-function crest(dam) {
-  // the dam's crest forecast, routed through its reservoir; without one, the slope's guess
-  const c = dam.crest;
-  if (!c) return [h("dt", {}, T("threshold_in")), h("dd", {}, eta(dam))];
-  const unit = dam.level ? dam.level.unit : "";
-  const decimals = dam.level ? dam.level.decimals : 2;
-  const sample = dam.level ? latest.get(dam.level.tag) : null;
-  const passed = sample && c.peak <= sample.value + 0.005;
-  const text = passed ? T("crest_passed") : `${fmt(c.peak, decimals)} ${unit} ${T("about")} ${when(c.peak_at).slice(0, 5)}`;
-  const rows = [h("dt", {}, T("crest_expected")), h("dd", { "data-role": "crest" }, text,
-    passed ? null : h("div", { class: "muted" }, `${T("band")} ${fmt(c.low, decimals)}–${fmt(c.high, decimals)} ${unit}`))];
-  if (c.if_rain_continues !== null && c.if_rain_continues !== undefined) {
-    // still rising where the forecast stops looking: a floor, with no time to give
-    rows.push(h("dt", {}, T("if_rain_continues")), h("dd", {}, c.still_rising_at_horizon
-      ? `≥ ${fmt(c.if_rain_continues, decimals)} ${unit} (${T("still_rising")})`
-      : `${fmt(c.if_rain_continues, decimals)} ${unit} ${T("about")} ${when(c.if_rain_continues_at).slice(0, 5)}`));
-  }
-  const phe = c.phe_at || c.phe_if_rain_continues_at;  // the dam's highest safe level, when foreseen
-  if (c.phe !== null && c.phe !== undefined && phe) {
-    rows.push(h("dt", { class: "danger" }, `${T("phe")} ${fmt(c.phe, decimals)} ${unit}`), h("dd", { class: "danger" },
-      `${T("about")} ${when(phe).slice(0, 5)}` + (c.phe_at ? "" : ` ${T("if_rain_goes_on")}`)));
-  }
-  return rows;
-}
-
-function eta(dam) {
-  if (dam.eta_min === null || dam.eta_min === undefined) {
-    return dam.rate_per_h !== null && dam.rate_per_h !== undefined && dam.rate_per_h <= 0 ? T("no_forecast") : "—";
-  }
-  const minutes = Math.round(dam.eta_min);
-  if (minutes <= 0) return T("crest_reached");  // there already: no minutes to count
-  return minutes >= 120 ? `${Math.floor(minutes / 60)} ${T("h")} ${minutes % 60} ${T("min")}` : `${minutes} ${T("min")}`;
-}
-
 function card(dam) {
   const list = active(dam);
   const lost = dam.link !== "connected" && dam.link !== "backfilling";
@@ -159,9 +125,7 @@ function card(dam) {
           `${k} ${fmt(v, dam.level.decimals)}`).join(" · ")))) : null,
     dam.level ? spark(dam) : null,
     h("dl", { class: "values" }, rows,
-      dam.rate_per_h !== null && dam.rate_per_h !== undefined ? [h("dt", {}, T("trend")),
-        h("dd", {}, `${dam.rate_per_h > 0 ? "+" : ""}${fmt(dam.rate_per_h, 2)} ${dam.level.unit}${T("per_h")}`)] : null,
-      crest(dam),
+      forecastRows(dam, latest),
       h("dt", {}, T("link")), h("dd", {}, T(dam.link)),
       list.length ? [h("dt", {}, T("alarms")), h("dd", {}, list.map(message).join(" ; "))] : null));
 }
