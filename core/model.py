@@ -75,6 +75,7 @@ class StationStatus:
     detail: str = ""
     fault: str | None = None
     clock_skew_s: float | None = None
+    reason: str = ""  # why, in words a person reads: an entry of words.yaml's ``outage`` section
 
 
 @dataclass(frozen=True, slots=True)

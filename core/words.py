@@ -62,3 +62,11 @@ def span(seconds: float) -> str:
 def clock(when: datetime, zone: tzinfo) -> str:
     """A time of day on the site's clock, "14:20"."""
     return when.astimezone(zone).strftime("%H:%M")
+
+
+def outage(reason: str, language: str, period_s: float = 0.0) -> str:
+    """Why a station's link is as it is, in words (``reason``: a StationStatus's); "" if unknown."""
+    try:
+        return say(f"outage.{reason}", language, period=span(period_s))
+    except KeyError:
+        return ""

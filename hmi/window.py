@@ -41,7 +41,7 @@ from hmi.views.phone import Page, PhoneView
 from hmi.views.synoptic import SynopticView
 from hmi.views.trends import TrendsView
 from hmi.widgets.banner import AlarmBanner
-from hmi.widgets.link import link_text
+from hmi.widgets.link import link_reason, link_text
 from hmi.widgets.operator import OperatorField
 
 UNREACHABLE = "Server unreachable since {since}: alarms evaluated on this desktop (local), no paging from here, commands refused until it is back."  # noqa: E501
@@ -287,7 +287,8 @@ class MainWindow(QMainWindow):
         state, ok = link_text(status, station.max_clock_skew_s)
         whole = f"{'●' if ok else '✖'} {station.name}: {state.removeprefix('✖ ')}"
         label.setText(f"● {station.name}" if ok else whole)  # a healthy link needs no words here
-        label.setToolTip(f"{whole}\n{status.detail}" if status.detail else whole)  # whole when cut
+        why = link_reason(status, station.expected_period_s)
+        label.setToolTip(f"{whole}\n{why}" if why else whole)  # whole when cut
         label.setStyleSheet(
             "" if ok else f"color: {PRIORITY_COLOUR[Priority.HIGH].name()}; font-weight: bold;"
         )

@@ -37,12 +37,12 @@ class ApiLink(SourceLink):
                 self._last_seen[sample.tag] = sample.ts
         if self.state is not ConnectionState.CONNECTED:
             self.connections += 1
-            self.set_state(ConnectionState.CONNECTED, "values arriving through the API")
+            self.set_state(ConnectionState.CONNECTED, "values arriving through the API", "api_receiving")
         self._arrived.set()
 
     async def run(self) -> None:
         period = self.station.expected_period_s
-        self.set_state(ConnectionState.CONNECTING, WAITING)
+        self.set_state(ConnectionState.CONNECTING, WAITING, "api_waiting")
         while not self.stopped:
             self._arrived.clear()
             waiters = [asyncio.ensure_future(self._arrived.wait()), asyncio.ensure_future(self._stop.wait())]
@@ -53,4 +53,4 @@ class ApiLink(SourceLink):
                     await waiter
             if not done and self.state is ConnectionState.CONNECTED:
                 self.mark_lost()
-                self.set_state(ConnectionState.DISCONNECTED, f"no value posted for {period:g} s")
+                self.set_state(ConnectionState.DISCONNECTED, f"no value posted for {period:g} s", "silent")

@@ -30,6 +30,19 @@ TICK = timedelta(microseconds=1)
 _LOGGER = logging.getLogger(__name__)
 
 
+def failure(err: BaseException) -> str:
+    """Why a link failed, as words.yaml's ``outage`` section says it to a person."""
+    if isinstance(err, ConnectionRefusedError):
+        return "refused"
+    if isinstance(err, TimeoutError):
+        return "timeout"
+    if isinstance(err, ConnectionError):
+        return "lost"
+    if isinstance(err, OSError):
+        return "unreachable"
+    return "failed"
+
+
 class SourceLink:
     """One station's source of samples; subclasses implement :meth:`run` (forever, until stopped).
 
@@ -51,6 +64,7 @@ class SourceLink:
         self.endpoint = station.endpoint or ""
         self.state = ConnectionState.DISCONNECTED
         self.detail = ""
+        self.reason = ""  # the outage section's entry that says why to a person
         self.fault: str | None = None  # why a person must act: authentication, secret…
         self.clock_skew_s: float | None = None
         self.received = 0
@@ -85,7 +99,7 @@ class SourceLink:
         if self._task is not None:
             await asyncio.gather(self._task, return_exceptions=True)
         self._flush()
-        self.set_state(ConnectionState.STOPPED, "stopped")
+        self.set_state(ConnectionState.STOPPED, "stopped", "stopped")
 
     async def run(self) -> None:
         raise NotImplementedError
@@ -123,7 +137,9 @@ class SourceLink:
         except Exception as err:
             _LOGGER.exception("station %s: its %s source stopped", self.station.id, self.station.source)
             self.mark_lost()
-            self.set_state(ConnectionState.DISCONNECTED, f"source failed: {type(err).__name__}: {err}")
+            self.set_state(
+                ConnectionState.DISCONNECTED, f"source failed: {type(err).__name__}: {err}", "failed"
+            )
 
     def station_now(self) -> datetime:
         return self.clock.now()
@@ -198,11 +214,12 @@ class SourceLink:
 
     # -- state ----------------------------------------------------------------------------
 
-    def set_state(self, state: ConnectionState, detail: str) -> None:
-        """Say the link's state and why (each screen shows ``detail``); a repeat says nothing."""
+    def set_state(self, state: ConnectionState, detail: str, reason: str = "") -> None:
+        """Say the link's state and why: ``detail`` as the log says it (technical), ``reason`` as
+        a person reads it (an entry of words.yaml's ``outage``); a repeat says nothing."""
         if state is self.state and detail == self.detail:
             return
-        self.state, self.detail = state, detail
+        self.state, self.detail, self.reason = state, detail, reason
         if state is ConnectionState.CONNECTED:
             self.fault = None
         self.publish_status()
@@ -212,6 +229,12 @@ class SourceLink:
         self.bus.publish(
             STATION_STATUS,
             StationStatus(
-                self.station.id, self.state, self.clock.now(), self.detail, self.fault, self.clock_skew_s
+                self.station.id,
+                self.state,
+                self.clock.now(),
+                self.detail,
+                self.fault,
+                self.clock_skew_s,
+                self.reason,
             ),
         )

@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 import aiomqtt
 from paho.mqtt.enums import MQTTErrorCode  # paho-mqtt 2.x: aiomqtt's client underneath
 
-from core.acquisition.link import SourceLink
+from core.acquisition.link import SourceLink, failure
 from core.acquisition.mqtt_payload import Mapping, Unreadable, shown
 from core.acquisition.plausible import EARLIEST, LATEST
 from core.bus import BACKFILL, SAMPLES, Bus, Stored
@@ -92,20 +92,22 @@ class MqttLink(SourceLink):
     async def run(self) -> None:
         backoff, refused_backoff = _INITIAL_BACKOFF_S, _REFUSED_BACKOFF_S
         while not self.stopped:
-            self.set_state(ConnectionState.CONNECTING, self.endpoint)
+            self.set_state(ConnectionState.CONNECTING, self.endpoint, "connecting")
             connected_before, refused = self.connections, False
             try:
                 await self._session()
-                detail = "connection lost"
+                detail, reason = "connection lost", "lost"
             except SecretMissing as err:
                 refused, detail, self.fault = True, f"station {self.station.id}: {err}", "secret"
+                reason = "refusal"
             except aiomqtt.MqttCodeError as err:
                 code = getattr(err.rc, "value", err.rc)
                 refused = code in _REFUSED
                 self.fault = "authentication" if refused else None
-                detail = f"the broker refused the session: {err}"
+                detail, reason = f"the broker refused the session: {err}", "refusal" if refused else "broker"
             except (aiomqtt.MqttError, OSError, TimeoutError) as err:
                 detail = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+                reason = failure(err) if isinstance(err, OSError | TimeoutError) else "broker"
             if self.stopped:
                 break
             if self.connections > connected_before:
@@ -124,7 +126,7 @@ class MqttLink(SourceLink):
                     "station %s (%s): %s; retrying in %.1f s",
                     self.station.id, self.endpoint, detail, self.retry_in,
                 )  # fmt: skip
-            self.set_state(ConnectionState.DISCONNECTED, detail)
+            self.set_state(ConnectionState.DISCONNECTED, detail, reason)
             await self.pause(self.retry_in)
 
     async def _session(self) -> None:
@@ -166,7 +168,7 @@ class MqttLink(SourceLink):
             self.connections += 1
             for topic in self._by_topic:
                 await client.subscribe(topic, qos=self.station.mqtt.qos)
-            self.set_state(ConnectionState.CONNECTED, self.endpoint)
+            self.set_state(ConnectionState.CONNECTED, self.endpoint, "connected")
             self._heard = asyncio.get_running_loop().time()
             await self.until_stopped(self._read(client, held), self._watch())  # MqttError: broker lost
 
@@ -203,12 +205,12 @@ class MqttLink(SourceLink):
             if self.state is ConnectionState.CONNECTED:
                 self.mark_lost()
                 silent = f"the broker answers; no value for {period:g} s"
-                self.set_state(ConnectionState.DISCONNECTED, silent)
+                self.set_state(ConnectionState.DISCONNECTED, silent, "silent")
             await asyncio.sleep(period)  # still silent: look again a period later
 
     def _take(self, topic: str, payload: Any, mid: int, qos: int) -> None:
         if self.state is not ConnectionState.CONNECTED:
-            self.set_state(ConnectionState.CONNECTED, self.endpoint)  # the station speaks again
+            self.set_state(ConnectionState.CONNECTED, self.endpoint, "connected")  # the station speaks again
         for mapping in self._by_topic.get(topic, ()):
             try:
                 sample = self._sample(mapping, topic, payload)

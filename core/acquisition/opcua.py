@@ -56,7 +56,7 @@ from asyncua.crypto import security_policies
 from asyncua.ua.uaerrors import UaError, UaStatusCodeError
 from cryptography import x509
 
-from core.acquisition.link import BAD_TYPE_MISMATCH, TICK, SourceLink
+from core.acquisition.link import BAD_TYPE_MISMATCH, TICK, SourceLink, failure
 from core.acquisition.plausible import judged
 from core.acquisition.trust import CertificateInfo, StationRefused, TrustStore, first_certificate
 from core.bus import BACKFILL, SAMPLES, Bus
@@ -150,19 +150,20 @@ class StationLink(SourceLink):
     async def run(self) -> None:
         backoff, refused_backoff = _INITIAL_BACKOFF_S, _REFUSED_BACKOFF_S
         while not self.stopped:
-            self.set_state(ConnectionState.CONNECTING, self.endpoint)
+            self.set_state(ConnectionState.CONNECTING, self.endpoint, "connecting")
             connected_before = self.connections
             refused: StationRefused | None = None
             try:
                 await self._session()
-                detail = "connection lost"
+                detail, reason = "connection lost", "lost"
             except StationRefused as err:
-                refused, detail = err, str(err)
+                refused, detail, reason = err, str(err), "refusal"
             except (OSError, TimeoutError, UaError, ConnectionError) as err:
                 detail = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+                reason = "protocol" if isinstance(err, UaError) else failure(err)
             except Exception as err:  # a station must never take the process down
                 _LOGGER.exception("station %s: unexpected error", self.station.id)
-                detail = f"{type(err).__name__}: {err}"
+                detail, reason = f"{type(err).__name__}: {err}", "failed"
             if self.stopped:
                 break
             if self.connections > connected_before:
@@ -175,13 +176,13 @@ class StationLink(SourceLink):
                     _LOGGER.error("%s", detail)  # says the station, what is wrong and what to do
                 self.fault = refused.fault
                 self.retry_in = refused_backoff * random.uniform(0.9, 1.1)
-                self.set_state(ConnectionState.DISCONNECTED, detail)
+                self.set_state(ConnectionState.DISCONNECTED, detail, reason)
                 await self._wait_refused(self.retry_in)
                 refused_backoff = min(refused_backoff * 2, _REFUSED_MAX_BACKOFF_S)
                 continue
             self.fault = None
             self.retry_in = backoff * random.uniform(0.8, 1.2)
-            self.set_state(ConnectionState.DISCONNECTED, detail)
+            self.set_state(ConnectionState.DISCONNECTED, detail, reason)
             _LOGGER.warning(
                 "station %s (%s): %s; retrying in %.1f s",
                 self.station.id,
@@ -241,7 +242,7 @@ class StationLink(SourceLink):
             handles = await self._subscribe(subscription, monitored)
             self.connections += 1
             consumer = asyncio.create_task(self._consume(subscription, handles))
-            self.set_state(ConnectionState.CONNECTED, self.endpoint)
+            self.set_state(ConnectionState.CONNECTED, self.endpoint, "connected")
             if self.station.backfill:
                 await self._backfill(monitored, gaps)
             stop = asyncio.create_task(self._stop.wait())
@@ -457,7 +458,7 @@ class StationLink(SourceLink):
         A tag counts as complete only once its backfill succeeded: if the link drops again
         mid-way, the next session restarts from the same point instead of skipping the gap.
         """
-        self.set_state(ConnectionState.BACKFILLING, "reading the station's history")
+        self.set_state(ConnectionState.BACKFILLING, "reading the station's history", "backfilling")
         # generous end: the skew estimate is coarse (a CurrentTime updated once a second), and
         # reading past the last logged value costs nothing (the historian ignores a (tag, ts) twice)
         end = max(self.clock.now(), self.station_now()) + timedelta(seconds=60)
@@ -482,7 +483,7 @@ class StationLink(SourceLink):
                 self._complete[tag] = max(marks)
             self._synced.add(tag)
         if self.state is ConnectionState.BACKFILLING:
-            self.set_state(ConnectionState.CONNECTED, self.endpoint)
+            self.set_state(ConnectionState.CONNECTED, self.endpoint, "connected")
 
     def _release(self, tag: str | None = None) -> None:
         """Hand over the live values held back while ``tag``'s history was read (every tag's

@@ -26,7 +26,7 @@ class UnavailableLink(SourceLink):
 
     async def run(self) -> None:
         self.fault = "plugin"
-        self.set_state(ConnectionState.DISCONNECTED, self.why)
+        self.set_state(ConnectionState.DISCONNECTED, self.why, "plugin")
         while not self.stopped:
             await self.pause(3600)
 

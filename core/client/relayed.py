@@ -75,4 +75,5 @@ class RelayedLink(SourceLink):
     def _server_state(self, status: dict[str, Any]) -> None:
         if status.get("station") == self.station.id:
             self.connections += 1 if status["state"] == "connected" else 0
-            self.set_state(ConnectionState(status["state"]), f"{status['detail']} (at the server)")
+            self.set_state(ConnectionState(status["state"]), f"{status['detail']} (at the server)",
+                           status.get("reason", ""))  # fmt: skip

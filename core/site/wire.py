@@ -37,7 +37,8 @@ def sample_json(sample: Sample) -> Message:
 
 def station_json(status: StationStatus) -> Message:
     return {"station": status.station, "state": status.state.value, "ts": iso(status.ts),
-            "detail": status.detail, "fault": status.fault, "clock_skew_s": status.clock_skew_s}  # fmt: skip
+            "detail": status.detail, "fault": status.fault, "clock_skew_s": status.clock_skew_s,
+            "reason": status.reason}  # fmt: skip
 
 
 def alarm_json(view: AlarmView) -> Message:

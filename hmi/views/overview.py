@@ -27,7 +27,7 @@ from hmi.bridge import Bridge
 from hmi.i18n import number, tr
 from hmi.style import PRIORITY_COLOUR, PRIORITY_SHAPE, Theme
 from hmi.widgets.gauge import LevelGauge
-from hmi.widgets.link import link_text
+from hmi.widgets.link import link_reason, link_text
 
 SPARK_POINTS = 720  # 6 h at one point every 30 s
 
@@ -218,7 +218,7 @@ class DamCard(QFrame):
     def refresh_station(self, status: StationStatus) -> None:
         text, online = link_text(status, self.station.max_clock_skew_s)
         self.link.setText(text)
-        self.link.setToolTip(status.detail)
+        self.link.setToolTip(link_reason(status, self.station.expected_period_s))
         self.link.setStyleSheet(
             "" if online else f"color: {PRIORITY_COLOUR[Priority.HIGH].name()}; font-weight: bold;"
         )

@@ -8,7 +8,8 @@ certificate's fingerprint and the command that trusts it) is in the access alarm
 from __future__ import annotations
 
 from core.model import ConnectionState, StationStatus
-from hmi.i18n import tr
+from core.words import outage
+from hmi.i18n import language, tr
 
 _FAULTS = {
     "certificate": "certificate not trusted",
@@ -32,3 +33,9 @@ def link_text(status: StationStatus, max_skew_s: float) -> tuple[str, bool]:
         text += " — " + tr("clock off by") + f" {skew:+.0f} s"
         return text, False
     return text, online
+
+
+def link_reason(status: StationStatus, expected_period_s: float) -> str:
+    """Why the link is as it is, in the operator's language; the log's technical detail below."""
+    said = outage(status.reason, language(), expected_period_s)
+    return "\n".join(part for part in (said, status.detail) if part)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from core import words
 from core.bus import STATION_STATUS
 from core.config.schema import SiteConfig
 from core.model import ConnectionState, Quality, StationStatus, utcnow
@@ -114,6 +115,10 @@ async def test_unreachable_station_is_reported_and_retried_without_stopping_the_
         s.detail for s in statuses if s.station == "ghost" and s.state is ConnectionState.DISCONNECTED
     ]
     assert "Connect call failed" in failures[0] or "refused" in failures[0].lower()
+    # the operator reads why in words, the log keeps the technical detail
+    down = next(s for s in statuses if s.station == "ghost" and s.state is ConnectionState.DISCONNECTED)
+    assert words.outage(down.reason, "fr") == "le poste refuse la connexion (service arrêté ou port fermé)"
+    assert words.outage(runtime.stations["lauragais"].reason, "en") == "linked, values arriving"
     assert runtime.stations["lauragais"].state is ConnectionState.CONNECTED
     assert "ghost.level" not in runtime.latest  # never seen, so never shown as a value
 
@@ -140,5 +145,8 @@ async def test_a_gap_while_supervision_was_down_is_backfilled(
     counts = [int(v) for _, v in stored]
     assert len({ts for ts, _ in stored}) == len(stored)  # no duplicate
     assert counts == list(range(counts[0], counts[0] + len(counts)))  # no hole
-    logged = [(ts, v) for ts, v in await station_history(station, "Watchdog", t0) if ts <= stored[-1][0]]
+    # what the station logged from the first value supervision saw (a first connection does not
+    # import the station's whole log) to the last one stored: the gap in between was backfilled
+    first, last = stored[0][0], stored[-1][0]
+    logged = [(ts, v) for ts, v in await station_history(station, "Watchdog", t0) if first <= ts <= last]
     assert set(logged) <= set(stored)

@@ -28,7 +28,7 @@ PUBLIC = {
     "until_stopped", "station_now", "batch_window_s",
     # what the runtime calls and reads
     "start", "stop", "hand_over", "station", "tags", "bus", "clock", "endpoint", "state", "detail",
-    "fault", "clock_skew_s", "received", "backfilled", "rejected", "connections", "restamped",
+    "reason", "fault", "clock_skew_s", "received", "backfilled", "rejected", "connections", "restamped",
     "retry_in", "store", "retention",
 }  # fmt: skip
 NOW = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)
