@@ -116,7 +116,7 @@ def create_app(
     if links is not None and runtime.cascade is not None:
         add_link_routes(app, runtime, links, tls)
     if phone is not None:
-        app.include_router(demo_phone.router(access, phone))
+        app.include_router(demo_phone.router(access, phone, runtime.clock))
     add_web_pages(app, config.site, access.authenticate, links is not None and runtime.cascade is not None,
                   config.api.embed_origins, runtime.clock, phone is not None)  # fmt: skip
     return app

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
 from core.api.auth import API, ERRORS, Access
+from core.clock import Clock
 from core.sim.mailbox import read_outbox
 from core.storage.tokens import Token
 
@@ -26,13 +27,13 @@ class PhonePage(BaseModel):
     link: str | None
 
 
-def router(access: Access, folder: Path) -> APIRouter:
+def router(access: Access, folder: Path, clock: Clock) -> APIRouter:
     routes = APIRouter()
 
     @routes.get(
         f"{API}/demo/phone", response_model=list[PhonePage], responses=ERRORS, include_in_schema=False
     )
     async def phone(_: Annotated[Token, Depends(access.need("read"))]) -> Any:
-        return [PhonePage(**vars(page)) for page in read_outbox(folder)]
+        return [PhonePage(**vars(page)) for page in read_outbox(folder, clock=clock)]
 
     return routes

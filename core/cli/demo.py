@@ -69,7 +69,7 @@ def demo(args: argparse.Namespace) -> int:
 
                         run(paged, DEMO_SITE, args.data_dir, language=args.language, theme=args.theme,
                             duration=args.duration, screenshot=args.screenshot, clock=clock,
-                            phone=lambda: read_outbox(folder))  # fmt: skip
+                            phone=lambda: read_outbox(folder, clock=clock))  # fmt: skip
     except DataDirInUse as err:
         print(f"ecreteur demo: {err}", file=sys.stderr)
         return 1

@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
+from core.clock import Clock
+
 _LOGGER = logging.getLogger(__name__)
 _MAX_BYTES = 1_000_000  # a page is a few kB
 
@@ -115,15 +117,19 @@ class Page:
 _LINK = re.compile(r"https?://\S+/i/[A-Za-z0-9_-]+")
 
 
-def read_outbox(folder: Path, limit: int = 50) -> list[Page]:
-    """The pages the demo's mailbox kept, newest first (at most ``limit``)."""
+def read_outbox(folder: Path, limit: int = 20, clock: Clock | None = None) -> list[Page]:
+    """The pages the demo's mailbox kept, newest first (at most ``limit``). With a time-lapse's
+    ``clock``, each is dated on it (the page's own text speaks simulated time too), not by the
+    real second it arrived."""
     pages = []
+    real_now = datetime.now(UTC)
     for path in sorted(folder.glob("*.eml"), reverse=True)[:limit]:
         message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
         part = message.get_body(("plain",)) if isinstance(message, EmailMessage) else None
         text = part.get_content() if part is not None else ""
-        stamped = message["Date"]
-        at = stamped.datetime if stamped is not None and stamped.datetime else _mtime(path)
+        at = _mtime(path)  # when it arrived, to the microsecond (a Date header says the second)
+        if clock is not None and clock.speed != 1:
+            at = clock.now() - (real_now - at) * clock.speed
         found = _LINK.search(text)
         pages.append(Page(at, str(message["To"] or ""), str(message["Subject"] or ""), text.strip(),
                           found.group(0) if found else None))  # fmt: skip

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import math
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
@@ -32,16 +30,17 @@ from PySide6.QtWidgets import (
 
 from core.config.roles import dam_tags
 from core.config.schema import Tag
-from core.model import Bucket, Quality, Sample
+from core.model import Bucket, Sample
 from core.runtime import Runtime
 from hmi.bridge import Bridge
 from hmi.i18n import language, number, tr
 from hmi.style import Theme
+from hmi.widgets.crest import crest_path
+from hmi.widgets.series import Series
 from hmi.widgets.timeaxis import site_time_axis
 
 PRESETS = (("1 h", timedelta(hours=1)), ("6 h", timedelta(hours=6)), ("24 h", timedelta(hours=24)),
            ("7 d", timedelta(days=7)))  # fmt: skip
-_INITIAL_POINTS = 256
 # A live tail longer than this (or than the points of the history shown) is folded back into the
 # historian's downsampled buckets: a 6 h trend reloads about every 40 min at 1 Hz, a 1 h one hourly.
 _LIVE_POINTS = 3_600
@@ -49,97 +48,6 @@ PALETTE = {
     "day": ("#1f4e79", "#7a3b00", "#2e6b30", "#5b2c6f", "#6b6b00", "#00606b"),
     "night": ("#8fb8de", "#f0a868", "#8fd18f", "#c49fdc", "#e0e070", "#70d0dc"),
 }
-
-
-class Series:
-    """One tag on the plot: its curve, min–max band and the data behind them.
-
-    History (the historian's buckets) and live samples share one numpy buffer that doubles when
-    full, so a live sample costs a write and one ``setData`` of views, not a copy of every point
-    drawn so far (a trend left open for a week did that 600,000 times a second per tag). The
-    live tail is counted so that the view can fold it back into downsampled history.
-    """
-
-    def __init__(self, tag: Tag, colour: str, view: pg.ViewBox) -> None:
-        self.tag = tag
-        # connect="finite": a NaN point (a lost link) breaks the line instead of bridging the gap
-        self.curve = pg.PlotDataItem(pen=pg.mkPen(colour, width=1), name=tag.label.fr, connect="finite")
-        self.curve.setClipToView(True)
-        self.curve.setDownsampling(auto=True, method="peak")
-        self.low = pg.PlotDataItem(pen=None, connect="finite")
-        self.high = pg.PlotDataItem(pen=None, connect="finite")
-        self.band = pg.FillBetweenItem(self.low, self.high, brush=pg.mkBrush(colour + "40"))
-        self.view = view
-        for item in (self.band, self.curve):
-            view.addItem(item)
-        self._x = np.empty(_INITIAL_POINTS)
-        self._y = np.empty(_INITIAL_POINTS)
-        self.size = 0
-        self.live = 0  # live points appended since the history was last set
-        self.buckets: list[Bucket] = []
-
-    @property
-    def xs(self) -> np.ndarray:
-        """Instants (epoch seconds) of the points drawn, in order."""
-        return self._x[: self.size]
-
-    @property
-    def ys(self) -> np.ndarray:
-        """Their values; NaN where the line stops (a lost link)."""
-        return self._y[: self.size]
-
-    def set_history(
-        self, buckets: Sequence[Bucket], breaks: Sequence[float] = (), until: float = math.inf
-    ) -> None:
-        """``breaks``: instants where the link was lost (the line stops there, until data again).
-        Live points after ``until`` (the end of the history asked for) are kept after it."""
-        self.buckets = list(buckets)
-        points = sorted([(b.start.timestamp(), b.avg, b.min, b.max) for b in buckets]
-                        + [(t, math.nan, math.nan, math.nan) for t in breaks])  # fmt: skip
-        keep = self.xs > until
-        tail_x, tail_y = self.xs[keep], self.ys[keep]
-        history = np.array(points, dtype=float).reshape(-1, 4)
-        size = len(history) + len(tail_x)
-        self._x = np.empty(max(_INITIAL_POINTS, 2 * size))
-        self._y = np.empty_like(self._x)
-        self._x[: len(history)], self._y[: len(history)] = history[:, 0], history[:, 1]
-        self._x[len(history) : size], self._y[len(history) : size] = tail_x, tail_y
-        self.size, self.live = size, len(tail_x)
-        self.low.setData(history[:, 0], history[:, 2])
-        self.high.setData(history[:, 0], history[:, 3])
-        self.curve.setData(self.xs, self.ys)
-
-    def extend(self, samples: Sequence[Sample]) -> None:
-        """Append live samples of this tag; a loss marker stops the line there. A sample older
-        than the last point drawn (a late one) is left to the next history load."""
-        before = self.size
-        for sample in samples:
-            x = sample.ts.timestamp()
-            if self.size and x < self._x[self.size - 1]:
-                continue
-            if sample.quality is Quality.BAD:  # the link's loss marker: the line stops here
-                if self.size and not math.isnan(self._y[self.size - 1]):
-                    self._push(x, math.nan)
-                continue
-            self._push(x, sample.value)
-        if self.size != before:
-            self.curve.setData(self.xs, self.ys)
-
-    def _push(self, x: float, y: float) -> None:
-        if self.size == len(self._x):
-            self._x = np.concatenate([self._x, np.empty(len(self._x))])
-            self._y = np.concatenate([self._y, np.empty(len(self._y))])
-        self._x[self.size], self._y[self.size] = x, y
-        self.size += 1
-        self.live += 1
-
-    def value_at(self, x: float) -> float | None:
-        """The value at time ``x`` (the last one at or before it), for the cursor read-out."""
-        index = int(np.searchsorted(self.xs, x, side="right")) - 1
-        if index < 0:
-            return None
-        value = float(self._y[index])
-        return None if math.isnan(value) else value  # after a loss marker: no value to read
 
 
 class TrendsView(QWidget):
@@ -204,6 +112,9 @@ class TrendsView(QWidget):
         layout.addWidget(self.picker, 1)
         layout.addLayout(right, 3)
         bridge.samples.connect(self._live)
+        bridge.crest.connect(lambda _crest: self._draw_forecast())
+        self.forecast_items: list[pg.GraphicsObject] = []
+        self.forecast_end: datetime | None = None  # the predicted crest's time, when one is drawn
         self._loading: asyncio.Task[None] | None = None
         # live, the range ends now and slides with it; a drag or a zoom by the operator pauses
         # it where they left it (a preset button goes live again)
@@ -259,6 +170,7 @@ class TrendsView(QWidget):
             self.series[tag_id] = Series(tag, palette[index % len(palette)], view)
             if view is self.plot.plotItem.vb:
                 self._draw_limits(tag)
+        self._draw_forecast()
         self.plot.plotItem.getAxis("left").setLabel(self.units[0] if self.units else "")
         self.plot.plotItem.getAxis("right").setLabel(" / ".join(self.units[1:]))
         if self._loading is not None:
@@ -286,6 +198,32 @@ class TrendsView(QWidget):
             self.plot.addItem(line)
             self.limit_lines.append(line)
 
+    def _draw_forecast(self) -> None:
+        """On a dam's level, where its crest forecast says the water is going (hmi/widgets/crest.py)."""
+        for item in self.forecast_items:
+            self.plot.removeItem(item)
+        self.forecast_items, self.forecast_end = [], None
+        for tag_id in self.selected():
+            tag = self.tags[tag_id]
+            if dam_tags(self.runtime.config, tag.station).get("level") != tag_id or tag.unit != self.units[0]:
+                continue
+            drawn = crest_path(
+                self.runtime.board.crest(tag.station), tag, self.theme, self.runtime.config.site.timezone
+            )
+            if drawn is None:
+                continue
+            items, until = drawn
+            for item in items:
+                self.plot.addItem(item)
+            self.forecast_items += items
+            self.forecast_end = max(self.forecast_end or until, until)
+
+    def _right_edge(self, end: datetime) -> datetime:
+        """Live, the range reaches the predicted crest too (a little beyond, for its words)."""
+        if self.end is None and self.forecast_end is not None and self.forecast_end > end:
+            return self.forecast_end + timedelta(minutes=10)
+        return end
+
     async def load(self) -> None:
         end = self.end or self.runtime.clock.now()
         start = end - self.span
@@ -295,7 +233,7 @@ class TrendsView(QWidget):
             breaks = await self._breaks(tag_id, buckets, (end - start) / points)
             if self.series.get(tag_id) is series:
                 series.set_history(buckets, breaks, until=end.timestamp())
-        self.plot.setXRange(start.timestamp(), end.timestamp(), padding=0)
+        self.plot.setXRange(start.timestamp(), self._right_edge(end).timestamp(), padding=0)
 
     async def _breaks(self, tag_id: str, buckets: Sequence[Bucket], width: timedelta) -> list[float]:
         """Where the line must stop: holes between buckets in which the historian holds a loss
@@ -326,7 +264,7 @@ class TrendsView(QWidget):
         """Live: keep the range ending now (once a second, not once a sample)."""
         if self.end is None and self.series and self.isVisible():
             end = self.runtime.clock.now()
-            self.plot.setXRange((end - self.span).timestamp(), end.timestamp(), padding=0)
+            self.plot.setXRange((end - self.span).timestamp(), self._right_edge(end).timestamp(), padding=0)
 
     def _paused(self, *_args: object) -> None:
         if self.end is None:

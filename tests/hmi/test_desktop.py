@@ -530,3 +530,14 @@ async def test_a_dam_card_says_the_rise_and_the_crest_to_come(
     assert window.synoptic.drawing.peak(forecast) == (13.61, f"Expected crest 13.61 m about {local}")
     past = Outlook(now, 12.4, 300.0, (12.3, 12.2), 12.4, now, 12.4, 12.4)  # falling: the peak is behind
     assert window.synoptic.drawing.peak(replace(forecast, rain_stops=past)) is None
+    # and the level's trend draws the path to it, reaching the crest's time while it follows now
+    _runtime.alarms.crests["lauragais"] = forecast
+    window.open_trend(["lauragais.level"])
+    trends = window.trends
+    texts = [item.textItem.toPlainText() for item in trends.forecast_items if hasattr(item, "textItem")]
+    assert texts == [f"Expected crest 13.61 m about {local}"]
+    assert trends.forecast_end == now + timedelta(minutes=95)
+    crest_at = (now + timedelta(minutes=95)).timestamp()
+    await eventually(
+        lambda: trends.plot.plotItem.vb.viewRange()[0][1] >= crest_at, what="the range to the crest"
+    )

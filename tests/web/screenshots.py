@@ -23,7 +23,13 @@ from tests.conftest import REPO
 from tests.web.conftest import DESK, PHONE, chromium
 
 BASE = "http://127.0.0.1:8080"
-PAGES = {"overview": "/", "dam": "/dams/cevennes", "alarms": "/alarms", "oncall": "/oncall"}
+PAGES = {
+    "overview": "/",
+    "dam": "/dams/cevennes",
+    "alarms": "/alarms",
+    "oncall": "/oncall",
+    "phone": "/phone",
+}
 
 
 def main(out: Path) -> None:
@@ -63,8 +69,8 @@ def main(out: Path) -> None:
                             page.goto(BASE + path)
                             page.wait_for_selector("#loading", state="detached")
                             page.wait_for_timeout(1500)
-                            page.screenshot(
-                                path=str(out / f"web-{name}-{device}-{theme}.png"), full_page=True
+                            page.screenshot(  # the phone's list is a screenful: its newest messages
+                                path=str(out / f"web-{name}-{device}-{theme}.png"), full_page=name != "phone"
                             )
                         context.close()
                 browser.close()

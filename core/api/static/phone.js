@@ -1,6 +1,6 @@
 // The demo's simulated phone: each on-call page the demo sent, newest first, with its incident
 // link to tap, as the person paged would see it (ecreteur demo --web only).
-import { T, api, h, header, main, when } from "./app.js";
+import { T, api, h, header, main, onNextFrame, stream, when } from "./app.js";
 
 await header("phone");
 const here = main();
@@ -19,3 +19,5 @@ async function draw() {
 
 await draw();
 setInterval(draw, 3000);
+const redraw = onNextFrame(draw);
+stream("alarm", { alarm() { redraw(); } });  // the banner and the live badge, as on every page
