@@ -334,7 +334,8 @@ class Cascade:
                     exhausted, wake = False, due if wake is None else min(wake, due)
                     break
                 if delivery is None:
-                    late = now - due if now - due >= _LATE_AFTER else None
+                    # a real second (a time-lapse's timer fires a few of its seconds after their time)
+                    late = now - due if now - due >= _LATE_AFTER * self.clock.speed else None
                     delivery = self._dispatch(
                         incident, person, channel, key, DeliveryKind.PAGE, now, late=late
                     )
