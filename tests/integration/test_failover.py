@@ -193,6 +193,18 @@ async def test_one_leader_failover_within_the_lease_and_a_paused_leader_is_fence
         await b.stop()
 
 
+def server_processes(test: Any) -> Any:
+    """A test of real server processes on a Cassandra node: slow, on real time, minutes allowed."""
+    for mark in (
+        pytest.mark.slow,
+        pytest.mark.cassandra,
+        pytest.mark.looptime(False),
+        pytest.mark.timeout(900),
+    ):
+        test = mark(test)
+    return test
+
+
 def _pager(api: Any) -> str | None:
     import httpx
 
@@ -243,10 +255,7 @@ def _probe_above_h(servers: list[Any]) -> Any:
     return posted_at
 
 
-@pytest.mark.slow
-@pytest.mark.cassandra
-@pytest.mark.looptime(False)
-@pytest.mark.timeout(900)
+@server_processes
 def test_two_servers_elect_one_pager_and_fail_over_on_kill_and_on_a_pause(
     tmp_path: Path, twilio: RecordingProxy, cassandra_node: Any
 ) -> None:
@@ -280,10 +289,7 @@ def test_two_servers_elect_one_pager_and_fail_over_on_kill_and_on_a_pause(
         second.stop()
 
 
-@pytest.mark.slow
-@pytest.mark.cassandra
-@pytest.mark.looptime(False)
-@pytest.mark.timeout(900)
+@server_processes
 def test_kill_9_of_the_leader_mid_escalation_the_other_server_resumes_from_the_shared_store(
     tmp_path: Path, twilio: RecordingProxy, cassandra_node: Any
 ) -> None:
@@ -328,10 +334,7 @@ def test_kill_9_of_the_leader_mid_escalation_the_other_server_resumes_from_the_s
             server.stop()
 
 
-@pytest.mark.slow
-@pytest.mark.cassandra
-@pytest.mark.looptime(False)
-@pytest.mark.timeout(900)
+@server_processes
 def test_both_servers_killed_after_the_sms_the_call_due_goes_out_late_once_and_the_journal_says_it_once(
     tmp_path: Path, twilio: RecordingProxy, cassandra_node: Any
 ) -> None:
@@ -417,10 +420,7 @@ async def test_a_new_server_with_no_local_state_restores_the_sites_alarm_states_
         await second.stop()
 
 
-@pytest.mark.slow
-@pytest.mark.cassandra
-@pytest.mark.looptime(False)
-@pytest.mark.timeout(900)
+@server_processes
 async def test_clients_follow_the_leader_with_one_session_and_a_revocation_reaches_every_server(
     tmp_path: Path, twilio: RecordingProxy, cassandra_node: Any
 ) -> None:
