@@ -136,6 +136,7 @@ class Alarm:
     zone: tzinfo = UTC  # the site's: the times a message gives
     sample_ts: datetime | None = None  # the last sample's station time (a forecast's "at")
     special: int = 0  # _FORECAST or _STALE: what the sample loop does beside the evaluator
+    raised_rate: float | None = None  # a rate alarm's rate when it was raised (its message after)
 
     def stored(self) -> StoredAlarm:
         return StoredAlarm(
@@ -183,7 +184,9 @@ class Alarm:
         evaluator = self.evaluator
         decimals = self.decimals
         if isinstance(evaluator, RateOfChange) and evaluator.rate is not None:
-            extra["rate"] = words.number(evaluator.rate, 2, language)
+            # live while it lasts; once over, the rate that raised it ("monte de -0,09" said nothing)
+            rate = evaluator.rate if self.state.active or self.raised_rate is None else self.raised_rate
+            extra["rate"] = words.number(rate, 2, language)
         if isinstance(evaluator, Forecast):
             messages = self._forecast_messages(evaluator, language, extra)
         template = messages[0] if language == "fr" else messages[1]
@@ -689,6 +692,8 @@ class AlarmEngine:
             if action == AlarmAction.RAISED:
                 alarm.since, alarm.ack_user, alarm.ack_ts = now, "", None
                 alarm.raised_value = alarm.value
+                if isinstance(alarm.evaluator, RateOfChange):
+                    alarm.raised_rate = alarm.evaluator.rate
             elif action == AlarmAction.SHELVED:
                 alarm.shelved_by, alarm.shelved_reason = user, comment
             elif action == AlarmAction.ACKNOWLEDGED:

@@ -216,6 +216,14 @@ async def test_rate_of_rise_and_time_to_crest(make: Callable[..., Any]) -> None:
     crest = [e for e in h.events if e.alarm == "crest:dam.level"]
     assert [e.action for e in crest] == ["raised"]
     assert "dans 1 h 00 min à la pente actuelle" in crest[0].message_fr
+    raised = next(e for e in h.events if e.alarm == "rise:dam.level").message_fr
+    for _ in range(60):  # then falling: the rise is over, its message still names the rise
+        h.feed(level)
+        level -= 0.01
+        await asyncio.sleep(30)
+    assert h.actions("rise:dam.level") == ["raised", "returned"]
+    over = next(v for v in h.engine.views() if v.id == "rise:dam.level")
+    assert over.message_fr == raised and "-" not in over.message_fr.split(":")[-1]
 
 
 async def test_communication_loss_alarm(make: Callable[..., Any]) -> None:
