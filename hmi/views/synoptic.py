@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
@@ -29,8 +28,9 @@ from core.config.roles import dam_tags, shown
 from core.model import AlarmStatus, CrestForecast, Quality, Sample
 from core.runtime import Runtime
 from hmi.bridge import Bridge
-from hmi.i18n import language, number, tr
+from hmi.i18n import language, tr
 from hmi.style import PRIORITY_COLOUR, PRIORITY_SHAPE, Theme
+from hmi.widgets.crest import crest_ahead
 
 # where each variable is written: in the sky above the valley, left of the valley side, right of
 # the dam's downstream face (the placing itself, in _place, keeps every label off the drawing)
@@ -114,16 +114,9 @@ class DamDrawing(QWidget):
         return marks
 
     def peak(self, forecast: CrestForecast | None) -> tuple[float, str] | None:
-        """The crest still to come (rain stopping now) and its words: "Expected crest 59.26 m about 14:20"."""
+        """The crest still to come and its words (the trend's, ``hmi.widgets.crest``)."""
         level = self.runtime.config.tag(self._tag_id("level"))
-        if forecast is None or level is None:
-            return None
-        stops = forecast.rain_stops
-        if stops.peak <= forecast.level + 10**-level.decimals:
-            return None  # past the peak, or steady: nothing more to draw than the water itself
-        at = stops.peak_at.astimezone(ZoneInfo(self.runtime.config.site.timezone)).strftime("%H:%M")
-        value = f"{number(stops.peak, level.decimals)} {level.unit}".strip()
-        return stops.peak, tr("Expected crest {value} about {at}").format(value=value, at=at)
+        return crest_ahead(forecast, level, self.runtime.config.site.timezone) if level else None
 
     def paintEvent(self, _event: object) -> None:
         w, h = self.width(), self.height()

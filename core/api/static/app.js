@@ -353,6 +353,14 @@ export function main() {
   return document.getElementById("main");
 }
 
+/** The server's trend and crest forecast (every 30 s on the pages), into the dams shown. */
+export async function freshForecasts(dams) {
+  for (const fresh of await api("/dams")) {
+    const dam = dams.find((d) => d.id === fresh.id);
+    if (dam) Object.assign(dam, { eta_min: fresh.eta_min, rate_per_h: fresh.rate_per_h, crest: fresh.crest });
+  }
+}
+
 /** A dam's trend and crest forecast as definition rows (the overview's cards, the dam page):
  * the rate of rise, the crest routed through its reservoir with its band, the rain-goes-on
  * scenario and the PHE when foreseen; without a reservoir, the slope's time to the threshold. */

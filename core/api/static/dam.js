@@ -1,7 +1,7 @@
 // One dam: its synoptic drawn from the config (the same tag roles as the desktop) with live
 // values, and the trend of any of its measurements over the historian: min–max band, limits,
 // zoom and pan, CSV. Times in the site's zone, as on every page.
-import { ALARMS, RANK, SHAPE, T, api, fmt, forecastRows, h, header, lang, main, message, onNextFrame, stream, when, ZONE, siteNow } from "./app.js";
+import { ALARMS, RANK, SHAPE, T, api, fmt, forecastRows, freshForecasts, h, header, lang, main, message, onNextFrame, stream, when, ZONE, siteNow } from "./app.js";
 
 await header("dam");
 const id = decodeURIComponent(location.pathname.split("/").pop());
@@ -80,8 +80,7 @@ function drawForecast() {
 }
 
 async function refreshForecast() {  // the trend and crest forecast are the server's, every 30 s
-  const fresh = (await api("/dams")).find((d) => d.id === id);
-  if (fresh) Object.assign(dam, { eta_min: fresh.eta_min, rate_per_h: fresh.rate_per_h, crest: fresh.crest });
+  await freshForecasts([dam]);
   drawForecast();
 }
 

@@ -1,5 +1,5 @@
 // The overview: every dam on one screen, the dam in trouble first and unmistakable.
-import { EMBED, RANK, T, api, forecastRows, message, onNextFrame, fmt, h, header, main, priorityBadge, stream, siteNow, when } from "./app.js";
+import { EMBED, RANK, T, api, forecastRows, freshForecasts, message, onNextFrame, fmt, h, header, main, priorityBadge, stream, siteNow, when } from "./app.js";
 
 await header("overview");
 const dams = await api("/dams");
@@ -155,10 +155,7 @@ async function refreshForecasts() {  // the trend and crest forecast are the ser
   if (refreshing) return;
   refreshing = true;
   try {
-    for (const fresh of await api("/dams")) {
-      const dam = dams.find((d) => d.id === fresh.id);
-      if (dam) Object.assign(dam, { eta_min: fresh.eta_min, rate_per_h: fresh.rate_per_h, crest: fresh.crest });
-    }
+    await freshForecasts(dams);
     draw();
   } finally { refreshing = false; }
 }
